@@ -1,0 +1,20 @@
+// src/kern: errno-coded errors, assertions, units, clock, PRNG, wait queues and trace channels.
+// Imported by every room; imports none.
+export { invariantsFromEnv, KernelAssertionError, kassert } from './assert.js';
+export { type Clock, ManualClock, realClock, type TimerHandle } from './clock.js';
+export { ERRNO_MEANING, type Errno, errnoFromNode, isSysError, SysError } from './errno.js';
+export { createPrng, type Prng } from './prng.js';
+export { TRACE_CHANNELS, type TraceEvent, type TraceRoom, type Tracer, tracer } from './trace.js';
+export {
+  formatBytes,
+  GiB,
+  KiB,
+  MiB,
+  PAGE_MASK,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  pageIndexOf,
+  pagesCeil,
+  parseSizeBytes,
+} from './units.js';
+export { WaitQueue } from './waitq.js';

@@ -1,0 +1,50 @@
+// Trace events on node:diagnostics_channel, free when nobody listens (hasSubscribers is checked
+// before an event object is even built). The dashboard and tests subscribe by channel name.
+import diagnosticsChannel from 'node:diagnostics_channel';
+
+/** Channel names: one per room, like the kernel's dtrace providers. */
+export const TRACE_CHANNELS = {
+  vm: 'zcsim:vm',
+  sfbuf: 'zcsim:sfbuf',
+  mbuf: 'zcsim:mbuf',
+  net: 'zcsim:net',
+  sendfile: 'zcsim:sendfile',
+  http: 'zcsim:http',
+} as const;
+
+export type TraceRoom = keyof typeof TRACE_CHANNELS;
+
+export interface TraceEvent {
+  readonly kernelId: number;
+  readonly event: string;
+  readonly [field: string]: unknown;
+}
+
+const channels = new Map<TraceRoom, diagnosticsChannel.Channel>();
+
+function channelOf(room: TraceRoom): diagnosticsChannel.Channel {
+  let ch = channels.get(room);
+  if (!ch) {
+    ch = diagnosticsChannel.channel(TRACE_CHANNELS[room]);
+    channels.set(room, ch);
+  }
+  return ch;
+}
+
+/** A room's tracer: `on` tells whether anyone listens; `emit` publishes when someone does. */
+export interface Tracer {
+  readonly on: boolean;
+  emit(event: string, fields: () => Record<string, unknown>): void;
+}
+
+export function tracer(room: TraceRoom, kernelId: number): Tracer {
+  const ch = channelOf(room);
+  return {
+    get on() {
+      return ch.hasSubscribers;
+    },
+    emit(event, fields) {
+      if (ch.hasSubscribers) ch.publish({ kernelId, event, ...fields() });
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// A FIFO of sleepers: the simulator's msleep/wakeup. A sleeper is a promise; wakeOne resolves the
+// oldest, wakeAll resolves (or rejects, with an error) every one. A sleeper whose AbortSignal
+// fires leaves the queue and its promise rejects with EINTR, like a sleep with PCATCH that a
+// signal interrupts. The wait channel name ("sfbufa", "sbwait") is kept for traces and tests.
+import { kassert } from './assert.js';
+import { SysError } from './errno.js';
+
+interface Sleeper {
+  resolve(): void;
+  reject(e: Error): void;
+  detach(): void;
+}
+
+export class WaitQueue {
+  private readonly sleepers: Sleeper[] = [];
+  private head = 0;
+  /** Sleeps ever started on this channel (for counters such as sf_allocwait). */
+  sleepsTotal = 0;
+
+  constructor(readonly wmesg: string) {}
+
+  /** Sleepers queued now. */
+  get length(): number {
+    return this.sleepers.length - this.head;
+  }
+
+  /** Sleep until woken. Rejects with EINTR if `signal` aborts first. */
+  sleep(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new SysError('EINTR', `${this.wmesg}: interrupted`));
+    this.sleepsTotal++;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.sleepers.indexOf(sleeper, this.head);
+        kassert(i >= 0, () => `WaitQueue.sleep(${this.wmesg}): aborted sleeper not queued`);
+        this.sleepers.splice(i, 1);
+        reject(new SysError('EINTR', `${this.wmesg}: interrupted`));
+      };
+      const sleeper: Sleeper = {
+        resolve: () => {
+          sleeper.detach();
+          resolve();
+        },
+        reject: (e) => {
+          sleeper.detach();
+          reject(e);
+        },
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.sleepers.push(sleeper);
+    });
+  }
+
+  /** Wakes the oldest sleeper; returns whether there was one. */
+  wakeOne(): boolean {
+    if (this.head >= this.sleepers.length) return false;
+    const s = this.sleepers[this.head++];
+    if (this.head > 64 && this.head * 2 > this.sleepers.length) {
+      this.sleepers.splice(0, this.head);
+      this.head = 0;
+    }
+    s?.resolve();
+    return true;
+  }
+
+  /** Wakes every sleeper; with an error, each sleep rejects with it. Returns how many woke. */
+  wakeAll(error?: Error): number {
+    const woken = this.sleepers.splice(this.head);
+    this.sleepers.length = 0;
+    this.head = 0;
+    for (const s of woken) {
+      if (error) s.reject(error);
+      else s.resolve();
+    }
+    return woken.length;
+  }
+}
