@@ -1,0 +1,51 @@
+// Mirrors sys/vm/vm_page.h: struct vm_page, the page queues and the release flags.
+//
+// Ownership: every VmPage lives for the life of its Vm (one per physical page, created at boot,
+// like vm_page_array). `object`/`pindex` name the file page it caches, or null when free.
+// `wireCount` is the low part of the kernel's ref_count (VPRC_WIRE_COUNT): the number of holders
+// that pinned the page; a wired page sits on no queue and is never freed or evicted. `busy` is
+// the exclusive busy lock held while a pager read fills the page; `valid` says its bytes equal
+// the file's (the kernel keeps a bitmap per 512-byte block; we keep one bit per page).
+import { PAGE_SHIFT } from '../kern/index.js';
+
+/** Page queues (PQ_*). A free page is on the free list; a wired page is on no queue (PQ_NONE). */
+export const PQ_INACTIVE = 0;
+export const PQ_ACTIVE = 1;
+export const PQ_NONE = 255;
+/** Our own marker for a page on the free list (the kernel keeps free pages in vm_phys, not a PQ). */
+export const PQ_FREE = 254;
+export type PageQueue = typeof PQ_INACTIVE | typeof PQ_ACTIVE | typeof PQ_NONE | typeof PQ_FREE;
+
+/** vm_page_release(9) flags. */
+export const VPR_TRYFREE = 0x01;
+export const VPR_NOREUSE = 0x02;
+
+/** The parts of a vm object a page needs to name its owner (VmObject implements it). */
+export interface VmPageOwner {
+  readonly id: number;
+}
+
+export class VmPage {
+  /** Index of this page in physical memory (its position in vm_page_array). */
+  readonly physIndex: number;
+  /** Physical address: physIndex << PAGE_SHIFT, as a kernel trace prints it. */
+  readonly physAddr: number;
+  /** The object (file) whose page this is, or null while free. */
+  object: VmPageOwner | null = null;
+  /** Page index within `object` (offset / PAGE_SIZE). */
+  pindex = 0;
+  /** Wirings held (VPRC_WIRE_COUNT of ref_count). */
+  wireCount = 0;
+  /** Exclusive busy: a pager read owns the page until it completes. */
+  busy = false;
+  /** The page holds the file's bytes. */
+  valid = false;
+  queue: PageQueue = PQ_FREE;
+  /** Set by the page daemon's scan when the page was used since it last looked (PGA_REFERENCED). */
+  referenced = false;
+
+  constructor(physIndex: number) {
+    this.physIndex = physIndex;
+    this.physAddr = physIndex << PAGE_SHIFT;
+  }
+}
