@@ -6,7 +6,7 @@
 // that pinned the page; a wired page sits on no queue and is never freed or evicted. `busy` is
 // the exclusive busy lock held while a pager read fills the page; `valid` says its bytes equal
 // the file's (the kernel keeps a bitmap per 512-byte block; we keep one bit per page).
-import { PAGE_SHIFT } from '../kern/index.js';
+import { PAGE_SIZE } from '../kern/index.js';
 
 /** Page queues (PQ_*). A free page is on the free list; a wired page is on no queue (PQ_NONE). */
 export const PQ_INACTIVE = 0;
@@ -28,7 +28,7 @@ export interface VmPageOwner {
 export class VmPage {
   /** Index of this page in physical memory (its position in vm_page_array). */
   readonly physIndex: number;
-  /** Physical address: physIndex << PAGE_SHIFT, as a kernel trace prints it. */
+  /** Physical address: physIndex × PAGE_SIZE, as a kernel trace prints it. */
   readonly physAddr: number;
   /** The object (file) whose page this is, or null while free. */
   object: VmPageOwner | null = null;
@@ -46,6 +46,6 @@ export class VmPage {
 
   constructor(physIndex: number) {
     this.physIndex = physIndex;
-    this.physAddr = physIndex << PAGE_SHIFT;
+    this.physAddr = physIndex * PAGE_SIZE;
   }
 }
