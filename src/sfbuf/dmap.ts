@@ -1,0 +1,111 @@
+// Mirrors the direct-map half of sys/sys/sf_buf.h (PMAP_HAS_DMAP): on amd64 and arm64 every
+// physical page is always mapped, so sf_buf_alloc returns the vm_page itself cast to an sf_buf,
+// sf_buf_kva is PHYS_TO_DMAP of its physical address, and free and ref do nothing.
+//
+// Ownership: one DmapSfBuf per physical page, made the first time the page is allocated and
+// kept for the life of the map (the kernel needs no object at all; we need one to hand out).
+// No reference is counted, so the direct map cannot notice a missing or doubled free, exactly
+// like the kernel.
+import { kassert, PAGE_SIZE } from '../kern/index.js';
+import type { VmPage } from '../vm/page.js';
+import { physToDmap } from './kva.js';
+import {
+  SFB_ALL_FLAGS,
+  type SfBuf,
+  type SfBufCounters,
+  type SfBufMap,
+  type SfBufVm,
+  sfBufStats,
+} from './types.js';
+
+class DmapSfBuf implements SfBuf {
+  readonly kva: number;
+  ref_count = 0;
+  readonly cpumask = 0;
+  /** The page's view, made on first use. */
+  bytes: Uint8Array | null = null;
+
+  constructor(
+    readonly m: VmPage,
+    readonly owner: DmapSfBufMap,
+  ) {
+    this.kva = physToDmap(m.physAddr);
+  }
+}
+
+export class DmapSfBufMap implements SfBufMap {
+  readonly kind = 'dmap';
+  readonly hasPool = false;
+  readonly sleepers = 0;
+  private readonly bufs: (DmapSfBuf | null)[];
+  /** XXX(sim): the kernel counts nothing here; we count alloc_calls to show the traffic. */
+  private readonly stats = sfBufStats(0);
+
+  constructor(
+    private readonly vm: SfBufVm,
+    private readonly cpuCount: number,
+  ) {
+    this.bufs = new Array<DmapSfBuf | null>(Math.floor(vm.physmem.byteLength / PAGE_SIZE)).fill(null);
+  }
+
+  /** sf_buf_alloc: never sleeps, never fails; flags and CPU are checked, then ignored. */
+  sfBufAlloc(m: VmPage, flags: number, cpu: number): SfBuf {
+    kassert(m.wireCount > 0, () => `sfBufAlloc: page ${m.physIndex} is not wired`);
+    kassert((flags & ~SFB_ALL_FLAGS) === 0, () => `sfBufAlloc: unknown flags 0x${flags.toString(16)}`);
+    kassert(cpu >= 0 && cpu < this.cpuCount, () => `sfBufAlloc: cpu ${cpu} not in 0..${this.cpuCount - 1}`);
+    this.stats.alloc_calls++;
+    const sf = this.bufs[m.physIndex];
+    if (sf !== undefined && sf !== null) {
+      kassert(sf.m === m, () => `sfBufAlloc: page ${m.physIndex} is not this map's page`);
+      return sf;
+    }
+    kassert(sf === null, () => `sfBufAlloc: page ${m.physIndex} beyond physical memory`);
+    const made = new DmapSfBuf(m, this);
+    this.bufs[m.physIndex] = made;
+    return made;
+  }
+
+  /** sf_buf_free: nothing to release in the direct map. */
+  sfBufFree(sf: SfBuf): void {
+    this.own(sf, 'sfBufFree');
+  }
+
+  /** sf_buf_ref: nothing to count in the direct map. */
+  sfBufRef(sf: SfBuf): void {
+    this.own(sf, 'sfBufRef');
+  }
+
+  sfBufKva(sf: SfBuf): number {
+    return this.own(sf, 'sfBufKva').kva;
+  }
+
+  sfBufPage(sf: SfBuf): VmPage {
+    return this.own(sf, 'sfBufPage').m;
+  }
+
+  sfBufBytes(sf: SfBuf): Uint8Array {
+    const d = this.own(sf, 'sfBufBytes');
+    if (d.bytes === null) d.bytes = this.vm.pageBytes(d.m);
+    return d.bytes;
+  }
+
+  counters(): SfBufCounters {
+    return Object.freeze({ ...this.stats });
+  }
+
+  /** The direct map holds nothing that could stay in use. */
+  atRest(): string[] {
+    return [];
+  }
+
+  checkInvariants(): void {
+    this.bufs.forEach((sf, i) => {
+      if (sf !== null) kassert(sf.m.physIndex === i, () => `dmap: buffer of page ${sf.m.physIndex} at ${i}`);
+    });
+  }
+
+  private own(sf: SfBuf, fn: string): DmapSfBuf {
+    kassert(sf instanceof DmapSfBuf && sf.owner === this, () => `${fn}: sf_buf ${sf.kva} is not this map's`);
+    return sf;
+  }
+}
