@@ -23,6 +23,8 @@ export const VPR_NOREUSE = 0x02;
 /** The parts of a vm object a page needs to name its owner (VmObject implements it). */
 export interface VmPageOwner {
   readonly id: number;
+  /** The object's resident pages by page index (the kernel's per-object radix tree). */
+  readonly pages: Map<number, VmPage>;
 }
 
 export class VmPage {
@@ -43,6 +45,15 @@ export class VmPage {
   queue: PageQueue = PQ_FREE;
   /** Set by the page daemon's scan when the page was used since it last looked (PGA_REFERENCED). */
   referenced = false;
+  /**
+   * The queue the page sat on when it was last wired (PQ_NONE if none). The kernel leaves a
+   * wired page's queue state in place and dequeues lazily; vm_page_release_toq then only marks a
+   * page referenced if it was active. We dequeue at once and remember where it was.
+   */
+  queueBeforeWire: PageQueue = PQ_NONE;
+  /** Links of the page queue or free list the page is on (plinks.q, a TAILQ). */
+  qnext: VmPage | null = null;
+  qprev: VmPage | null = null;
 
   constructor(physIndex: number) {
     this.physIndex = physIndex;

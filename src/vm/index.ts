@@ -1,0 +1,17 @@
+// src/vm: the public header of the vm room (sys/vm): physical memory, struct vm_page, page queues,
+// wiring, vm objects (the buffer cache), the vnode pager and the page daemon.
+// Imports kern only. Other rooms import only this file.
+export { VmObject, type VmObjectStat } from './object.js';
+export {
+  type PageQueue,
+  PQ_ACTIVE,
+  PQ_FREE,
+  PQ_INACTIVE,
+  PQ_NONE,
+  VmPage,
+  type VmPageOwner,
+  VPR_NOREUSE,
+  VPR_TRYFREE,
+} from './page.js';
+export { Vm } from './vm.js';
+export type { VmConfig, VmStats } from './vmtypes.js';

@@ -1,0 +1,85 @@
+// Mirrors the object life cycle of sys/vm/vm_object.c and sys/vm/vnode_pager.c: finding a file's
+// object at open (vnode_create_vobject), noticing that the file changed (vnode_pager_setsize and
+// the mtime check a network file system does), and dropping the reference at close.
+//
+// Invalidation: when fstat reports a new size or mtime, every cached page of the object leaves
+// it. A page nobody holds is freed; a wired or busy page is detached (object = null) and keeps
+// serving its holder the old bytes until its last unwire (or the end of its read) frees it.
+// `generation` is bumped so a caller holding pages can tell the cache moved on.
+import { kassert } from '../kern/index.js';
+import { fstatObject, objectKey, openRegular, VmObject, type VmObjectStat } from './object.js';
+import type { VmInternals } from './vmtypes.js';
+
+export async function objectOpen(vm: VmInternals, path: string): Promise<VmObject> {
+  const { fh, st } = await openRegular(path);
+  const key = objectKey(st.dev, st.ino);
+  let obj = vm.objects.get(key);
+  let spare = null;
+  if (obj) {
+    obj.ref_count++;
+    if (obj.fh) spare = fh;
+    else obj.fh = fh;
+    applyStat(vm, obj, st);
+  } else {
+    obj = new VmObject(vm.nextObjectId++, path, st);
+    obj.ref_count = 1;
+    obj.fh = fh;
+    vm.objects.set(key, obj);
+  }
+  if (vm.config.invariants) vm.checkInvariants();
+  vm.trace.emit('object-open', () => ({ object: obj.id, path, sizeBytes: st.sizeBytes }));
+  if (spare) await spare.close();
+  return obj;
+}
+
+export async function objectRevalidate(vm: VmInternals, obj: VmObject): Promise<void> {
+  const st = await fstatObject(obj);
+  applyStat(vm, obj, st);
+  if (vm.config.invariants) vm.checkInvariants();
+}
+
+/**
+ * Drops one reference. At the last, waits for reads in flight, then closes the file unless the
+ * object was opened again meanwhile. The pages stay cached for the next open.
+ */
+export async function objectClose(vm: VmInternals, obj: VmObject): Promise<void> {
+  kassert(obj.ref_count > 0, () => `vm_object_deallocate: object ${obj.id} is not open`);
+  if (--obj.ref_count > 0) return;
+  while (obj.paging_in_progress > 0) await obj.pipWait.sleep();
+  if (obj.ref_count > 0 || !obj.fh) return;
+  const fh = obj.fh;
+  obj.fh = null;
+  vm.reapObject(obj);
+  if (vm.config.invariants) vm.checkInvariants();
+  await fh.close();
+}
+
+/** Takes a fresh fstat: a changed size or mtime invalidates the cached pages. */
+function applyStat(vm: VmInternals, obj: VmObject, st: VmObjectStat): void {
+  if (st.sizeBytes === obj.sizeBytes && st.mtimeMs === obj.mtimeMs) return;
+  vm.trace.emit('object-invalidate', () => ({
+    object: obj.id,
+    oldSizeBytes: obj.sizeBytes,
+    sizeBytes: st.sizeBytes,
+    pages: obj.pages.size,
+  }));
+  obj.sizeBytes = st.sizeBytes;
+  obj.mtimeMs = st.mtimeMs;
+  objectInvalidate(vm, obj);
+}
+
+/** vm_object_page_remove over the whole object: every page leaves it (see the file comment). */
+export function objectInvalidate(vm: VmInternals, obj: VmObject): void {
+  const pages = [...obj.pages.values()];
+  for (const m of pages) {
+    if (m.wireCount === 0 && !m.busy) {
+      vm.vmPageFree(m);
+    } else {
+      obj.pages.delete(m.pindex);
+      m.object = null;
+    }
+    vm.cnt.invalidations++;
+  }
+  obj.generation++;
+  vm.reapObject(obj);
+}

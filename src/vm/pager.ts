@@ -1,0 +1,136 @@
+// Mirrors sys/vm/vnode_pager.c (vnode_pager_generic_getpages and its completion,
+// vnode_pager_generic_getpages_done) and vm_page_readahead_finish (sys/vm/vm_page.c).
+//
+// One pager read fills a run of consecutive busy, invalid pages of one object with ONE real
+// readv(2) straight into the page views (the disk's DMA into physical memory: no bounce buffer),
+// plus up to `readaheadPages` pages after the run, allocated without waiting. Physically adjacent
+// pages share one iovec. The bytes past EOF are zero-filled. The completion marks every page valid
+// and unbusies it; read-ahead pages go to the inactive queue. On failure every page is unbusied
+// and left invalid: unwired ones are freed, wired ones stay with their holders (nothing is ever
+// half-valid). `paging_in_progress` holds the object open across the read.
+import { kassert, PAGE_SIZE, SysError } from '../kern/index.js';
+import type { VmObject } from './object.js';
+import type { VmPage } from './page.js';
+import type { VmInternals } from './vmtypes.js';
+
+/** Starts the read; resolves with the number of read-ahead pages it filled. */
+export function vmPagerGetPages(
+  vm: VmInternals,
+  obj: VmObject,
+  run: VmPage[],
+  readaheadPages: number,
+): Promise<number> {
+  kassert(run.length > 0, 'vm_pager_get_pages: empty run');
+  kassert(obj.ref_count > 0 && obj.fh !== null, () => `vm_pager_get_pages: object ${obj.id} is closed`);
+  const pindex0 = run[0]?.pindex ?? 0;
+  for (let i = 0; i < run.length; i++) {
+    const m = run[i];
+    kassert(
+      m !== undefined && m.object === obj && m.pindex === pindex0 + i && m.busy && !m.valid,
+      () => `vm_pager_get_pages: run[${i}] is not busy, invalid page ${pindex0 + i} of object ${obj.id}`,
+    );
+  }
+  const pages = run.concat(allocReadahead(vm, obj, pindex0 + run.length, readaheadPages));
+  const readahead = pages.length - run.length;
+  vm.cnt.pageins++;
+  vm.cnt.readahead_pages += readahead;
+  obj.paging_in_progress++;
+  vm.trace.emit('pagein', () => ({ object: obj.id, pindex: pindex0, pages: run.length, readahead }));
+  return pagerRead(vm, obj, pages, run.length).then(
+    () => {
+      pagerDone(vm, obj, pages, true);
+      return readahead;
+    },
+    (e: unknown) => {
+      pagerDone(vm, obj, pages, false);
+      throw e instanceof SysError ? e : new SysError('EIO', `vnode_pager: ${obj.path}: ${String(e)}`);
+    },
+  );
+}
+
+/**
+ * Read-ahead pages after the run: allocated without sleeping, stopping at EOF, at a page that is
+ * already resident, or when memory cannot give one.
+ */
+function allocReadahead(vm: VmInternals, obj: VmObject, from: number, count: number): VmPage[] {
+  const out: VmPage[] = [];
+  const endPindex = Math.ceil(obj.sizeBytes / PAGE_SIZE);
+  for (let p = from; p < from + count && p < endPindex && !obj.pages.has(p); p++) {
+    const m = vm.vmPageAlloc(obj, p);
+    if (!m) break;
+    out.push(m);
+  }
+  return out;
+}
+
+/** The I/O: one readv of every page (adjacent frames joined), zero-fill past EOF, disk time. */
+async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLength: number): Promise<void> {
+  const first = pages[0] as VmPage;
+  const positionBytes = first.pindex * PAGE_SIZE;
+  const lengthBytes = pages.length * PAGE_SIZE;
+  const expectedBytes = Math.min(lengthBytes, Math.max(0, obj.sizeBytes - positionBytes));
+  const fault = vm.config.pagerFault?.(obj, first.pindex, runLength) ?? false;
+  const views = ioVectors(vm, pages);
+  const fh = obj.handle();
+  await diskTime(vm, lengthBytes);
+  if (fault) throw new SysError('EIO', `vnode_pager: ${obj.path} page ${first.pindex}: injected fault`);
+  const { bytesRead } = await fh.readv(views, positionBytes);
+  if (bytesRead < expectedBytes) {
+    throw new SysError(
+      'EIO',
+      `vnode_pager: ${obj.path} page ${first.pindex}: short read ${bytesRead} of ${expectedBytes} bytes`,
+    );
+  }
+  zeroFrom(views, bytesRead);
+}
+
+/** The iovec array: one view per run of physically adjacent frames. */
+function ioVectors(vm: VmInternals, pages: VmPage[]): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 1; i <= pages.length; i++) {
+    const prev = pages[i - 1] as VmPage;
+    const next = pages[i];
+    if (next && next.physIndex === prev.physIndex + 1) continue;
+    const head = pages[start] as VmPage;
+    views.push(vm.physBytes(head.physAddr, (i - start) * PAGE_SIZE));
+    start = i;
+  }
+  return views;
+}
+
+/** Zero-fills the views from byte `fromBytes` on (the part of the last pages past EOF). */
+function zeroFrom(views: Uint8Array[], fromBytes: number): void {
+  let skip = fromBytes;
+  for (const v of views) {
+    if (skip >= v.length) {
+      skip -= v.length;
+      continue;
+    }
+    v.fill(0, skip);
+    skip = 0;
+  }
+}
+
+/** The simulated disk: latency plus transfer time, on the injected clock (0 = none). */
+function diskTime(vm: VmInternals, lengthBytes: number): Promise<void> {
+  const latencyMs = vm.config.diskLatencyMs ?? 0;
+  const bandwidth = vm.config.diskBandwidthMBps ?? 0;
+  const ms = latencyMs + (bandwidth > 0 ? (lengthBytes / (bandwidth * 1e6)) * 1000 : 0);
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => vm.config.clock.setTimer(ms, resolve));
+}
+
+/** Completion: valid (or left invalid on error), unbusied, busy sleepers woken. */
+function pagerDone(vm: VmInternals, obj: VmObject, pages: VmPage[], ok: boolean): void {
+  for (const m of pages) {
+    m.valid = ok;
+    vm.unbusy(m);
+  }
+  if (ok) vm.cnt.pages_paged_in += pages.length;
+  if (--obj.paging_in_progress === 0) {
+    obj.pipWait.wakeAll();
+    vm.reapObject(obj);
+  }
+  if (vm.config.invariants) vm.checkInvariants();
+}

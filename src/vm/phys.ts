@@ -1,0 +1,128 @@
+// Mirrors sys/vm/vm_phys.c (the physical memory allocator) and the page-frame side of
+// sys/vm/vm_reserv.c (reservations: keep an object's consecutive pages physically contiguous).
+//
+// Ownership: VmPhys owns the one ArrayBuffer that is physical memory, the vm_page array and the
+// free list. A page is on the free list (queue PQ_FREE, freeMap[i] = 1) exactly while it belongs
+// to nobody; `allocFrame` takes it off, `freeFrame` puts it back. Everything else about a page
+// (object, queues, wiring) is the Vm's business.
+//
+// XXX(sim): the kernel's buddy allocator and 2 MiB reservations are replaced by a free list plus a
+// "take this frame" operation and a scan for the largest free run; enough to give sequentially
+// read file pages contiguous frames, which later stages join into one view.
+import { kassert, PAGE_SIZE } from '../kern/index.js';
+import { PQ_FREE, PQ_NONE, VmPage } from './page.js';
+import { VmPagequeue } from './pagequeue.js';
+
+export class VmPhys {
+  readonly physmem: ArrayBuffer;
+  readonly pageCount: number;
+  readonly pages: readonly VmPage[];
+  /** The free list: freed pages go to the tail, "any free frame" comes from the head. */
+  readonly free: VmPagequeue;
+  /** 1 where the frame is free: a compact copy of `queue === PQ_FREE` for the run scan. */
+  private readonly freeMap: Uint8Array;
+
+  constructor(physmemBytes: number) {
+    kassert(
+      Number.isSafeInteger(physmemBytes) && physmemBytes >= PAGE_SIZE && physmemBytes % PAGE_SIZE === 0,
+      () => `vm_phys: physmemBytes ${physmemBytes} is not a positive multiple of PAGE_SIZE`,
+    );
+    this.physmem = new ArrayBuffer(physmemBytes);
+    this.pageCount = physmemBytes / PAGE_SIZE;
+    this.free = new VmPagequeue(PQ_FREE, 'vm_phys free list');
+    this.freeMap = new Uint8Array(this.pageCount);
+    const pages: VmPage[] = [];
+    for (let i = 0; i < this.pageCount; i++) {
+      const m = new VmPage(i);
+      m.queue = PQ_NONE; // until the free list takes it
+      pages.push(m);
+      this.free.insertTail(m);
+      this.freeMap[i] = 1;
+    }
+    this.pages = pages;
+  }
+
+  /** A view of page `m` (PHYS_TO_DMAP(VM_PAGE_TO_PHYS(m))): never a copy. */
+  pageBytes(m: VmPage): Uint8Array {
+    return new Uint8Array(this.physmem, m.physAddr, PAGE_SIZE);
+  }
+
+  /** A view of physical memory [physAddr, physAddr + lengthBytes), which may span pages. */
+  physBytes(physAddr: number, lengthBytes: number): Uint8Array {
+    kassert(
+      physAddr >= 0 && lengthBytes >= 0 && physAddr + lengthBytes <= this.physmem.byteLength,
+      () => `physBytes: [${physAddr}, +${lengthBytes}) outside physical memory ${this.physmem.byteLength}`,
+    );
+    return new Uint8Array(this.physmem, physAddr, lengthBytes);
+  }
+
+  isFree(physIndex: number): boolean {
+    return this.freeMap[physIndex] === 1;
+  }
+
+  /**
+   * Takes a free frame off the free list: `preferred` when it is free (the frame after the
+   * object's previous page, as a reservation would give), else a frame chosen by `pickFrame`.
+   * Returns null when no frame is free.
+   */
+  allocFrame(preferred: number): VmPage | null {
+    if (this.free.count === 0) return null;
+    const index = preferred >= 0 && preferred < this.pageCount && this.isFree(preferred) ? preferred : -1;
+    const m = this.pages[index >= 0 ? index : this.pickFrame()];
+    kassert(m && m.queue === PQ_FREE, () => `vm_phys_alloc: frame ${index} is not free`);
+    this.free.remove(m);
+    this.freeMap[m.physIndex] = 0;
+    return m;
+  }
+
+  /** Returns a page (already disowned by the Vm) to the tail of the free list. */
+  freeFrame(m: VmPage): void {
+    kassert(
+      m.object === null && m.wireCount === 0 && !m.busy,
+      () => `vm_phys_free: page ${m.physIndex} still owned (wire ${m.wireCount}, busy ${m.busy})`,
+    );
+    this.free.insertTail(m);
+    this.freeMap[m.physIndex] = 1;
+  }
+
+  /**
+   * A frame for a page with no physical neighbour: the start of the largest free run. When the
+   * frame just before that run holds some object's last page, start halfway into the run so that
+   * object can still grow contiguously (a reservation left to its owner).
+   */
+  private pickFrame(): number {
+    const map = this.freeMap;
+    let bestStart = -1;
+    let bestLen = 0;
+    for (let i = 0; i < this.pageCount; ) {
+      if (map[i] === 0) {
+        i++;
+        continue;
+      }
+      const start = i;
+      while (i < this.pageCount && map[i] === 1) i++;
+      if (i - start > bestLen) {
+        bestLen = i - start;
+        bestStart = start;
+      }
+    }
+    kassert(bestStart >= 0, 'vm_phys: free count > 0 but no free frame');
+    const before = bestStart > 0 ? this.pages[bestStart - 1] : undefined;
+    if (before?.object && bestLen > 1 && !before.object.pages.has(before.pindex + 1)) {
+      return bestStart + (bestLen >> 1);
+    }
+    return bestStart;
+  }
+
+  /** The free list and the free map agree. */
+  check(problems: string[]): void {
+    this.free.check(problems);
+    let n = 0;
+    for (const m of this.pages) {
+      const inMap = this.freeMap[m.physIndex] === 1;
+      if (inMap !== (m.queue === PQ_FREE)) problems.push(`vm_phys: page ${m.physIndex} freeMap disagrees`);
+      if (inMap) n++;
+    }
+    if (n !== this.free.count) problems.push(`vm_phys: ${n} free in map, ${this.free.count} on list`);
+  }
+}

@@ -1,0 +1,295 @@
+// Mirrors sys/vm/vm_page.c: page allocation and freeing, wiring (vm_page_wire, vm_page_unwire,
+// vm_page_release, vm_page_release_toq), the busy lock and its sleepers, and vm_wait.
+//
+// Ownership and refcount protocol of a page (see page.ts for the fields):
+// - free: on the free list, no object, wireCount 0, not busy, invalid.
+// - allocated by vmPageAlloc: in its object, busy (the caller's), invalid, on no queue.
+// - wired (wireCount > 0): on no queue, never freed or evicted. The 0->1 wiring takes the page
+//   off its queue; the last unwiring puts it back (vm_page_release_toq rules) or frees it when its
+//   object has let go of it (file changed) or VPR_TRYFREE asks.
+// - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
+// So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
+import { kassert, type Tracer, tracer, WaitQueue } from '../kern/index.js';
+import { checkVmInvariants, vmAtRest } from './invariants.js';
+import type { VmObject } from './object.js';
+import { objectClose, objectOpen, objectRevalidate } from './objectops.js';
+import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } from './page.js';
+import { vmPageoutScan } from './pageout.js';
+import { VmPagequeue } from './pagequeue.js';
+import { vmPagerGetPages } from './pager.js';
+import { VmPhys } from './phys.js';
+import type { VmCnt, VmConfig, VmInternals, VmStats } from './vmtypes.js';
+
+export class Vm implements VmInternals {
+  readonly config: VmConfig;
+  readonly physmem: ArrayBuffer;
+  readonly pageCount: number;
+  readonly pages: readonly VmPage[];
+  readonly freeTargetPages: number;
+  /** @internal the physical allocator and free list */
+  readonly phys: VmPhys;
+  /** @internal vm_pagequeues */
+  readonly inactive = new VmPagequeue(PQ_INACTIVE, 'inactive queue');
+  readonly active = new VmPagequeue(PQ_ACTIVE, 'active queue');
+  /** @internal the object registry, by (dev, ino) */
+  readonly objects = new Map<string, VmObject>();
+  /** @internal */
+  readonly cnt: VmCnt = {
+    v_wire_count: 0,
+    pageins: 0,
+    pages_paged_in: 0,
+    readahead_pages: 0,
+    reactivations: 0,
+    evictions: 0,
+    invalidations: 0,
+  };
+  /** @internal "vmwait": sleepers for a free or reclaimable page */
+  readonly vmwait = new WaitQueue('vmwait');
+  /** @internal "pgbusy": sleepers per busy page */
+  readonly busyWaits = new Map<VmPage, WaitQueue>();
+  readonly trace: Tracer;
+  /** @internal */
+  nextObjectId = 1;
+
+  constructor(config: VmConfig) {
+    this.config = config;
+    this.phys = new VmPhys(config.physmemBytes);
+    this.physmem = this.phys.physmem;
+    this.pageCount = this.phys.pageCount;
+    this.pages = this.phys.pages;
+    this.freeTargetPages = Math.min(
+      this.pageCount,
+      config.freeTargetPages ?? Math.max(8, Math.floor(this.pageCount / 32)),
+    );
+    this.trace = tracer('vm', config.kernelId);
+  }
+
+  /** PHYS_TO_DMAP(VM_PAGE_TO_PHYS(m)): the page's bytes, a view of physmem (never a copy). */
+  pageBytes(m: VmPage): Uint8Array {
+    return this.phys.pageBytes(m);
+  }
+
+  /** PHYS_TO_DMAP(pa): a view of physical memory that may span pages. */
+  physBytes(physAddr: number, lengthBytes: number): Uint8Array {
+    return this.phys.physBytes(physAddr, lengthBytes);
+  }
+
+  // ---- the buffer cache: vm objects
+
+  /** open(2)+fstat(2): the file's vm object (shared by every open of the same dev+ino). */
+  vmObjectOpen(path: string): Promise<VmObject> {
+    return objectOpen(this, path);
+  }
+
+  /** fstat(2) again; a size or mtime change invalidates the object's pages. */
+  vmObjectRevalidate(obj: VmObject): Promise<void> {
+    return objectRevalidate(this, obj);
+  }
+
+  /** Drops one reference; the file is closed at the last (its pages stay cached). */
+  vmObjectClose(obj: VmObject): Promise<void> {
+    return objectClose(this, obj);
+  }
+
+  /** vm_page_lookup: the resident page at `pindex`, or null. */
+  vmPageLookup(obj: VmObject, pindex: number): VmPage | null {
+    return obj.pages.get(pindex) ?? null;
+  }
+
+  /**
+   * vm_page_alloc: a new page for (obj, pindex), busy (the caller's), invalid, on no queue,
+   * physically right after obj's page pindex-1 when that frame is free. Runs the page daemon when
+   * free pages are below the low-water mark; null when nothing is free (every page wired or busy).
+   */
+  vmPageAlloc(obj: VmObject, pindex: number): VmPage | null {
+    kassert(Number.isSafeInteger(pindex) && pindex >= 0, () => `vm_page_alloc: bad pindex ${pindex}`);
+    kassert(!obj.pages.has(pindex), () => `vm_page_alloc: object ${obj.id} already has page ${pindex}`);
+    kassert(obj.ref_count > 0, () => `vm_page_alloc: object ${obj.id} is closed`);
+    if (this.phys.free.count < this.freeTargetPages) vmPageoutScan(this);
+    const prev = obj.pages.get(pindex - 1);
+    const m = this.phys.allocFrame(prev ? prev.physIndex + 1 : -1);
+    if (!m) return null;
+    m.object = obj;
+    m.pindex = pindex;
+    m.busy = true;
+    m.valid = false;
+    m.referenced = false;
+    m.queueBeforeWire = PQ_NONE;
+    obj.pages.set(pindex, m);
+    if (this.config.invariants) this.checkInvariants();
+    return m;
+  }
+
+  /** vm_page_free: returns an unwired, unbusied page to the free list, leaving its object. */
+  vmPageFree(m: VmPage): void {
+    kassert(m.wireCount === 0, () => `vm_page_free: page ${m.physIndex} is wired (${m.wireCount})`);
+    kassert(!m.busy, () => `vm_page_free: page ${m.physIndex} is busy`);
+    kassert(m.queue !== PQ_FREE, () => `vm_page_free: page ${m.physIndex} is already free`);
+    if (m.queue === PQ_INACTIVE) this.inactive.remove(m);
+    else if (m.queue === PQ_ACTIVE) this.active.remove(m);
+    const obj = m.object as VmObject | null;
+    if (obj) {
+      obj.pages.delete(m.pindex);
+      m.object = null;
+      this.reapObject(obj);
+    }
+    m.valid = false;
+    m.referenced = false;
+    m.queueBeforeWire = PQ_NONE;
+    this.phys.freeFrame(m);
+    if (this.vmwait.length > 0) this.vmwait.wakeAll();
+  }
+
+  /** vm_page_wire: one more holder; the 0->1 wiring takes the page off its queue. */
+  vmPageWire(m: VmPage): void {
+    kassert(m.queue !== PQ_FREE, () => `vm_page_wire: page ${m.physIndex} is free`);
+    if (m.wireCount++ === 0) {
+      kassert(m.object !== null, () => `vm_page_wire: page ${m.physIndex} has no object`);
+      const q = m.queue;
+      m.queueBeforeWire = q;
+      if (q === PQ_INACTIVE) this.inactive.remove(m);
+      else if (q === PQ_ACTIVE) this.active.remove(m);
+      this.cnt.v_wire_count++;
+    }
+    if (this.config.invariants) this.checkInvariants();
+  }
+
+  /**
+   * vm_page_unwire(m, queue): drops one wiring; returns true when it was the last. Then the page
+   * goes back to a queue by the vm_page_release_toq rules, or is freed if its object let it go.
+   */
+  vmPageUnwire(m: VmPage, queue: typeof PQ_ACTIVE | typeof PQ_INACTIVE): boolean {
+    const last = this.unwireNoq(m);
+    if (last) this.releaseToq(m, queue, false);
+    if (this.config.invariants) this.checkInvariants();
+    return last;
+  }
+
+  /**
+   * vm_page_release(m, flags), the sendfile free callback's call. Without VPR_TRYFREE: unwire
+   * toward the inactive queue (VPR_NOREUSE: its head). With VPR_TRYFREE and the page not busy:
+   * the last unwiring frees the (always clean) page; if busy, unwire with no-reuse semantics.
+   */
+  vmPageRelease(m: VmPage, flags: number): void {
+    if ((flags & VPR_TRYFREE) !== 0 && !m.busy && m.object !== null) {
+      // vm_page_release_locked. XXX(sim): no pmap, so a page is never mapped and always clean.
+      if (this.unwireNoq(m)) this.vmPageFree(m);
+    } else if (this.unwireNoq(m)) {
+      this.releaseToq(m, PQ_INACTIVE, flags !== 0);
+    }
+    if (this.config.invariants) this.checkInvariants();
+  }
+
+  /** vm_page_unwire_noq: drops one wiring without touching queues; true on the last. */
+  private unwireNoq(m: VmPage): boolean {
+    kassert(m.wireCount > 0, () => `vm_page_unwire: page ${m.physIndex} is not wired`);
+    if (--m.wireCount !== 0) return false;
+    this.cnt.v_wire_count--;
+    return true;
+  }
+
+  /**
+   * vm_page_release_toq: an unwired page goes back on a queue. No valid data or no reuse: head
+   * of inactive (reclaimed first). Active before it was wired: stays active, marked referenced.
+   * Otherwise the tail of `queue` (LRU). A page whose object let go of it is freed instead.
+   */
+  private releaseToq(m: VmPage, queue: number, noreuse: boolean): void {
+    if (m.object === null) {
+      if (!m.busy) this.vmPageFree(m); // else the pager frees it when the read completes
+      return;
+    }
+    if (noreuse || !m.valid) this.inactive.insertHead(m);
+    else if (m.queueBeforeWire === PQ_ACTIVE || queue === PQ_ACTIVE) {
+      m.referenced ||= m.queueBeforeWire === PQ_ACTIVE;
+      this.active.insertTail(m);
+    } else this.inactive.insertTail(m);
+    m.queueBeforeWire = PQ_NONE;
+    if (this.vmwait.length > 0) this.vmwait.wakeAll();
+  }
+
+  /** vm_page_xunbusy: ends the busy; an unwired page goes to a queue (or is freed if invalid). */
+  vmPageXunbusy(m: VmPage): void {
+    this.unbusy(m);
+    if (this.config.invariants) this.checkInvariants();
+  }
+
+  /** @internal vmPageXunbusy without the invariant check (the pager checks once per read). */
+  unbusy(m: VmPage): void {
+    kassert(m.busy, () => `vm_page_xunbusy: page ${m.physIndex} is not busy`);
+    m.busy = false;
+    const q = this.busyWaits.get(m);
+    if (q) {
+      this.busyWaits.delete(m);
+      q.wakeAll();
+    }
+    if (m.wireCount === 0) {
+      if (m.object === null || (!m.valid && m.queue === PQ_NONE)) this.vmPageFree(m);
+      else if (m.queue === PQ_NONE) {
+        this.inactive.insertTail(m);
+        if (this.vmwait.length > 0) this.vmwait.wakeAll();
+      }
+    }
+  }
+
+  /** vm_page_busy_sleep: resolves when `m` is unbusied (at once if it is not busy). */
+  vmPageBusySleep(m: VmPage, signal?: AbortSignal): Promise<void> {
+    if (!m.busy) return Promise.resolve();
+    let q = this.busyWaits.get(m);
+    if (!q) {
+      q = new WaitQueue('pgbusy');
+      this.busyWaits.set(m, q);
+    }
+    return q.sleep(signal);
+  }
+
+  /** vm_wait: sleeps until a page is freed or becomes reclaimable; EINTR if `signal` aborts. */
+  vmWait(signal?: AbortSignal): Promise<void> {
+    return this.vmwait.sleep(signal);
+  }
+
+  /** vm_pager_get_pages (vnode pager): one readv into the pages of `run`, plus read-ahead. */
+  vmPagerGetPages(obj: VmObject, run: VmPage[], readaheadPages: number): Promise<number> {
+    return vmPagerGetPages(this, obj, run, readaheadPages);
+  }
+
+  /** Runs the page daemon now, whatever the free count; returns the pages it freed. */
+  vmPageout(targetFreePages = this.freeTargetPages): number {
+    return vmPageoutScan(this, targetFreePages);
+  }
+
+  get stats(): VmStats {
+    const c = this.cnt;
+    const free = this.phys.free.count;
+    return Object.freeze({
+      v_page_count: this.pageCount,
+      v_free_count: free,
+      v_active_count: this.active.count,
+      v_inactive_count: this.inactive.count,
+      v_wire_count: c.v_wire_count,
+      v_busy_unqueued_count: this.pageCount - free - this.active.count - this.inactive.count - c.v_wire_count,
+      pageins: c.pageins,
+      pages_paged_in: c.pages_paged_in,
+      readahead_pages: c.readahead_pages,
+      reactivations: c.reactivations,
+      evictions: c.evictions,
+      invalidations: c.invalidations,
+      vm_waits: this.vmwait.sleepsTotal,
+    });
+  }
+
+  /** What is not at rest: wired or busy pages, sleepers, reads in flight. Empty = at rest. */
+  atRest(): string[] {
+    return vmAtRest(this);
+  }
+
+  /** The O(n) checks; throws KernelAssertionError naming the first broken rule. */
+  checkInvariants(): void {
+    checkVmInvariants(this);
+  }
+
+  /** @internal drops an object from the registry once nothing holds it or its pages. */
+  reapObject(obj: VmObject): void {
+    if (obj.ref_count > 0 || obj.pages.size > 0 || obj.paging_in_progress > 0) return;
+    if (this.objects.get(obj.key) === obj) this.objects.delete(obj.key);
+  }
+}
