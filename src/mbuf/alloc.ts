@@ -1,0 +1,369 @@
+// Mirrors sys/kern/kern_mbuf.c: the "mbuf" and "mbuf_cluster" zones, m_get/m_gethdr/m_getcl,
+// m_extadd, mb_alloc_ext_pgs, m_free with mb_free_ext/mb_free_extpg, and mb_free_notready.
+//
+// Synchronous fast path: an allocation that does not have to sleep returns the mbuf; with
+// M_NOWAIT at a zone's limit it returns null (the zone's failures++); with M_WAITOK it returns a
+// Promise that resolves when an item is freed for it (the zone's sleeps++). The hot paths make no
+// closure, promise or object: Mbuf objects, their m_ext and their page list are reused.
+import { KernelAssertionError, PAGE_SIZE } from '../kern/index.js';
+import {
+  EXT_CLUSTER,
+  EXT_EXTREF,
+  EXT_FLAG_EMBREF,
+  EXT_FLAG_EXTREF,
+  M_EXT,
+  M_EXTPG,
+  M_NOWAIT,
+  M_PKTHDR,
+  M_RDONLY,
+  MBUF_PEXT_MAX_PGS,
+  type MbufHow,
+  MCLBYTES,
+  MHLEN,
+  MLEN,
+  MSIZE,
+  MT_DATA,
+} from './constants.js';
+import { checkMbufZones } from './invariants.js';
+import { EMPTY_BYTES, Mbuf, type MExt, type MExtFree, MS_FREE, MS_LIVE, MS_ZOMBIE, newMExt } from './mbuf.js';
+import { Zone } from './zone.js';
+
+export interface MbufConfig {
+  /** kern.ipc.nmbufs: limit of the "mbuf" zone. */
+  readonly nmbufs: number;
+  /** kern.ipc.nmbclusters: limit of the "mbuf_cluster" zone. */
+  readonly nmbclusters: number;
+  readonly invariants: boolean;
+  readonly kernelId: number;
+  /** PHYS_TO_DMAP: a view of physical memory, for the pages of M_EXTPG mbufs. */
+  readonly dmap: (physAddr: number, lengthBytes: number) => Uint8Array;
+  /** Limits netstat -m prints for the jumbo zones (we keep no jumbo zones). */
+  readonly nmbjumbop?: number;
+  readonly nmbjumbo9?: number;
+  readonly nmbjumbo16?: number;
+}
+
+/** Items carved per slab: 64 mbufs (16 KiB) or 16 clusters (32 KiB). */
+const MBUF_SLAB_ITEMS = 64;
+const CLUSTER_SLAB_ITEMS = 16;
+
+function panic(message: string): never {
+  throw new KernelAssertionError(message);
+}
+
+/** The zones and the life of one mbuf; MbufAllocator adds the chain operations. */
+export class MbufZones {
+  readonly mbufZone: Zone<Mbuf>;
+  readonly clusterZone: Zone<Uint8Array>;
+  /** External storages attached and not yet freed. */
+  extLive = 0;
+  readonly invariants: boolean;
+  readonly kernelId: number;
+  readonly dmap: (physAddr: number, lengthBytes: number) => Uint8Array;
+
+  constructor(readonly config: MbufConfig) {
+    this.invariants = config.invariants;
+    this.kernelId = config.kernelId;
+    this.dmap = config.dmap;
+    this.mbufZone = new Zone('mbuf', MSIZE, config.nmbufs, MBUF_SLAB_ITEMS, carveMbuf);
+    this.clusterZone = new Zone(
+      'mbuf_cluster',
+      MCLBYTES,
+      config.nmbclusters,
+      CLUSTER_SLAB_ITEMS,
+      carveCluster,
+    );
+  }
+
+  /** m_get: a plain mbuf, data at M_START (MLEN bytes of room). */
+  mGet(how: MbufHow, type: number): Mbuf | null | Promise<Mbuf> {
+    const m = this.mbufZone.alloc();
+    if (m === null) return this.mbufShortage(how, type, 0);
+    this.mInit(m, type, 0);
+    if (this.invariants) this.checkInvariants();
+    return m;
+  }
+
+  /** m_gethdr: a packet-header mbuf (MHLEN bytes of room). */
+  mGethdr(how: MbufHow, type: number): Mbuf | null | Promise<Mbuf> {
+    const m = this.mbufZone.alloc();
+    if (m === null) return this.mbufShortage(how, type, M_PKTHDR);
+    this.mInit(m, type, M_PKTHDR);
+    if (this.invariants) this.checkInvariants();
+    return m;
+  }
+
+  /** m_getcl: an mbuf with a 2 KiB cluster attached (EXT_CLUSTER); `flags` may hold M_PKTHDR. */
+  mGetcl(how: MbufHow, type: number, flags: number): Mbuf | null | Promise<Mbuf> {
+    const m = this.mbufZone.alloc();
+    if (m === null) {
+      if (how === M_NOWAIT) return this.deny(this.mbufZone);
+      return this.mGetclSleep(null, type, flags);
+    }
+    this.mInit(m, type, flags);
+    const cl = this.clusterZone.alloc();
+    if (cl === null) {
+      if (how !== M_NOWAIT) return this.mGetclSleep(m, type, flags);
+      this.mRelease(m);
+      return this.deny(this.clusterZone);
+    }
+    this.mClattach(m, cl);
+    if (this.invariants) this.checkInvariants();
+    return m;
+  }
+
+  /**
+   * m_extadd: attaches external storage to a fresh mbuf: M_EXT|flags, data at the start of `buf`,
+   * one reference (EXT_FLAG_EMBREF). The free routine runs once, when the last reference goes.
+   * XXX(sim): EXT_EXTREF gets its own MExt (the caller's counter in the kernel) and its free
+   * routine is called with the last mbuf freed; every sharer is reclaimed at once.
+   */
+  mExtadd(
+    m: Mbuf,
+    buf: Uint8Array,
+    sizeBytes: number,
+    freef: MExtFree | null,
+    arg1: unknown,
+    arg2: unknown,
+    flags: number,
+    type: number,
+  ): void {
+    if (m.m_state !== MS_LIVE || (m.m_flags & M_EXT) !== 0) panic(`m_extadd: mbuf not fresh (${m.m_state})`);
+    if (type === EXT_CLUSTER) panic('m_extadd: EXT_CLUSTER not allowed');
+    if (sizeBytes > buf.length) panic(`m_extadd: size ${sizeBytes} > buffer ${buf.length}`);
+    const ext = type === EXT_EXTREF ? newMExt() : m.m_ext_embedded;
+    const extFlags = type === EXT_EXTREF ? EXT_FLAG_EXTREF : EXT_FLAG_EMBREF;
+    this.mExtSet(m, ext, buf, sizeBytes, type, extFlags, freef, arg1, arg2);
+    m.m_flags |= M_EXT | flags;
+    if (this.invariants) this.checkInvariants();
+  }
+
+  /**
+   * mb_alloc_ext_pgs: an empty M_EXTPG mbuf (M_EXT|M_EXTPG|M_RDONLY|flags, no pages, ext_size 0)
+   * whose free routine must release every page of the owner's list.
+   */
+  mbAllocExtPgs(
+    how: MbufHow,
+    freef: MExtFree,
+    arg1: unknown,
+    arg2: unknown,
+    flags: number,
+  ): Mbuf | null | Promise<Mbuf> {
+    const m = this.mbufZone.alloc();
+    if (m === null) {
+      if (how === M_NOWAIT) return this.deny(this.mbufZone);
+      return this.mbufZone.sleepAlloc().then((w) => this.mExtpgInit(w, freef, arg1, arg2, flags));
+    }
+    return this.mExtpgInit(m, freef, arg1, arg2, flags);
+  }
+
+  /**
+   * Adds one page to an M_EXTPG mbuf, as kern_sendfile.c fills one: the first page may start at
+   * an offset, every earlier page must then be full; m_len grows by `lengthBytes` and ext_size
+   * by PAGE_SIZE.
+   */
+  mExtPgAppend(m: Mbuf, physAddr: number, offsetInPageBytes: number, lengthBytes: number): void {
+    const epg = m.m_epg;
+    const ext = m.m_ext;
+    if (epg === null || ext === null || (m.m_flags & M_EXTPG) === 0) panic('mExtPgAppend: not M_EXTPG');
+    const n = epg.m_epg_npgs;
+    if (n >= MBUF_PEXT_MAX_PGS) panic(`mExtPgAppend: already ${n} pages`);
+    if (physAddr % PAGE_SIZE !== 0) panic(`mExtPgAppend: physAddr ${physAddr} not page aligned`);
+    if (lengthBytes <= 0 || offsetInPageBytes < 0 || offsetInPageBytes + lengthBytes > PAGE_SIZE) {
+      panic(`mExtPgAppend: bad page span off ${offsetInPageBytes} len ${lengthBytes}`);
+    }
+    if (n === 0) epg.m_epg_1st_off = offsetInPageBytes;
+    else {
+      const full = n === 1 ? PAGE_SIZE - epg.m_epg_1st_off : PAGE_SIZE;
+      if (offsetInPageBytes !== 0 || epg.m_epg_last_len !== full) {
+        panic(
+          `mExtPgAppend: page ${n} off ${offsetInPageBytes} after a partial page (${epg.m_epg_last_len})`,
+        );
+      }
+    }
+    epg.m_epg_pa[n] = physAddr;
+    epg.m_epg_npgs = n + 1;
+    epg.m_epg_last_len = lengthBytes;
+    ext.ext_size += PAGE_SIZE;
+    m.m_len += lengthBytes;
+    if (this.invariants) this.checkInvariants();
+  }
+
+  /** m_free: frees one mbuf (dropping its storage reference) and returns the next in the chain. */
+  mFree(m: Mbuf): Mbuf | null {
+    const n = this.mFreeOne(m);
+    if (this.invariants) this.checkInvariants();
+    return n;
+  }
+
+  /** m_freem: frees a whole chain. */
+  mFreem(m: Mbuf | null): void {
+    while (m !== null) m = this.mFreeOne(m);
+    if (this.invariants) this.checkInvariants();
+  }
+
+  /**
+   * mb_free_notready: frees `count` units of not-ready data from `m` on: one per plain mbuf, one
+   * per pending page of an M_EXTPG mbuf (freed when its last pending page is counted).
+   */
+  mbFreeNotready(m: Mbuf | null, count: number): void {
+    let i = 0;
+    for (; i < count && m !== null; i++) {
+      const epg = m.m_epg;
+      if (epg !== null && (m.m_flags & M_EXTPG) !== 0) {
+        epg.m_epg_nrdy--;
+        if (epg.m_epg_nrdy !== 0) continue;
+      }
+      m = this.mFreeOne(m);
+    }
+    if (i !== count) panic(`mb_free_notready: removed only ${i} of ${count} items`);
+    if (this.invariants) this.checkInvariants();
+  }
+
+  /** The O(n) rules of the zones and of every storage; throws KernelAssertionError naming one. */
+  checkInvariants(): void {
+    const broken = checkMbufZones(this.mbufZone, this.clusterZone, this.extLive);
+    if (broken.length > 0) panic(`mbuf invariants: ${broken.join('; ')}`);
+  }
+
+  /** m_free without the invariant walk. */
+  protected mFreeOne(m: Mbuf): Mbuf | null {
+    if (m.m_state !== MS_LIVE) {
+      panic(`m_free: mbuf ${m.m_state === MS_FREE ? 'already free' : 'is a freed owner'} (double free)`);
+    }
+    const n = m.m_next;
+    if ((m.m_flags & (M_EXT | M_EXTPG)) !== 0) this.mbFreeExt(m);
+    else this.mRelease(m);
+    return n;
+  }
+
+  /**
+   * mb_free_ext / mb_free_extpg: drops m's reference. The last one frees the storage (cluster to
+   * its zone, or ext_free(owner) exactly once) and reclaims the owner; an owner freed earlier
+   * waits as a zombie.
+   */
+  private mbFreeExt(m: Mbuf): void {
+    const ext = m.m_ext;
+    if (ext === null || ext.ext_count <= 0) panic(`mb_free_ext: bad reference count ${ext?.ext_count}`);
+    const mref = ext.ext_mref;
+    if (--ext.ext_count > 0) {
+      if (m === mref) {
+        m.m_state = MS_ZOMBIE;
+        m.m_next = null;
+        m.m_nextpkt = null;
+      } else this.mRelease(m);
+      return;
+    }
+    this.extLive--;
+    if ((m.m_flags & M_EXTPG) === 0 && ext.ext_type === EXT_CLUSTER) this.clusterZone.free(ext.ext_buf);
+    else if (ext.ext_free !== null) ext.ext_free(mref ?? m);
+    ext.ext_free = null;
+    ext.ext_arg1 = null;
+    ext.ext_arg2 = null;
+    ext.ext_buf = EMPTY_BYTES;
+    if (mref !== null && mref !== m) this.mRelease(mref);
+    this.mRelease(m);
+  }
+
+  /** Back to the zone, every field reset. */
+  protected mRelease(m: Mbuf): void {
+    m.m_state = MS_FREE;
+    m.m_next = null;
+    m.m_nextpkt = null;
+    m.m_len = 0;
+    m.m_flags = 0;
+    m.m_data = 0;
+    m.m_buf = m.m_dat;
+    m.m_ext = null;
+    m.m_epg = null;
+    m.m_pkthdr_len = 0;
+    this.mbufZone.free(m);
+  }
+
+  /** m_init: a live mbuf with empty internal storage; data at M_START. */
+  protected mInit(m: Mbuf, type: number, flags: number): Mbuf {
+    m.m_state = MS_LIVE;
+    m.m_type = type;
+    m.m_flags = flags;
+    m.m_data = (flags & M_PKTHDR) !== 0 ? MSIZE - MHLEN : MSIZE - MLEN;
+    return m;
+  }
+
+  /** An allocation refused at a zone's limit. */
+  protected deny(zone: Zone<Mbuf> | Zone<Uint8Array>): null {
+    zone.failures++;
+    return null;
+  }
+
+  private mbufShortage(how: MbufHow, type: number, flags: number): null | Promise<Mbuf> {
+    if (how === M_NOWAIT) return this.deny(this.mbufZone);
+    return this.mbufZone.sleepAlloc().then((m) => {
+      this.mInit(m, type, flags);
+      if (this.invariants) this.checkInvariants();
+      return m;
+    });
+  }
+
+  private async mGetclSleep(m: Mbuf | null, type: number, flags: number): Promise<Mbuf> {
+    const mm = m ?? this.mInit(await this.mbufZone.sleepAlloc(), type, flags);
+    const cl = this.clusterZone.alloc() ?? (await this.clusterZone.sleepAlloc());
+    this.mClattach(mm, cl);
+    if (this.invariants) this.checkInvariants();
+    return mm;
+  }
+
+  /** m_cljset for a 2 KiB cluster: the mbuf owns it (EMBREF, one reference, no free routine). */
+  protected mClattach(m: Mbuf, cl: Uint8Array): void {
+    this.mExtSet(m, m.m_ext_embedded, cl, MCLBYTES, EXT_CLUSTER, EXT_FLAG_EMBREF, null, null, null);
+    m.m_flags |= M_EXT;
+  }
+
+  /** Fills `ext`, with one reference, and points m at it; the data starts at the buffer. */
+  private mExtSet(
+    m: Mbuf,
+    ext: MExt,
+    buf: Uint8Array,
+    sizeBytes: number,
+    type: number,
+    extFlags: number,
+    freef: MExtFree | null,
+    arg1: unknown,
+    arg2: unknown,
+  ): void {
+    ext.ext_buf = buf;
+    ext.ext_size = sizeBytes;
+    ext.ext_type = type;
+    ext.ext_flags = extFlags;
+    ext.ext_free = freef;
+    ext.ext_arg1 = arg1;
+    ext.ext_arg2 = arg2;
+    ext.ext_count = 1;
+    ext.ext_mref = (extFlags & EXT_FLAG_EMBREF) !== 0 ? m : null;
+    m.m_ext = ext;
+    m.m_buf = buf;
+    m.m_data = 0;
+    this.extLive++;
+  }
+
+  private mExtpgInit(m: Mbuf, freef: MExtFree, arg1: unknown, arg2: unknown, flags: number): Mbuf {
+    this.mInit(m, MT_DATA, M_EXT | M_EXTPG | M_RDONLY | flags);
+    this.mExtSet(m, m.m_ext_embedded, EMPTY_BYTES, 0, 0, EXT_FLAG_EMBREF, freef, arg1, arg2);
+    const epg = m.m_epg_embedded;
+    epg.m_epg_npgs = 0;
+    epg.m_epg_nrdy = 0;
+    epg.m_epg_1st_off = 0;
+    epg.m_epg_last_len = 0;
+    epg.m_epg_flags = 0;
+    m.m_epg = epg;
+    if (this.invariants) this.checkInvariants();
+    return m;
+  }
+}
+
+function carveMbuf(slab: ArrayBuffer, offsetBytes: number): Mbuf {
+  return new Mbuf(new Uint8Array(slab, offsetBytes, MSIZE));
+}
+
+function carveCluster(slab: ArrayBuffer, offsetBytes: number): Uint8Array {
+  return new Uint8Array(slab, offsetBytes, MCLBYTES);
+}
