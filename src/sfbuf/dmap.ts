@@ -7,7 +7,7 @@
 // No reference is counted, so the direct map cannot notice a missing or doubled free, exactly
 // like the kernel.
 import { kassert, PAGE_SIZE } from '../kern/index.js';
-import type { VmPage } from '../vm/page.js';
+import type { VmPage } from '../vm/index.js';
 import { physToDmap } from './kva.js';
 import {
   SFB_ALL_FLAGS,

@@ -1,6 +1,6 @@
 // struct sf_buf of the pool case (sys/sys/sf_buf.h, sys/kern/subr_sfbuf.c), and the record of a
 // caller asleep on "sfbufa". The protocol that governs them is described in pool.ts.
-import type { VmPage } from '../vm/page.js';
+import type { VmPage } from '../vm/index.js';
 import type { SfBuf } from './types.js';
 
 export class PoolSfBuf implements SfBuf {

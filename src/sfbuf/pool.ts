@@ -11,7 +11,7 @@
 // free list's head. When the list is empty callers sleep FIFO on "sfbufa"; a free hands the
 // buffer straight to the oldest sleeper.
 import { kassert, PAGE_SIZE, type Tracer, tracer, WaitQueue } from '../kern/index.js';
-import type { VmPage } from '../vm/page.js';
+import type { VmPage } from '../vm/index.js';
 import { poolSlotKva } from './kva.js';
 import { type AllocWaiter, PoolSfBuf } from './pool-buf.js';
 import { checkPoolInvariants } from './pool-check.js';

@@ -1,6 +1,6 @@
 // Mirrors sys/sys/sf_buf.h: the sf_buf(9) flags, the handle callers hold, and the interface both
 // implementations (direct map, KVA pool) offer. The internals of each live in their own file.
-import type { VmPage } from '../vm/page.js';
+import type { VmPage } from '../vm/index.js';
 
 /** sf_buf_alloc(9) flags, with the kernel's numbers. */
 export const SFB_DEFAULT = 0;

@@ -2,7 +2,7 @@
 // memory, with pageBytes returning a view (the only parts of Vm that sf_buf uses).
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import type { SfBufVm } from '../../src/sfbuf/index.js';
-import { VmPage } from '../../src/vm/page.js';
+import { VmPage } from '../../src/vm/index.js';
 
 export interface FakeVm extends SfBufVm {
   readonly pages: readonly VmPage[];
