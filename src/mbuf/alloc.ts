@@ -1,11 +1,11 @@
 // Mirrors sys/kern/kern_mbuf.c: the "mbuf" and "mbuf_cluster" zones, m_get/m_gethdr/m_getcl,
-// m_extadd, mb_alloc_ext_pgs, m_free with mb_free_ext/mb_free_extpg, and mb_free_notready.
+// m_extadd, and m_free with mb_free_ext/mb_free_extpg (M_EXTPG allocation is in extpg.ts).
 //
 // Synchronous fast path: an allocation that does not have to sleep returns the mbuf; with
 // M_NOWAIT at a zone's limit it returns null (the zone's failures++); with M_WAITOK it returns a
 // Promise that resolves when an item is freed for it (the zone's sleeps++). The hot paths make no
 // closure, promise or object: Mbuf objects, their m_ext and their page list are reused.
-import { KernelAssertionError, PAGE_SIZE } from '../kern/index.js';
+import { KernelAssertionError } from '../kern/index.js';
 import {
   EXT_CLUSTER,
   EXT_EXTREF,
@@ -15,14 +15,11 @@ import {
   M_EXTPG,
   M_NOWAIT,
   M_PKTHDR,
-  M_RDONLY,
-  MBUF_PEXT_MAX_PGS,
   type MbufHow,
   MCLBYTES,
   MHLEN,
   MLEN,
   MSIZE,
-  MT_DATA,
 } from './constants.js';
 import { checkMbufZones } from './invariants.js';
 import { EMPTY_BYTES, Mbuf, type MExt, type MExtFree, MS_FREE, MS_LIVE, MS_ZOMBIE, newMExt } from './mbuf.js';
@@ -138,57 +135,6 @@ export class MbufZones {
     if (this.invariants) this.checkInvariants();
   }
 
-  /**
-   * mb_alloc_ext_pgs: an empty M_EXTPG mbuf (M_EXT|M_EXTPG|M_RDONLY|flags, no pages, ext_size 0)
-   * whose free routine must release every page of the owner's list.
-   */
-  mbAllocExtPgs(
-    how: MbufHow,
-    freef: MExtFree,
-    arg1: unknown,
-    arg2: unknown,
-    flags: number,
-  ): Mbuf | null | Promise<Mbuf> {
-    const m = this.mbufZone.alloc();
-    if (m === null) {
-      if (how === M_NOWAIT) return this.deny(this.mbufZone);
-      return this.mbufZone.sleepAlloc().then((w) => this.mExtpgInit(w, freef, arg1, arg2, flags));
-    }
-    return this.mExtpgInit(m, freef, arg1, arg2, flags);
-  }
-
-  /**
-   * Adds one page to an M_EXTPG mbuf, as kern_sendfile.c fills one: the first page may start at
-   * an offset, every earlier page must then be full; m_len grows by `lengthBytes` and ext_size
-   * by PAGE_SIZE.
-   */
-  mExtPgAppend(m: Mbuf, physAddr: number, offsetInPageBytes: number, lengthBytes: number): void {
-    const epg = m.m_epg;
-    const ext = m.m_ext;
-    if (epg === null || ext === null || (m.m_flags & M_EXTPG) === 0) panic('mExtPgAppend: not M_EXTPG');
-    const n = epg.m_epg_npgs;
-    if (n >= MBUF_PEXT_MAX_PGS) panic(`mExtPgAppend: already ${n} pages`);
-    if (physAddr % PAGE_SIZE !== 0) panic(`mExtPgAppend: physAddr ${physAddr} not page aligned`);
-    if (lengthBytes <= 0 || offsetInPageBytes < 0 || offsetInPageBytes + lengthBytes > PAGE_SIZE) {
-      panic(`mExtPgAppend: bad page span off ${offsetInPageBytes} len ${lengthBytes}`);
-    }
-    if (n === 0) epg.m_epg_1st_off = offsetInPageBytes;
-    else {
-      const full = n === 1 ? PAGE_SIZE - epg.m_epg_1st_off : PAGE_SIZE;
-      if (offsetInPageBytes !== 0 || epg.m_epg_last_len !== full) {
-        panic(
-          `mExtPgAppend: page ${n} off ${offsetInPageBytes} after a partial page (${epg.m_epg_last_len})`,
-        );
-      }
-    }
-    epg.m_epg_pa[n] = physAddr;
-    epg.m_epg_npgs = n + 1;
-    epg.m_epg_last_len = lengthBytes;
-    ext.ext_size += PAGE_SIZE;
-    m.m_len += lengthBytes;
-    if (this.invariants) this.checkInvariants();
-  }
-
   /** m_free: frees one mbuf (dropping its storage reference) and returns the next in the chain. */
   mFree(m: Mbuf): Mbuf | null {
     const n = this.mFreeOne(m);
@@ -199,24 +145,6 @@ export class MbufZones {
   /** m_freem: frees a whole chain. */
   mFreem(m: Mbuf | null): void {
     while (m !== null) m = this.mFreeOne(m);
-    if (this.invariants) this.checkInvariants();
-  }
-
-  /**
-   * mb_free_notready: frees `count` units of not-ready data from `m` on: one per plain mbuf, one
-   * per pending page of an M_EXTPG mbuf (freed when its last pending page is counted).
-   */
-  mbFreeNotready(m: Mbuf | null, count: number): void {
-    let i = 0;
-    for (; i < count && m !== null; i++) {
-      const epg = m.m_epg;
-      if (epg !== null && (m.m_flags & M_EXTPG) !== 0) {
-        epg.m_epg_nrdy--;
-        if (epg.m_epg_nrdy !== 0) continue;
-      }
-      m = this.mFreeOne(m);
-    }
-    if (i !== count) panic(`mb_free_notready: removed only ${i} of ${count} items`);
     if (this.invariants) this.checkInvariants();
   }
 
@@ -319,7 +247,7 @@ export class MbufZones {
   }
 
   /** Fills `ext`, with one reference, and points m at it; the data starts at the buffer. */
-  private mExtSet(
+  protected mExtSet(
     m: Mbuf,
     ext: MExt,
     buf: Uint8Array,
@@ -343,20 +271,6 @@ export class MbufZones {
     m.m_buf = buf;
     m.m_data = 0;
     this.extLive++;
-  }
-
-  private mExtpgInit(m: Mbuf, freef: MExtFree, arg1: unknown, arg2: unknown, flags: number): Mbuf {
-    this.mInit(m, MT_DATA, M_EXT | M_EXTPG | M_RDONLY | flags);
-    this.mExtSet(m, m.m_ext_embedded, EMPTY_BYTES, 0, 0, EXT_FLAG_EMBREF, freef, arg1, arg2);
-    const epg = m.m_epg_embedded;
-    epg.m_epg_npgs = 0;
-    epg.m_epg_nrdy = 0;
-    epg.m_epg_1st_off = 0;
-    epg.m_epg_last_len = 0;
-    epg.m_epg_flags = 0;
-    m.m_epg = epg;
-    if (this.invariants) this.checkInvariants();
-    return m;
   }
 }
 

@@ -5,7 +5,6 @@
 // M_NOWAIT and returns null at the zone's limit (counted as a failure), so callers stay
 // synchronous. m_append takes clusters for large remainders (the kernel appends plain mbufs).
 import { KernelAssertionError } from '../kern/index.js';
-import { MbufZones } from './alloc.js';
 import {
   EXT_FLAG_EMBREF,
   M_COPYALL,
@@ -16,6 +15,7 @@ import {
   type MbufHow,
   MLEN,
 } from './constants.js';
+import { MbufExtpgs } from './extpg.js';
 import { type Mbuf, mEpgCopy } from './mbuf.js';
 import { CopyOutSink, mbufWalk } from './walk.js';
 
@@ -43,7 +43,7 @@ function mLast(m: Mbuf): Mbuf {
   return m;
 }
 
-export class MbufChains extends MbufZones {
+export class MbufChains extends MbufExtpgs {
   private readonly copyOut = new CopyOutSink();
 
   /**
