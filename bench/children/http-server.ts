@@ -1,0 +1,98 @@
+// One HTTP server of the comparison, in its own process (never the load generator's): the
+// zcsim server (src/http buildServer) in one mapping mode, fastify + @fastify/static, or a plain
+// node:http server answering res.end(buffer) from memory (Node's upper bound). Driven over IPC:
+// 'start' -> the port; 'cpu' -> process.cpuUsage() and RSS, read around each measured window.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { serveIpc } from '../lib/ipc.js';
+import { loadHttpModule, type Mapping } from '../lib/zcsim.js';
+
+export type ServerKind = 'zcsim' | 'fastify-static' | 'node-memory';
+export interface ServerStart {
+  kind: ServerKind;
+  root: string;
+  fileNames: string[];
+  mapping: Mapping;
+  physmemBytes: number;
+}
+interface Closable {
+  close(): Promise<unknown> | unknown;
+}
+
+let running: Closable | null = null;
+
+function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
+  const bodies = new Map<string, Buffer>();
+  for (const name of start.fileNames) bodies.set(`/${name}`, readFileSync(path.join(start.root, name)));
+  const server = http.createServer((req, res) => {
+    const body = bodies.get(req.url ?? '');
+    if (!body) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.maxRequestsPerSocket = 0;
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const closable = { close: () => new Promise((r) => server.close(r)) };
+      resolve({ port: (server.address() as AddressInfo).port, closable });
+    });
+  });
+}
+
+async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
+  const { default: fastify } = await import('fastify');
+  const { default: fastifyStatic } = await import('@fastify/static');
+  const app = fastify({ logger: false, keepAliveTimeout: 60_000 });
+  await app.register(fastifyStatic, { root: start.root, prefix: '/' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { port: (app.server.address() as AddressInfo).port, closable: app };
+}
+
+interface FastifyLike {
+  listen(opts: { port: number; host: string }): Promise<string>;
+  server: http.Server;
+  close(): Promise<unknown>;
+}
+
+async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
+  const module = await loadHttpModule();
+  if (typeof module === 'string') throw new Error(module);
+  const buildServer = module.buildServer as
+    | ((options: object) => FastifyLike | Promise<FastifyLike>)
+    | undefined;
+  if (typeof buildServer !== 'function') throw new Error('src/http exports no buildServer');
+  const app = await buildServer({
+    root: start.root,
+    logger: false,
+    kernel: { mapping: start.mapping, physmemBytes: start.physmemBytes, invariants: false },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { port: (app.server.address() as AddressInfo).port, closable: app };
+}
+
+serveIpc(
+  {
+    start: async (body) => {
+      const start = body as ServerStart;
+      const made =
+        start.kind === 'node-memory'
+          ? await nodeMemoryServer(start)
+          : start.kind === 'fastify-static'
+            ? await fastifyStaticServer(start)
+            : await zcsimServer(start);
+      running = made.closable;
+      return { port: made.port, pid: process.pid };
+    },
+    cpu: () => ({ cpu: process.cpuUsage(), rssBytes: process.memoryUsage.rss() }),
+  },
+  async () => {
+    await running?.close();
+  },
+);

@@ -1,0 +1,139 @@
+// The systems of the HTTP comparison and how each one is started, each in its own process:
+// the zcsim routes (one server process per system), fastify + @fastify/static, node:http from
+// memory, and nginx with sendfile on and off. A LiveServer gives the URL of a file, the
+// server's CPU seconds and RSS (IPC for Node, /proc for nginx) and, for zcsim, GET /stats.
+import http from 'node:http';
+import type { ServerKind, ServerStart } from '../children/http-server.js';
+import { ChildHandle } from './ipc.js';
+import { procCpuSeconds, procRssBytes, startNginx } from './nginx.js';
+import type { Mapping } from './zcsim.js';
+
+export const HTTP_SYSTEMS = [
+  'zerocopy-dmap',
+  'zerocopy-kva',
+  'zerocopy-extpg',
+  'copy',
+  'stream',
+  'fastify-static',
+  'node-memory',
+  'nginx-sendfile-on',
+  'nginx-sendfile-off',
+] as const;
+export type HttpSystem = (typeof HTTP_SYSTEMS)[number];
+
+/** Systems whose bars the chart highlights. */
+export const ZERO_COPY_SYSTEMS: readonly HttpSystem[] = ['zerocopy-dmap', 'zerocopy-kva', 'zerocopy-extpg'];
+export const COPY_SYSTEM: HttpSystem = 'copy';
+export const UPPER_BOUND_SYSTEM: HttpSystem = 'node-memory';
+
+export interface LiveServer {
+  system: HttpSystem;
+  port: number;
+  pid: number;
+  urlPath(fileName: string): string;
+  cpuSeconds(): Promise<number>;
+  rssBytes(): Promise<number>;
+  stats(): Promise<unknown | null>;
+  stop(): Promise<void>;
+}
+
+export interface StartContext {
+  root: string;
+  fileNames: string[];
+  physmemBytes: number;
+  nginxPath: string | null;
+}
+
+function describe(system: HttpSystem): { kind: ServerKind; mapping: Mapping; prefix: string } | null {
+  switch (system) {
+    case 'zerocopy-dmap':
+    case 'zerocopy-kva':
+    case 'zerocopy-extpg':
+      return { kind: 'zcsim', mapping: system.slice('zerocopy-'.length) as Mapping, prefix: '/zerocopy/' };
+    case 'copy':
+      return { kind: 'zcsim', mapping: 'dmap', prefix: '/copy/' };
+    case 'stream':
+      return { kind: 'zcsim', mapping: 'dmap', prefix: '/stream/' };
+    case 'fastify-static':
+      return { kind: 'fastify-static', mapping: 'dmap', prefix: '/' };
+    case 'node-memory':
+      return { kind: 'node-memory', mapping: 'dmap', prefix: '/' };
+    default:
+      return null;
+  }
+}
+
+/** GET a JSON document from 127.0.0.1 (the /stats of a zcsim server). */
+export function getJson(port: number, urlPath: string, timeoutMs = 5000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(parts).toString('utf8')));
+          } catch (error) {
+            reject(error);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+async function startNodeChild(system: HttpSystem, context: StartContext): Promise<LiveServer> {
+  const d = describe(system);
+  if (!d) throw new Error(`not a Node system: ${system}`);
+  const child = new ChildHandle(new URL('../children/http-server.js', import.meta.url));
+  const start: ServerStart = {
+    kind: d.kind,
+    root: context.root,
+    fileNames: context.fileNames,
+    mapping: d.mapping,
+    physmemBytes: context.physmemBytes,
+  };
+  let port: number;
+  try {
+    ({ port } = await child.request<{ port: number }>('start', start, 60_000));
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  const usage = () => child.request<{ cpu: NodeJS.CpuUsage; rssBytes: number }>('cpu', null, 10_000);
+  return {
+    system,
+    port,
+    pid: child.pid,
+    urlPath: (name) => `${d.prefix}${name}`,
+    cpuSeconds: async () => {
+      const { cpu } = await usage();
+      return (cpu.user + cpu.system) / 1e6;
+    },
+    rssBytes: async () => (await usage()).rssBytes,
+    stats: async () => (d.kind === 'zcsim' ? getJson(port, '/stats') : null),
+    stop: () => child.stop(),
+  };
+}
+
+async function startNginxSystem(system: HttpSystem, context: StartContext): Promise<LiveServer> {
+  if (!context.nginxPath) throw new Error('nginx is not on PATH (apt-get install nginx)');
+  const nginx = await startNginx(context.nginxPath, context.root, system === 'nginx-sendfile-on');
+  return {
+    system,
+    port: nginx.port,
+    pid: nginx.pid,
+    urlPath: (name) => `/${name}`,
+    cpuSeconds: async () => procCpuSeconds(nginx.pid),
+    rssBytes: async () => procRssBytes(nginx.pid),
+    stats: async () => null,
+    stop: () => nginx.stop(),
+  };
+}
+
+export function startSystem(system: HttpSystem, context: StartContext): Promise<LiveServer> {
+  return system.startsWith('nginx-') ? startNginxSystem(system, context) : startNodeChild(system, context);
+}
