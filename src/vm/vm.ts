@@ -140,15 +140,25 @@ export class Vm implements VmInternals {
     if (this.vmwait.length > 0) this.vmwait.wakeAll();
   }
 
-  /** vm_page_wire: one more holder; the 0->1 wiring takes the page off its queue. */
+  /**
+   * vm_page_wire: one more holder; the 0->1 wiring takes the page off its queue. Wiring a page
+   * found on a queue (a cache hit) marks it referenced, so the page daemon gives it a second chance.
+   * XXX(sim): the kernel learns of use from pmap reference bits; our pages are never mapped in a
+   * user pmap, so a new wiring of a cached page stands for the access.
+   */
   vmPageWire(m: VmPage): void {
     kassert(m.queue !== PQ_FREE, () => `vm_page_wire: page ${m.physIndex} is free`);
     if (m.wireCount++ === 0) {
       kassert(m.object !== null, () => `vm_page_wire: page ${m.physIndex} has no object`);
       const q = m.queue;
       m.queueBeforeWire = q;
-      if (q === PQ_INACTIVE) this.inactive.remove(m);
-      else if (q === PQ_ACTIVE) this.active.remove(m);
+      if (q === PQ_INACTIVE) {
+        this.inactive.remove(m);
+        m.referenced = true;
+      } else if (q === PQ_ACTIVE) {
+        this.active.remove(m);
+        m.referenced = true;
+      }
       this.cnt.v_wire_count++;
     }
     if (this.config.invariants) this.checkInvariants();

@@ -135,8 +135,9 @@ describe('wiring and the release rules', () => {
   });
 
   it('unwire to PQ_ACTIVE activates; a page active before wiring stays active, referenced', async () => {
-    const [m] = (await resident(vm, obj, 2, 1)) as [VmPage];
-    vm.vmPageWire(m);
+    const m = vm.vmPageAlloc(obj, 2) as VmPage;
+    vm.vmPageWire(m); // wired while busy: not a cache hit, so not referenced
+    await vm.vmPagerGetPages(obj, [m], 0);
     vm.vmPageUnwire(m, PQ_ACTIVE);
     expect(m.queue).toBe(PQ_ACTIVE);
     expect(m.referenced).toBe(false);
@@ -158,6 +159,15 @@ describe('wiring and the release rules', () => {
     vm.vmPageUnwire(inv, PQ_INACTIVE);
     expect(vm.inactive.head).toBe(inv);
     expect(inv.valid).toBe(false);
+  });
+
+  it('wiring a cached page marks it referenced (a cache hit)', async () => {
+    const [m] = (await resident(vm, obj, 7, 1)) as [VmPage];
+    expect(m.referenced).toBe(false);
+    vm.vmPageWire(m);
+    expect(m.referenced).toBe(true);
+    vm.vmPageUnwire(m, PQ_INACTIVE);
+    expect(vm.inactive.tail).toBe(m);
   });
 
   it('VPR_TRYFREE frees an unbusied page at its last wiring, and only then', async () => {

@@ -1,0 +1,240 @@
+// Goal: the vnode pager and the buffer cache read real files with zero copies and keep nothing
+// half-done: paged-in bytes equal the file's bytes and live in vm.physmem itself; read-ahead is
+// counted and parked on the inactive queue; EOF is zero-filled; an I/O error leaves every page
+// unbusied and invalid; a changed file invalidates its cached pages (wired ones detached);
+// opens share one object per file and report errno codes.
+// Method: real temp files under os.tmpdir(), a small Vm with invariants on, and the pagerFault
+// hook and a ManualClock for the failure and disk-time cases.
+import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
+import { PQ_INACTIVE, PQ_NONE, type Vm, type VmObject, type VmPage } from '../../src/vm/index.js';
+import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
+
+const FILE_BYTES = 20 * PAGE_SIZE + 123; // 21 pages, the last one mostly past EOF
+let tmp: TempDir;
+let path: string;
+let bytes: Uint8Array;
+beforeAll(async () => {
+  tmp = await tempDir();
+  bytes = fileBytes(FILE_BYTES, 11);
+  path = await tmp.file('data.bin', bytes);
+});
+afterAll(() => tmp.remove());
+
+function allocRun(vm: Vm, obj: VmObject, pindex: number, count: number): VmPage[] {
+  return Array.from({ length: count }, (_, i) => vm.vmPageAlloc(obj, pindex + i) as VmPage);
+}
+
+/** The file's bytes of page `pindex`, zero-padded to a whole page. */
+function filePage(pindex: number): Uint8Array {
+  const out = new Uint8Array(PAGE_SIZE);
+  out.set(bytes.subarray(pindex * PAGE_SIZE, Math.min(FILE_BYTES, (pindex + 1) * PAGE_SIZE)));
+  return out;
+}
+
+describe('zero-copy page-in', () => {
+  it('fills pages with the file bytes, as views of vm.physmem', async () => {
+    const vm = makeVm(64);
+    const obj = await vm.vmObjectOpen(path);
+    expect(obj.sizeBytes).toBe(FILE_BYTES);
+    const run = allocRun(vm, obj, 2, 4);
+    for (const m of run) vm.vmPageWire(m);
+    await vm.vmPagerGetPages(obj, run, 0);
+    for (const m of run) {
+      const view = vm.pageBytes(m);
+      expect(view.buffer).toBe(vm.physmem);
+      expect(view.byteOffset).toBe(m.physAddr);
+      expect(view.length).toBe(PAGE_SIZE);
+      expect(Buffer.from(view).equals(filePage(m.pindex))).toBe(true);
+      expect(m.valid && !m.busy && m.queue === PQ_NONE).toBe(true);
+    }
+    // The four frames are adjacent, so physBytes sees the file's 16 KiB in one view.
+    const joined = vm.physBytes((run[0] as VmPage).physAddr, 4 * PAGE_SIZE);
+    expect(joined.buffer).toBe(vm.physmem);
+    expect(Buffer.from(joined).equals(bytes.subarray(2 * PAGE_SIZE, 6 * PAGE_SIZE))).toBe(true);
+    // Writing through physmem is seen through the page view: they are the same memory.
+    const mem = new Uint8Array(vm.physmem);
+    const addr = (run[0] as VmPage).physAddr;
+    mem[addr] = (mem[addr] as number) ^ 0xff;
+    expect(vm.pageBytes(run[0] as VmPage)[0]).toBe((bytes[2 * PAGE_SIZE] as number) ^ 0xff);
+    for (const m of run) vm.vmPageUnwire(m, PQ_INACTIVE);
+    expect(vm.stats.pageins).toBe(1);
+    expect(vm.stats.pages_paged_in).toBe(4);
+    expect(vm.atRest()).toEqual([]);
+    await vm.vmObjectClose(obj);
+  });
+
+  it('reads ahead up to EOF, counts it, and zero-fills past EOF', async () => {
+    const vm = makeVm(64);
+    const obj = await vm.vmObjectOpen(path);
+    const run = allocRun(vm, obj, 16, 1);
+    const ra = await vm.vmPagerGetPages(obj, run, 10);
+    expect(ra).toBe(4); // pages 17..20: page 20 holds the last 123 bytes
+    expect(vm.stats.readahead_pages).toBe(4);
+    expect(vm.stats.pages_paged_in).toBe(5);
+    expect(vm.stats.pageins).toBe(1);
+    for (let p = 16; p <= 20; p++) {
+      const m = vm.vmPageLookup(obj, p) as VmPage;
+      expect(m.valid && !m.busy && m.queue === PQ_INACTIVE).toBe(true);
+      expect(Buffer.from(vm.pageBytes(m)).equals(filePage(p))).toBe(true);
+    }
+    expect(vm.vmPageLookup(obj, 21)).toBeNull();
+    await vm.vmObjectClose(obj);
+  });
+
+  it('stops read-ahead at a resident page', async () => {
+    const vm = makeVm(64);
+    const obj = await vm.vmObjectOpen(path);
+    await vm.vmPagerGetPages(obj, allocRun(vm, obj, 5, 1), 0);
+    expect(await vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 2), 8)).toBe(3);
+    expect(vm.stats.readahead_pages).toBe(3);
+    await vm.vmObjectClose(obj);
+  });
+
+  it('wakes busy sleepers when the read completes, and takes disk time on the clock', async () => {
+    const clock = new ManualClock();
+    const vm = makeVm(32, { clock, diskLatencyMs: 5, diskBandwidthMBps: 4.096 });
+    const obj = await vm.vmObjectOpen(path);
+    const run = allocRun(vm, obj, 0, 2);
+    const read = vm.vmPagerGetPages(obj, run, 0);
+    let woke = false;
+    const sleeper = vm.vmPageBusySleep(run[1] as VmPage).then(() => {
+      woke = true;
+    });
+    expect(vm.atRest().join()).toMatch(/busy/);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(woke).toBe(false);
+    clock.advance(5 + 1); // 5 ms latency + 8192 B / 4.096 MB/s = 2 ms: not yet
+    await new Promise((r) => setTimeout(r, 20));
+    expect(woke).toBe(false);
+    clock.advance(1);
+    await read;
+    await sleeper;
+    expect(woke).toBe(true);
+    expect(Buffer.from(vm.pageBytes(run[1] as VmPage)).equals(filePage(1))).toBe(true);
+    expect(vm.atRest()).toEqual([]);
+    await vm.vmObjectClose(obj);
+  });
+});
+
+describe('pager failure', () => {
+  it('EIO leaves every page unbusied and invalid: unwired ones and read-ahead freed', async () => {
+    let fail = true;
+    const vm = makeVm(32, { pagerFault: () => fail });
+    const obj = await vm.vmObjectOpen(path);
+    const run = allocRun(vm, obj, 3, 3);
+    vm.vmPageWire(run[0] as VmPage);
+    let sleeperWoke = false;
+    const sleeper = vm.vmPageBusySleep(run[2] as VmPage).then(() => {
+      sleeperWoke = true;
+    });
+    await expect(vm.vmPagerGetPages(obj, run, 4)).rejects.toMatchObject({ code: 'EIO' });
+    await sleeper;
+    expect(sleeperWoke).toBe(true);
+    for (const m of vm.pages) expect(m.busy).toBe(false);
+    for (const m of vm.pages) if (m.object) expect(m.valid).toBe(false);
+    const held = run[0] as VmPage;
+    expect(held.wireCount).toBe(1);
+    expect(vm.vmPageLookup(obj, 3)).toBe(held);
+    for (let p = 4; p <= 10; p++) expect(vm.vmPageLookup(obj, p)).toBeNull();
+    expect(vm.stats.v_free_count).toBe(31);
+    vm.vmPageUnwire(held, PQ_INACTIVE); // invalid: the head of the inactive queue
+    expect(vm.inactive.head).toBe(held);
+    expect(vm.atRest()).toEqual([]);
+    // The next read of the same page works.
+    fail = false;
+    const again = vm.vmPageLookup(obj, 3) as VmPage;
+    vm.vmPageFree(again);
+    await vm.vmPagerGetPages(obj, allocRun(vm, obj, 3, 1), 0);
+    expect(Buffer.from(vm.pageBytes(vm.vmPageLookup(obj, 3) as VmPage)).equals(filePage(3))).toBe(true);
+    await vm.vmObjectClose(obj);
+  });
+
+  it('a short read (the file shrank under the pager) is EIO too', async () => {
+    const p = await tmp.file('shrinks.bin', fileBytes(8 * PAGE_SIZE, 3));
+    const vm = makeVm(32);
+    const obj = await vm.vmObjectOpen(p);
+    await writeFile(p, fileBytes(PAGE_SIZE, 3));
+    await expect(vm.vmPagerGetPages(obj, allocRun(vm, obj, 4, 2), 0)).rejects.toMatchObject({ code: 'EIO' });
+    expect(vm.stats.v_free_count).toBe(32);
+    expect(vm.atRest()).toEqual([]);
+    await vm.vmObjectClose(obj);
+  });
+});
+
+describe('buffer cache objects', () => {
+  it('invalidates on a size or mtime change: unwired pages freed, wired ones detached', async () => {
+    const p = await tmp.file('changes.bin', fileBytes(6 * PAGE_SIZE, 5));
+    const vm = makeVm(32);
+    const obj = await vm.vmObjectOpen(p);
+    const run = allocRun(vm, obj, 0, 6);
+    await vm.vmPagerGetPages(obj, run, 0);
+    const wired = run[1] as VmPage;
+    vm.vmPageWire(wired);
+    await vm.vmObjectRevalidate(obj); // unchanged: nothing happens
+    expect(obj.pages.size).toBe(6);
+    const st = await stat(p);
+    await utimes(p, st.atime, new Date(st.mtimeMs + 5000));
+    await vm.vmObjectRevalidate(obj);
+    expect(obj.generation).toBe(1);
+    expect(obj.pages.size).toBe(0);
+    expect(vm.stats.invalidations).toBe(6);
+    expect(wired.object).toBeNull();
+    expect(wired.wireCount).toBe(1);
+    expect(vm.stats.v_free_count).toBe(31);
+    expect(vm.vmPageUnwire(wired, PQ_INACTIVE)).toBe(true); // object gone: freed
+    expect(vm.stats.v_free_count).toBe(32);
+    // A shrink: pages past the new end (and all others) are dropped; new reads see new bytes.
+    await vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 4), 0);
+    const smaller = fileBytes(PAGE_SIZE + 10, 6);
+    await writeFile(p, smaller);
+    await vm.vmObjectRevalidate(obj);
+    expect(obj.sizeBytes).toBe(PAGE_SIZE + 10);
+    expect(obj.pages.size).toBe(0);
+    const [m0, m1] = allocRun(vm, obj, 0, 2) as [VmPage, VmPage];
+    expect(await vm.vmPagerGetPages(obj, [m0], 4)).toBe(0);
+    await vm.vmPagerGetPages(obj, [m1], 0);
+    expect(Buffer.from(vm.pageBytes(m0)).equals(smaller.subarray(0, PAGE_SIZE))).toBe(true);
+    expect(vm.pageBytes(m1).subarray(0, 10)).toEqual(smaller.subarray(PAGE_SIZE));
+    expect(
+      vm
+        .pageBytes(m1)
+        .subarray(10)
+        .every((b) => b === 0),
+    ).toBe(true);
+    expect(obj.generation).toBe(2);
+    await vm.vmObjectClose(obj);
+  });
+
+  it('shares one object per file; pages stay cached across close and reopen', async () => {
+    const vm = makeVm(32);
+    const a = await vm.vmObjectOpen(path);
+    const b = await vm.vmObjectOpen(join(tmp.dir, '.', 'data.bin'));
+    expect(b).toBe(a);
+    expect(a.ref_count).toBe(2);
+    await vm.vmPagerGetPages(a, allocRun(vm, a, 0, 2), 0);
+    await vm.vmObjectClose(a);
+    await vm.vmObjectClose(b);
+    expect(a.fh).toBeNull();
+    const c = await vm.vmObjectOpen(path);
+    expect(c).toBe(a);
+    expect(vm.vmPageLookup(c, 1)?.valid).toBe(true);
+    await vm.vmObjectClose(c);
+    vm.vmPageout(vm.pageCount); // the last pages go: the object leaves the registry
+    const d = await vm.vmObjectOpen(path);
+    expect(d).not.toBe(a);
+    await vm.vmObjectClose(d);
+  });
+
+  it('reports ENOENT, EISDIR and EINVAL as SysError codes', async () => {
+    const vm = makeVm(8);
+    await expect(vm.vmObjectOpen(join(tmp.dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(vm.vmObjectOpen(join(tmp.dir, 'data.bin', 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await mkdir(join(tmp.dir, 'sub'));
+    await expect(vm.vmObjectOpen(join(tmp.dir, 'sub'))).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(vm.vmObjectOpen('/dev/null')).rejects.toMatchObject({ code: 'EINVAL' });
+    expect(vm.objects.size).toBe(0);
+  });
+});
