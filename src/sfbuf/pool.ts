@@ -201,7 +201,12 @@ export class KvaSfBufMap implements SfBufMap {
         kassert(w.sf !== null, 'sfBufAlloc: woken on "sfbufa" without a buffer');
         return w.sf;
       },
-      () => null, // SFB_CATCH and the signal aborted the sleep (EINTR): no buffer
+      () => {
+        // SFB_CATCH and the signal aborted the sleep (EINTR): no buffer; drop the record.
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
+        return null;
+      },
     );
   }
 

@@ -168,6 +168,7 @@ describe('sf_buf KVA pool', () => {
     ac2.abort();
     expect(await caught).toBeNull();
     expect(map.sleepers).toBe(1);
+    expect((map as unknown as { waiters: unknown[] }).waiters).toHaveLength(1); // no record left behind
     map.sfBufFree(a); // the aborted sleeper is skipped
     expect((await uncaught)?.m).toBe(vm.pages[2]);
     const ac3 = new AbortController();
