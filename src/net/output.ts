@@ -1,0 +1,121 @@
+// The send half of sys/netinet/tcp_output.c and the ACK half of tcp_input.c, for a connection
+// whose "wire" is a host stream. tcp_output lists the ready bytes past the send cursor as views
+// (mbufViews, adjacent views joined) and writes them inside one cork()/uncork(): one writev. When
+// that batch's write callback runs, the bytes have left our hands: sbdrop frees their mbufs (ext
+// free functions run) and senders sleeping in sbwait wake, as an ACK does in the kernel.
+// XXX(sim): no segments, windows or retransmission; the write callback stands in for the ACK.
+import { type Errno, errnoFromNode, kassert, type Tracer } from '../kern/index.js';
+import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
+import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
+import type { KSocket, SndBatch } from './socket.js';
+
+/** The socket layer's counters (see SocketCounters in layer.ts for their meaning). */
+export interface NetCounterCells {
+  tcps_sndbyte: number;
+  snd_batches: number;
+  snd_views: number;
+  sb_dropped_bytes: number;
+  sb_autosize_grows: number;
+}
+
+/** What output and the ACK path need from the socket layer. */
+export interface NetCore {
+  readonly mbufs: MbufAllocator;
+  readonly cells: NetCounterCells;
+  readonly trace: Tracer;
+  readonly sbMaxBytes: number;
+  readonly autosndbufIncBytes: number;
+  readonly autosndbufMaxBytes: number;
+  /** tcp_drop: the connection is finished with `code`. */
+  dropConnection(so: KSocket, code: Errno): void;
+  /** The debug-mode check after a state change. */
+  afterOp(): void;
+}
+
+/** tcp_output: writes every ready byte past the cursor as one batch; no-op when there is none. */
+export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): void {
+  const tp = so.so_pcb;
+  const sb = so.so_snd;
+  const transport = tp.transport;
+  if (tp.dropped || transport === null) return;
+  tcpSndbufAutoscale(core, sb);
+  const availBytes = sb.sb_acc - sb.sb_sndptroff;
+  if (availBytes <= 0) return;
+  const start = sb.sb_sndptr;
+  kassert(start !== null, () => `tcp_output: ${availBytes} bytes available but no sb_sndptr`);
+  scratch.length = 0;
+  const listed = core.mbufs.mbufViews(start, availBytes, scratch);
+  kassert(listed === availBytes, () => `tcp_output: mbufViews listed ${listed} of ${availBytes}`);
+  sb.sb_sndptr = skipBytes(start, availBytes);
+  sb.sb_sndptroff += availBytes;
+  const batch: SndBatch = { bytes: availBytes, viewCount: scratch.length };
+  tp.batches.push(batch);
+  core.cells.tcps_sndbyte += availBytes;
+  core.cells.snd_batches++;
+  core.cells.snd_views += scratch.length;
+  core.trace.emit('output', () => ({ so: so.so_id, bytes: availBytes, views: batch.viewCount }));
+  const done = (err?: Error | null): void => tcpAck(core, so, batch, err);
+  const last = scratch.length - 1;
+  transport.cork();
+  for (let i = 0; i < last; i++) transport.write(scratch[i] as Uint8Array);
+  transport.write(scratch[last] as Uint8Array, done);
+  transport.uncork();
+  scratch.length = 0;
+}
+
+/** The mbuf holding the byte `bytes` past the start of `m` (output ends on an mbuf boundary). */
+function skipBytes(m: Mbuf, bytes: number): Mbuf | null {
+  let n: Mbuf | null = m;
+  while (bytes > 0) {
+    kassert(n !== null && n.m_len <= bytes, () => `tcp_output: batch ends inside an mbuf (${bytes} left)`);
+    bytes -= n.m_len;
+    n = n.m_next;
+  }
+  return n;
+}
+
+/**
+ * The ACK: the batch's write completed. Drops its bytes (freeing their mbufs) and wakes senders.
+ * After the connection was dropped the batch is gone already; an error drops the connection.
+ */
+function tcpAck(core: NetCore, so: KSocket, batch: SndBatch, err: Error | null | undefined): void {
+  const tp = so.so_pcb;
+  if (tp.dropped) return;
+  if (err) {
+    core.dropConnection(so, transportErrno(err));
+    return;
+  }
+  kassert(tp.batches[0] === batch, 'tcp_ack: write callbacks out of order');
+  tp.batches.shift();
+  sbdrop(core.mbufs, so.so_snd, batch.bytes);
+  core.cells.sb_dropped_bytes += batch.bytes;
+  core.trace.emit('ack', () => ({ so: so.so_id, bytes: batch.bytes }));
+  sowwakeup(so);
+  core.afterOp();
+}
+
+/** sowwakeup: space grew; every sender sleeping in sbwait re-checks. */
+export function sowwakeup(so: KSocket): void {
+  so.so_snd.sb_flags &= ~SB_WAIT;
+  so.so_pcb.sbwaitq.wakeAll();
+}
+
+/**
+ * tcp_sndbuf_autoscale: with SB_AUTOSIZE, a send buffer filled to 7/8 grows by sendbuf_inc up to
+ * sendbuf_max; a reservation sbreserve refuses turns autosizing off.
+ * XXX(sim): no peer window or congestion window to compare with; the fill level decides alone.
+ */
+function tcpSndbufAutoscale(core: NetCore, sb: SockBuf): void {
+  if ((sb.sb_flags & SB_AUTOSIZE) === 0) return;
+  if (sb.sb_ccc < Math.floor(sb.sb_hiwat / 8) * 7 || sb.sb_ccc >= core.autosndbufMaxBytes) return;
+  const want = Math.min(sb.sb_hiwat + core.autosndbufIncBytes, core.autosndbufMaxBytes);
+  if (want <= sb.sb_hiwat) return;
+  if (sbreserve(sb, want, core.sbMaxBytes)) core.cells.sb_autosize_grows++;
+  else sb.sb_flags &= ~SB_AUTOSIZE;
+}
+
+/** The errno a transport failure means to the socket: EPIPE or ECONNRESET. */
+export function transportErrno(err: unknown): Errno {
+  const code = errnoFromNode(err);
+  return code === 'EPIPE' ? 'EPIPE' : 'ECONNRESET';
+}

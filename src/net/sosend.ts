@@ -1,0 +1,154 @@
+// Mirrors sosend_generic of sys/kern/uipc_socket.c and m_uiotombuf of sys/kern/uipc_mbuf.c: the
+// copy path's write(2) on a stream socket. Under the send I/O lock, loop: error checks, wait for
+// space (or EAGAIN), copy the user's bytes into fresh mbufs and clusters (a real copy into zone
+// memory), pr_send. The user buffer may be reused as soon as the call returns.
+import { isSysError, kassert, SysError } from '../kern/index.js';
+import { M_EXT, M_WAITOK, type Mbuf, type MbufAllocator, MINCLSIZE, MT_DATA } from '../mbuf/index.js';
+import { SBS_CANTSENDMORE, sbspace } from './sockbuf.js';
+import { type KSocket, SS_ISCONNECTED } from './socket.js';
+
+/** What sosend needs of its socket layer. */
+export interface SosendHost {
+  readonly mbufs: MbufAllocator;
+  sblock(so: KSocket, signal?: AbortSignal): Promise<() => void>;
+  sbwait(so: KSocket, signal?: AbortSignal): Promise<void>;
+  prSend(so: KSocket, flags: number, m: Mbuf): SysError | null;
+  countCopyin(bytes: number): void;
+}
+
+/**
+ * sosend: queues all of `buf` and resolves to its length, or rejects with a SysError carrying
+ * the bytes queued before it (sbytes): EPIPE (cannot send more), the pending so_error (returned
+ * once), ENOTCONN, EAGAIN (non-blocking, no space), EINTR (signal aborted a sleep).
+ * XXX(sim): write(2) would return a short count instead of EAGAIN/EINTR after partial progress;
+ * we reject and carry the count in sbytes so callers see both.
+ */
+export async function sosendGeneric(
+  host: SosendHost,
+  so: KSocket,
+  buf: Uint8Array,
+  signal?: AbortSignal,
+): Promise<number> {
+  const unlock = await host.sblock(so, signal);
+  try {
+    return await sosendLocked(host, so, buf, signal);
+  } finally {
+    unlock();
+  }
+}
+
+/** The errno that stops a send now, consuming so_error; null when the send may go on. */
+function sosendCheck(so: KSocket): SysError | null {
+  if ((so.so_snd.sb_state & SBS_CANTSENDMORE) !== 0) {
+    return new SysError('EPIPE', `sosend: socket ${so.so_id} cannot send more`);
+  }
+  const error = so.so_error;
+  if (error !== null) {
+    so.so_error = null;
+    return new SysError(error, `sosend: socket ${so.so_id} error`);
+  }
+  if ((so.so_state & SS_ISCONNECTED) === 0) {
+    return new SysError('ENOTCONN', `sosend: socket ${so.so_id} not connected`);
+  }
+  return null;
+}
+
+async function sosendLocked(
+  host: SosendHost,
+  so: KSocket,
+  buf: Uint8Array,
+  signal?: AbortSignal,
+): Promise<number> {
+  const sb = so.so_snd;
+  let sentBytes = 0;
+  // Each pass queues bytes or sleeps until space grows, the connection drops or the signal fires.
+  for (let pass = 0; ; pass++) {
+    kassert(pass <= 2 * buf.length + 2 ** 20, () => `sosend: ${pass} passes for ${buf.length} bytes`);
+    const error = sosendCheck(so);
+    if (error !== null) throw error.withSbytes(sentBytes);
+    const residBytes = buf.length - sentBytes;
+    if (residBytes === 0) return sentBytes;
+    const space = sbspace(sb);
+    if (space < residBytes && (space <= 0 || space < sb.sb_lowat)) {
+      if (so.nonblocking) throw new SysError('EAGAIN', `sosend: socket ${so.so_id} full`, sentBytes);
+      try {
+        await host.sbwait(so, signal);
+      } catch (e) {
+        if (!isSysError(e) || e.code === 'EINTR') throw isSysError(e) ? e.withSbytes(sentBytes) : e;
+        // A dropped connection: the checks at the top of the loop report it.
+      }
+      continue;
+    }
+    const lengthBytes = Math.min(space, residBytes);
+    const chain = mUiotombuf(host.mbufs, buf, sentBytes, lengthBytes);
+    const m = chain instanceof Promise ? await chain : chain;
+    host.countCopyin(lengthBytes);
+    const sendError = host.prSend(so, 0, m);
+    if (sendError !== null) throw sendError.withSbytes(sentBytes);
+    sentBytes += lengthBytes;
+  }
+}
+
+/**
+ * m_uiotombuf: copies `lengthBytes` of `buf` from `offsetBytes` into a new chain: a cluster while
+ * at least MINCLSIZE bytes remain, else a plain mbuf. Synchronous unless an allocation sleeps.
+ * XXX(sim): no page-size jumbo clusters (m_getm2 tries EXT_JUMBOP first); 2 KiB clusters only.
+ */
+export function mUiotombuf(
+  mbufs: MbufAllocator,
+  buf: Uint8Array,
+  offsetBytes: number,
+  lengthBytes: number,
+): Mbuf | Promise<Mbuf> {
+  kassert(lengthBytes > 0 && offsetBytes + lengthBytes <= buf.length, 'm_uiotombuf: bad range');
+  const end = offsetBytes + lengthBytes;
+  let head: Mbuf | null = null;
+  let tail: Mbuf | null = null;
+  let off = offsetBytes;
+  while (off < end) {
+    const r = end - off >= MINCLSIZE ? mbufs.mGetcl(M_WAITOK, MT_DATA, 0) : mbufs.mGet(M_WAITOK, MT_DATA);
+    if (r instanceof Promise) return mUiotombufSlow(mbufs, buf, off, end, head, tail, r);
+    kassert(r !== null, 'm_uiotombuf: M_WAITOK allocation returned null');
+    off += copyIn(r, buf, off, end);
+    if (tail === null) head = r;
+    else tail.m_next = r;
+    tail = r;
+  }
+  kassert(head !== null, 'm_uiotombuf: empty chain');
+  return head;
+}
+
+/** m_uiotombuf after an allocation had to sleep: the rest of the chain, awaiting as needed. */
+async function mUiotombufSlow(
+  mbufs: MbufAllocator,
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  head: Mbuf | null,
+  tail: Mbuf | null,
+  pending: Promise<Mbuf>,
+): Promise<Mbuf> {
+  let next: Mbuf | null | Promise<Mbuf> = pending;
+  while (off < end) {
+    const m: Mbuf | null = next instanceof Promise ? await next : next;
+    kassert(m !== null, 'm_uiotombuf: M_WAITOK allocation returned null');
+    off += copyIn(m, buf, off, end);
+    if (tail === null) head = m;
+    else tail.m_next = m;
+    tail = m;
+    if (off < end)
+      next = end - off >= MINCLSIZE ? mbufs.mGetcl(M_WAITOK, MT_DATA, 0) : mbufs.mGet(M_WAITOK, MT_DATA);
+  }
+  kassert(head !== null, 'm_uiotombuf: empty chain');
+  return head;
+}
+
+/** uiomove into one fresh mbuf: copy #2 of the copy path. Returns the bytes copied. */
+function copyIn(m: Mbuf, buf: Uint8Array, off: number, end: number): number {
+  const roomBytes = m.m_buf.length - m.m_data;
+  kassert((m.m_flags & M_EXT) === 0 || roomBytes > 0, 'm_uiotombuf: cluster without room');
+  const n = Math.min(roomBytes, end - off);
+  m.m_buf.set(buf.subarray(off, off + n), m.m_data);
+  m.m_len = n;
+  return n;
+}
