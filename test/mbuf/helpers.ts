@@ -28,6 +28,12 @@ export function now(r: Mbuf | null | Promise<Mbuf>): Mbuf {
   return r;
 }
 
+/** Narrows a result that the test knows had to sleep. */
+export function slept(r: Mbuf | null | Promise<Mbuf>): Promise<Mbuf> {
+  if (!(r instanceof Promise)) throw new Error(`expected a sleep, got ${String(r)}`);
+  return r;
+}
+
 /** Bytes 0..n-1 shifted by `seed`, so that different buffers differ. */
 export function pattern(n: number, seed = 0): Uint8Array {
   const b = new Uint8Array(n);
