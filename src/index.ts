@@ -1,0 +1,28 @@
+// zcsim's public API: createKernel and the types and flags a program needs to use it.
+
+export { type Errno, isSysError, SysError } from './kern/index.js';
+export {
+  assertAtRest,
+  createKernel,
+  Kernel,
+  type KernelAtRest,
+  type KernelConfig,
+  type KernelStats,
+  type KStat,
+  type ResolvedKernelConfig,
+} from './kernel.js';
+export type { KSocket, Transport } from './net/index.js';
+export {
+  type CopyfileOptions,
+  KFile,
+  type SendfileMapping,
+  type SendfileOptions,
+  SF_FLAGS,
+  SF_MNOWAIT,
+  SF_NOCACHE,
+  SF_NODISKIO,
+  SF_READAHEAD,
+  SF_SYNC,
+  SF_USER_READAHEAD,
+  type SfStat,
+} from './sendfile/index.js';

@@ -1,0 +1,349 @@
+// The composition root, the simulator's sys/kern/init_main.c: createKernel(config) boots one
+// instance of every room (vm, sf_buf map, mbuf zones, sockets, sendfile) wired together, and
+// offers the system calls on top: open/close/fstat, socket, sendfile, read, write, and the copy
+// path's read+write loop. Nothing here is module state: a test can boot as many kernels as it likes.
+import {
+  type Clock,
+  createPrng,
+  invariantsFromEnv,
+  KiB,
+  kassert,
+  MiB,
+  PAGE_SIZE,
+  type Prng,
+  realClock,
+  SysError,
+} from './kern/index.js';
+import { MbufAllocator, type MbufCounters, MCLBYTES, MSIZE, netstatMbufLines } from './mbuf/index.js';
+import { type KSocket, type SocketCounters, SocketLayer, SS_NOFDREF, type Transport } from './net/index.js';
+import {
+  type CopyfileOptions,
+  type CopyStat,
+  KFile,
+  SendfileLayer,
+  type SendfileMapping,
+  type SendfileOptions,
+  type SfStat,
+} from './sendfile/index.js';
+import { createSfBufMap, type SfBufCounters, type SfBufMap } from './sfbuf/index.js';
+import { Vm, type VmObject, type VmStats } from './vm/index.js';
+
+/** Every knob of a kernel; each has a default (see KERNEL_DEFAULTS and createKernel). */
+export interface KernelConfig {
+  /** Simulated physical memory (default 64 MiB). */
+  readonly physmemBytes?: number;
+  /** 'dmap' (amd64 sf_buf direct map, default), 'kva' (i386 sf_buf pool), 'extpg' (unmapped mbufs). */
+  readonly mapping?: SendfileMapping;
+  /** kern.ipc.nsfbufs for 'kva' (default 512 + 16 × maxusers, as the kernel sizes it). */
+  readonly nsfbufs?: number;
+  /** Simulated CPUs (default 2). */
+  readonly cpuCount?: number;
+  /** Default send buffer, net.inet.tcp.sendspace (default 32 KiB). */
+  readonly sndbufBytes?: number;
+  /** Send buffer autosizing (default off). */
+  readonly sndbufAutosize?: boolean;
+  /** kern.ipc.nmbufs and kern.ipc.nmbclusters (defaults from physmem as kern_mbuf.c does). */
+  readonly nmbufs?: number;
+  readonly nmbclusters?: number;
+  /** Simulated disk: latency per pager read, and bandwidth (0 = off, the default). */
+  readonly diskLatencyMs?: number;
+  readonly diskBandwidthMBps?: number;
+  /** Page daemon low-water mark, in pages (default: the vm's). */
+  readonly freeTargetPages?: number;
+  /** Debug mode: every room's O(n) invariant check after each operation (default from env). */
+  readonly invariants?: boolean;
+  /** Seed of the kernel's PRNG (CPU migration); default 424242. */
+  readonly seed?: number;
+  readonly clock?: Clock;
+  /** The copy path's user buffer (default 64 KiB). */
+  readonly copyBufferBytes?: number;
+  /** Chance, in percent, that a socket moves to another CPU between two calls (default 0). */
+  readonly cpuMigratePct?: number;
+  /** 32-bit arm flavour of the 'kva' pool: nothing stays mapped after free. */
+  readonly unmapOnFree?: boolean;
+  /** Kernel id in traces (default: drawn from the seed). */
+  readonly kernelId?: number;
+}
+
+/** The configuration a kernel runs with, every default filled in. */
+export interface ResolvedKernelConfig {
+  readonly physmemBytes: number;
+  readonly mapping: SendfileMapping;
+  readonly nsfbufs: number;
+  readonly cpuCount: number;
+  readonly sndbufBytes: number;
+  readonly sndbufAutosize: boolean;
+  readonly nmbufs: number;
+  readonly nmbclusters: number;
+  readonly diskLatencyMs: number;
+  readonly diskBandwidthMBps: number;
+  readonly invariants: boolean;
+  readonly seed: number;
+  readonly copyBufferBytes: number;
+  readonly cpuMigratePct: number;
+  readonly unmapOnFree: boolean;
+}
+
+/** fstat(2) of an open file. */
+export interface KStat {
+  readonly sizeBytes: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly dev: number;
+}
+
+/**
+ * stats(): one JSON-friendly snapshot, grouped by room, keys in the kernel's spelling:
+ * vm (v_*_count, pageins, ...), sfbuf (nsfbufs, nsfbufsused, nsfbufspeak, sf_allocwait, ...),
+ * mbuf (the netstat -m zones), sendfile (struct sfstat), copy (copy_bytes_out/in of the copy
+ * path), sockets (the socket layer's counters).
+ */
+export interface KernelStats {
+  readonly vm: VmStats;
+  readonly sfbuf: SfBufCounters;
+  readonly mbuf: MbufCounters;
+  readonly sendfile: Readonly<SfStat>;
+  readonly copy: Readonly<CopyStat>;
+  readonly sockets: SocketCounters;
+}
+
+export interface KernelAtRest {
+  readonly atRest: boolean;
+  /** What is not at rest, one line each (sf_bufs, mbufs, wired pages, sleepers, queued bytes). */
+  readonly leaks: string[];
+}
+
+/** maxusers as subr_param.c autotunes it (pages / 512, at least 32, at most 384 on 32-bit). */
+function nsfbufsDefault(physmemBytes: number): number {
+  const maxusers = Math.min(384, Math.max(32, Math.floor(physmemBytes / PAGE_SIZE / 512)));
+  return 512 + 16 * maxusers;
+}
+
+function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
+  const physmemBytes = c.physmemBytes ?? 64 * MiB;
+  // tunable_mbinit: maxmbufmem is half of memory; a quarter of it for clusters.
+  const maxmbufmemBytes = physmemBytes / 2;
+  const nmbclusters = c.nmbclusters ?? Math.max(1024, Math.floor(maxmbufmemBytes / MCLBYTES / 4));
+  const nmbufs = c.nmbufs ?? Math.max(nmbclusters * 2, Math.floor(maxmbufmemBytes / MSIZE / 5));
+  return {
+    physmemBytes,
+    mapping: c.mapping ?? 'dmap',
+    nsfbufs: c.nsfbufs ?? nsfbufsDefault(physmemBytes),
+    cpuCount: c.cpuCount ?? 2,
+    sndbufBytes: c.sndbufBytes ?? 32 * KiB,
+    sndbufAutosize: c.sndbufAutosize ?? false,
+    nmbufs,
+    nmbclusters,
+    diskLatencyMs: c.diskLatencyMs ?? 0,
+    diskBandwidthMBps: c.diskBandwidthMBps ?? 0,
+    invariants: c.invariants ?? invariantsFromEnv(),
+    seed: c.seed ?? 424242,
+    copyBufferBytes: c.copyBufferBytes ?? 64 * KiB,
+    cpuMigratePct: c.cpuMigratePct ?? 0,
+    unmapOnFree: c.unmapOnFree ?? false,
+  };
+}
+
+/** One simulated kernel. */
+export class Kernel {
+  readonly id: number;
+  readonly config: ResolvedKernelConfig;
+  readonly clock: Clock;
+  readonly vm: Vm;
+  readonly sfbufs: SfBufMap;
+  readonly mbufs: MbufAllocator;
+  readonly sockets: SocketLayer;
+  readonly sendfileLayer: SendfileLayer;
+  private readonly prng: Prng;
+  private readonly files = new Set<KFile>();
+  private readonly openSockets = new Set<KSocket>();
+  private nextFd = 3;
+  private nextCpu = 0;
+
+  constructor(config: KernelConfig = {}) {
+    const c = resolveConfig(config);
+    this.config = c;
+    this.prng = createPrng(c.seed);
+    this.id = config.kernelId ?? this.prng.nextU32() % 100000;
+    this.clock = config.clock ?? realClock();
+    this.vm = new Vm({
+      physmemBytes: c.physmemBytes,
+      invariants: c.invariants,
+      clock: this.clock,
+      kernelId: this.id,
+      diskLatencyMs: c.diskLatencyMs,
+      diskBandwidthMBps: c.diskBandwidthMBps,
+      ...(config.freeTargetPages !== undefined ? { freeTargetPages: config.freeTargetPages } : {}),
+    });
+    this.sfbufs = createSfBufMap(this.vm, {
+      kind: c.mapping === 'kva' ? 'kva' : 'dmap',
+      nsfbufs: c.nsfbufs,
+      cpuCount: c.cpuCount,
+      invariants: c.invariants,
+      kernelId: this.id,
+      unmapOnFree: c.unmapOnFree,
+    });
+    this.mbufs = new MbufAllocator({
+      nmbufs: c.nmbufs,
+      nmbclusters: c.nmbclusters,
+      invariants: c.invariants,
+      kernelId: this.id,
+      dmap: (physAddr, lengthBytes) => this.vm.physBytes(physAddr, lengthBytes),
+    });
+    this.sockets = new SocketLayer(this.mbufs, {
+      sndbufBytes: c.sndbufBytes,
+      autosize: c.sndbufAutosize,
+      invariants: c.invariants,
+      kernelId: this.id,
+      clock: this.clock,
+    });
+    this.sendfileLayer = new SendfileLayer({
+      vm: this.vm,
+      sfbufs: this.sfbufs,
+      mbufs: this.mbufs,
+      sockets: this.sockets,
+      mapping: c.mapping,
+      invariants: c.invariants,
+      copyBufferBytes: c.copyBufferBytes,
+      checkInvariants: () => this.checkInvariants(),
+    });
+  }
+
+  /** open(2) of a regular file: ENOENT, EACCES, EISDIR, EINVAL (not a regular file). */
+  async open(path: string): Promise<KFile> {
+    const obj: VmObject = await this.vm.vmObjectOpen(path);
+    const file = new KFile(this.nextFd++, obj);
+    this.files.add(file);
+    return file;
+  }
+
+  /** close(2): EBADF if already closed. The file's pages stay cached. */
+  async close(file: KFile): Promise<void> {
+    if (file.closed) throw new SysError('EBADF', `close: fd ${file.fd} is closed`);
+    file.closed = true;
+    this.files.delete(file);
+    await this.vm.vmObjectClose(file.obj);
+  }
+
+  /** fstat(2): a fresh look at the file (a change invalidates its cached pages). */
+  async fstat(file: KFile): Promise<KStat> {
+    if (file.closed) throw new SysError('EBADF', `fstat: fd ${file.fd} is closed`);
+    await this.vm.vmObjectRevalidate(file.obj);
+    const o = file.obj;
+    return { sizeBytes: o.sizeBytes, mtimeMs: o.mtimeMs, ino: o.ino, dev: o.dev };
+  }
+
+  /** socket(2)+connect(2) over a connected stream; CPUs are handed out round-robin. */
+  socket(
+    transport: Transport,
+    opts: { sndbufBytes?: number; nonblocking?: boolean; cpu?: number; autosize?: boolean } = {},
+  ): KSocket {
+    const cpu = opts.cpu ?? this.nextCpu++ % this.config.cpuCount;
+    kassert(cpu >= 0 && cpu < this.config.cpuCount, () => `socket: cpu ${cpu} of ${this.config.cpuCount}`);
+    const so = this.sockets.soCreate(transport, { ...opts, cpu });
+    this.openSockets.add(so);
+    return so;
+  }
+
+  /** close(2) of a socket: anything still queued is dropped; later calls give EBADF. */
+  soclose(so: KSocket): void {
+    this.sockets.soclose(so);
+    so.so_state |= SS_NOFDREF;
+    this.openSockets.delete(so);
+  }
+
+  /** sendfile(2). */
+  sendfile(
+    file: KFile,
+    so: KSocket,
+    offset: number,
+    nbytes: number,
+    opts?: SendfileOptions,
+  ): Promise<number> {
+    this.migrate(so);
+    return this.sendfileLayer.sendfile(file, so, offset, nbytes, opts);
+  }
+
+  /** read(2): a real copy out of the buffer cache. */
+  read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
+    return this.sendfileLayer.read(file, offset, buf);
+  }
+
+  /** write(2) on a socket: a real copy into clusters. */
+  write(so: KSocket, buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+    this.migrate(so);
+    return this.sendfileLayer.write(so, buf, signal);
+  }
+
+  /** The copy path: read(2) into a user buffer, write(2) it, until done. */
+  copyfile(
+    file: KFile,
+    so: KSocket,
+    offset: number,
+    nbytes: number,
+    opts?: CopyfileOptions,
+  ): Promise<number> {
+    this.migrate(so);
+    return this.sendfileLayer.copyfile(file, so, offset, nbytes, opts);
+  }
+
+  /** The scheduler may move the connection's thread to another CPU between calls (seeded). */
+  private migrate(so: KSocket): void {
+    if (this.config.cpuMigratePct > 0 && this.prng.chancePct(this.config.cpuMigratePct)) {
+      so.cpu = this.prng.intInclusive(0, this.config.cpuCount - 1);
+    }
+  }
+
+  stats(): KernelStats {
+    return {
+      vm: this.vm.stats,
+      sfbuf: this.sfbufs.counters(),
+      mbuf: this.mbufs.counters(),
+      sendfile: this.sendfileLayer.counters(),
+      copy: this.sendfileLayer.copyCounters(),
+      sockets: this.sockets.counters(),
+    };
+  }
+
+  /** `netstat -m`: the mbuf lines, the sfbufs line (pool only), the sendfile lines. */
+  netstatM(): string {
+    return `${[...netstatMbufLines(this.mbufs.counters()), ...this.sendfileLayer.netstatLines()].join('\n')}\n`;
+  }
+
+  /** Every room's at-rest check: no sf_buf, mbuf or cluster in use, no wired page, no sleeper, no queued byte. */
+  atRest(): KernelAtRest {
+    const leaks = [
+      ...this.vm.atRest(),
+      ...this.sfbufs.atRest(),
+      ...this.mbufs.atRest(),
+      ...this.sockets.atRest(),
+      ...this.sendfileLayer.atRest(),
+    ];
+    return { atRest: leaks.length === 0, leaks };
+  }
+
+  /** Every room's O(n) invariant check (the debug mode runs it after each chunk and free). */
+  checkInvariants(): void {
+    this.vm.checkInvariants();
+    this.sfbufs.checkInvariants();
+    this.mbufs.checkInvariants();
+    this.sockets.checkInvariants();
+  }
+
+  /** Closes every socket and file still open. */
+  async destroy(): Promise<void> {
+    for (const so of [...this.openSockets]) this.soclose(so);
+    for (const file of [...this.files]) await this.close(file);
+  }
+}
+
+/** Boots a kernel. */
+export function createKernel(config: KernelConfig = {}): Kernel {
+  return new Kernel(config);
+}
+
+/** Throws an Error listing what is not at rest (the one helper every end-to-end test uses). */
+export function assertAtRest(kernel: Kernel): void {
+  const r = kernel.atRest();
+  if (!r.atRest) throw new Error(`kernel ${kernel.id} is not at rest:\n  ${r.leaks.join('\n  ')}`);
+}

@@ -1,0 +1,150 @@
+// The copy path for comparison (reference section 4): read(2) through the same buffer cache with
+// a real copy out of the page (vn_read -> uiomove), and write(2) on the socket (sosend: a real
+// copy into clusters). copyfile is the read+write loop a program without sendfile runs.
+import { isSysError, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
+import type { KSocket } from '../net/index.js';
+import type { VmObject, VmPage } from '../vm/index.js';
+import type { KFile } from './file.js';
+import type { CopyfileOptions } from './flags.js';
+import type { SendfileEnv } from './sfio.js';
+import { checkFileArgs, checkSocket } from './validate.js';
+
+/** Read-ahead of the copy path's page-ins, in pages (a stand-in for the vfs cluster read). */
+const READ_AHEAD_PAGES = 16;
+
+/**
+ * vn_read for a regular file, without the fstat: copies [offset, offset + buf.length) of the
+ * file, cut at EOF, into `buf`. Each page is wired while its bytes are copied, then released.
+ */
+export async function vnRead(
+  env: SendfileEnv,
+  obj: VmObject,
+  offset: number,
+  buf: Uint8Array,
+  signal?: AbortSignal,
+): Promise<number> {
+  const vm = env.vm;
+  const end = Math.min(obj.sizeBytes, offset + buf.length);
+  let off = offset;
+  while (off < end) {
+    const m = vm.vmPageLookup(obj, Math.floor(off / PAGE_SIZE));
+    if (m?.valid && !m.busy) {
+      const inPage = off & PAGE_MASK;
+      const n = Math.min(PAGE_SIZE - inPage, end - off);
+      vm.vmPageWire(m);
+      buf.set(vm.pageBytes(m).subarray(inPage, inPage + n), off - offset);
+      vm.vmPageRelease(m, 0);
+      env.copystat.copy_bytes_out += n;
+      off += n;
+    } else if (m?.busy) {
+      await vm.vmPageBusySleep(m, signal);
+    } else {
+      await pageInRun(env, obj, Math.floor(off / PAGE_SIZE), Math.ceil(end / PAGE_SIZE), signal);
+    }
+  }
+  return Math.max(0, end - offset);
+}
+
+/** Pages in the run of missing pages that starts at `pindex` (before `endPindex`). */
+async function pageInRun(
+  env: SendfileEnv,
+  obj: VmObject,
+  pindex: number,
+  endPindex: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const vm = env.vm;
+  const run: VmPage[] = [];
+  for (let p = pindex; p < endPindex; p++) {
+    let m = vm.vmPageLookup(obj, p);
+    if (m === null) m = vm.vmPageAlloc(obj, p);
+    else if (m.valid || m.busy || p !== pindex) break;
+    else {
+      // XXX(sim): a resident page left invalid by a failed read is re-busied for a new read.
+      vm.vmPageWire(m);
+      m.busy = true;
+      run.push(m);
+      continue;
+    }
+    if (m === null) break;
+    vm.vmPageWire(m);
+    run.push(m);
+  }
+  if (run.length === 0) {
+    await vm.vmWait(signal);
+    return;
+  }
+  const filePages = Math.ceil(obj.sizeBytes / PAGE_SIZE);
+  const readahead = Math.max(0, Math.min(READ_AHEAD_PAGES, filePages - (pindex + run.length)));
+  try {
+    await vm.vmPagerGetPages(obj, run, readahead);
+  } finally {
+    for (const m of run) vm.vmPageRelease(m, 0);
+  }
+}
+
+/** read(2): EBADF after close, EINVAL for a bad offset; the size is fstat'ed first. */
+export async function kernRead(
+  env: SendfileEnv,
+  file: KFile,
+  offset: number,
+  buf: Uint8Array,
+): Promise<number> {
+  checkFileArgs(file, offset, buf.length);
+  await env.vm.vmObjectRevalidate(file.obj);
+  return vnRead(env, file.obj, offset, buf);
+}
+
+/** write(2) on a socket: sosend copies the bytes into clusters (copy_bytes_in). */
+export async function kernWrite(env: SendfileEnv, so: KSocket, buf: Uint8Array, signal?: AbortSignal) {
+  checkSocket(so);
+  try {
+    const n = await env.sockets.sosend(so, buf, signal);
+    env.copystat.copy_bytes_in += n;
+    return n;
+  } catch (e) {
+    if (isSysError(e)) env.copystat.copy_bytes_in += e.sbytes;
+    throw e;
+  }
+}
+
+/**
+ * The read(2)+write(2) loop: `nbytes` of `file` from `offset` (0 = to EOF) through a user buffer
+ * to `so`, with optional headers and trailers written around it. Resolves to the bytes written,
+ * or rejects with a SysError carrying them.
+ */
+export async function kernCopyfile(
+  env: SendfileEnv,
+  file: KFile,
+  so: KSocket,
+  offset: number,
+  nbytes: number,
+  opts: CopyfileOptions,
+  defaultBufferBytes: number,
+): Promise<number> {
+  checkFileArgs(file, offset, nbytes);
+  checkSocket(so);
+  const bufferBytes = opts.bufferBytes ?? defaultBufferBytes;
+  if (!Number.isSafeInteger(bufferBytes) || bufferBytes <= 0) throw new SysError('EINVAL', 'bad buffer size');
+  await env.vm.vmObjectRevalidate(file.obj);
+  const obj = file.obj;
+  let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
+  let off = offset;
+  let sbytes = 0;
+  const buf = new Uint8Array(Math.min(bufferBytes, Math.max(rem, 1)));
+  try {
+    for (const h of opts.headers ?? []) sbytes += await kernWrite(env, so, h, opts.signal);
+    while (rem > 0) {
+      const n = await vnRead(env, obj, off, buf.subarray(0, Math.min(rem, buf.length)), opts.signal);
+      if (n === 0) break;
+      sbytes += await kernWrite(env, so, buf.subarray(0, n), opts.signal);
+      off += n;
+      rem -= n;
+    }
+    for (const t of opts.trailers ?? []) sbytes += await kernWrite(env, so, t, opts.signal);
+  } catch (e) {
+    if (isSysError(e)) throw e.withSbytes(sbytes + e.sbytes);
+    throw e;
+  }
+  return sbytes;
+}

@@ -1,0 +1,24 @@
+// src/sendfile: sendfile(2) and the copy path (sys/kern/kern_sendfile.c, sys/sys/socket.h,
+// sys/sys/sf_buf.h). The public header of the room.
+export { KFile } from './file.js';
+export {
+  type CopyfileOptions,
+  type CopyStat,
+  fixspace,
+  type SendfileOptions,
+  SF_FLAGS,
+  SF_FLAGS_ALL,
+  SF_MNOWAIT,
+  SF_NOCACHE,
+  SF_NODISKIO,
+  SF_READAHEAD,
+  SF_READAHEAD_MAX_PAGES,
+  SF_SYNC,
+  SF_USER_READAHEAD,
+  SFSTAT_KEYS,
+  type SfStat,
+  xfsize,
+} from './flags.js';
+export { type SendfileConfig, SendfileLayer } from './layer.js';
+export { sendfileNetstatLines } from './netstat.js';
+export type { SendfileMapping } from './sfio.js';

@@ -1,0 +1,134 @@
+// The sendfile room's instance (one per kernel): the sfstat and copy counters, the free
+// callbacks handed to the mbuf code, and the system calls sendfile(2), read(2), write(2) and the
+// copy path's read+write loop. Mirrors the global state of sys/kern/kern_sendfile.c.
+import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
+import type { KSocket, SocketLayer } from '../net/index.js';
+import type { SfBufMap } from '../sfbuf/index.js';
+import type { Vm } from '../vm/index.js';
+import { kernCopyfile, kernRead, kernWrite } from './copy.js';
+import type { KFile } from './file.js';
+import {
+  type CopyfileOptions,
+  type CopyStat,
+  type SendfileOptions,
+  type SfStat,
+  sfstatZero,
+} from './flags.js';
+import { sendfileFreeMext, sendfileFreeMextPg } from './mext.js';
+import { sendfileNetstatLines } from './netstat.js';
+import { vnSendfile } from './sendfile.js';
+import type { SendfileEnv, SendfileMapping, SfIo } from './sfio.js';
+
+export interface SendfileConfig {
+  readonly vm: Vm;
+  readonly sfbufs: SfBufMap;
+  readonly mbufs: MbufAllocator;
+  readonly sockets: SocketLayer;
+  readonly mapping: SendfileMapping;
+  readonly invariants: boolean;
+  /** The copy path's user buffer, in bytes. */
+  readonly copyBufferBytes: number;
+  /** Every room's checkInvariants (debug mode). */
+  readonly checkInvariants: () => void;
+}
+
+export class SendfileLayer implements SendfileEnv {
+  readonly vm: Vm;
+  readonly sfbufs: SfBufMap;
+  readonly mbufs: MbufAllocator;
+  readonly sockets: SocketLayer;
+  readonly mapping: SendfileMapping;
+  readonly invariants: boolean;
+  readonly sfstat: SfStat = sfstatZero();
+  readonly copystat: CopyStat = { copy_bytes_out: 0, copy_bytes_in: 0 };
+  readonly sfiosInFlight = new Set<SfIo>();
+  readonly freeMext = (m: Mbuf): void => sendfileFreeMext(this, m);
+  readonly freeMextPg = (m: Mbuf): void => sendfileFreeMextPg(this, m);
+  private readonly copyBufferBytes: number;
+  private readonly checkInvariants: () => void;
+  private checkQueued = false;
+
+  constructor(config: SendfileConfig) {
+    this.vm = config.vm;
+    this.sfbufs = config.sfbufs;
+    this.mbufs = config.mbufs;
+    this.sockets = config.sockets;
+    this.mapping = config.mapping;
+    this.invariants = config.invariants;
+    this.copyBufferBytes = config.copyBufferBytes;
+    this.checkInvariants = config.checkInvariants;
+  }
+
+  /**
+   * Runs every room's invariant check. A free callback runs inside the mbuf and socket code,
+   * whose structures may be half updated, so the check is queued to the end of the current job.
+   */
+  checkAll(): void {
+    if (this.checkQueued) return;
+    this.checkQueued = true;
+    queueMicrotask(() => {
+      this.checkQueued = false;
+      this.checkInvariants();
+    });
+  }
+
+  /** sendfile(2); see vnSendfile. */
+  sendfile(
+    file: KFile,
+    so: KSocket,
+    offset: number,
+    nbytes: number,
+    opts?: SendfileOptions,
+  ): Promise<number> {
+    return vnSendfile(this, file, so, offset, nbytes, opts);
+  }
+
+  /** read(2) of a regular file into `buf` (a real copy out). */
+  read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
+    return kernRead(this, file, offset, buf);
+  }
+
+  /** write(2) on a socket (sosend: a real copy in). */
+  write(so: KSocket, buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+    return kernWrite(this, so, buf, signal);
+  }
+
+  /** The copy path's read+write loop. */
+  copyfile(
+    file: KFile,
+    so: KSocket,
+    offset: number,
+    nbytes: number,
+    opts: CopyfileOptions = {},
+  ): Promise<number> {
+    return kernCopyfile(this, file, so, offset, nbytes, opts, this.copyBufferBytes);
+  }
+
+  /** kern.ipc.sfstat: a frozen snapshot (sf_allocwait is counted by sf_buf_alloc). */
+  counters(): Readonly<SfStat> {
+    return Object.freeze({ ...this.sfstat, sf_allocwait: this.sfbufs.counters().sf_allocwait });
+  }
+
+  copyCounters(): Readonly<CopyStat> {
+    return Object.freeze({ ...this.copystat });
+  }
+
+  /** Writing kern.ipc.sfstat zeroes it (sfstat_sysctl). */
+  resetCounters(): void {
+    Object.assign(this.sfstat, sfstatZero());
+    this.copystat.copy_bytes_in = 0;
+    this.copystat.copy_bytes_out = 0;
+  }
+
+  /** The sfbufs line (pool only) and the sendfile lines of `netstat -m`. */
+  netstatLines(): string[] {
+    return sendfileNetstatLines(this.counters(), this.sfbufs.hasPool ? this.sfbufs.counters() : null);
+  }
+
+  /** What is not at rest: chunks whose reads are in flight. */
+  atRest(): string[] {
+    return this.sfiosInFlight.size > 0
+      ? [`sendfile: ${this.sfiosInFlight.size} chunk(s) with pager I/O in flight`]
+      : [];
+  }
+}

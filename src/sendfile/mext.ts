@@ -1,0 +1,208 @@
+// Mirrors the mbuf side of sys/kern/kern_sendfile.c: the loop of vn_sendfile that turns a
+// chunk's wired pages into mbufs (one EXT_SFBUF mbuf per page through an sf_buf, or M_EXTPG
+// mbufs of up to MBUF_PEXT_MAX_PGS pages), and the free callbacks sendfile_free_mext and
+// sendfile_free_mext_pg that the mbuf code calls when a storage's last reference goes.
+import { kassert, PAGE_MASK, PAGE_SIZE } from '../kern/index.js';
+import {
+  EXT_FLAG_CACHE_LAST,
+  EXT_FLAG_NOCACHE,
+  EXT_FLAG_SYNC,
+  EXT_SFBUF,
+  M_NOTREADY,
+  M_RDONLY,
+  M_WAITOK,
+  MBUF_PEXT_MAX_PGS,
+  type Mbuf,
+  MT_DATA,
+} from '../mbuf/index.js';
+import { SFB_CATCH, SFB_NOWAIT, type SfBuf } from '../sfbuf/index.js';
+import { PQ_INACTIVE, VPR_TRYFREE } from '../vm/index.js';
+import { fixspace, SF_NOCACHE, vmoffInPage, xfsize } from './flags.js';
+import { type SendfileEnv, type SendfileSync, sendfileSyncSignal } from './sfio.js';
+import { type SfChunk, sendfileIowait } from './swapin.js';
+
+/** What the mbuf loop needs to know about the call (fixed for the whole call). */
+export interface SfCall {
+  readonly flags: number;
+  readonly cpu: number;
+  readonly signal: AbortSignal | undefined;
+  readonly sync: SendfileSync | null;
+  /** File bytes left in the request when the chunk was cut (the kernel's `rem`). */
+  rem: number;
+  /** A soft error met while building (EBUSY, ENOBUFS): queue what was built, then stop. */
+  softerr: 'EBUSY' | 'ENOBUFS' | null;
+  /** An mbuf obtained before a sleep, waiting to be used. */
+  mPending: Mbuf | null;
+  /** The result of a first sf_buf allocation that had to sleep (undefined: none pending). */
+  sfPending: SfBuf | null | undefined;
+}
+
+/**
+ * SF_NOCACHE frees pages once sent, except the chunk's last page when it is only partly sent and
+ * more data follows or readahead is on: the next chunk needs it again.
+ */
+function keepCached(c: SfChunk, call: SfCall, i: number): boolean {
+  return i === c.npages - 1 && ((c.off + c.space) & PAGE_MASK) !== 0 && (call.rem > c.space || c.rhpages > 0);
+}
+
+function setMPending(call: SfCall, m: Mbuf): void {
+  call.mPending = m;
+}
+
+function setSfPending(call: SfCall, sf: SfBuf | null): void {
+  call.sfPending = sf;
+}
+
+function chainAppend(c: SfChunk, m: Mbuf): void {
+  if (c.mtail === null) c.mhead = m;
+  else c.mtail.m_next = m;
+  c.mtail = m;
+}
+
+/**
+ * Builds the chunk's page mbufs from `c.built` on. Returns null when done, or a Promise when it
+ * had to sleep (an mbuf, or the chain's first sf_buf); the caller awaits it and calls again.
+ */
+export function sendfileBuildMbufs(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
+  return env.mapping === 'extpg' ? buildExtpg(env, c, call) : buildSfbuf(env, c, call);
+}
+
+function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
+  const notready = c.iosStarted > 0 ? M_NOTREADY : 0;
+  while (c.built < c.npages) {
+    const i = c.built;
+    const pg = c.pa[i]!;
+    if (call.mPending === null) {
+      const r = env.mbufs.mGet(M_WAITOK, MT_DATA);
+      if (r instanceof Promise) return r.then((m) => setMPending(call, m));
+      kassert(r !== null, 'vn_sendfile: m_get(M_WAITOK) returned NULL');
+      call.mPending = r;
+    }
+    let sf: SfBuf | null;
+    if (call.sfPending !== undefined) {
+      sf = call.sfPending;
+      call.sfPending = undefined;
+    } else {
+      // Only the chain's first sf_buf may sleep: a sender holding buffers while it sleeps for
+      // more could deadlock with another doing the same.
+      const r = env.sfbufs.sfBufAlloc(pg, c.mhead === null ? SFB_CATCH : SFB_NOWAIT, call.cpu, call.signal);
+      if (r instanceof Promise) return r.then((s) => setSfPending(call, s));
+      sf = r;
+    }
+    if (sf === null) return buildAllocfail(env, c, call);
+    const m = call.mPending;
+    call.mPending = null;
+    let extFlags = 0;
+    if ((call.flags & SF_NOCACHE) !== 0 && !keepCached(c, call, i)) extFlags |= EXT_FLAG_NOCACHE;
+    if (call.sync !== null) {
+      extFlags |= EXT_FLAG_SYNC;
+      call.sync.count++;
+    }
+    env.mbufs.mExtadd(m, env.sfbufs.sfBufBytes(sf), PAGE_SIZE, env.freeMext, sf, call.sync, 0, EXT_SFBUF);
+    m.m_ext!.ext_flags |= extFlags;
+    m.m_flags |= M_RDONLY | notready;
+    m.m_data = vmoffInPage(i, c.off);
+    m.m_len = xfsize(i, c.npages, c.off, c.space);
+    chainAppend(c, m);
+    c.built++;
+  }
+  return null;
+}
+
+/**
+ * No sf_buf without sleeping: cut the chunk to the pages already mapped. The reads of this
+ * chunk are waited for ("sfnosf") before the unused pages are unwired; with nothing built the
+ * call ends with ENOBUFS.
+ */
+function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
+  env.sfstat.sf_allocfail++;
+  if (call.mPending !== null) {
+    env.mbufs.mFree(call.mPending);
+    call.mPending = null;
+  }
+  const finish = (): void => {
+    for (let j = c.built; j < c.npages; j++) {
+      env.vm.vmPageUnwire(c.pa[j]!, PQ_INACTIVE);
+      c.pa[j] = null;
+    }
+    if (c.mhead === null) call.softerr = 'ENOBUFS';
+    c.space = fixspace(c.built, c.off, c.space);
+    c.npages = c.built;
+  };
+  const wait = sendfileIowait(c.sfio!);
+  if (wait !== null) return wait.then(finish);
+  finish();
+  return null;
+}
+
+function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
+  const notready = c.iosStarted > 0;
+  while (c.built < c.npages) {
+    const i = c.built;
+    const pg = c.pa[i]!;
+    let m = c.mcur;
+    if (m === null || m.m_epg!.m_epg_npgs === MBUF_PEXT_MAX_PGS) {
+      if (call.mPending === null) {
+        const r = env.mbufs.mbAllocExtPgs(M_WAITOK, env.freeMextPg, call.sync, null, 0);
+        if (r instanceof Promise) return r.then((x) => setMPending(call, x));
+        kassert(r !== null, 'vn_sendfile: mb_alloc_ext_pgs(M_WAITOK) returned NULL');
+        call.mPending = r;
+      }
+      m = call.mPending;
+      call.mPending = null;
+      let extFlags = (call.flags & SF_NOCACHE) !== 0 ? EXT_FLAG_NOCACHE : 0;
+      if (call.sync !== null) {
+        extFlags |= EXT_FLAG_SYNC;
+        call.sync.count++;
+      }
+      m.m_ext!.ext_flags |= extFlags;
+      m.m_flags |= M_RDONLY;
+      c.mcur = m;
+      chainAppend(c, m);
+    }
+    env.mbufs.mExtPgAppend(m, pg.physAddr, vmoffInPage(i, c.off), xfsize(i, c.npages, c.off, c.space));
+    if (notready) {
+      m.m_flags |= M_NOTREADY;
+      m.m_epg!.m_epg_nrdy++;
+    }
+    if ((call.flags & SF_NOCACHE) !== 0 && keepCached(c, call, i)) m.m_ext!.ext_flags |= EXT_FLAG_CACHE_LAST;
+    c.built++;
+  }
+  return null;
+}
+
+/**
+ * sendfile_free_mext: called by the mbuf code exactly once, when the last reference to an
+ * EXT_SFBUF storage goes. Frees the sf_buf (ext_arg1), releases the page's wiring (to be freed
+ * at once under SF_NOCACHE), and signals an SF_SYNC caller (ext_arg2).
+ */
+export function sendfileFreeMext(env: SendfileEnv, m: Mbuf): void {
+  const ext = m.m_ext;
+  kassert(ext !== null && ext.ext_type === EXT_SFBUF, 'sendfile_free_mext: not an EXT_SFBUF mbuf');
+  const sf = ext.ext_arg1 as SfBuf;
+  const pg = env.sfbufs.sfBufPage(sf);
+  env.sfbufs.sfBufFree(sf);
+  env.vm.vmPageRelease(pg, (ext.ext_flags & EXT_FLAG_NOCACHE) !== 0 ? VPR_TRYFREE : 0);
+  if ((ext.ext_flags & EXT_FLAG_SYNC) !== 0) sendfileSyncSignal(ext.ext_arg2 as SendfileSync);
+  if (env.invariants) env.checkAll();
+}
+
+/**
+ * sendfile_free_mext_pg: the same for an M_EXTPG storage: every page it carries is released
+ * (the last one without VPR_TRYFREE under EXT_FLAG_CACHE_LAST); the SF_SYNC state is ext_arg1.
+ */
+export function sendfileFreeMextPg(env: SendfileEnv, m: Mbuf): void {
+  const epg = m.m_epg;
+  const ext = m.m_ext;
+  kassert(epg !== null && ext !== null, 'sendfile_free_mext_pg: not an M_EXTPG mbuf');
+  const flags = ext.ext_flags;
+  const pages = env.vm.pages;
+  for (let i = 0; i < epg.m_epg_npgs; i++) {
+    const pg = pages[Math.floor(epg.m_epg_pa[i]! / PAGE_SIZE)];
+    kassert(pg !== undefined, () => `sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);
+    const cacheLast = i === epg.m_epg_npgs - 1 && (flags & EXT_FLAG_CACHE_LAST) !== 0;
+    env.vm.vmPageRelease(pg, (flags & EXT_FLAG_NOCACHE) !== 0 && !cacheLast ? VPR_TRYFREE : 0);
+  }
+  if ((flags & EXT_FLAG_SYNC) !== 0) sendfileSyncSignal(ext.ext_arg1 as SendfileSync);
+  if (env.invariants) env.checkAll();
+}

@@ -1,0 +1,304 @@
+// Mirrors sys/kern/kern_sendfile.c: sendfile (argument checks), vn_sendfile (the chunk loop),
+// sendfile_wait_generic (waiting for socket space). The page side is in swapin.ts, the mbuf side
+// in mext.ts.
+import { isSysError, kassert, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
+import type { Mbuf } from '../mbuf/index.js';
+import { type KSocket, PRUS_NOTREADY, SBS_CANTSENDMORE } from '../net/index.js';
+import { PQ_INACTIVE, type VmObject } from '../vm/index.js';
+import type { KFile } from './file.js';
+import {
+  fixspace,
+  type SendfileOptions,
+  SF_FLAGS_ALL,
+  SF_READAHEAD,
+  SF_READAHEAD_MAX_PAGES,
+  SF_SYNC,
+  SF_USER_READAHEAD,
+} from './flags.js';
+import { copyIntoMbufs } from './hdr.js';
+import { type SfCall, sendfileBuildMbufs } from './mext.js';
+import { type SendfileEnv, SendfileSync, sendfileSyncWait } from './sfio.js';
+import { SfChunk, sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
+import { checkFileArgs, checkSocket } from './validate.js';
+
+/** The outcome of the chunk loop: bytes queued, and the error that ended it, if any. */
+interface SendResult {
+  sbytes: number;
+  error: SysError | null;
+}
+
+/**
+ * sendfile(2): sends `nbytes` of `file` from `offset` (0 = to EOF) on `so`, with optional
+ * headers and trailers. Resolves to sbytes (headers + file + trailers queued) or rejects with a
+ * SysError carrying the partial sbytes. The file's size is revalidated at the start of the call:
+ * a file changed since the last call is sent as it is now.
+ */
+export async function vnSendfile(
+  env: SendfileEnv,
+  file: KFile,
+  so: KSocket,
+  offset: number,
+  nbytes: number,
+  opts: SendfileOptions = {},
+): Promise<number> {
+  const flags = opts.flags ?? 0;
+  checkFileArgs(file, offset, nbytes);
+  if (!Number.isInteger(flags) || (flags & 0xffff & ~SF_FLAGS_ALL) !== 0 || flags < 0) {
+    throw new SysError('EINVAL', `sendfile: bad flags 0x${flags.toString(16)}`);
+  }
+  const readahead = opts.readahead ?? SF_READAHEAD(flags);
+  if (!Number.isInteger(readahead) || readahead < 0) throw new SysError('EINVAL', 'sendfile: bad readahead');
+  checkSocket(so);
+  env.sfstat.sf_syscalls++;
+  env.sfstat.sf_rhpages_requested += readahead;
+  const call: SfCall = {
+    flags,
+    cpu: opts.cpu ?? so.cpu,
+    signal: opts.signal,
+    sync: (flags & SF_SYNC) !== 0 ? new SendfileSync() : null,
+    rem: 0,
+    softerr: null,
+    mPending: null,
+    sfPending: undefined,
+  };
+  await revalidate(env, file.obj);
+  // The socket's send lock serialises senders; as in the kernel it is not interruptible.
+  const unlock = await env.sockets.sblock(so);
+  let r: SendResult;
+  try {
+    r = await sendfileLoop(env, file.obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
+  } finally {
+    unlock();
+  }
+  if (r.error === null && opts.trailers !== undefined) await sendTrailers(env, so, opts, r);
+  if (call.sync !== null) await syncWait(call.sync, opts.signal, r);
+  if (r.error !== null) {
+    const e =
+      r.error.code === 'ENOBUFS' && opts.signal?.aborted ? new SysError('EINTR', 'sendfile') : r.error;
+    throw e.withSbytes(r.sbytes);
+  }
+  return r.sbytes;
+}
+
+async function revalidate(env: SendfileEnv, obj: VmObject): Promise<void> {
+  try {
+    await env.vm.vmObjectRevalidate(obj);
+  } catch (e) {
+    throw isSysError(e) ? e : new SysError('EIO', `sendfile: fstat: ${String(e)}`);
+  }
+}
+
+/** Trailers: the kernel releases the send lock and writes them with writev(2), a copy. */
+async function sendTrailers(env: SendfileEnv, so: KSocket, opts: SendfileOptions, r: SendResult) {
+  for (const t of opts.trailers ?? []) {
+    if (t.length === 0) continue;
+    try {
+      r.sbytes += await env.sockets.sosend(so, t, opts.signal);
+    } catch (e) {
+      if (!isSysError(e)) throw e;
+      r.sbytes += e.sbytes;
+      r.error = e;
+      return;
+    }
+  }
+}
+
+/** SF_SYNC: the call returns only once every storage it created has been freed. */
+async function syncWait(sync: SendfileSync, signal: AbortSignal | undefined, r: SendResult) {
+  const w = sendfileSyncWait(sync, signal);
+  if (w === null) return;
+  try {
+    await w;
+  } catch {
+    r.error ??= new SysError('EINTR', 'sendfile: SF_SYNC wait interrupted');
+  }
+}
+
+/**
+ * sendfile_wait_generic: raises sb_lowat to hiwat/2 so sends go out in bulk, then returns the
+ * space to fill, or throws (EPIPE, so_error, ENOTCONN, EAGAIN), or sleeps in sbwait and retries.
+ */
+function sendfileWaitSpace(
+  env: SendfileEnv,
+  so: KSocket,
+  rem: number,
+  signal: AbortSignal | undefined,
+): number | Promise<number> {
+  const sb = so.so_snd;
+  if (sb.sb_lowat < Math.floor(sb.sb_hiwat / 2)) sb.sb_lowat = Math.floor(sb.sb_hiwat / 2);
+  if ((sb.sb_state & SBS_CANTSENDMORE) !== 0)
+    throw new SysError('EPIPE', 'sendfile: socket cannot send more');
+  if (so.so_error !== null) {
+    const code = so.so_error;
+    so.so_error = null;
+    throw new SysError(code, 'sendfile: socket error');
+  }
+  checkSocket(so);
+  const space = env.sockets.sbspace(sb);
+  if (space < rem && (space <= 0 || space < sb.sb_lowat)) {
+    if (so.nonblocking) throw new SysError('EAGAIN', 'sendfile: socket buffer full');
+    return env.sockets.sbwait(so, signal).then(() => sendfileWaitSpace(env, so, rem, signal));
+  }
+  return space;
+}
+
+/** vn_sendfile's loop: one chunk per turn, at most the socket's free space. */
+async function sendfileLoop(
+  env: SendfileEnv,
+  obj: VmObject,
+  so: KSocket,
+  offset: number,
+  nbytes: number,
+  call: SfCall,
+  readahead: number,
+  headers: readonly Uint8Array[],
+): Promise<SendResult> {
+  const r: SendResult = { sbytes: 0, error: null };
+  const hdr = { list: headers, index: 0, offset: 0, left: headers.reduce((n, h) => n + h.length, 0) };
+  const size = obj.sizeBytes;
+  let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, size - offset) : size - offset);
+  let off = offset;
+  const c = new SfChunk();
+  // XXX(sim): headers are sent even when no file data is (offset at EOF); the kernel's loop
+  // appears not to (reference 2.5, open question), but the manual page says they are sent.
+  while (rem > 0 || hdr.left > 0) {
+    try {
+      const w = sendfileWaitSpace(env, so, rem + hdr.left, call.signal);
+      let space = typeof w === 'number' ? w : await w;
+      let mh: Mbuf | null = null;
+      let hdrlen = 0;
+      if (hdr.left > 0) {
+        mh = await copyIntoMbufs(env.mbufs, hdr, space);
+        hdrlen = mh === null ? 0 : env.mbufs.mLength(mh);
+        space -= hdrlen;
+      }
+      if (space > rem) space = rem;
+      else if (space > PAGE_SIZE) space -= (off + space) & PAGE_MASK;
+      call.rem = rem;
+      const chunk = space > 0 ? await sendfileChunk(env, obj, c, call, off, space, readahead) : null;
+      const fileBytes = chunk === null ? 0 : c.space;
+      off += fileBytes;
+      rem -= fileBytes;
+      const m = chainJoin(mh, chunk);
+      if (m === null) {
+        kassert(call.softerr !== null, 'vn_sendfile: nothing built and no error');
+        r.error = new SysError(call.softerr, 'sendfile');
+        return r;
+      }
+      kassert(
+        env.mbufs.mLength(m) === fileBytes + hdrlen,
+        () => `vn_sendfile: mlen ${env.mbufs.mLength(m)} space ${fileBytes} hdrlen ${hdrlen}`,
+      );
+      const err = sendfileQueue(env, so, c, chunk !== null, m);
+      if (err !== null) {
+        r.error = err;
+        return r;
+      }
+      r.sbytes += fileBytes + hdrlen;
+      if (env.invariants) env.checkAll();
+      if (call.softerr !== null) {
+        r.error = new SysError(call.softerr, 'sendfile');
+        return r;
+      }
+    } catch (e) {
+      if (!isSysError(e)) throw e;
+      r.error = e;
+      return r;
+    }
+  }
+  return r;
+}
+
+function chainJoin(mh: Mbuf | null, m: Mbuf | null): Mbuf | null {
+  if (mh === null) return m;
+  let t = mh;
+  while (t.m_next !== null) t = t.m_next;
+  t.m_next = m;
+  return mh;
+}
+
+/**
+ * One chunk: readahead, swapin (wire the pages, start the reads), then the mbufs. Returns the
+ * chunk's page mbufs (null if none was built: a soft error says why).
+ */
+async function sendfileChunk(
+  env: SendfileEnv,
+  obj: VmObject,
+  c: SfChunk,
+  call: SfCall,
+  off: number,
+  space: number,
+  readahead: number,
+): Promise<Mbuf | null> {
+  const npages = Math.ceil((space + (off & PAGE_MASK)) / PAGE_SIZE);
+  let rhpages = (call.flags & SF_USER_READAHEAD) !== 0 ? readahead : 0;
+  if ((call.flags & SF_USER_READAHEAD) === 0) {
+    rhpages = Math.ceil((call.rem + (off & PAGE_MASK)) / PAGE_SIZE) - npages + readahead;
+  }
+  rhpages = Math.min(SF_READAHEAD_MAX_PAGES, rhpages);
+  rhpages = Math.max(
+    0,
+    Math.min(Math.ceil((obj.sizeBytes - (off - (off & PAGE_MASK))) / PAGE_SIZE) - npages, rhpages),
+  );
+  const sfio = c.reset(obj, off, space, npages, rhpages);
+  try {
+    for (let p = sendfileSwapin(env, c, call.flags, call.signal); p !== null; ) {
+      await p;
+      p = sendfileSwapin(env, c, call.flags, call.signal);
+    }
+  } catch (e) {
+    await sendfileAbandon(env, c);
+    throw e;
+  }
+  if (c.stopped) {
+    // SF_NODISKIO met a page it may not wait for: send the pages before it, then EBUSY.
+    env.sfstat.sf_busy++;
+    c.space = fixspace(c.grabbed, off, c.space);
+    c.npages = c.grabbed;
+    call.softerr = 'EBUSY';
+  }
+  for (let p = sendfileBuildMbufs(env, c, call); p !== null; ) {
+    await p;
+    p = sendfileBuildMbufs(env, c, call);
+  }
+  if (c.mhead === null) sendfileIodone(env, sfio, null);
+  return c.mhead;
+}
+
+/** A sleep of swapin was interrupted: wait for the chunk's reads, then unwire its pages. */
+async function sendfileAbandon(env: SendfileEnv, c: SfChunk): Promise<void> {
+  const sfio = c.sfio!;
+  const wait = sendfileIowait(sfio);
+  if (wait !== null) await wait;
+  for (let i = 0; i < c.grabbed; i++) {
+    const m = c.pa[i];
+    if (m) env.vm.vmPageUnwire(m, PQ_INACTIVE);
+    c.pa[i] = null;
+  }
+  sendfileIodone(env, sfio, null);
+}
+
+/**
+ * Queues a chunk: all pages resident -> pr_send at once; reads pending -> pr_send with
+ * PRUS_NOTREADY, and the last read's completion (or this call's own sendfileIodone, if the reads
+ * already finished) makes the mbufs ready.
+ */
+function sendfileQueue(
+  env: SendfileEnv,
+  so: KSocket,
+  c: SfChunk,
+  hasPages: boolean,
+  m: Mbuf,
+): SysError | null {
+  const sfio = c.sfio;
+  if (!hasPages || sfio === null || c.iosStarted === 0) {
+    if (hasPages && sfio !== null) sendfileIodone(env, sfio, null);
+    return env.sockets.prSend(so, 0, m);
+  }
+  sfio.so = so;
+  sfio.m = c.mhead;
+  sfio.npages = c.npages;
+  const err = env.sockets.prSend(so, PRUS_NOTREADY, m);
+  sendfileIodone(env, sfio, err);
+  return err;
+}

@@ -1,0 +1,105 @@
+// Mirrors the per-call structures of sys/kern/kern_sendfile.c: struct sf_io (one per chunk),
+// struct sendfile_sync (SF_SYNC), and the environment the sendfile room runs in.
+import type { SysError } from '../kern/index.js';
+import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
+import type { KSocket, SocketLayer } from '../net/index.js';
+import type { SfBufMap } from '../sfbuf/index.js';
+import type { Vm, VmObject } from '../vm/index.js';
+import type { CopyStat, SfStat } from './flags.js';
+
+/** Mapping modes: sf_buf direct map, sf_buf KVA pool, or unmapped M_EXTPG mbufs. */
+export type SendfileMapping = 'dmap' | 'kva' | 'extpg';
+
+/**
+ * What the sendfile room needs from the kernel it runs in (one per kernel). The free callbacks
+ * are created once per kernel and reached through ext_free, so building an mbuf for a page
+ * creates no closure.
+ */
+export interface SendfileEnv {
+  readonly vm: Vm;
+  readonly sfbufs: SfBufMap;
+  readonly mbufs: MbufAllocator;
+  readonly sockets: SocketLayer;
+  readonly mapping: SendfileMapping;
+  readonly sfstat: SfStat;
+  readonly copystat: CopyStat;
+  /** sendfile_free_mext (EXT_SFBUF storage). */
+  readonly freeMext: (m: Mbuf) => void;
+  /** sendfile_free_mext_pg (M_EXTPG storage). */
+  readonly freeMextPg: (m: Mbuf) => void;
+  /** Chunks whose pager I/O has not finished (for atRest). */
+  readonly sfiosInFlight: Set<SfIo>;
+  /** Debug mode: every room's checkInvariants, run after each chunk and free callback. */
+  readonly invariants: boolean;
+  checkAll(): void;
+}
+
+/**
+ * struct sf_io: the pager I/O of one chunk.
+ *
+ * Ownership and refcount protocol: `nios` starts at 1, the syscall's own reference. Each
+ * asynchronous pager read started for the chunk adds one; each completion (sendfileIodone)
+ * drops one, and the syscall drops its own after it has queued the chunk's mbufs not-ready
+ * (PRUS_NOTREADY). Whoever brings `nios` to 0 finishes the chunk: with no mbufs queued (`m`
+ * null) nothing is left to do; after an I/O error it aborts the socket (so_error EIO) and frees
+ * the chunk's not-ready units; otherwise it calls prReady(so, m, npages), which makes the data
+ * sendable in order. The chunk's pages stay wired by their mbufs throughout; sf_io owns none.
+ */
+export class SfIo {
+  /** References: 1 (the syscall) + pager reads in flight. */
+  nios = 1;
+  /** The first error a read reported (EIO). */
+  error: SysError | null = null;
+  /** Not-ready units queued (one per page: EXT_SFBUF mbufs, or pages of M_EXTPG mbufs). */
+  npages = 0;
+  /** The socket the chunk was queued on; null until queued. */
+  so: KSocket | null = null;
+  /** First page mbuf of the chunk (after any header); null until queued. */
+  m: Mbuf | null = null;
+  /** Woken when only the syscall's reference is left ("sfnosf": reads of the chunk drained). */
+  drained: (() => void) | null = null;
+
+  constructor(
+    readonly obj: VmObject,
+    readonly pindex0: number,
+  ) {}
+}
+
+/**
+ * struct sendfile_sync (SF_SYNC): `count` is the number of live storages (EXT_SFBUF mbufs or
+ * M_EXTPG mbufs) the call created; each free callback drops one. The call sleeps until it is 0;
+ * if the sleep is interrupted the call leaves (`waiting` false) and the last callback ends it.
+ */
+export class SendfileSync {
+  count = 0;
+  waiting = true;
+  wake: (() => void) | null = null;
+}
+
+/** sendfile_sync_signal: one storage of an SF_SYNC call is gone. */
+export function sendfileSyncSignal(sfs: SendfileSync): void {
+  sfs.count--;
+  if (sfs.count === 0 && sfs.wake !== null) {
+    const wake = sfs.wake;
+    sfs.wake = null;
+    wake();
+  }
+}
+
+/** Waits until every storage of an SF_SYNC call is freed; EINTR-style rejection on abort. */
+export function sendfileSyncWait(sfs: SendfileSync, signal?: AbortSignal): Promise<void> | null {
+  if (sfs.count === 0) return null;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      sfs.waiting = false;
+      sfs.wake = null;
+      reject(signal?.reason);
+    };
+    sfs.wake = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
