@@ -271,6 +271,18 @@ export class SocketLayer implements NetCore {
   }
 
   /**
+   * Waits until everything queued on so_snd was written (the SO_LINGER wait of soclose, "soclos"):
+   * resolves at once when nothing is queued; rejects with the errno if the connection drops.
+   */
+  async sodrain(so: KSocket, signal?: AbortSignal): Promise<void> {
+    // Each wake-up follows a write callback or a drop, so the loop ends with the data or the error.
+    for (let i = 0; so.so_snd.sb_ccc > 0 || so.so_pcb.batches.length > 0; i++) {
+      kassert(i < 1 << 30, 'sodrain: too many wake-ups');
+      await this.sbwait(so, signal);
+    }
+  }
+
+  /**
    * soclose: finishes the socket. Anything still queued or in flight is an abortive close (the
    * transport is destroyed, everything freed); an idle socket leaves the transport to its owner.
    */
