@@ -26,7 +26,7 @@ import {
   type SfStat,
 } from './sendfile/index.js';
 import { createSfBufMap, type SfBufCounters, type SfBufMap } from './sfbuf/index.js';
-import { Vm, type VmObject, type VmStats } from './vm/index.js';
+import { Vm, type VmConfig, type VmObject, type VmStats } from './vm/index.js';
 
 /** Every knob of a kernel; each has a default (see KERNEL_DEFAULTS and createKernel). */
 export interface KernelConfig {
@@ -63,6 +63,8 @@ export interface KernelConfig {
   readonly unmapOnFree?: boolean;
   /** Kernel id in traces (default: drawn from the seed). */
   readonly kernelId?: number;
+  /** Fault injection: return true to fail that pager read with EIO. */
+  readonly pagerFault?: VmConfig['pagerFault'];
 }
 
 /** The configuration a kernel runs with, every default filled in. */
@@ -174,6 +176,7 @@ export class Kernel {
       diskLatencyMs: c.diskLatencyMs,
       diskBandwidthMBps: c.diskBandwidthMBps,
       ...(config.freeTargetPages !== undefined ? { freeTargetPages: config.freeTargetPages } : {}),
+      ...(config.pagerFault !== undefined ? { pagerFault: config.pagerFault } : {}),
     });
     this.sfbufs = createSfBufMap(this.vm, {
       kind: c.mapping === 'kva' ? 'kva' : 'dmap',
