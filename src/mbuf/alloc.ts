@@ -5,7 +5,7 @@
 // M_NOWAIT at a zone's limit it returns null (the zone's failures++); with M_WAITOK it returns a
 // Promise that resolves when an item is freed for it (the zone's sleeps++). The hot paths make no
 // closure, promise or object: Mbuf objects, their m_ext and their page list are reused.
-import { KernelAssertionError } from '../kern/index.js';
+import { KernelAssertionError, type Tracer, tracer } from '../kern/index.js';
 import {
   EXT_CLUSTER,
   EXT_EXTREF,
@@ -57,9 +57,12 @@ export class MbufZones {
   readonly invariants: boolean;
   readonly kernelId: number;
   readonly dmap: (physAddr: number, lengthBytes: number) => Uint8Array;
+  /** Events on the "zcsim:mbuf" channel: zone_denied and zone_sleep (slow paths only). */
+  readonly trace: Tracer;
 
   constructor(readonly config: MbufConfig) {
     this.invariants = config.invariants;
+    this.trace = tracer('mbuf', config.kernelId);
     this.kernelId = config.kernelId;
     this.dmap = config.dmap;
     this.mbufZone = new Zone('mbuf', MSIZE, config.nmbufs, MBUF_SLAB_ITEMS, carveMbuf);
@@ -220,12 +223,20 @@ export class MbufZones {
   /** An allocation refused at a zone's limit. */
   protected deny(zone: Zone<Mbuf> | Zone<Uint8Array>): null {
     zone.failures++;
+    if (this.trace.on) this.trace.emit('zone_denied', () => ({ zone: zone.name, limit: zone.limit }));
     return null;
+  }
+
+  /** M_WAITOK at a zone's limit: sleep on "zonelimit" until an item is freed for us. */
+  protected zoneSleep<T>(zone: Zone<T>): Promise<T> {
+    if (this.trace.on)
+      this.trace.emit('zone_sleep', () => ({ zone: zone.name, sleepers: zone.sleepers + 1 }));
+    return zone.sleepAlloc();
   }
 
   private mbufShortage(how: MbufHow, type: number, flags: number): null | Promise<Mbuf> {
     if (how === M_NOWAIT) return this.deny(this.mbufZone);
-    return this.mbufZone.sleepAlloc().then((m) => {
+    return this.zoneSleep(this.mbufZone).then((m) => {
       this.mInit(m, type, flags);
       if (this.invariants) this.checkInvariants();
       return m;
@@ -233,8 +244,8 @@ export class MbufZones {
   }
 
   private async mGetclSleep(m: Mbuf | null, type: number, flags: number): Promise<Mbuf> {
-    const mm = m ?? this.mInit(await this.mbufZone.sleepAlloc(), type, flags);
-    const cl = this.clusterZone.alloc() ?? (await this.clusterZone.sleepAlloc());
+    const mm = m ?? this.mInit(await this.zoneSleep(this.mbufZone), type, flags);
+    const cl = this.clusterZone.alloc() ?? (await this.zoneSleep(this.clusterZone));
     this.mClattach(mm, cl);
     if (this.invariants) this.checkInvariants();
     return mm;

@@ -179,6 +179,33 @@ describe('M_EXTPG', () => {
     a.mFree(m);
   });
 
+  it('two M_EXTPG mbufs whose pages continue each other give one view', () => {
+    const { a } = fixture();
+    const m = extpg(
+      a,
+      [
+        [0, 0, PAGE_SIZE],
+        [PAGE_SIZE, 0, PAGE_SIZE],
+      ],
+      [],
+    );
+    m.m_next = extpg(
+      a,
+      [
+        [2 * PAGE_SIZE, 0, PAGE_SIZE],
+        [3 * PAGE_SIZE, 0, 5],
+      ],
+      [],
+    );
+    const c = now(a.mCopym(m, 100, 3 * PAGE_SIZE - 95, M_NOWAIT));
+    const views: Uint8Array[] = [];
+    expect(a.mbufViews(c, 1 << 30, views)).toBe(3 * PAGE_SIZE - 95);
+    expect(views.map((v) => [v.byteOffset, v.length])).toEqual([[100, 3 * PAGE_SIZE - 95]]);
+    a.mFreem(m);
+    a.mFreem(c);
+    expect(a.atRest()).toEqual([]);
+  });
+
   it('a page after a partial page is refused', () => {
     const { a } = fixture();
     const m = extpg(a, [[0, 0, 100]], []);

@@ -1,6 +1,6 @@
 // Goal: reference invariant 10 under any order of sharing and freeing: every external storage's
 // free routine runs exactly once, exactly when its last reference goes (never before), and the
-// zones are back at rest at the end. Method: fast-check builds random chains of EXT_SFBUF-like,
+// zones are back at rest at the end; every copy holds the bytes of the range it was made from. Method: fast-check builds random chains of EXT_SFBUF-like,
 // M_EXTPG, cluster and internal mbufs, then applies a random list of m_copym / m_free / m_freem;
 // after every step each storage's count is compared with the live mbufs that point at it.
 // The seed is fixed (SIM_SEED overrides it) and printed in the failure message.
@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { EXT_SFBUF, M_COPYALL, M_NOWAIT, M_RDONLY, type Mbuf, MT_DATA } from '../../src/mbuf/index.js';
-import { type Fixture, fixture, now, pattern } from './helpers.js';
+import { chainBytes, type Fixture, fixture, now, pattern } from './helpers.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 424242);
 const PAGES = 16;
@@ -93,8 +93,12 @@ class World {
     if (o.op === 'copym') {
       const len = a.mLength(m);
       const off = len === 0 ? 0 : o.a % len;
-      const n = a.mCopym(m, off, o.all ? M_COPYALL : Math.min(1 + (o.b % (len + 1)), len - off), M_NOWAIT);
-      if (n !== null) this.chains.push(n);
+      const want = o.all ? len - off : Math.min(1 + (o.b % (len + 1)), len - off);
+      const n = a.mCopym(m, off, o.all ? M_COPYALL : want, M_NOWAIT);
+      if (n === null) return;
+      this.chains.push(n);
+      expect(a.mLength(n)).toBe(want);
+      expect(chainBytes(a, n)).toEqual(chainBytes(a, m).subarray(off, off + want));
     } else if (o.op === 'free') {
       const next = a.mFree(m);
       if (next === null) this.chains.splice(i, 1);

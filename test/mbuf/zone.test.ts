@@ -2,7 +2,9 @@
 // what `netstat -m` prints. Method: tiny limits; M_NOWAIT at the limit must fail at once and
 // count a denial, M_WAITOK must sleep (counted as delayed) and wake in FIFO order when an item is
 // freed; the netstat lines are compared text for text.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
+import { TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
 import {
   M_NOWAIT,
   M_WAITOK,
@@ -105,6 +107,27 @@ describe('zone limits', () => {
     expect(a.counters().mbuf).toMatchObject({ sleeps: 1, failures: 1 });
     a.mFree(m);
     expect(a.atRest()).toEqual([]);
+  });
+});
+
+describe('trace', () => {
+  it('publishes zone_denied and zone_sleep on the mbuf channel', async () => {
+    const { a } = fixture({ nmbufs: 1 });
+    const seen: string[] = [];
+    const onEvent = (e: unknown): void => {
+      seen.push(`${(e as TraceEvent).event}:${String((e as TraceEvent).zone)}`);
+    };
+    diagnosticsChannel.subscribe(TRACE_CHANNELS.mbuf, onEvent);
+    try {
+      const m = now(a.mGet(M_NOWAIT, MT_DATA));
+      expect(a.mGet(M_NOWAIT, MT_DATA)).toBeNull();
+      const w = slept(a.mGet(M_WAITOK, MT_DATA));
+      a.mFree(m);
+      a.mFree(await w);
+    } finally {
+      diagnosticsChannel.unsubscribe(TRACE_CHANNELS.mbuf, onEvent);
+    }
+    expect(seen).toEqual(['zone_denied:mbuf', 'zone_sleep:mbuf']);
   });
 });
 
