@@ -4,7 +4,7 @@
 import { type Clock, type Errno, kassert, SysError, type Tracer, tracer } from '../kern/index.js';
 import { M_NOTREADY, type Mbuf, type MbufAllocator } from '../mbuf/index.js';
 import { type NetCore, type NetCounterCells, sowwakeup, tcpOutput, transportErrno } from './output.js';
-import { sbcheck } from './sbcheck.js';
+import { socketsAtRest, socketsCheck } from './sbcheck.js';
 import {
   EINPROGRESS,
   SB_AUTOSIZE,
@@ -33,7 +33,7 @@ export const PRUS_NOTREADY = 0x8;
 
 export interface SocketLayerConfig {
   /** net.inet.tcp.sendspace: the default send buffer (32 KiB). */
-  readonly sndbufBytes: number;
+  readonly sndbufBytes?: number;
   /** net.inet.tcp.sendbuf_auto: new sockets get SB_AUTOSIZE (default false). */
   readonly autosize?: boolean;
   /** kern.ipc.maxsockbuf (sb_max, default 2 MiB). */
@@ -76,6 +76,8 @@ export class SocketLayer implements NetCore {
   readonly sbMaxBytes: number;
   readonly autosndbufIncBytes: number;
   readonly autosndbufMaxBytes: number;
+  /** net.inet.tcp.sendspace of this kernel. */
+  readonly sendspaceBytes: number;
   readonly cells: NetCounterCells & {
     so_created: number;
     sbwait_sleeps: number;
@@ -110,10 +112,11 @@ export class SocketLayer implements NetCore {
       config.autosndbufMaxBytes ?? TCP_AUTOSNDBUF_MAX_BYTES,
       sbMaxAdjBytes(this.sbMaxBytes),
     );
+    this.sendspaceBytes = config.sndbufBytes ?? TCP_SENDSPACE_BYTES;
     kassert(
-      sbMaxAdjBytes(this.sbMaxBytes) >= config.sndbufBytes,
+      sbMaxAdjBytes(this.sbMaxBytes) >= this.sendspaceBytes,
       () =>
-        `SocketLayer: sndbufBytes ${config.sndbufBytes} above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`,
+        `SocketLayer: sndbufBytes ${this.sendspaceBytes} above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`,
     );
   }
 
@@ -121,7 +124,7 @@ export class SocketLayer implements NetCore {
   soCreate(transport: Transport, opts: SoCreateOptions = {}): KSocket {
     const so = new KSocket(this.cells.so_created++, transport, opts.nonblocking ?? false, opts.cpu ?? 0);
     const sb = so.so_snd;
-    const sndbuf = opts.sndbufBytes ?? this.config.sndbufBytes ?? TCP_SENDSPACE_BYTES;
+    const sndbuf = opts.sndbufBytes ?? this.sendspaceBytes;
     if (!soreserve(sb, sndbuf, this.sbMaxBytes)) {
       throw new SysError('ENOBUFS', `soCreate: send buffer ${sndbuf} above sb_max_adj`);
     }
@@ -304,30 +307,13 @@ export class SocketLayer implements NetCore {
 
   /** What is not at rest: queued bytes, batches in flight, sleepers, held send locks. */
   atRest(): string[] {
-    const busy: string[] = [];
-    for (const so of this.sockets) {
-      const tp = so.so_pcb;
-      const sb = so.so_snd;
-      if (sb.sb_ccc > 0) busy.push(`socket ${so.so_id}: ${sb.sb_ccc} bytes queued (${sb.sb_acc} ready)`);
-      if (tp.batches.length > 0) busy.push(`socket ${so.so_id}: ${tp.batches.length} batches in flight`);
-      if (tp.sbwaitq.length > 0) busy.push(`socket ${so.so_id}: ${tp.sbwaitq.length} sleeping in sbwait`);
-      if (tp.sblocked) busy.push(`socket ${so.so_id}: send lock held (${tp.sblockq.length} waiting)`);
-    }
-    return busy;
+    return socketsAtRest(this.sockets);
   }
 
   /** sbcheck on every socket, plus: bytes in flight equal the batches', a dropped socket is empty. */
   checkInvariants(): void {
-    for (const so of this.sockets) {
-      const sb = so.so_snd;
-      const broken = sbcheck(sb);
-      let inFlight = 0;
-      for (const b of so.so_pcb.batches) inFlight += b.bytes;
-      if (inFlight !== sb.sb_sndptroff)
-        broken.push(`batches hold ${inFlight} bytes, sb_sndptroff ${sb.sb_sndptroff}`);
-      if (so.so_pcb.dropped && sb.sb_ccc !== 0) broken.push(`dropped socket holds ${sb.sb_ccc} bytes`);
-      kassert(broken.length === 0, () => `net invariants, socket ${so.so_id}: ${broken.join('; ')}`);
-    }
+    const broken = socketsCheck(this.sockets);
+    kassert(broken.length === 0, () => `net invariants: ${broken.join('; ')}`);
   }
 
   /** Debug mode: the O(n) check after every state change. */

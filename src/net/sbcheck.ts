@@ -1,7 +1,9 @@
 // Mirrors sbcheck() of sys/kern/uipc_sockbuf.c (compiled under SOCKBUF_DEBUG): walks a sockbuf's
-// chain and recomputes every counter the append, ready and drop paths keep incrementally.
+// chain and recomputes every counter the append, ready and drop paths keep incrementally; plus
+// the socket layer's own rules and its at-rest listing.
 import { M_BLOCKED, M_NOTAVAIL, M_NOTREADY, type Mbuf } from '../mbuf/index.js';
 import { type SockBuf, sbMbufChargeBytes } from './sockbuf.js';
+import type { KSocket } from './socket.js';
 
 /** The rules a sockbuf breaks (empty when it is sound); each message names its rule. */
 export function sbcheck(sb: SockBuf, limitMbufs = 1 << 24): string[] {
@@ -46,4 +48,35 @@ export function sbcheck(sb: SockBuf, limitMbufs = 1 << 24): string[] {
   if (sb.sb_sndptroff > sb.sb_acc) broken.push(`sb_sndptroff ${sb.sb_sndptroff} > sb_acc ${sb.sb_acc}`);
   if (sb.sb_lowat > sb.sb_hiwat) broken.push(`sb_lowat ${sb.sb_lowat} > sb_hiwat ${sb.sb_hiwat}`);
   return broken;
+}
+
+/** The rules the sockets break: sbcheck, bytes in flight equal the batches', dropped means empty. */
+export function socketsCheck(sockets: Iterable<KSocket>): string[] {
+  const broken: string[] = [];
+  for (const so of sockets) {
+    const sb = so.so_snd;
+    for (const rule of sbcheck(sb)) broken.push(`socket ${so.so_id}: ${rule}`);
+    let inFlight = 0;
+    for (const b of so.so_pcb.batches) inFlight += b.bytes;
+    if (inFlight !== sb.sb_sndptroff) {
+      broken.push(`socket ${so.so_id}: batches hold ${inFlight} bytes, sb_sndptroff ${sb.sb_sndptroff}`);
+    }
+    if (so.so_pcb.dropped && sb.sb_ccc !== 0)
+      broken.push(`socket ${so.so_id}: dropped yet holds ${sb.sb_ccc} bytes`);
+  }
+  return broken;
+}
+
+/** What is not at rest: queued bytes, batches in flight, sleepers, held send locks. */
+export function socketsAtRest(sockets: Iterable<KSocket>): string[] {
+  const busy: string[] = [];
+  for (const so of sockets) {
+    const tp = so.so_pcb;
+    const sb = so.so_snd;
+    if (sb.sb_ccc > 0) busy.push(`socket ${so.so_id}: ${sb.sb_ccc} bytes queued (${sb.sb_acc} ready)`);
+    if (tp.batches.length > 0) busy.push(`socket ${so.so_id}: ${tp.batches.length} batches in flight`);
+    if (tp.sbwaitq.length > 0) busy.push(`socket ${so.so_id}: ${tp.sbwaitq.length} sleeping in sbwait`);
+    if (tp.sblocked) busy.push(`socket ${so.so_id}: send lock held (${tp.sblockq.length} waiting)`);
+  }
+  return busy;
 }

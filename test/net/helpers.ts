@@ -1,7 +1,7 @@
 // Shared set-up for the net tests: an mbuf allocator over a small "physical memory", a socket
 // layer with the debug-mode checks on, and builders for the mbufs sendfile would queue (external
 // storage on a page with a counting free routine, unmapped M_EXTPG mbufs, not-ready ones).
-import { KiB, ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
+import { createPrng, KiB, ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
 import {
   EXT_SFBUF,
   M_NOTREADY,
@@ -104,4 +104,14 @@ export function chainOf(m: Mbuf | null, limit = 1 << 16): Mbuf[] {
 /** Lets queued microtasks and promise continuations run (bounded). */
 export async function settle(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await Promise.resolve();
+}
+
+/** `bytes` seeded pseudo-random bytes (the same for the same seed). */
+export function pattern(bytes: number, seed: number): Uint8Array {
+  const prng = createPrng(seed);
+  const out = new Uint8Array(bytes);
+  const words = new Uint32Array(out.buffer, 0, bytes >>> 2);
+  for (let i = 0; i < words.length; i++) words[i] = prng.nextU32();
+  for (let i = words.length * 4; i < bytes; i++) out[i] = prng.nextU32() & 0xff;
+  return out;
 }

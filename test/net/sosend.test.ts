@@ -5,16 +5,9 @@
 // Method: a SocketLayer over a MemoryTransport; the test drains it by hand or lets it drain itself
 // (autoDrain); every loop is bounded.
 import { describe, expect, it } from 'vitest';
-import { createPrng, isSysError, KiB } from '../../src/kern/index.js';
+import { isSysError, KiB } from '../../src/kern/index.js';
 import { MemoryTransport, SS_ISCONNECTED } from '../../src/net/index.js';
-import { makeRig, settle } from './helpers.js';
-
-function pattern(bytes: number, seed: number): Uint8Array {
-  const prng = createPrng(seed);
-  const out = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) out[i] = prng.nextU32() & 0xff;
-  return out;
-}
+import { makeRig, pattern, settle } from './helpers.js';
 
 /** Drains `t` until `p` settles (bounded). */
 async function pump(t: MemoryTransport, p: Promise<unknown>, rounds = 10_000): Promise<void> {

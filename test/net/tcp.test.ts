@@ -9,8 +9,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPrng, isSysError, MiB } from '../../src/kern/index.js';
-import { makeRig } from './helpers.js';
+import { isSysError, MiB } from '../../src/kern/index.js';
+import { makeRig, pattern } from './helpers.js';
 
 interface Pair {
   readonly server: net.Server;
@@ -42,14 +42,6 @@ afterEach(async () => {
     await new Promise<void>((resolve) => p.server.close(() => resolve()));
   }
 });
-
-function pattern(bytes: number, seed: number): Uint8Array {
-  const prng = createPrng(seed);
-  const out = new Uint8Array(bytes);
-  const words = new Uint32Array(out.buffer, 0, bytes >>> 2);
-  for (let i = 0; i < words.length; i++) words[i] = prng.nextU32();
-  return out;
-}
 
 /** Polls `cond` every few ms for at most `timeoutMs`. */
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
