@@ -1,0 +1,180 @@
+// The file routes /zerocopy/*, /copy/* and /stream/*: one handler, three body senders. The
+// handler decodes the path, finds the file, decides the status (semantics.ts) and either answers
+// without a body (HEAD, 304, 412, 416) or hands a plan to the route's sender (send.ts).
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SysError } from '../kern/index.js';
+import type { FileEntry } from './file-cache.js';
+import type { KernelFileRef } from './kernel-port.js';
+import { directoryListing } from './listing.js';
+import { multipartLayout } from './multipart.js';
+import { decodeRequestPath } from './path.js';
+import { countResponse, type RouteName } from './route-stats.js';
+import { type ConditionalHeaders, decide } from './semantics.js';
+import { type BodyPart, FileChangedError, type ResponsePlan, sendViaKernel, sendViaStream } from './send.js';
+import type { ServerState } from './state.js';
+
+/** Answers a request without a body (HEAD, 304, 412, 416, redirects), straight on the response. */
+function answerWithoutBody(res: ServerResponse, status: number, headers: readonly string[]): void {
+  res.writeHead(status, headers as string[]);
+  res.end();
+}
+
+/** Builds the body plan for a 200 or 206 of `entry`. */
+function makePlan(
+  state: ServerState,
+  entry: FileEntry,
+  status: 200 | 206,
+  ranges: readonly { start: number; end: number }[],
+): { plan: ResponsePlan; lengthBytes: number } {
+  const size = entry.sizeBytes;
+  if (status === 200 || ranges.length === 1) {
+    const r = status === 200 ? { start: 0, end: size - 1 } : ranges[0]!;
+    const length = r.end - r.start + 1;
+    const headers = [
+      'Content-Type',
+      entry.contentType,
+      'Content-Length',
+      String(length),
+      ...entry.baseHeaders,
+    ];
+    if (status === 206) headers.push('Content-Range', `bytes ${r.start}-${r.end}/${size}`);
+    const parts: BodyPart[] = length > 0 ? [{ header: null, start: r.start, end: r.end }] : [];
+    return { plan: { status, headers, parts, closing: null }, lengthBytes: length };
+  }
+  const layout = multipartLayout(state.nextBoundary(), entry.contentType, size, ranges);
+  const headers = [
+    'Content-Type',
+    layout.contentType,
+    'Content-Length',
+    String(layout.lengthBytes),
+    ...entry.baseHeaders,
+  ];
+  const parts = ranges.map((r, i) => ({ header: layout.partHeaders[i]!, start: r.start, end: r.end }));
+  return { plan: { status, headers, parts, closing: layout.closing }, lengthBytes: layout.lengthBytes };
+}
+
+/** The route handler; errors before the head is written go to fastify's error handler. */
+export async function handleFileRequest(
+  state: ServerState,
+  route: RouteName,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const counters = state.routes[route];
+  counters.requests++;
+  const rawUrl = request.raw.url ?? '/';
+  const decoded = decodeRequestPath(rawUrl.slice(route.length + 1), state.options.dotfiles);
+  const entry = await state.files.lookup(decoded.relative);
+  const res = reply.raw;
+  if (entry.isDirectory) {
+    if (!state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
+    reply.hijack();
+    if (!decoded.trailingSlash) {
+      const location = `${rawUrl.split('?')[0]}/`;
+      countResponse(counters, 301);
+      return answerWithoutBody(res, 301, ['Location', location, 'Content-Length', '0']);
+    }
+    const html = await directoryListing(
+      entry.realPath,
+      `/${route}/${decoded.relative}`,
+      state.options.dotfiles,
+    );
+    countResponse(counters, 200);
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': html.length });
+    res.end(request.method === 'HEAD' ? undefined : html);
+    return;
+  }
+  if (!entry.isRegular) throw new SysError('EACCES', `${decoded.relative} is not a regular file`);
+  const decision = decide(request.method, request.headers as ConditionalHeaders, entry);
+  if (decision.status === 304 || decision.status === 412 || decision.status === 416) {
+    countResponse(counters, decision.status);
+    const headers =
+      decision.status === 304
+        ? ['ETag', entry.etag, 'Last-Modified', entry.lastModified]
+        : decision.status === 416
+          ? ['Content-Range', `bytes */${entry.sizeBytes}`, 'Content-Length', '0']
+          : ['Content-Length', '0'];
+    reply.hijack();
+    return answerWithoutBody(res, decision.status, headers);
+  }
+  const { plan } = makePlan(state, entry, decision.status, decision.status === 206 ? decision.ranges : []);
+  if (request.method === 'HEAD' || plan.parts.length === 0) {
+    reply.hijack();
+    countResponse(counters, plan.status);
+    return answerWithoutBody(res, plan.status, plan.headers);
+  }
+  if (route === 'stream') {
+    reply.hijack();
+    countResponse(counters, plan.status);
+    return sendBody(state, route, res, plan, entry, null);
+  }
+  // Open before the head goes out, so that open(2)'s errno still picks the status.
+  const lease = state.files.acquire(entry);
+  try {
+    const file = await lease.file;
+    reply.hijack();
+    countResponse(counters, plan.status);
+    await sendBody(state, route, res, plan, entry, file);
+  } finally {
+    lease.release();
+  }
+}
+
+/** Sends a body on its route; a failure after the head is out closes the connection. */
+async function sendBody(
+  state: ServerState,
+  route: RouteName,
+  res: ServerResponse,
+  plan: ResponsePlan,
+  entry: FileEntry,
+  file: KernelFileRef | null,
+): Promise<void> {
+  const counters = state.routes[route];
+  counters.inflight++;
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  try {
+    if (file === null) await sendViaStream(res, plan, entry, counters);
+    else {
+      const session = state.kernel.session(file, res, abort.signal);
+      await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
+    }
+  } catch (err) {
+    failAfterHead(state, route, res, err);
+  } finally {
+    res.removeListener('close', onClose);
+    counters.inflight--;
+  }
+}
+/** Classifies and counts a failure; the response is cut (never a wrong body). */
+function failAfterHead(state: ServerState, route: RouteName, res: ServerResponse, err: unknown): void {
+  const counters = state.routes[route];
+  if (err instanceof FileChangedError) counters.file_changed++;
+  else if (res.destroyed || isClientGone(err)) counters.aborted++;
+  else {
+    counters.errors++;
+    state.log.warn({ err, route }, 'response cut short');
+  }
+  if (!res.headersSent) {
+    res.writeHead(503, ['Content-Length', '0', 'Connection', 'close']);
+    res.end();
+    return;
+  }
+  res.destroy();
+}
+
+function isClientGone(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code === 'EPIPE' ||
+    code === 'ECONNRESET' ||
+    code === 'EINTR' ||
+    code === 'ENOTCONN' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ERR_STREAM_DESTROYED'
+  );
+}

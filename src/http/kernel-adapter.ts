@@ -1,0 +1,60 @@
+// The kernel port over the simulator (src/kernel.ts): one kernel per server. A response gets
+// its own kernel socket whose transport is the http.ServerResponse, so Node's keep-alive and
+// pipelining keep working: the kernel's batches become res.write()s, and their callbacks stand
+// in for the TCP ACKs that free the mbufs.
+import { createKernel, type Kernel, type KernelConfig, type KFile, type KSocket } from '../index.js';
+import type {
+  HttpKernelPort,
+  KernelConfigForHttp,
+  KernelFileRef,
+  KernelSession,
+  ResponseTransport,
+} from './kernel-port.js';
+
+const NO_BUFFERS: readonly Uint8Array[] = [];
+
+function iov(b: Uint8Array | null): readonly Uint8Array[] {
+  return b === null || b.length === 0 ? NO_BUFFERS : [b];
+}
+
+/** Waits until every byte queued on `so` has been taken by its transport. */
+async function soDrain(kernel: Kernel, so: KSocket, signal: AbortSignal): Promise<void> {
+  while (so.so_snd.sb_ccc > 0) await kernel.sockets.sbwait(so, signal);
+}
+
+function session(
+  kernel: Kernel,
+  file: KFile,
+  transport: ResponseTransport,
+  signal: AbortSignal,
+): KernelSession {
+  const so = kernel.socket(transport);
+  let closed = false;
+  return {
+    sendfile: (offset, nbytes, headers, trailers) =>
+      kernel.sendfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal }),
+    copyfile: (offset, nbytes, headers, trailers) =>
+      kernel.copyfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal }),
+    drain: () => soDrain(kernel, so, signal),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      kernel.soclose(so);
+    },
+  };
+}
+
+/** The simulator behind the demo's routes. */
+export function createKernelPort(config: KernelConfigForHttp): HttpKernelPort {
+  const kernel = createKernel(config as KernelConfig);
+  return {
+    config: kernel.config as unknown as Readonly<Record<string, unknown>>,
+    open: (path) => kernel.open(path),
+    close: (file: KernelFileRef) => kernel.close(file as KFile),
+    session: (file, transport, signal) => session(kernel, file as KFile, transport, signal),
+    stats: () => kernel.stats() as unknown as Record<string, unknown>,
+    netstatM: () => kernel.netstatM(),
+    atRest: () => kernel.atRest(),
+    destroy: () => kernel.destroy(),
+  };
+}

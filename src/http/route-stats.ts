@@ -1,0 +1,45 @@
+// Per-route request counters of the demo, kept beside the kernel's own (which know nothing of
+// HTTP). Names follow the kernel's counter style: snake_case, units last.
+
+export const ROUTES = ['zerocopy', 'copy', 'stream'] as const;
+export type RouteName = (typeof ROUTES)[number];
+
+export interface RouteCounters {
+  /** Requests that reached the route (any method, any outcome). */
+  requests: number;
+  /** Responses by status code ("200", "206", "304", ...). */
+  responses: Record<string, number>;
+  /** Body bytes written for completed and partial responses (headers excluded). */
+  body_bytes: number;
+  /** Header bytes (status line, fields, multipart part headers) written. */
+  header_bytes: number;
+  /** Bytes copied by the CPU per the route's path: kernel copies for /copy, header copies for /zerocopy. */
+  copied_bytes: number;
+  /** Responses cut short because the client went away. */
+  aborted: number;
+  /** Responses cut short because the file changed while being sent (the connection is closed). */
+  file_changed: number;
+  /** Responses cut short by another error after the head was sent. */
+  errors: number;
+  /** Responses being sent now. */
+  inflight: number;
+}
+
+export function newRouteCounters(): RouteCounters {
+  return {
+    requests: 0,
+    responses: {},
+    body_bytes: 0,
+    header_bytes: 0,
+    copied_bytes: 0,
+    aborted: 0,
+    file_changed: 0,
+    errors: 0,
+    inflight: 0,
+  };
+}
+
+export function countResponse(c: RouteCounters, status: number): void {
+  const key = String(status);
+  c.responses[key] = (c.responses[key] ?? 0) + 1;
+}

@@ -1,0 +1,144 @@
+// The three ways a response body leaves: sendfile(2) through the simulated kernel (/zerocopy),
+// read(2)+write(2) through the same kernel (/copy), and Node's own fs.createReadStream (/stream,
+// the reference). All three write the same bytes for the same plan. The response head is built
+// by Node (writeHead: its keep-alive and Date logic) and, on the kernel routes, handed to the
+// kernel as sendfile's headers so that it goes out in front of the file data through the
+// simulated socket buffer, the way sendfile(2)'s hdtr headers do.
+import { createReadStream } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { FileEntry } from './file-cache.js';
+import type { KernelSession } from './kernel-port.js';
+import type { RouteCounters } from './route-stats.js';
+
+export interface BodyPart {
+  /** multipart part header, or null for a single range or the whole file */
+  readonly header: Buffer | null;
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+}
+
+export interface ResponsePlan {
+  readonly status: 200 | 206;
+  /** Flat [name, value, ...] list for writeHead. */
+  readonly headers: readonly string[];
+  readonly parts: readonly BodyPart[];
+  readonly closing: Buffer | null;
+}
+
+/** The file changed under a response: it got fewer bytes than its Content-Length promised. */
+export class FileChangedError extends Error {
+  override readonly name = 'FileChangedError';
+  readonly code = 'FILE_CHANGED';
+}
+
+interface HeadAccess {
+  _header?: unknown;
+  _headerSent?: boolean;
+}
+
+/**
+ * Takes the head that writeHead built out of Node's hands: returns it as bytes and marks it sent,
+ * so Node's own first write does not prepend it again. Returns null (and leaves Node to send it)
+ * when the internals are not as expected or the response has no body.
+ */
+export function takeHead(res: ServerResponse): Buffer | null {
+  const r = res as unknown as HeadAccess;
+  if (typeof r._header !== 'string' || r._headerSent !== false) return null;
+  r._headerSent = true;
+  return Buffer.from(r._header, 'latin1');
+}
+
+function planBodyBytes(plan: ResponsePlan): number {
+  let n = 0;
+  for (const p of plan.parts) n += p.end - p.start + 1;
+  return n;
+}
+
+function concatHead(a: Buffer | null, b: Buffer | null): Buffer | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Buffer.concat([a, b]);
+}
+
+/** Sends the plan's body through the kernel (sendfile or the copy path); resolves when done. */
+export async function sendViaKernel(
+  res: ServerResponse,
+  plan: ResponsePlan,
+  session: KernelSession,
+  mode: 'sendfile' | 'copyfile',
+  counters: RouteCounters,
+): Promise<void> {
+  res.writeHead(plan.status, plan.headers as string[]);
+  const head = takeHead(res);
+  const last = plan.parts.length - 1;
+  let headerBytes = 0;
+  try {
+    for (let i = 0; i <= last; i++) {
+      const part = plan.parts[i]!;
+      const headers = i === 0 ? concatHead(head, part.header) : part.header;
+      const trailers = i === last ? plan.closing : null;
+      const nbytes = part.end - part.start + 1;
+      const sbytes =
+        mode === 'sendfile'
+          ? await session.sendfile(part.start, nbytes, headers, trailers)
+          : await session.copyfile(part.start, nbytes, headers, trailers);
+      const hdtrBytes = (headers?.length ?? 0) + (trailers?.length ?? 0);
+      headerBytes += hdtrBytes;
+      counters.body_bytes += Math.max(0, sbytes - hdtrBytes);
+      if (sbytes < hdtrBytes + nbytes) throw new FileChangedError('file shorter than its Content-Length');
+    }
+    await session.drain();
+  } finally {
+    session.close();
+    counters.header_bytes += headerBytes;
+    counters.copied_bytes += mode === 'sendfile' ? headerBytes : headerBytes + 2 * planBodyBytes(plan);
+  }
+  res.end();
+}
+
+/** The plan's body as one byte source: part headers, file ranges read by fs streams, closing. */
+async function* streamBody(
+  plan: ResponsePlan,
+  entry: FileEntry,
+  counters: RouteCounters,
+): AsyncGenerator<Buffer> {
+  for (const part of plan.parts) {
+    if (part.header) {
+      counters.header_bytes += part.header.length;
+      yield part.header;
+    }
+    const nbytes = part.end - part.start + 1;
+    const rs = createReadStream(entry.realPath, {
+      start: part.start,
+      end: part.end,
+      highWaterMark: 64 * 1024,
+    });
+    let got = 0;
+    for await (const chunk of rs as AsyncIterable<Buffer>) {
+      got += chunk.length;
+      counters.body_bytes += chunk.length;
+      counters.copied_bytes += chunk.length;
+      yield chunk;
+    }
+    if (got < nbytes) throw new FileChangedError('file shorter than its Content-Length');
+  }
+  if (plan.closing) {
+    counters.header_bytes += plan.closing.length;
+    yield plan.closing;
+  }
+}
+
+/** Sends the plan's body with fs.createReadStream (no simulator): the reference route. */
+export async function sendViaStream(
+  res: ServerResponse,
+  plan: ResponsePlan,
+  entry: FileEntry,
+  counters: RouteCounters,
+): Promise<void> {
+  res.writeHead(plan.status, plan.headers as string[]);
+  // end: false, so that a short file is never ended as if complete (the caller cuts it).
+  await pipeline(streamBody(plan, entry, counters), res, { end: false });
+  res.end();
+}

@@ -1,0 +1,38 @@
+// The /stats document: every kernel counter (vm, sfbuf, mbuf zones, sendfile, copy, sockets, as
+// the kernel's stats() names them), the demo's per-route counters, atRest/leaks, and the
+// `netstat -m` text. docs/stats.md documents the shape; /metrics and /events are built from it.
+import type { RouteCounters, RouteName } from './route-stats.js';
+import type { ServerState } from './state.js';
+
+export interface StatsSnapshot {
+  /** Milliseconds since the server started (its own clock). */
+  readonly uptime_ms: number;
+  readonly server: {
+    readonly root: string;
+    readonly list: boolean;
+    readonly kernel: Readonly<Record<string, unknown>>;
+  };
+  /** The kernel's counters, section by section (vm, sfbuf, mbuf, sendfile, copy, sockets). */
+  readonly kernel: Record<string, unknown>;
+  readonly http: {
+    readonly routes: Readonly<Record<RouteName, RouteCounters>>;
+    readonly files: { readonly entries: number; readonly open_files: number };
+  };
+  readonly atRest: boolean;
+  readonly leaks: readonly string[];
+  /** The kernel's `netstat -m` text. */
+  readonly netstat: string;
+}
+
+export function takeSnapshot(state: ServerState): StatsSnapshot {
+  const rest = state.kernel.atRest();
+  return {
+    uptime_ms: Math.round(state.clock.nowMs() - state.startedAtMs),
+    server: { root: state.options.root, list: state.options.list, kernel: state.kernel.config },
+    kernel: state.kernel.stats(),
+    http: { routes: state.routes, files: state.files.counters() },
+    atRest: rest.atRest,
+    leaks: rest.leaks,
+    netstat: state.kernel.netstatM(),
+  };
+}
