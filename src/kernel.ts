@@ -5,6 +5,9 @@
 import {
   type Clock,
   createPrng,
+  type FaultConfig,
+  type FaultCounters,
+  FaultInjector,
   invariantsFromEnv,
   KiB,
   kassert,
@@ -63,8 +66,10 @@ export interface KernelConfig {
   readonly unmapOnFree?: boolean;
   /** Kernel id in traces (default: drawn from the seed). */
   readonly kernelId?: number;
-  /** Fault injection: return true to fail that pager read with EIO. */
+  /** Fault injection: return true to fail that pager read with EIO (overrides `faults`' pager points). */
   readonly pagerFault?: VmConfig['pagerFault'];
+  /** Fault injection points (src/kern/fault.ts), off by default, drawn from a PRNG seeded by `seed`. */
+  readonly faults?: FaultConfig;
 }
 
 /** The configuration a kernel runs with, every default filled in. */
@@ -156,6 +161,7 @@ export class Kernel {
   readonly mbufs: MbufAllocator;
   readonly sockets: SocketLayer;
   readonly sendfileLayer: SendfileLayer;
+  readonly faults: FaultInjector;
   private readonly prng: Prng;
   private readonly files = new Set<KFile>();
   private readonly openSockets = new Set<KSocket>();
@@ -168,6 +174,10 @@ export class Kernel {
     this.prng = createPrng(c.seed);
     this.id = config.kernelId ?? this.prng.nextU32() % 100000;
     this.clock = config.clock ?? realClock();
+    // Its own stream, so that arming a fault does not change the CPU migrations of a schedule.
+    this.faults = new FaultInjector(config.faults ?? {}, createPrng((c.seed ^ 0x5eedfa17) >>> 0));
+    const pagerFault =
+      config.pagerFault ?? (this.faults.pagerArmed ? () => this.faults.shouldFailPagerRead() : undefined);
     this.vm = new Vm({
       physmemBytes: c.physmemBytes,
       invariants: c.invariants,
@@ -176,7 +186,7 @@ export class Kernel {
       diskLatencyMs: c.diskLatencyMs,
       diskBandwidthMBps: c.diskBandwidthMBps,
       ...(config.freeTargetPages !== undefined ? { freeTargetPages: config.freeTargetPages } : {}),
-      ...(config.pagerFault !== undefined ? { pagerFault: config.pagerFault } : {}),
+      ...(pagerFault !== undefined ? { pagerFault } : {}),
     });
     this.sfbufs = createSfBufMap(this.vm, {
       kind: c.mapping === 'kva' ? 'kva' : 'dmap',
@@ -306,6 +316,11 @@ export class Kernel {
       copy: this.sendfileLayer.copyCounters(),
       sockets: this.sockets.counters(),
     };
+  }
+
+  /** Faults injected so far, by kind. */
+  faultCounters(): FaultCounters {
+    return this.faults.counters();
   }
 
   /** `netstat -m`: the mbuf lines, the sfbufs line (pool only), the sendfile lines. */
