@@ -2,6 +2,7 @@
 // (issue 5), or the slow-clients scenario. Writes Markdown, JSON and an SVG chart under
 // bench/results/ (bench/results/quick/ for --quick) and prints the Markdown.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -109,12 +110,15 @@ async function compare(options: BenchOptions): Promise<string> {
     progress.stop();
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  const loadAverageEnd = os.loadavg();
   const markdown = [
     '# zcsim benchmark',
     '',
     `Machine: ${machineLine(machine)}`,
     '',
-    `Options: ${optionsLine(options)}. Wall time ${wallSeconds.toFixed(1)} s (${Object.entries(sectionSeconds)
+    `Options: ${optionsLine(options)}. Wall time ${wallSeconds.toFixed(1)} s, load average at the end ${loadAverageEnd.map((l) => l.toFixed(2)).join(' ')} (${Object.entries(
+      sectionSeconds,
+    )
       .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
       .join(', ')}).`,
     '',
@@ -129,7 +133,7 @@ async function compare(options: BenchOptions): Promise<string> {
   writeFileSync(path.join(dir, 'bench.md'), markdown);
   writeFileSync(
     path.join(dir, 'bench.json'),
-    `${JSON.stringify({ machine, options, wallSeconds, sectionSeconds, tcp, http }, null, 1)}\n`,
+    `${JSON.stringify({ machine, loadAverageEnd, options, wallSeconds, sectionSeconds, tcp, http }, null, 1)}\n`,
   );
   if (http) writeFileSync(path.join(dir, 'bench.svg'), chartSvg(http, options, machineLine(machine)));
   return markdown;

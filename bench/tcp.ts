@@ -7,11 +7,12 @@ import { once } from 'node:events';
 import { createReadStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Kernel, KFile, KSocket } from '../src/index.js';
 import { copiesPerByte, counterDelta } from './lib/counters.js';
 import type { BenchFile } from './lib/files.js';
 import { ChildHandle } from './lib/ipc.js';
 import { median, megabytesPerSecond, ratio } from './lib/stats.js';
-import { type KernelLike, type KSocketLike, loadCreateKernel, type Mapping, sbDrain } from './lib/zcsim.js';
+import { benchKernel, type Mapping, sbDrain } from './lib/zcsim.js';
 
 export const TCP_SYSTEMS = [
   'sendfile-dmap',
@@ -85,8 +86,8 @@ function nodePipeSender(file: BenchFile): Sender {
   };
 }
 
-function kernelSender(kernel: KernelLike, kfile: unknown, file: BenchFile, copy: boolean): Sender {
-  let so: KSocketLike | null = null;
+function kernelSender(kernel: Kernel, kfile: KFile, file: BenchFile, copy: boolean): Sender {
+  let so: KSocket | null = null;
   return {
     prepare: (socket) => {
       so = kernel.socket(socket);
@@ -162,17 +163,15 @@ export function tcpRunCount(config: Pick<TcpSectionConfig, 'files' | 'systems' |
   return config.files.length * config.systems.length * config.reps;
 }
 
-async function makeSenders(config: TcpSectionConfig, file: BenchFile, skipped: Record<string, string>) {
+async function makeSenders(config: TcpSectionConfig, file: BenchFile) {
   const senders = new Map<TcpSystem, Sender>();
-  const kernels: { kernel: KernelLike; kfile: unknown }[] = [];
-  const createKernel = await loadCreateKernel();
+  const kernels: { kernel: Kernel; kfile: KFile }[] = [];
   for (const system of config.systems) {
     if (system === 'node-write') senders.set(system, nodeWriteSender(file));
     else if (system === 'node-pipe') senders.set(system, nodePipeSender(file));
-    else if (typeof createKernel === 'string') skipped[system] = createKernel;
     else {
       const mapping: Mapping = system === 'copy' ? 'dmap' : (system.slice('sendfile-'.length) as Mapping);
-      const kernel = await createKernel({ physmemBytes: config.physmemBytes, mapping, invariants: false });
+      const kernel = benchKernel(mapping, config.physmemBytes);
       const kfile = await kernel.open(file.path);
       kernels.push({ kernel, kfile });
       senders.set(system, kernelSender(kernel, kfile, file, system === 'copy'));
@@ -194,7 +193,7 @@ export async function runTcpSection(config: TcpSectionConfig): Promise<TcpResult
   try {
     const port = await receiver.request<number>('listen', null, 10_000);
     for (const file of config.files) {
-      const { senders, release } = await makeSenders(config, file, skipped);
+      const { senders, release } = await makeSenders(config, file);
       try {
         const limits = { durationMs: config.durationSeconds * 1000, iterationsMax: 100_000 };
         // Warm-up: one short run each, so every page is resident and every JIT path hot.

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serveIpc } from '../lib/ipc.js';
-import { loadHttpModule, type Mapping } from '../lib/zcsim.js';
+import { benchZcsimServer, type Mapping } from '../lib/zcsim.js';
 
 export type ServerKind = 'zcsim' | 'fastify-static' | 'node-memory';
 export interface ServerStart {
@@ -55,24 +55,8 @@ async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; 
   return { port: (app.server.address() as AddressInfo).port, closable: app };
 }
 
-interface FastifyLike {
-  listen(opts: { port: number; host: string }): Promise<string>;
-  server: http.Server;
-  close(): Promise<unknown>;
-}
-
 async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
-  const module = await loadHttpModule();
-  if (typeof module === 'string') throw new Error(module);
-  const buildServer = module.buildServer as
-    | ((options: object) => FastifyLike | Promise<FastifyLike>)
-    | undefined;
-  if (typeof buildServer !== 'function') throw new Error('src/http exports no buildServer');
-  const app = await buildServer({
-    root: start.root,
-    logger: false,
-    kernel: { mapping: start.mapping, physmemBytes: start.physmemBytes, invariants: false },
-  });
+  const app = await benchZcsimServer(start.root, start.mapping, start.physmemBytes);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { port: (app.server.address() as AddressInfo).port, closable: app };
 }

@@ -12,6 +12,8 @@ export interface MachineInfo {
   totalMemoryBytes: number;
   hostname: string;
   startedAt: string;
+  /** 1, 5 and 15 minute load averages when the run started: other work on the machine skews results. */
+  loadAverage: number[];
 }
 
 export function machineInfo(): MachineInfo {
@@ -26,11 +28,12 @@ export function machineInfo(): MachineInfo {
     totalMemoryBytes: os.totalmem(),
     hostname: os.hostname(),
     startedAt: new Date().toISOString(),
+    loadAverage: os.loadavg(),
   };
 }
 
 /** One line for the head of a report. */
 export function machineLine(info: MachineInfo): string {
   const memoryGiB = (info.totalMemoryBytes / 2 ** 30).toFixed(1);
-  return `Node ${info.nodeVersion} (V8 ${info.v8Version}), ${info.platform} ${info.kernelRelease}, ${info.cpuModel} × ${info.cpuCount} cores, ${memoryGiB} GiB, started ${info.startedAt}`;
+  return `Node ${info.nodeVersion} (V8 ${info.v8Version}), ${info.platform} ${info.kernelRelease}, ${info.cpuModel} × ${info.cpuCount} cores, ${memoryGiB} GiB, started ${info.startedAt}, load average ${info.loadAverage.map((l) => l.toFixed(2)).join(' ')}`;
 }
