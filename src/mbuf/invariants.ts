@@ -19,7 +19,7 @@ export function checkMbufZones(mbufs: Zone<Mbuf>, clusters: Zone<Uint8Array>, ex
       continue;
     }
     held++;
-    out.push(...mbufBounds(m));
+    mbufBounds(m, out);
     const ext = m.m_ext;
     if (ext === null) continue;
     if (m.m_state === MS_ZOMBIE) {
@@ -48,38 +48,40 @@ export function checkMbufZones(mbufs: Zone<Mbuf>, clusters: Zone<Uint8Array>, ex
   return out;
 }
 
-function mbufBounds(m: Mbuf): string[] {
-  if (m.m_state !== MS_LIVE && m.m_state !== MS_ZOMBIE) return [`mbuf in unknown state ${m.m_state}`];
-  const bad: string[] = [];
+/** Pushes onto `bad` what is wrong with one held mbuf (allocates nothing when all is well). */
+function mbufBounds(m: Mbuf, bad: string[]): void {
+  if (m.m_state !== MS_LIVE && m.m_state !== MS_ZOMBIE) {
+    bad.push(`mbuf in unknown state ${m.m_state}`);
+    return;
+  }
   if (m.m_len < 0 || m.m_data < 0) bad.push(`mbuf m_len ${m.m_len} m_data ${m.m_data}`);
   const ext = m.m_ext;
   const hasExt = (m.m_flags & M_EXT) !== 0;
   if (hasExt !== (ext !== null)) bad.push('M_EXT flag and m_ext disagree');
   if ((m.m_flags & M_EXTPG) !== 0) {
-    if (m.m_epg === null) return [...bad, 'M_EXTPG mbuf without a page list'];
-    bad.push(...epgRules(m.m_epg));
-    if (m.m_data + m.m_len > mEpgBytes(m.m_epg)) {
-      bad.push(`M_EXTPG data ${m.m_data}+${m.m_len} beyond its pages (${mEpgBytes(m.m_epg)})`);
+    if (m.m_epg === null) bad.push('M_EXTPG mbuf without a page list');
+    else {
+      epgRules(m.m_epg, bad);
+      if (m.m_data + m.m_len > mEpgBytes(m.m_epg)) {
+        bad.push(`M_EXTPG data ${m.m_data}+${m.m_len} beyond its pages (${mEpgBytes(m.m_epg)})`);
+      }
     }
-    return bad;
+    return;
   }
   const end = ext !== null ? ext.ext_size : m.m_buf.length;
   if (m.m_data + m.m_len > end) bad.push(`mbuf data ${m.m_data}+${m.m_len} beyond its storage (${end})`);
-  return bad;
 }
 
 /** Reference invariant 12 for M_EXTPG. */
-function epgRules(epg: MExtPg): string[] {
-  const bad: string[] = [];
+function epgRules(epg: MExtPg, bad: string[]): void {
   const n = epg.m_epg_npgs;
   if (n < 0 || n > MBUF_PEXT_MAX_PGS) bad.push(`m_epg_npgs ${n}`);
   if (epg.m_epg_nrdy < 0 || epg.m_epg_nrdy > n) bad.push(`m_epg_nrdy ${epg.m_epg_nrdy} of ${n} pages`);
-  if (n === 0) return bad;
+  if (n === 0) return;
   if (epg.m_epg_1st_off < 0 || epg.m_epg_1st_off >= PAGE_SIZE) bad.push(`m_epg_1st_off ${epg.m_epg_1st_off}`);
   if (epg.m_epg_last_len <= 0 || epg.m_epg_last_len > PAGE_SIZE)
     bad.push(`m_epg_last_len ${epg.m_epg_last_len}`);
   if (n === 1 && epg.m_epg_1st_off + epg.m_epg_last_len > PAGE_SIZE) {
     bad.push(`single page 1st_off ${epg.m_epg_1st_off} + last_len ${epg.m_epg_last_len} > PAGE_SIZE`);
   }
-  return bad;
 }
