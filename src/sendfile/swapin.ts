@@ -127,10 +127,14 @@ function swapinFlushRun(env: SendfileEnv, c: SfChunk): void {
   sfio.nios++;
   env.sfstat.sf_iocnt++;
   env.sfstat.sf_pages_read += run.length;
-  if (rhpages > 0) env.sfstat.sf_rhpages_read += rhpages;
   if (sfio.nios === 2) env.sfiosInFlight.add(sfio);
+  // XXX(sim): the pager tells how many readahead pages it read when it is done, so
+  // sf_rhpages_read is counted at completion rather than when the read is started.
   env.vm.vmPagerGetPages(sfio.obj, run, rhpages).then(
-    () => sendfileIodone(env, sfio, null),
+    (readaheadPages: number) => {
+      env.sfstat.sf_rhpages_read += readaheadPages;
+      sendfileIodone(env, sfio, null);
+    },
     (e: unknown) => sendfileIodone(env, sfio, e instanceof SysError ? e : new SysError('EIO', String(e))),
   );
 }
