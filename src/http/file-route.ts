@@ -1,6 +1,7 @@
 // The file routes /zerocopy/*, /copy/* and /stream/*: one handler, three body senders. The
 // handler decodes the path, finds the file, decides the status (semantics.ts) and either answers
 // without a body (HEAD, 304, 412, 416) or hands a plan to the route's sender (send.ts).
+import { stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SysError } from '../kern/index.js';
@@ -144,27 +145,47 @@ async function sendBody(
       await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
     }
   } catch (err) {
-    failAfterHead(state, route, res, err);
+    await failAfterHead(state, route, res, entry, err);
   } finally {
     res.removeListener('close', onClose);
     counters.inflight--;
   }
 }
-/** Classifies and counts a failure; the response is cut (never a wrong body). */
-function failAfterHead(state: ServerState, route: RouteName, res: ServerResponse, err: unknown): void {
+/** True when the file on disk is no longer the one the response's headers describe. */
+async function fileChanged(entry: FileEntry): Promise<boolean> {
+  try {
+    const st = await stat(entry.realPath);
+    return st.ino !== entry.ino || st.size !== entry.sizeBytes || st.mtimeMs !== entry.mtimeMs;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Cuts a response that failed after its head went out (never a wrong body: the connection is
+ * closed), then counts why: the client left, the file changed under it (a short read, seen as
+ * EIO by the pager or a short stream), or another error.
+ */
+async function failAfterHead(
+  state: ServerState,
+  route: RouteName,
+  res: ServerResponse,
+  entry: FileEntry,
+  err: unknown,
+): Promise<void> {
+  const clientGone = res.destroyed || isClientGone(err);
+  if (!res.headersSent) {
+    res.writeHead(503, ['Content-Length', '0', 'Connection', 'close']);
+    res.end();
+  } else res.destroy();
   const counters = state.routes[route];
-  if (err instanceof FileChangedError) counters.file_changed++;
-  else if (res.destroyed || isClientGone(err)) counters.aborted++;
+  // The file is looked at first: a short read makes the kernel abort the socket too (EIO).
+  if (err instanceof FileChangedError || (await fileChanged(entry))) counters.file_changed++;
+  else if (clientGone) counters.aborted++;
   else {
     counters.errors++;
     state.log.warn({ err, route }, 'response cut short');
   }
-  if (!res.headersSent) {
-    res.writeHead(503, ['Content-Length', '0', 'Connection', 'close']);
-    res.end();
-    return;
-  }
-  res.destroy();
 }
 
 function isClientGone(err: unknown): boolean {

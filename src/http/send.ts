@@ -80,12 +80,20 @@ export async function sendViaKernel(
       const headers = i === 0 ? concatHead(head, part.header) : part.header;
       const trailers = i === last ? plan.closing : null;
       const nbytes = part.end - part.start + 1;
-      const sbytes =
-        mode === 'sendfile'
-          ? await session.sendfile(part.start, nbytes, headers, trailers)
-          : await session.copyfile(part.start, nbytes, headers, trailers);
       const hdtrBytes = (headers?.length ?? 0) + (trailers?.length ?? 0);
       headerBytes += hdtrBytes;
+      let sbytes: number;
+      try {
+        sbytes =
+          mode === 'sendfile'
+            ? await session.sendfile(part.start, nbytes, headers, trailers)
+            : await session.copyfile(part.start, nbytes, headers, trailers);
+      } catch (err) {
+        // sendfile(2) reports what it queued before failing (*sbytes).
+        const partial = (err as { sbytes?: unknown }).sbytes;
+        if (typeof partial === 'number') counters.body_bytes += Math.max(0, partial - (headers?.length ?? 0));
+        throw err;
+      }
       counters.body_bytes += Math.max(0, sbytes - hdtrBytes);
       if (sbytes < hdtrBytes + nbytes) throw new FileChangedError('file shorter than its Content-Length');
     }
