@@ -4,8 +4,9 @@
 // wakes every waiter with the error.
 // Method: a SocketLayer over a MemoryTransport whose callbacks fire only when the test drains it,
 // so every step is deterministic; the debug-mode invariants run after every operation.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
-import { isSysError, PAGE_SIZE, SysError } from '../../src/kern/index.js';
+import { isSysError, PAGE_SIZE, SysError, TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
 import { M_NOTREADY } from '../../src/mbuf/index.js';
 import { MemoryTransport, PRUS_NOTREADY, SB_AUTOSIZE, SBS_CANTSENDMORE } from '../../src/net/index.js';
 import { makeRig, settle } from './helpers.js';
@@ -184,5 +185,25 @@ describe('output over a MemoryTransport', () => {
     expect(so.so_snd.sb_hiwat).toBeGreaterThan(4 * PAGE_SIZE);
     expect(rig.net.counters().sb_autosize_grows).toBeGreaterThan(0);
     expect(rig.mbufs.atRest()).toEqual([]);
+  });
+
+  it('publishes output, ack and drop events on the net trace channel', () => {
+    const rig = makeRig();
+    const events: string[] = [];
+    const listener = (e: unknown): void => {
+      const ev = e as TraceEvent;
+      if (ev.kernelId === 1) events.push(`${ev.event}:${String(ev.bytes ?? ev.code)}`);
+    };
+    diagnosticsChannel.subscribe(TRACE_CHANNELS.net, listener);
+    try {
+      const t = new MemoryTransport();
+      const so = rig.net.soCreate(t);
+      rig.net.prSend(so, 0, rig.pageMbuf(0, 100));
+      t.drain();
+      rig.net.prAbort(so, 'EPIPE');
+    } finally {
+      diagnosticsChannel.unsubscribe(TRACE_CHANNELS.net, listener);
+    }
+    expect(events).toEqual(['output:100', 'ack:100', 'drop:EPIPE']);
   });
 });

@@ -6,6 +6,7 @@
 // is bounded by a timeout.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -102,5 +103,40 @@ describe('over real loopback TCP', () => {
     rig.net.soclose(so);
     expect(rig.net.counters().so_open).toBe(0);
     expect(Object.values(rig.net.counters().aborts).reduce((a, b) => a + (b ?? 0), 0)).toBe(1);
+  });
+
+  it('an http.ServerResponse is a transport too: chunked body intact', { timeout: 20_000 }, async () => {
+    const rig = makeRig();
+    const payload = pattern(1 * MiB + 5, 13);
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const so = rig.net.soCreate(res);
+      void (async () => {
+        await rig.net.sosend(so, payload);
+        await rig.net.sodrain(so, AbortSignal.timeout(10_000));
+        rig.net.soclose(so);
+        res.end();
+      })();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    try {
+      const response = await fetch(`http://127.0.0.1:${address.port}/`, {
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = new Uint8Array(await response.arrayBuffer());
+      expect(body.length).toBe(payload.length);
+      expect(createHash('sha256').update(body).digest('hex')).toBe(
+        createHash('sha256').update(payload).digest('hex'),
+      );
+      expect(await waitFor(() => rig.mbufs.atRest().length === 0)).toBe(true);
+      expect(rig.net.atRest()).toEqual([]);
+      expect(rig.net.counters().aborts).toEqual({});
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
