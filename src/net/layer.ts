@@ -132,7 +132,7 @@ export class SocketLayer implements NetCore {
       sb.sb_flags |= SB_AUTOSIZE;
     }
     const tp = so.so_pcb;
-    tp.onError = (err: unknown) => this.dropConnection(so, transportErrno(err));
+    tp.onError = (err: unknown) => this.tcpDrop(so, transportErrno(err));
     tp.onClose = () => this.transportClosed(so);
     transport.on('error', tp.onError);
     transport.on('close', tp.onClose);
@@ -195,11 +195,11 @@ export class SocketLayer implements NetCore {
 
   /** tcp_usr_abort / tcp_drop: so_error = code, everything queued freed, every waiter woken. */
   prAbort(so: KSocket, code: Errno): void {
-    this.dropConnection(so, code);
+    this.tcpDrop(so, code);
   }
 
   /** The one finish of a connection; idempotent. `code` null: an idle, orderly close. */
-  dropConnection(so: KSocket, code: Errno | null): void {
+  tcpDrop(so: KSocket, code: Errno | null): void {
     const tp = so.so_pcb;
     if (tp.dropped) return;
     tp.dropped = true;
@@ -225,7 +225,7 @@ export class SocketLayer implements NetCore {
     const tp = so.so_pcb;
     if (tp.dropped) return;
     const busy = tp.batches.length > 0 || so.so_snd.sb_ccc > 0;
-    this.dropConnection(so, busy ? 'ECONNRESET' : null);
+    this.tcpDrop(so, busy ? 'ECONNRESET' : null);
   }
 
   /** Removes our listeners; a destroyed transport keeps a sink for late 'error' events. */
@@ -291,7 +291,7 @@ export class SocketLayer implements NetCore {
    */
   soclose(so: KSocket): void {
     if (!this.sockets.has(so)) return;
-    this.dropConnection(so, null);
+    this.tcpDrop(so, null);
     this.sockets.delete(so);
     this.afterOp();
   }

@@ -27,7 +27,7 @@ export interface NetCore {
   readonly autosndbufIncBytes: number;
   readonly autosndbufMaxBytes: number;
   /** tcp_drop: the connection is finished with `code`. */
-  dropConnection(so: KSocket, code: Errno): void;
+  tcpDrop(so: KSocket, code: Errno): void;
   /** The debug-mode check after a state change. */
   afterOp(): void;
 }
@@ -53,7 +53,8 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   core.cells.tcps_sndbyte += availBytes;
   core.cells.snd_batches++;
   core.cells.snd_views += scratch.length;
-  core.trace.emit('output', () => ({ so: so.so_id, bytes: availBytes, views: batch.viewCount }));
+  if (core.trace.on)
+    core.trace.emit('output', () => ({ so: so.so_id, bytes: availBytes, views: batch.viewCount }));
   const done = (err?: Error | null): void => tcpAck(core, so, batch, err);
   const last = scratch.length - 1;
   transport.cork();
@@ -82,14 +83,14 @@ function tcpAck(core: NetCore, so: KSocket, batch: SndBatch, err: Error | null |
   const tp = so.so_pcb;
   if (tp.dropped) return;
   if (err) {
-    core.dropConnection(so, transportErrno(err));
+    core.tcpDrop(so, transportErrno(err));
     return;
   }
   kassert(tp.batches[0] === batch, 'tcp_ack: write callbacks out of order');
   tp.batches.shift();
   sbdrop(core.mbufs, so.so_snd, batch.bytes);
   core.cells.sb_dropped_bytes += batch.bytes;
-  core.trace.emit('ack', () => ({ so: so.so_id, bytes: batch.bytes }));
+  if (core.trace.on) core.trace.emit('ack', () => ({ so: so.so_id, bytes: batch.bytes }));
   sowwakeup(so);
   core.afterOp();
 }

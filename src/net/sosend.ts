@@ -3,7 +3,16 @@
 // space (or EAGAIN), copy the user's bytes into fresh mbufs and clusters (a real copy into zone
 // memory), pr_send. The user buffer may be reused as soon as the call returns.
 import { isSysError, kassert, SysError } from '../kern/index.js';
-import { M_EXT, M_WAITOK, type Mbuf, type MbufAllocator, MINCLSIZE, MT_DATA } from '../mbuf/index.js';
+import {
+  M_EXT,
+  M_NOWAIT,
+  M_WAITOK,
+  type Mbuf,
+  type MbufAllocator,
+  type MbufHow,
+  MINCLSIZE,
+  MT_DATA,
+} from '../mbuf/index.js';
 import { SBS_CANTSENDMORE, sbspace } from './sockbuf.js';
 import { type KSocket, SS_ISCONNECTED } from './socket.js';
 
@@ -79,9 +88,10 @@ async function sosendLocked(
       }
       continue;
     }
-    const lengthBytes = Math.min(space, residBytes);
-    const chain = mUiotombuf(host.mbufs, buf, sentBytes, lengthBytes);
+    const chain = mUiotombuf(host.mbufs, buf, sentBytes, Math.min(space, residBytes));
     const m = chain instanceof Promise ? await chain : chain;
+    // The chain may be short of what was asked (a dry zone): queue what it holds.
+    const lengthBytes = host.mbufs.mLength(m);
     host.countCopyin(lengthBytes);
     const sendError = host.prSend(so, 0, m);
     if (sendError !== null) throw sendError.withSbytes(sentBytes);
@@ -90,8 +100,12 @@ async function sosendLocked(
 }
 
 /**
- * m_uiotombuf: copies `lengthBytes` of `buf` from `offsetBytes` into a new chain: a cluster while
- * at least MINCLSIZE bytes remain, else a plain mbuf. Synchronous unless an allocation sleeps.
+ * m_uiotombuf: copies up to `lengthBytes` of `buf` from `offsetBytes` into a new chain: a cluster
+ * while at least MINCLSIZE bytes remain, else a plain mbuf. Only the first allocation may sleep;
+ * the rest are M_NOWAIT, and when a zone is dry the chain comes back short (the caller queues it
+ * and copies the rest on its next pass). A writer holding clusters while it sleeps for more would
+ * deadlock against a zone smaller than one pass (the rule kern_sendfile.c keeps for sf_bufs).
+ * Synchronous unless the first allocation sleeps.
  * XXX(sim): no page-size jumbo clusters (m_getm2 tries EXT_JUMBOP first); 2 KiB clusters only.
  */
 export function mUiotombuf(
@@ -102,44 +116,42 @@ export function mUiotombuf(
 ): Mbuf | Promise<Mbuf> {
   kassert(lengthBytes > 0 && offsetBytes + lengthBytes <= buf.length, 'm_uiotombuf: bad range');
   const end = offsetBytes + lengthBytes;
-  let head: Mbuf | null = null;
-  let tail: Mbuf | null = null;
-  let off = offsetBytes;
-  while (off < end) {
-    const r = end - off >= MINCLSIZE ? mbufs.mGetcl(M_WAITOK, MT_DATA, 0) : mbufs.mGet(M_WAITOK, MT_DATA);
-    if (r instanceof Promise) return mUiotombufSlow(mbufs, buf, off, end, head, tail, r);
-    kassert(r !== null, 'm_uiotombuf: M_WAITOK allocation returned null');
-    off += copyIn(r, buf, off, end);
-    if (tail === null) head = r;
-    else tail.m_next = r;
-    tail = r;
-  }
-  kassert(head !== null, 'm_uiotombuf: empty chain');
-  return head;
+  const first = mUiotombufAlloc(mbufs, end - offsetBytes, M_WAITOK);
+  if (first instanceof Promise) return first.then((m) => mUiotombufFill(mbufs, buf, m, offsetBytes, end));
+  kassert(first !== null, 'm_uiotombuf: M_WAITOK allocation returned null');
+  return mUiotombufFill(mbufs, buf, first, offsetBytes, end);
 }
 
-/** m_uiotombuf after an allocation had to sleep: the rest of the chain, awaiting as needed. */
-async function mUiotombufSlow(
+function mUiotombufAlloc(
+  mbufs: MbufAllocator,
+  residBytes: number,
+  how: MbufHow,
+): Mbuf | null | Promise<Mbuf> {
+  return residBytes >= MINCLSIZE ? mbufs.mGetcl(how, MT_DATA, 0) : mbufs.mGet(how, MT_DATA);
+}
+
+/** Fills `head`, then appends M_NOWAIT mbufs until the bytes are copied or a zone is dry. */
+function mUiotombufFill(
   mbufs: MbufAllocator,
   buf: Uint8Array,
-  off: number,
+  head: Mbuf,
+  offsetBytes: number,
   end: number,
-  head: Mbuf | null,
-  tail: Mbuf | null,
-  pending: Promise<Mbuf>,
-): Promise<Mbuf> {
-  let next: Mbuf | null | Promise<Mbuf> = pending;
+): Mbuf {
+  let off = offsetBytes + copyIn(head, buf, offsetBytes, end);
+  let tail = head;
   while (off < end) {
-    const m: Mbuf | null = next instanceof Promise ? await next : next;
-    kassert(m !== null, 'm_uiotombuf: M_WAITOK allocation returned null');
+    const m = mUiotombufAlloc(mbufs, end - off, M_NOWAIT);
+    kassert(!(m instanceof Promise), 'm_uiotombuf: M_NOWAIT allocation slept');
+    if (m === null) break;
     off += copyIn(m, buf, off, end);
-    if (tail === null) head = m;
-    else tail.m_next = m;
+    tail.m_next = m;
     tail = m;
-    if (off < end)
-      next = end - off >= MINCLSIZE ? mbufs.mGetcl(M_WAITOK, MT_DATA, 0) : mbufs.mGet(M_WAITOK, MT_DATA);
   }
-  kassert(head !== null, 'm_uiotombuf: empty chain');
+  kassert(
+    off > offsetBytes && off <= end,
+    () => `m_uiotombuf: copied ${off - offsetBytes} of ${end - offsetBytes}`,
+  );
   return head;
 }
 
