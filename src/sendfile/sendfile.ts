@@ -19,7 +19,7 @@ import { copyIntoMbufs } from './hdr.js';
 import { type SfCall, sendfileBuildMbufs } from './mext.js';
 import { type SendfileEnv, SendfileSync, sendfileSyncWait } from './sfio.js';
 import { SfChunk, sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
-import { checkFileArgs, checkSocket } from './validate.js';
+import { checkConnected, checkFileArgs, checkSocket } from './validate.js';
 
 /** The outcome of the chunk loop: bytes queued, and the error that ended it, if any. */
 interface SendResult {
@@ -133,7 +133,7 @@ function sendfileWaitSpace(
     so.so_error = null;
     throw new SysError(code, 'sendfile: socket error');
   }
-  checkSocket(so);
+  checkConnected(so);
   const space = env.sockets.sbspace(sb);
   if (space < rem && (space <= 0 || space < sb.sb_lowat)) {
     if (so.nonblocking) throw new SysError('EAGAIN', 'sendfile: socket buffer full');
@@ -281,7 +281,9 @@ async function sendfileAbandon(env: SendfileEnv, c: SfChunk): Promise<void> {
 /**
  * Queues a chunk: all pages resident -> pr_send at once; reads pending -> pr_send with
  * PRUS_NOTREADY, and the last read's completion (or this call's own sendfileIodone, if the reads
- * already finished) makes the mbufs ready.
+ * already finished) makes the mbufs ready. If the connection was dropped meanwhile, pr_send
+ * refuses: a ready chain is freed by it; of a not-ready one the I/O owner keeps the page mbufs
+ * (prReady frees them on the dropped socket) and the header mbufs in front are freed here.
  */
 function sendfileQueue(
   env: SendfileEnv,
@@ -299,6 +301,15 @@ function sendfileQueue(
   sfio.m = c.mhead;
   sfio.npages = c.npages;
   const err = env.sockets.prSend(so, PRUS_NOTREADY, m);
-  sendfileIodone(env, sfio, err);
+  if (err !== null && m !== c.mhead) env.mbufs.mFreem(chainCut(m, c.mhead));
+  sendfileIodone(env, sfio, null);
   return err;
+}
+
+/** Unlinks the part of chain `m` before `stop`; returns that part. */
+function chainCut(m: Mbuf, stop: Mbuf | null): Mbuf {
+  let t = m;
+  while (t.m_next !== stop && t.m_next !== null) t = t.m_next;
+  t.m_next = null;
+  return m;
 }

@@ -1,5 +1,5 @@
 // Argument checks shared by sendfile(2) and the copy path: the errno cases of sendfile and
-// getsock (EINVAL, EBADF, ENOTCONN) in one place.
+// sendfile_getsock (EINVAL, EBADF) and of the space wait (ENOTCONN) in one place.
 import { SysError } from '../kern/index.js';
 import { type KSocket, SS_ISCONNECTED, SS_NOFDREF } from '../net/index.js';
 import type { KFile } from './file.js';
@@ -16,9 +16,17 @@ export function checkFileArgs(file: KFile, offset: number, nbytes: number): void
   if (!isByteCount(nbytes)) throw new SysError('EINVAL', `bad byte count ${nbytes}`);
 }
 
-/** EBADF for a closed socket, ENOTCONN for one that is not connected. */
+/**
+ * sendfile_getsock: EBADF for a socket whose descriptor was closed. A dropped connection is not
+ * refused here: the send itself finds SBS_CANTSENDMORE (EPIPE) or the pending so_error, in the
+ * kernel's order (sendfile_wait_generic, sosend_generic).
+ */
 export function checkSocket(so: KSocket): void {
   if ((so.so_state & SS_NOFDREF) !== 0) throw new SysError('EBADF', `socket ${so.so_id} is closed`);
+}
+
+/** ENOTCONN for a socket that is not connected (tested after EPIPE and so_error). */
+export function checkConnected(so: KSocket): void {
   if ((so.so_state & SS_ISCONNECTED) === 0)
     throw new SysError('ENOTCONN', `socket ${so.so_id} is not connected`);
 }

@@ -1,0 +1,57 @@
+// Goal: a send whose connection is dropped while it sleeps inside a chunk leaks nothing: the
+// header mbufs it built are freed, its not-ready page mbufs are freed when their read completes,
+// and the call reports ECONNRESET with sbytes 0; a later call on the socket gives EPIPE.
+// Method: a KVA pool of one sf_buf held by another connection's unsent page makes the sender
+// sleep in sf_buf_alloc with a page-in in flight (simulated disk latency); the peer resets; then
+// the other connection drains, the sf_buf is freed and the sleeper wakes to a dropped socket.
+import { describe, expect, it } from 'vitest';
+import { assertAtRest, createKernel, type SysError } from '../../src/index.js';
+import { MemoryTransport } from '../../src/net/index.js';
+import { testFile } from '../e2e/helpers.js';
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 3000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('a connection dropped under a sleeping sendfile', () => {
+  it('frees the headers and the not-ready pages, and reports ECONNRESET', async () => {
+    const k = createKernel({ mapping: 'kva', nsfbufs: 1, physmemBytes: 4 * 1024 * 1024, diskLatencyMs: 20 });
+    const fileA = await k.open(await testFile(4096, 21));
+    const fileB = await k.open(await testFile(3 * 4096, 22));
+    const tA = new MemoryTransport();
+    const tB = new MemoryTransport();
+    const soA = k.socket(tA);
+    const soB = k.socket(tB);
+    expect(await k.sendfile(fileA, soA, 0, 0)).toBe(4096);
+    expect(k.sfbufs.counters().nsfbufsused).toBe(1);
+    let errB: SysError | null = null;
+    const pB = k
+      .sendfile(fileB, soB, 0, 0, { headers: [new TextEncoder().encode('hdr')] })
+      .catch((e: SysError) => {
+        errB = e;
+      });
+    await until(() => k.sfbufs.sleepers === 1, 'B to sleep for an sf_buf');
+    tB.fail('ECONNRESET');
+    await until(() => soB.dropped, 'B to be dropped');
+    await until(() => tA.pendingWrites > 0, "A's page to be read");
+    tA.drain();
+    await pB;
+    expect(errB).not.toBeNull();
+    const err = errB as unknown as SysError;
+    expect(err.code).toBe('ECONNRESET');
+    expect(err.sbytes).toBe(0);
+    await until(() => k.atRest().atRest, 'rest');
+    assertAtRest(k);
+    const s = k.stats().sendfile;
+    expect(s.sf_allocwait).toBeGreaterThan(0);
+    let again: SysError | null = null;
+    try {
+      await k.sendfile(fileB, soB, 0, 0);
+    } catch (e) {
+      again = e as SysError;
+    }
+    expect(again?.code).toBe('EPIPE');
+    await k.destroy();
+  });
+});
