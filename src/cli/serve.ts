@@ -1,0 +1,176 @@
+// zcsim serve [root]: the demo server. Without a root it serves the built-in sample set. Prints
+// the URL of each route for each file and of the dashboard; SIGINT/SIGTERM close it cleanly and
+// report whether the kernel was at rest.
+import { statSync } from 'node:fs';
+import { buildServer, type KernelConfigForHttp } from '../http/index.js';
+import { formatBytes, parseSizeBytes } from '../kern/index.js';
+import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
+import { ensureSamples, SAMPLES_ALL, SAMPLES_SMALL, samplesDir } from './samples.js';
+
+export const SERVE_OPTIONS: OptionTable = {
+  port: {
+    type: 'string',
+    short: 'p',
+    default: '8080',
+    value: 'PORT',
+    help: 'TCP port ($PORT also works; 0 = any free port)',
+  },
+  host: {
+    type: 'string',
+    default: '127.0.0.1',
+    value: 'HOST',
+    help: 'address to listen on ($HOST also works)',
+  },
+  physmem: { type: 'string', default: '64M', value: 'SIZE', help: 'simulated physical memory' },
+  mapping: {
+    type: 'string',
+    default: 'dmap',
+    value: 'dmap|kva|extpg',
+    help: 'how sendfile maps pages: direct map, sf_buf KVA pool, unmapped M_EXTPG mbufs',
+  },
+  nsfbufs: {
+    type: 'string',
+    default: 'from physmem',
+    value: 'N',
+    help: 'sf_buf pool size in kva mode (kern.ipc.nsfbufs)',
+  },
+  cpus: { type: 'string', default: '2', value: 'N', help: 'simulated CPUs' },
+  sndbuf: {
+    type: 'string',
+    default: '32K',
+    value: 'SIZE',
+    help: 'socket send buffer (net.inet.tcp.sendspace)',
+  },
+  'disk-latency': {
+    type: 'string',
+    default: '0',
+    value: 'MS',
+    help: 'simulated disk latency per pager read',
+  },
+  list: { type: 'boolean', default: 'off', help: 'list directories (an HTML index) instead of 403' },
+  samples: {
+    type: 'string',
+    default: 'all',
+    value: 'all|small',
+    help: 'sample set when no root is given (small: up to 1 MiB)',
+  },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export const SERVE_USAGE = 'zcsim serve [root] [options]';
+const SERVE_SUMMARY =
+  'Serves the files under root (default: the built-in sample files) on three routes that send the\n' +
+  'same bytes: /zerocopy/ (sendfile through the simulated kernel), /copy/ (read+write through it) and\n' +
+  '/stream/ (Node fs streams, no simulator), with a live dashboard at /.';
+
+export interface ServeConfig {
+  readonly root: string | null;
+  readonly port: number;
+  readonly host: string;
+  readonly list: boolean;
+  readonly samples: 'all' | 'small';
+  readonly kernel: KernelConfigForHttp;
+}
+
+function sizeOption(name: string, text: string): number {
+  const n = parseSizeBytes(text);
+  if (n === null || n === 0)
+    throw new UsageError(`--${name} must be a size such as 64M, 512K or 4096, not '${text}'`);
+  return n;
+}
+
+/** Turns arguments and environment into a ServeConfig; UsageError on any mistake. */
+export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
+  const { values: v, positionals } = parseWith(SERVE_OPTIONS, args, 1);
+  if (v.help) return 'help';
+  const str = (name: string): string | undefined => v[name] as string | undefined;
+  const mapping = str('mapping') ?? 'dmap';
+  if (mapping !== 'dmap' && mapping !== 'kva' && mapping !== 'extpg') {
+    throw new UsageError(`--mapping must be dmap, kva or extpg, not '${mapping}'`);
+  }
+  const samples = str('samples') ?? 'all';
+  if (samples !== 'all' && samples !== 'small')
+    throw new UsageError(`--samples must be all or small, not '${samples}'`);
+  const kernel: KernelConfigForHttp = {
+    physmemBytes: sizeOption('physmem', str('physmem') ?? '64M'),
+    mapping,
+    cpuCount: intOption('cpus', str('cpus') ?? '2', 1, 64),
+    sndbufBytes: sizeOption('sndbuf', str('sndbuf') ?? '32K'),
+    diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
+    ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
+  };
+  const root = positionals[0] ?? null;
+  if (root !== null) {
+    let isDir = false;
+    try {
+      isDir = statSync(root).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDir) throw new UsageError(`root '${root}' is not a directory`);
+  }
+  return {
+    root,
+    port: intOption('port', str('port') ?? env.PORT ?? '8080', 0, 65535),
+    host: str('host') ?? env.HOST ?? '127.0.0.1',
+    list: v.list === true,
+    samples,
+    kernel,
+  };
+}
+
+/** The lines printed once the server listens: the dashboard, then each file on each route. */
+function urlLines(origin: string, files: readonly { name: string; sizeBytes: number }[]): string[] {
+  const lines = [
+    `zcsim listening on ${origin}`,
+    `  dashboard   ${origin}/`,
+    `  counters    ${origin}/stats  ${origin}/metrics`,
+  ];
+  for (const f of files) {
+    const name = encodeURIComponent(f.name);
+    lines.push(`  ${f.name} (${formatBytes(f.sizeBytes)})`);
+    for (const route of ['zerocopy', 'copy', 'stream'])
+      lines.push(`    ${`/${route}/`.padEnd(11)} ${origin}/${route}/${name}`);
+  }
+  return lines;
+}
+
+/** Runs the server until SIGINT or SIGTERM; resolves to the process exit code. */
+export async function serve(args: readonly string[]): Promise<number> {
+  const config = parseServeArgs(args, process.env);
+  if (config === 'help') {
+    process.stdout.write(helpText(SERVE_USAGE, SERVE_SUMMARY, SERVE_OPTIONS));
+    return 0;
+  }
+  let root = config.root;
+  if (root === null) {
+    root = samplesDir();
+    await ensureSamples(root, config.samples === 'small' ? SAMPLES_SMALL : SAMPLES_ALL, process.stderr);
+  }
+  const server = await buildServer({ root, list: config.list, kernel: config.kernel });
+  await server.listen({ port: config.port, host: config.host });
+  const address = server.server.address();
+  const port = address !== null && typeof address === 'object' ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const origin = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const files = (await server.inject({ method: 'GET', url: '/files' })).json() as {
+    files: { name: string; sizeBytes: number }[];
+  };
+  process.stdout.write(`${urlLines(origin, files.files).join('\n')}\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  process.stdout.write(`\n${signal}: closing\n`);
+  // Connections still busy after a grace period are cut, so that close always finishes.
+  const grace = setTimeout(() => server.server.closeAllConnections(), 2000);
+  await server.close();
+  clearTimeout(grace);
+  const report = server.zcsim.closeReport;
+  if (report?.atRest) {
+    process.stdout.write('kernel at rest: no sf_buf, mbuf or cluster in use, no page wired\n');
+    return 0;
+  }
+  process.stdout.write(`kernel NOT at rest:\n  ${(report?.leaks ?? ['no report']).join('\n  ')}\n`);
+  return 1;
+}
