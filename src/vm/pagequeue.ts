@@ -4,8 +4,8 @@
 // Ownership: a page is on at most one queue at a time and `page.queue` names it; only the queue
 // that holds a page touches its `qnext`/`qprev`. Insert and remove are O(1) and allocate nothing,
 // so wiring and unwiring a page costs a few field writes (no Array.splice on the hot path).
-import { kassert } from '../kern/index.js';
 import { type PageQueue, PQ_NONE, type VmPage } from './page.js';
+import { panic } from './panic.js';
 
 export class VmPagequeue {
   head: VmPage | null = null;
@@ -21,7 +21,7 @@ export class VmPagequeue {
 
   /** TAILQ_INSERT_TAIL: the most recently used end (reclaimed last). */
   insertTail(m: VmPage): void {
-    kassert(m.queue === PQ_NONE, () => `${this.name}: insert page ${m.physIndex} still on queue ${m.queue}`);
+    if (m.queue !== PQ_NONE) panic(`${this.name}: insert page ${m.physIndex} still on queue ${m.queue}`);
     m.queue = this.id;
     m.qnext = null;
     m.qprev = this.tail;
@@ -33,7 +33,7 @@ export class VmPagequeue {
 
   /** TAILQ_INSERT_HEAD: the end the page daemon scans first (reclaimed soonest). */
   insertHead(m: VmPage): void {
-    kassert(m.queue === PQ_NONE, () => `${this.name}: insert page ${m.physIndex} still on queue ${m.queue}`);
+    if (m.queue !== PQ_NONE) panic(`${this.name}: insert page ${m.physIndex} still on queue ${m.queue}`);
     m.queue = this.id;
     m.qprev = null;
     m.qnext = this.head;
@@ -45,7 +45,7 @@ export class VmPagequeue {
 
   /** TAILQ_REMOVE: takes `m` off this queue; it is left on none (PQ_NONE). */
   remove(m: VmPage): void {
-    kassert(m.queue === this.id, () => `${this.name}: remove page ${m.physIndex} on queue ${m.queue}`);
+    if (m.queue !== this.id) panic(`${this.name}: remove page ${m.physIndex} on queue ${m.queue}`);
     const { qnext, qprev } = m;
     if (qprev) qprev.qnext = qnext;
     else this.head = qnext;

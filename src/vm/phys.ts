@@ -2,7 +2,7 @@
 // sys/vm/vm_reserv.c (reservations: keep an object's consecutive pages physically contiguous).
 //
 // Ownership: VmPhys owns the one ArrayBuffer that is physical memory, the vm_page array and the
-// free list. A page is on the free list (queue PQ_FREE, freeMap[i] = 1) exactly while it belongs
+// free list. A page is on the free list (queue PQ_FREE, its bit set in freeBits) exactly while it belongs
 // to nobody; `allocFrame` takes it off, `freeFrame` puts it back. Everything else about a page
 // (object, queues, wiring) is the Vm's business.
 //
@@ -19,8 +19,8 @@ export class VmPhys {
   readonly pages: readonly VmPage[];
   /** The free list: freed pages go to the tail, "any free frame" comes from the head. */
   readonly free: VmPagequeue;
-  /** 1 where the frame is free: a compact copy of `queue === PQ_FREE` for the run scan. */
-  private readonly freeMap: Uint8Array;
+  /** Bit i set when frame i is free: a compact copy of `queue === PQ_FREE` for the run scan. */
+  private readonly freeBits: Uint32Array;
 
   constructor(physmemBytes: number) {
     kassert(
@@ -30,14 +30,14 @@ export class VmPhys {
     this.physmem = new ArrayBuffer(physmemBytes);
     this.pageCount = physmemBytes / PAGE_SIZE;
     this.free = new VmPagequeue(PQ_FREE, 'vm_phys free list');
-    this.freeMap = new Uint8Array(this.pageCount);
+    this.freeBits = new Uint32Array(Math.ceil(this.pageCount / 32));
     const pages: VmPage[] = [];
     for (let i = 0; i < this.pageCount; i++) {
       const m = new VmPage(i);
       m.queue = PQ_NONE; // until the free list takes it
       pages.push(m);
       this.free.insertTail(m);
-      this.freeMap[i] = 1;
+      this.setFree(i, true);
     }
     this.pages = pages;
   }
@@ -57,7 +57,14 @@ export class VmPhys {
   }
 
   isFree(physIndex: number): boolean {
-    return this.freeMap[physIndex] === 1;
+    return (((this.freeBits[physIndex >>> 5] as number) >>> (physIndex & 31)) & 1) === 1;
+  }
+
+  private setFree(physIndex: number, free: boolean): void {
+    const w = physIndex >>> 5;
+    const bit = 1 << (physIndex & 31);
+    const word = this.freeBits[w] as number;
+    this.freeBits[w] = free ? word | bit : word & ~bit;
   }
 
   /**
@@ -71,7 +78,7 @@ export class VmPhys {
     const m = this.pages[index >= 0 ? index : this.pickFrame()];
     kassert(m && m.queue === PQ_FREE, () => `vm_phys_alloc: frame ${index} is not free`);
     this.free.remove(m);
-    this.freeMap[m.physIndex] = 0;
+    this.setFree(m.physIndex, false);
     return m;
   }
 
@@ -82,7 +89,7 @@ export class VmPhys {
       () => `vm_phys_free: page ${m.physIndex} still owned (wire ${m.wireCount}, busy ${m.busy})`,
     );
     this.free.insertTail(m);
-    this.freeMap[m.physIndex] = 1;
+    this.setFree(m.physIndex, true);
   }
 
   /**
@@ -91,21 +98,7 @@ export class VmPhys {
    * object can still grow contiguously (a reservation left to its owner).
    */
   private pickFrame(): number {
-    const map = this.freeMap;
-    let bestStart = -1;
-    let bestLen = 0;
-    for (let i = 0; i < this.pageCount; ) {
-      if (map[i] === 0) {
-        i++;
-        continue;
-      }
-      const start = i;
-      while (i < this.pageCount && map[i] === 1) i++;
-      if (i - start > bestLen) {
-        bestLen = i - start;
-        bestStart = start;
-      }
-    }
+    const [bestStart, bestLen] = this.largestFreeRun();
     kassert(bestStart >= 0, 'vm_phys: free count > 0 but no free frame');
     const before = bestStart > 0 ? this.pages[bestStart - 1] : undefined;
     if (before?.object && bestLen > 1 && !before.object.pages.has(before.pindex + 1)) {
@@ -114,15 +107,52 @@ export class VmPhys {
     return bestStart;
   }
 
-  /** The free list and the free map agree. */
+  /** [start, length] of the longest run of free frames, scanning the bitmap a run at a time. */
+  largestFreeRun(): [number, number] {
+    let bestStart = -1;
+    let bestLen = 0;
+    let runStart = 0;
+    let runLen = 0;
+    const words = this.freeBits;
+    for (let w = 0; w < words.length; w++) {
+      const bits = words[w] as number;
+      if (bits === 0xffffffff) {
+        if (runLen === 0) runStart = w * 32;
+        runLen += 32;
+        continue;
+      }
+      for (let b = 0; b < 32; ) {
+        const rest = bits >>> b;
+        if (rest & 1) {
+          const ones = ctz(~rest);
+          if (runLen === 0) runStart = w * 32 + b;
+          runLen += ones;
+          b += ones;
+        } else {
+          if (runLen > bestLen) [bestStart, bestLen] = [runStart, runLen];
+          runLen = 0;
+          b += rest === 0 ? 32 - b : ctz(rest);
+        }
+      }
+    }
+    if (runLen > bestLen) [bestStart, bestLen] = [runStart, runLen];
+    return [bestStart, bestLen];
+  }
+
+  /** The free list and the free bitmap agree. */
   check(problems: string[]): void {
     this.free.check(problems);
     let n = 0;
     for (const m of this.pages) {
-      const inMap = this.freeMap[m.physIndex] === 1;
-      if (inMap !== (m.queue === PQ_FREE)) problems.push(`vm_phys: page ${m.physIndex} freeMap disagrees`);
+      const inMap = this.isFree(m.physIndex);
+      if (inMap !== (m.queue === PQ_FREE)) problems.push(`vm_phys: page ${m.physIndex} free bit disagrees`);
       if (inMap) n++;
     }
     if (n !== this.free.count) problems.push(`vm_phys: ${n} free in map, ${this.free.count} on list`);
   }
+}
+
+/** Count of trailing zero bits of a non-zero 32-bit value. */
+function ctz(x: number): number {
+  return 31 - Math.clz32(x & -x);
 }

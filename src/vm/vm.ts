@@ -17,6 +17,7 @@ import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } fr
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { vmPagerGetPages } from './pager.js';
+import { panic } from './panic.js';
 import { VmPhys } from './phys.js';
 import type { VmCnt, VmConfig, VmInternals, VmStats } from './vmtypes.js';
 
@@ -26,6 +27,8 @@ export class Vm implements VmInternals {
   readonly pageCount: number;
   readonly pages: readonly VmPage[];
   readonly freeTargetPages: number;
+  /** Debug mode: the O(n) check after every state change (config.invariants). */
+  readonly invariants: boolean;
   /** @internal the physical allocator and free list */
   readonly phys: VmPhys;
   /** @internal vm_pagequeues */
@@ -53,6 +56,7 @@ export class Vm implements VmInternals {
 
   constructor(config: VmConfig) {
     this.config = config;
+    this.invariants = config.invariants;
     this.phys = new VmPhys(config.physmemBytes);
     this.physmem = this.phys.physmem;
     this.pageCount = this.phys.pageCount;
@@ -116,15 +120,15 @@ export class Vm implements VmInternals {
     m.referenced = false;
     m.queueBeforeWire = PQ_NONE;
     obj.pages.set(pindex, m);
-    if (this.config.invariants) this.checkInvariants();
+    if (this.invariants) this.checkInvariants();
     return m;
   }
 
   /** vm_page_free: returns an unwired, unbusied page to the free list, leaving its object. */
   vmPageFree(m: VmPage): void {
-    kassert(m.wireCount === 0, () => `vm_page_free: page ${m.physIndex} is wired (${m.wireCount})`);
-    kassert(!m.busy, () => `vm_page_free: page ${m.physIndex} is busy`);
-    kassert(m.queue !== PQ_FREE, () => `vm_page_free: page ${m.physIndex} is already free`);
+    if (m.wireCount !== 0) panic(`vm_page_free: page ${m.physIndex} is wired (${m.wireCount})`);
+    if (m.busy) panic(`vm_page_free: page ${m.physIndex} is busy`);
+    if (m.queue === PQ_FREE) panic(`vm_page_free: page ${m.physIndex} is already free`);
     if (m.queue === PQ_INACTIVE) this.inactive.remove(m);
     else if (m.queue === PQ_ACTIVE) this.active.remove(m);
     const obj = m.object as VmObject | null;
@@ -147,9 +151,9 @@ export class Vm implements VmInternals {
    * user pmap, so a new wiring of a cached page stands for the access.
    */
   vmPageWire(m: VmPage): void {
-    kassert(m.queue !== PQ_FREE, () => `vm_page_wire: page ${m.physIndex} is free`);
+    if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
     if (m.wireCount++ === 0) {
-      kassert(m.object !== null, () => `vm_page_wire: page ${m.physIndex} has no object`);
+      if (m.object === null) panic(`vm_page_wire: page ${m.physIndex} has no object`);
       const q = m.queue;
       m.queueBeforeWire = q;
       if (q === PQ_INACTIVE) {
@@ -161,7 +165,7 @@ export class Vm implements VmInternals {
       }
       this.cnt.v_wire_count++;
     }
-    if (this.config.invariants) this.checkInvariants();
+    if (this.invariants) this.checkInvariants();
   }
 
   /**
@@ -171,7 +175,7 @@ export class Vm implements VmInternals {
   vmPageUnwire(m: VmPage, queue: typeof PQ_ACTIVE | typeof PQ_INACTIVE): boolean {
     const last = this.unwireNoq(m);
     if (last) this.releaseToq(m, queue, false);
-    if (this.config.invariants) this.checkInvariants();
+    if (this.invariants) this.checkInvariants();
     return last;
   }
 
@@ -187,12 +191,12 @@ export class Vm implements VmInternals {
     } else if (this.unwireNoq(m)) {
       this.releaseToq(m, PQ_INACTIVE, flags !== 0);
     }
-    if (this.config.invariants) this.checkInvariants();
+    if (this.invariants) this.checkInvariants();
   }
 
   /** vm_page_unwire_noq: drops one wiring without touching queues; true on the last. */
   private unwireNoq(m: VmPage): boolean {
-    kassert(m.wireCount > 0, () => `vm_page_unwire: page ${m.physIndex} is not wired`);
+    if (m.wireCount <= 0) panic(`vm_page_unwire: page ${m.physIndex} is not wired`);
     if (--m.wireCount !== 0) return false;
     this.cnt.v_wire_count--;
     return true;
@@ -220,12 +224,12 @@ export class Vm implements VmInternals {
   /** vm_page_xunbusy: ends the busy; an unwired page goes to a queue (or is freed if invalid). */
   vmPageXunbusy(m: VmPage): void {
     this.unbusy(m);
-    if (this.config.invariants) this.checkInvariants();
+    if (this.invariants) this.checkInvariants();
   }
 
   /** @internal vmPageXunbusy without the invariant check (the pager checks once per read). */
   unbusy(m: VmPage): void {
-    kassert(m.busy, () => `vm_page_xunbusy: page ${m.physIndex} is not busy`);
+    if (!m.busy) panic(`vm_page_xunbusy: page ${m.physIndex} is not busy`);
     m.busy = false;
     const q = this.busyWaits.get(m);
     if (q) {

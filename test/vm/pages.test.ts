@@ -3,6 +3,7 @@
 // busy sleeps, and the page daemon's LRU order with second chances.
 // Method: a tiny Vm (invariants on, so every operation is followed by the O(n) check) and one
 // real temp file; pages are allocated by hand and marked valid by paging them in.
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelAssertionError, PAGE_SIZE } from '../../src/kern/index.js';
 import {
@@ -231,5 +232,35 @@ describe('page daemon', () => {
     expect(vm.vmPageout(vm.pageCount)).toBe(11);
     expect(vm.stats.v_free_count).toBe(16);
     await vm.vmObjectClose(obj);
+  });
+});
+
+describe('physical allocator', () => {
+  it('finds the largest free run in the bitmap, whatever the pattern (property)', () => {
+    const seed = Number(process.env.SIM_SEED ?? 424242);
+    const property = fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 200 }), (used) => {
+      const vm = makeVm(used.length, { invariants: false });
+      const phys = vm.phys;
+      for (let i = 0; i < used.length; i++) if (used[i]) phys.allocFrame(i);
+      let best: [number, number] = [-1, 0];
+      for (let i = 0; i < used.length; ) {
+        if (used[i]) {
+          i++;
+          continue;
+        }
+        const start = i;
+        while (i < used.length && !used[i]) i++;
+        if (i - start > best[1]) best = [start, i - start];
+      }
+      expect(phys.largestFreeRun()).toEqual(best);
+      const problems: string[] = [];
+      phys.check(problems);
+      expect(problems).toEqual([]);
+    });
+    try {
+      fc.assert(property, { seed, numRuns: 300 });
+    } catch (e) {
+      throw new Error(`largestFreeRun property failed; replay with SIM_SEED=${seed}\n${e}`);
+    }
   });
 });
