@@ -228,15 +228,15 @@ export class MbufZones {
   }
 
   /** M_WAITOK at a zone's limit: sleep on "zonelimit" until an item is freed for us. */
-  protected zoneSleep<T>(zone: Zone<T>): Promise<T> {
+  protected zoneSleep<T, R>(zone: Zone<T>, take: (item: T) => R): Promise<R> {
     if (this.trace.on)
       this.trace.emit('zone_sleep', () => ({ zone: zone.name, sleepers: zone.sleepers + 1 }));
-    return zone.sleepAlloc();
+    return zone.sleepAlloc(take);
   }
 
   private mbufShortage(how: MbufHow, type: number, flags: number): null | Promise<Mbuf> {
     if (how === M_NOWAIT) return this.deny(this.mbufZone);
-    return this.zoneSleep(this.mbufZone).then((m) => {
+    return this.zoneSleep(this.mbufZone, (m) => {
       this.mInit(m, type, flags);
       if (this.invariants) this.checkInvariants();
       return m;
@@ -244,9 +244,10 @@ export class MbufZones {
   }
 
   private async mGetclSleep(m: Mbuf | null, type: number, flags: number): Promise<Mbuf> {
-    const mm = m ?? this.mInit(await this.zoneSleep(this.mbufZone), type, flags);
-    const cl = this.clusterZone.alloc() ?? (await this.zoneSleep(this.clusterZone));
-    this.mClattach(mm, cl);
+    const mm = m ?? (await this.zoneSleep(this.mbufZone, (w) => this.mInit(w, type, flags)));
+    const cl = this.clusterZone.alloc();
+    if (cl !== null) this.mClattach(mm, cl);
+    else await this.zoneSleep(this.clusterZone, (c) => this.mClattach(mm, c));
     if (this.invariants) this.checkInvariants();
     return mm;
   }

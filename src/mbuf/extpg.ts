@@ -35,7 +35,7 @@ export class MbufExtpgs extends MbufZones {
     const m = this.mbufZone.alloc();
     if (m === null) {
       if (how === M_NOWAIT) return this.deny(this.mbufZone);
-      return this.zoneSleep(this.mbufZone).then((w) => this.mExtpgInit(w, freef, arg1, arg2, flags));
+      return this.zoneSleep(this.mbufZone, (w) => this.mExtpgInit(w, freef, arg1, arg2, flags));
     }
     return this.mExtpgInit(m, freef, arg1, arg2, flags);
   }
