@@ -50,6 +50,7 @@ async function startAll(
     fileNames: plan.files.map((f) => f.name),
     physmemBytes: options.physmemBytes,
     nginxPath: findExecutable('nginx'),
+    profileDir: options.profileDir,
   };
   const started = await Promise.allSettled(plan.systems.map((system) => startSystem(system, context)));
   started.forEach((outcome, i) => {

@@ -23,6 +23,7 @@ export interface BenchOptions {
   progress: boolean;
   outDir: string | null; // null = bench/results (bench/results/quick with --quick)
   physmemBytes: number; // simulated physical memory of each zcsim server and of the TCP kernel
+  profileDir: string | null; // --profile DIR: Node servers run under --cpu-prof
 }
 
 export const USAGE = `usage: zcsim bench [options]   (npm run bench -- [options])
@@ -39,6 +40,8 @@ export const USAGE = `usage: zcsim bench [options]   (npm run bench -- [options]
   --tcp-sizes LIST    file sizes of the raw TCP section (default 1M,64M)
   --physmem SIZE      simulated physical memory of each kernel (default 256M)
   --out DIR           where results go (default bench/results, quick: bench/results/quick)
+  --profile DIR       run each Node server under --cpu-prof, profiles in DIR
+                      (summarise: node dist/bench/profile-summary.js DIR/*.cpuprofile)
   --no-progress       no progress bar
   --quick             a smoke run in under two minutes`;
 
@@ -74,6 +77,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'tcp-sizes': { type: 'string' },
       physmem: { type: 'string' },
       out: { type: 'string' },
+      profile: { type: 'string' },
       'no-progress': { type: 'boolean' },
       quick: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -112,6 +116,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     progress: values['no-progress'] !== true && process.stderr.isTTY === true,
     outDir: values.out ?? null,
     physmemBytes: physmemBytes ?? 256 * 2 ** 20,
+    profileDir: values.profile ?? null,
   };
 }
 

@@ -42,6 +42,8 @@ export interface StartContext {
   fileNames: string[];
   physmemBytes: number;
   nginxPath: string | null;
+  /** When set, each Node server runs under --cpu-prof and writes <system>.cpuprofile here. */
+  profileDir?: string | null;
 }
 
 function describe(system: HttpSystem): { kind: ServerKind; mapping: Mapping; prefix: string } | null {
@@ -88,7 +90,10 @@ export function getJson(port: number, urlPath: string, timeoutMs = 5000): Promis
 async function startNodeChild(system: HttpSystem, context: StartContext): Promise<LiveServer> {
   const d = describe(system);
   if (!d) throw new Error(`not a Node system: ${system}`);
-  const child = new ChildHandle(new URL('../children/http-server.js', import.meta.url));
+  const execArgv = context.profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${context.profileDir}`, `--cpu-prof-name=${system}.cpuprofile`]
+    : [];
+  const child = new ChildHandle(new URL('../children/http-server.js', import.meta.url), execArgv);
   const start: ServerStart = {
     kind: d.kind,
     root: context.root,
