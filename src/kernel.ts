@@ -31,7 +31,7 @@ import {
 import { createSfBufMap, type SfBufCounters, type SfBufMap } from './sfbuf/index.js';
 import { Vm, type VmConfig, type VmObject, type VmStats } from './vm/index.js';
 
-/** Every knob of a kernel; each has a default (see KERNEL_DEFAULTS and createKernel). */
+/** Every knob of a kernel; each has a default (see resolveConfig). */
 export interface KernelConfig {
   /** Simulated physical memory (default 64 MiB). */
   readonly physmemBytes?: number;
@@ -72,24 +72,10 @@ export interface KernelConfig {
   readonly faults?: FaultConfig;
 }
 
-/** The configuration a kernel runs with, every default filled in. */
-export interface ResolvedKernelConfig {
-  readonly physmemBytes: number;
-  readonly mapping: SendfileMapping;
-  readonly nsfbufs: number;
-  readonly cpuCount: number;
-  readonly sndbufBytes: number;
-  readonly sndbufAutosize: boolean;
-  readonly nmbufs: number;
-  readonly nmbclusters: number;
-  readonly diskLatencyMs: number;
-  readonly diskBandwidthMBps: number;
-  readonly invariants: boolean;
-  readonly seed: number;
-  readonly copyBufferBytes: number;
-  readonly cpuMigratePct: number;
-  readonly unmapOnFree: boolean;
-}
+/** The configuration a kernel runs with, every default filled in (the knobs that have one). */
+export type ResolvedKernelConfig = Readonly<
+  Required<Omit<KernelConfig, 'clock' | 'kernelId' | 'pagerFault' | 'freeTargetPages' | 'faults'>>
+>;
 
 /** fstat(2) of an open file. */
 export interface KStat {

@@ -20,5 +20,7 @@ export {
   xfsize,
 } from './flags.js';
 export { type SendfileConfig, SendfileLayer } from './layer.js';
+export { sendfileFreeMext, sendfileFreeMextPg } from './mext.js';
 export { sendfileNetstatLines } from './netstat.js';
-export type { SendfileMapping } from './sfio.js';
+export { vnSendfile } from './sendfile.js';
+export { type SendfileEnv, type SendfileMapping, SendfileSync, SfIo } from './sfio.js';

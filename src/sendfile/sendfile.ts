@@ -1,24 +1,17 @@
 // Mirrors sys/kern/kern_sendfile.c: sendfile (argument checks), vn_sendfile (the chunk loop),
-// sendfile_wait_generic (waiting for socket space). The page side is in swapin.ts, the mbuf side
-// in mext.ts.
+// sendfile_wait_generic (waiting for socket space). One chunk's work is in chunk.ts, the page
+// side in swapin.ts, the mbuf side in mext.ts.
 import { isSysError, kassert, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
-import { type KSocket, PRUS_NOTREADY, SBS_CANTSENDMORE } from '../net/index.js';
-import { PQ_INACTIVE, type VmObject } from '../vm/index.js';
+import { type KSocket, SBS_CANTSENDMORE } from '../net/index.js';
+import type { VmObject } from '../vm/index.js';
+import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
 import type { KFile } from './file.js';
-import {
-  fixspace,
-  type SendfileOptions,
-  SF_FLAGS_ALL,
-  SF_READAHEAD,
-  SF_READAHEAD_MAX_PAGES,
-  SF_SYNC,
-  SF_USER_READAHEAD,
-} from './flags.js';
+import { type SendfileOptions, SF_FLAGS_ALL, SF_READAHEAD, SF_SYNC } from './flags.js';
 import { copyIntoMbufs } from './hdr.js';
-import { type SfCall, sendfileBuildMbufs } from './mext.js';
+import type { SfCall } from './mext.js';
 import { type SendfileEnv, SendfileSync, sendfileSyncWait } from './sfio.js';
-import { SfChunk, sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
+import { SfChunk } from './swapin.js';
 import { checkConnected, checkFileArgs, checkSocket } from './validate.js';
 
 /** The outcome of the chunk loop: bytes queued, and the error that ended it, if any. */
@@ -125,7 +118,10 @@ function sendfileWaitSpace(
   signal: AbortSignal | undefined,
 ): number | Promise<number> {
   const sb = so.so_snd;
-  if (sb.sb_lowat < Math.floor(sb.sb_hiwat / 2)) sb.sb_lowat = Math.floor(sb.sb_hiwat / 2);
+  // Wait for a good part of the buffer to be free so that sends go out in bulk. This also
+  // changes sb_lowat for later sends, as it does in the kernel.
+  const lowat = Math.max(Math.floor(sb.sb_hiwat / 2), sb.sb_hiwat >= PAGE_SIZE ? PAGE_SIZE : 0);
+  if (sb.sb_lowat < lowat) sb.sb_lowat = lowat;
   if ((sb.sb_state & SBS_CANTSENDMORE) !== 0)
     throw new SysError('EPIPE', 'sendfile: socket cannot send more');
   if (so.so_error !== null) {
@@ -207,109 +203,4 @@ async function sendfileLoop(
     }
   }
   return r;
-}
-
-function chainJoin(mh: Mbuf | null, m: Mbuf | null): Mbuf | null {
-  if (mh === null) return m;
-  let t = mh;
-  while (t.m_next !== null) t = t.m_next;
-  t.m_next = m;
-  return mh;
-}
-
-/**
- * One chunk: readahead, swapin (wire the pages, start the reads), then the mbufs. Returns the
- * chunk's page mbufs (null if none was built: a soft error says why).
- */
-async function sendfileChunk(
-  env: SendfileEnv,
-  obj: VmObject,
-  c: SfChunk,
-  call: SfCall,
-  off: number,
-  space: number,
-  readahead: number,
-): Promise<Mbuf | null> {
-  const npages = Math.ceil((space + (off & PAGE_MASK)) / PAGE_SIZE);
-  let rhpages = (call.flags & SF_USER_READAHEAD) !== 0 ? readahead : 0;
-  if ((call.flags & SF_USER_READAHEAD) === 0) {
-    rhpages = Math.ceil((call.rem + (off & PAGE_MASK)) / PAGE_SIZE) - npages + readahead;
-  }
-  rhpages = Math.min(SF_READAHEAD_MAX_PAGES, rhpages);
-  rhpages = Math.max(
-    0,
-    Math.min(Math.ceil((obj.sizeBytes - (off - (off & PAGE_MASK))) / PAGE_SIZE) - npages, rhpages),
-  );
-  const sfio = c.reset(obj, off, space, npages, rhpages);
-  try {
-    for (let p = sendfileSwapin(env, c, call.flags, call.signal); p !== null; ) {
-      await p;
-      p = sendfileSwapin(env, c, call.flags, call.signal);
-    }
-  } catch (e) {
-    await sendfileAbandon(env, c);
-    throw e;
-  }
-  if (c.stopped) {
-    // SF_NODISKIO met a page it may not wait for: send the pages before it, then EBUSY.
-    env.sfstat.sf_busy++;
-    c.space = fixspace(c.grabbed, off, c.space);
-    c.npages = c.grabbed;
-    call.softerr = 'EBUSY';
-  }
-  for (let p = sendfileBuildMbufs(env, c, call); p !== null; ) {
-    await p;
-    p = sendfileBuildMbufs(env, c, call);
-  }
-  if (c.mhead === null) sendfileIodone(env, sfio, null);
-  return c.mhead;
-}
-
-/** A sleep of swapin was interrupted: wait for the chunk's reads, then unwire its pages. */
-async function sendfileAbandon(env: SendfileEnv, c: SfChunk): Promise<void> {
-  const sfio = c.sfio!;
-  const wait = sendfileIowait(sfio);
-  if (wait !== null) await wait;
-  for (let i = 0; i < c.grabbed; i++) {
-    const m = c.pa[i];
-    if (m) env.vm.vmPageUnwire(m, PQ_INACTIVE);
-    c.pa[i] = null;
-  }
-  sendfileIodone(env, sfio, null);
-}
-
-/**
- * Queues a chunk: all pages resident -> pr_send at once; reads pending -> pr_send with
- * PRUS_NOTREADY, and the last read's completion (or this call's own sendfileIodone, if the reads
- * already finished) makes the mbufs ready. If the connection was dropped meanwhile, pr_send
- * refuses: a ready chain is freed by it; of a not-ready one the I/O owner keeps the page mbufs
- * (prReady frees them on the dropped socket) and the header mbufs in front are freed here.
- */
-function sendfileQueue(
-  env: SendfileEnv,
-  so: KSocket,
-  c: SfChunk,
-  hasPages: boolean,
-  m: Mbuf,
-): SysError | null {
-  const sfio = c.sfio;
-  if (!hasPages || sfio === null || c.iosStarted === 0) {
-    if (hasPages && sfio !== null) sendfileIodone(env, sfio, null);
-    return env.sockets.prSend(so, 0, m);
-  }
-  sfio.so = so;
-  sfio.m = c.mhead;
-  sfio.npages = c.npages;
-  const err = env.sockets.prSend(so, PRUS_NOTREADY, m);
-  if (err !== null && m !== c.mhead) env.mbufs.mFreem(chainCut(m, c.mhead));
-  sendfileIodone(env, sfio, null);
-  return err;
-}
-
-/** Unlinks the part of chain `m` before `stop`; returns that part. */
-function chainCut(m: Mbuf, stop: Mbuf | null): Mbuf {
-  let t = m;
-  while (t.m_next !== stop && t.m_next !== null) t = t.m_next;
-  t.m_next = null;
-  return m;
 }
