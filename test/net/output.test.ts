@@ -206,4 +206,35 @@ describe('output over a MemoryTransport', () => {
     }
     expect(events).toEqual(['output:100', 'ack:100', 'drop:EPIPE']);
   });
+
+  it('SO_SNDBUF: settable up to sb_max_adj (ENOBUFS beyond), turning autosizing off', () => {
+    const rig = makeRig({ autosize: true, maxsockbufBytes: 2 * 1024 * 1024 });
+    const so = rig.net.soCreate(new MemoryTransport());
+    expect(so.so_snd.sb_flags & SB_AUTOSIZE).toBe(SB_AUTOSIZE);
+    rig.net.sbsetoptSndbuf(so, 1024 * 1024);
+    expect(so.so_snd.sb_hiwat).toBe(1024 * 1024);
+    expect(so.so_snd.sb_mbmax).toBe(2 * 1024 * 1024);
+    expect(so.so_snd.sb_flags & SB_AUTOSIZE).toBe(0);
+    expect(() => rig.net.sbsetoptSndbuf(so, 2 * 1024 * 1024)).toThrow(/ENOBUFS/);
+    expect(so.so_snd.sb_hiwat).toBe(1024 * 1024);
+    expect(() => rig.net.soCreate(new MemoryTransport(), { sndbufBytes: 2 * 1024 * 1024 })).toThrow(
+      /ENOBUFS/,
+    );
+  });
+
+  it('MemoryTransport: writes outside a cork are a batch each; destroy fails pending callbacks', async () => {
+    const t = new MemoryTransport();
+    const results: string[] = [];
+    t.write(new Uint8Array(3), (e) => results.push(e ? 'err' : 'ok'));
+    t.write(new Uint8Array(4), (e) => results.push(e ? 'err' : 'ok'));
+    expect(t.batches).toBe(2);
+    expect(t.pendingBytes).toBe(7);
+    expect(t.drain(1)).toBe(3);
+    expect(results).toEqual(['ok']);
+    t.on('close', () => results.push('close'));
+    t.destroy();
+    await settle();
+    expect(results).toEqual(['ok', 'err', 'close']);
+    expect(t.write(new Uint8Array(1))).toBe(false);
+  });
 });
