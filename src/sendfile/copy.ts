@@ -7,6 +7,7 @@ import type { VmObject, VmPage } from '../vm/index.js';
 import type { KFile } from './file.js';
 import type { CopyfileOptions } from './flags.js';
 import type { SendfileEnv } from './sfio.js';
+import { vmPageRegrab } from './swapin.js';
 import { checkFileArgs, checkSocket } from './validate.js';
 
 /** Read-ahead of the copy path's page-ins, in pages (a stand-in for the vfs cluster read). */
@@ -57,15 +58,8 @@ async function pageInRun(
   const run: VmPage[] = [];
   for (let p = pindex; p < endPindex; p++) {
     let m = vm.vmPageLookup(obj, p);
-    if (m === null) m = vm.vmPageAlloc(obj, p);
-    else if (m.valid || m.busy || p !== pindex) break;
-    else {
-      // XXX(sim): a resident page left invalid by a failed read is re-busied for a new read.
-      vm.vmPageWire(m);
-      m.busy = true;
-      run.push(m);
-      continue;
-    }
+    if (m !== null && (m.valid || m.busy || p !== pindex)) break;
+    m = m === null ? vm.vmPageAlloc(obj, p) : vmPageRegrab(vm, obj, m);
     if (m === null) break;
     vm.vmPageWire(m);
     run.push(m);

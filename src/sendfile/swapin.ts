@@ -88,16 +88,11 @@ export function sendfileSwapin(
       c.grabbed++;
       continue;
     }
+    m = m === null ? vm.vmPageAlloc(obj, pindex0 + i) : vmPageRegrab(env.vm, obj, m);
     if (m === null) {
-      m = vm.vmPageAlloc(obj, pindex0 + i);
-      if (m === null) {
-        swapinFlushRun(env, c);
-        if ((flags & SF_NODISKIO) !== 0) return swapinStop(c);
-        return vm.vmWait(signal);
-      }
-    } else {
-      // XXX(sim): a resident page left invalid by a failed read is re-busied for a new read.
-      m.busy = true;
+      swapinFlushRun(env, c);
+      if ((flags & SF_NODISKIO) !== 0) return swapinStop(c);
+      return vm.vmWait(signal);
     }
     vm.vmPageWire(m);
     c.pa[i] = m;
@@ -107,6 +102,22 @@ export function sendfileSwapin(
   swapinFlushRun(env, c);
   if (c.iosStarted === 0 && c.npages > 0) env.sfstat.sf_noiocnt++;
   return null;
+}
+
+/**
+ * A resident page left invalid by a failed read, to be read again: freed and allocated afresh
+ * (busy, ours) when nobody holds it. XXX(sim): when a holder still wires it, it is busied in
+ * place, as the kernel's grab would xbusy it; the vm room has no call for that.
+ */
+export function vmPageRegrab(vm: SendfileEnv['vm'], obj: VmObject, m: VmPage): VmPage | null {
+  kassert(!m.valid && !m.busy, () => `vmPageRegrab: page ${m.physIndex} valid ${m.valid} busy ${m.busy}`);
+  if (m.wireCount === 0) {
+    const pindex = m.pindex;
+    vm.vmPageFree(m);
+    return vm.vmPageAlloc(obj, pindex);
+  }
+  m.busy = true;
+  return m;
 }
 
 function swapinStop(c: SfChunk): null {

@@ -93,7 +93,13 @@ describe.each(['dmap', 'kva', 'extpg'] as const)('page-in, mapping %s', (mapping
   });
 
   it('a failed page-in aborts the socket with so_error EIO and leaks nothing', async () => {
-    const k = boot({ mapping, nsfbufs: 64, diskLatencyMs: 5, pagerFault: (_obj, pindex) => pindex >= 4 });
+    let failing = true;
+    const k = boot({
+      mapping,
+      nsfbufs: 64,
+      diskLatencyMs: 5,
+      pagerFault: (_obj, pindex) => failing && pindex >= 4,
+    });
     const path = await testFile(MiB + 123, 5);
     const file = await k.open(path);
     const lb = await loopback();
@@ -112,6 +118,15 @@ describe.each(['dmap', 'kva', 'extpg'] as const)('page-in, mapping %s', (mapping
     expect(k.stats().sendfile.sf_rhpages_read).toBe(0);
     k.soclose(so);
     await lb.close();
+    // The pages the failed read left invalid are read again by the next send and by read(2).
+    failing = false;
+    const again = await loopback();
+    const so2 = k.socket(again.client);
+    expect(await k.sendfile(file, so2, 0, 0)).toBe(MiB + 123);
+    const got = await finish(k, again);
+    expect(got.sha256).toBe(await sliceHash(path, 0, MiB + 123));
+    k.soclose(so2);
+    await again.close();
   });
 });
 
