@@ -55,6 +55,7 @@ export function createKernelPort(config: KernelConfigForHttp): HttpKernelPort {
     stats: () => kernel.stats() as unknown as Record<string, unknown>,
     netstatM: () => kernel.netstatM(),
     atRest: () => kernel.atRest(),
+    faultCounters: () => kernel.faultCounters(),
     destroy: () => kernel.destroy(),
   };
 }

@@ -3,7 +3,7 @@
 // transport is the http.ServerResponse. Routes talk to this port only, so the kernel's exact API
 // is confined to this file.
 import type { Transport } from '../index.js';
-import type { Clock } from '../kern/index.js';
+import type { Clock, FaultConfig, FaultCounters } from '../kern/index.js';
 
 /** The kernel's Transport: http.ServerResponse provides it (write(cb), cork, uncork, destroy). */
 export type ResponseTransport = Transport;
@@ -17,6 +17,12 @@ export interface KernelConfigForHttp {
   diskLatencyMs?: number;
   invariants?: boolean;
   clock?: Clock;
+  /** Zone limits (kern.ipc.nmbufs, kern.ipc.nmbclusters). */
+  nmbufs?: number;
+  nmbclusters?: number;
+  /** Fault injection (pager EIO), off by default; seeded by `seed`. */
+  faults?: FaultConfig;
+  seed?: number;
 }
 
 /** One response's kernel session: a socket over the response, and the calls that fill it. */
@@ -51,6 +57,8 @@ export interface HttpKernelPort {
   stats(): Record<string, unknown>;
   netstatM(): string;
   atRest(): { atRest: boolean; leaks: string[] };
+  /** Faults injected so far, by kind (ports without a fault model may leave it out). */
+  faultCounters?(): FaultCounters;
   destroy(): Promise<void>;
   readonly config: Readonly<Record<string, unknown>>;
 }
