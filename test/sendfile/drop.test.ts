@@ -54,4 +54,33 @@ describe('a connection dropped under a sleeping sendfile', () => {
     expect(again?.code).toBe('EPIPE');
     await k.destroy();
   });
+
+  it('an aborted signal during the sleep for an sf_buf ends the call with EINTR after the header', async () => {
+    const k = createKernel({ mapping: 'kva', nsfbufs: 1, physmemBytes: 4 * 1024 * 1024 });
+    const fileA = await k.open(await testFile(4096, 21));
+    const fileB = await k.open(await testFile(3 * 4096, 22));
+    const tA = new MemoryTransport();
+    const tB = new MemoryTransport({ autoDrain: true });
+    const soA = k.socket(tA);
+    const soB = k.socket(tB);
+    await k.sendfile(fileA, soA, 0, 0);
+    await until(() => tA.pendingWrites > 0, "A's page to be queued");
+    const ac = new AbortController();
+    const hdr = new TextEncoder().encode('header');
+    let errB: SysError | null = null;
+    const pB = k.sendfile(fileB, soB, 0, 0, { headers: [hdr], signal: ac.signal }).catch((e: SysError) => {
+      errB = e;
+    });
+    await until(() => k.sfbufs.sleepers === 1, 'B to sleep for an sf_buf');
+    ac.abort();
+    await pB;
+    const err = errB as unknown as SysError;
+    expect(err.code).toBe('EINTR');
+    expect(err.sbytes).toBe(hdr.length);
+    expect(k.stats().sendfile.sf_allocfail).toBe(1);
+    tA.drain();
+    await until(() => k.atRest().atRest, 'rest');
+    expect(new TextDecoder().decode(tB.received())).toBe('header');
+    await k.destroy();
+  });
 });
