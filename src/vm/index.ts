@@ -14,4 +14,4 @@ export {
   VPR_TRYFREE,
 } from './page.js';
 export { Vm } from './vm.js';
-export type { VmConfig, VmStats } from './vmtypes.js';
+export { VM_PHYSMEM_DEFAULT_BYTES, type VmConfig, type VmStats } from './vmtypes.js';

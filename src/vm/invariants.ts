@@ -1,8 +1,9 @@
 // Mirrors the INVARIANTS checks of sys/vm (vm_page_assert_*, the queue length checks) as one O(n)
-// walk over every page, queue and object, run after each state change in debug mode.
+// walk over every page, queue and object, run after each state change in debug mode; and the
+// snapshots of what the vm holds (counters, and what is not at rest).
 import { KernelAssertionError } from '../kern/index.js';
 import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage } from './page.js';
-import type { VmInternals } from './vmtypes.js';
+import type { VmInternals, VmStats } from './vmtypes.js';
 
 /** Throws KernelAssertionError naming every broken rule (up to a few). */
 export function checkVmInvariants(vm: VmInternals): void {
@@ -15,6 +16,9 @@ export function checkVmInvariants(vm: VmInternals): void {
   for (const m of vm.pages) {
     if (m.wireCount > 0) wired++;
     else if (m.queue === PQ_NONE) busyUnqueued++;
+    if (vm.phys.isFree(m.physIndex) !== (m.queue === PQ_FREE)) {
+      problems.push(`page ${m.physIndex}: free bit disagrees with queue ${m.queue}`);
+    }
     checkPage(m, problems);
   }
   if (wired !== vm.cnt.v_wire_count) problems.push(`v_wire_count ${vm.cnt.v_wire_count} but ${wired} wired`);
@@ -22,6 +26,24 @@ export function checkVmInvariants(vm: VmInternals): void {
   if (sum !== vm.pageCount) {
     problems.push(`free+active+inactive+wired+busy ${sum} != v_page_count ${vm.pageCount}`);
   }
+  checkObjects(vm, problems);
+  if (problems.length > 0) {
+    throw new KernelAssertionError(`vm invariants: ${problems.slice(0, 8).join('; ')}`);
+  }
+}
+
+/** The O(1) part: the rules of one page and the queue totals (between full sweeps). */
+export function checkVmPage(vm: VmInternals, m: VmPage): void {
+  const rule = pageRuleBroken(m);
+  const queued = vm.phys.free.count + vm.active.count + vm.inactive.count + vm.cnt.v_wire_count;
+  if (rule === null && queued <= vm.pageCount) return;
+  const problems: string[] = [];
+  checkPage(m, problems);
+  if (queued > vm.pageCount) problems.push(`free+active+inactive+wired ${queued} > ${vm.pageCount}`);
+  throw new KernelAssertionError(`vm invariants: ${problems.join('; ')}`);
+}
+
+function checkObjects(vm: VmInternals, problems: string[]): void {
   for (const [key, obj] of vm.objects) {
     if (obj.key !== key) problems.push(`object ${obj.id} registered under ${key}`);
     if (obj.ref_count < 0 || obj.paging_in_progress < 0) problems.push(`object ${obj.id} counts negative`);
@@ -34,27 +56,25 @@ export function checkVmInvariants(vm: VmInternals): void {
       }
     }
   }
-  if (problems.length > 0) {
-    throw new KernelAssertionError(`vm invariants: ${problems.slice(0, 8).join('; ')}`);
-  }
 }
 
 function checkPage(m: VmPage, problems: string[]): void {
-  const id = `page ${m.physIndex}`;
-  if (m.wireCount < 0) problems.push(`${id}: wireCount ${m.wireCount}`);
-  if (m.wireCount > 0 && m.queue !== PQ_NONE) problems.push(`${id}: wired but on queue ${m.queue}`);
+  const rule = pageRuleBroken(m);
+  if (rule !== null) problems.push(`page ${m.physIndex} (wire ${m.wireCount}, queue ${m.queue}): ${rule}`);
+}
+
+/** The first rule page `m` breaks, or null. Builds no string unless one is broken. */
+function pageRuleBroken(m: VmPage): string | null {
+  if (m.wireCount < 0) return 'negative wire count';
+  if (m.wireCount > 0 && m.queue !== PQ_NONE) return 'wired but on a queue';
   if (m.queue === PQ_FREE) {
-    if (m.object !== null || m.wireCount !== 0 || m.busy || m.valid) problems.push(`${id}: free but in use`);
-    return;
+    return m.object !== null || m.wireCount !== 0 || m.busy || m.valid ? 'free but in use' : null;
   }
-  if (m.queue === PQ_NONE && m.wireCount === 0 && !m.busy) problems.push(`${id}: unwired, idle, on no queue`);
-  if (m.queue !== PQ_NONE && m.queue !== PQ_ACTIVE && m.queue !== PQ_INACTIVE) {
-    problems.push(`${id}: unknown queue ${m.queue}`);
-  }
-  if (m.object === null && m.wireCount === 0 && !m.busy) problems.push(`${id}: no object, not free`);
-  if (m.object !== null && m.object.pages.get(m.pindex) !== m) {
-    problems.push(`${id}: object ${m.object.id} has no page ${m.pindex} for it`);
-  }
+  if (m.queue === PQ_NONE && m.wireCount === 0 && !m.busy) return 'unwired, not busy, on no queue';
+  if (m.queue !== PQ_NONE && m.queue !== PQ_ACTIVE && m.queue !== PQ_INACTIVE) return 'unknown queue';
+  if (m.object === null) return m.wireCount === 0 && !m.busy ? 'no object, not free' : null;
+  if (m.object.pages.get(m.pindex) !== m) return `object ${m.object.id} has no page ${m.pindex} for it`;
+  return null;
 }
 
 /** What is not at rest: wired and busy pages, sleepers, reads in flight. */
@@ -87,4 +107,25 @@ function listPages(vm: VmInternals, indexes: number[]): string {
     return `#${i} ${where} wire ${m.wireCount}`;
   });
   return shown.join(', ') + (indexes.length > 6 ? ', …' : '');
+}
+
+/** The counters as a frozen snapshot; busy-unqueued pages are what the four queues leave over. */
+export function vmStats(vm: VmInternals): VmStats {
+  const c = vm.cnt;
+  const free = vm.phys.free.count;
+  return Object.freeze({
+    v_page_count: vm.pageCount,
+    v_free_count: free,
+    v_active_count: vm.active.count,
+    v_inactive_count: vm.inactive.count,
+    v_wire_count: c.v_wire_count,
+    v_busy_unqueued_count: vm.pageCount - free - vm.active.count - vm.inactive.count - c.v_wire_count,
+    pageins: c.pageins,
+    pages_paged_in: c.pages_paged_in,
+    readahead_pages: c.readahead_pages,
+    reactivations: c.reactivations,
+    evictions: c.evictions,
+    invalidations: c.invalidations,
+    vm_waits: vm.vmwait.sleepsTotal,
+  });
 }

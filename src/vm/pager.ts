@@ -72,10 +72,13 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
   const fault = vm.config.pagerFault?.(obj, first.pindex, runLength) ?? false;
   const views = ioVectors(vm, pages);
   const fh = obj.handle();
+  const generation = obj.generation;
   await diskTime(vm, lengthBytes);
   if (fault) throw new SysError('EIO', `vnode_pager: ${obj.path} page ${first.pindex}: injected fault`);
   const { bytesRead } = await fh.readv(views, positionBytes);
-  if (bytesRead < expectedBytes) {
+  // A short read is EIO, unless the file was seen to change meanwhile: then it is the new EOF
+  // (the pages were detached from the object and serve only those who already hold them).
+  if (bytesRead < expectedBytes && obj.generation === generation) {
     throw new SysError(
       'EIO',
       `vnode_pager: ${obj.path} page ${first.pindex}: short read ${bytesRead} of ${expectedBytes} bytes`,

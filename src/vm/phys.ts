@@ -143,16 +143,19 @@ export class VmPhys {
   check(problems: string[]): void {
     this.free.check(problems);
     let n = 0;
-    for (const m of this.pages) {
-      const inMap = this.isFree(m.physIndex);
-      if (inMap !== (m.queue === PQ_FREE)) problems.push(`vm_phys: page ${m.physIndex} free bit disagrees`);
-      if (inMap) n++;
-    }
-    if (n !== this.free.count) problems.push(`vm_phys: ${n} free in map, ${this.free.count} on list`);
+    for (const word of this.freeBits) n += popcount(word);
+    if (n !== this.free.count) problems.push(`vm_phys: ${n} free bits, ${this.free.count} on the free list`);
   }
 }
 
 /** Count of trailing zero bits of a non-zero 32-bit value. */
 function ctz(x: number): number {
   return 31 - Math.clz32(x & -x);
+}
+
+/** Count of set bits of a 32-bit value. */
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }

@@ -10,7 +10,7 @@
 // - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
 // So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
 import { kassert, type Tracer, tracer, WaitQueue } from '../kern/index.js';
-import { checkVmInvariants, vmAtRest } from './invariants.js';
+import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
 import { objectClose, objectOpen, objectRevalidate } from './objectops.js';
 import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } from './page.js';
@@ -19,7 +19,14 @@ import { VmPagequeue } from './pagequeue.js';
 import { vmPagerGetPages } from './pager.js';
 import { panic } from './panic.js';
 import { VmPhys } from './phys.js';
-import type { VmCnt, VmConfig, VmInternals, VmStats } from './vmtypes.js';
+import {
+  VM_PHYSMEM_DEFAULT_BYTES,
+  type VmCnt,
+  type VmConfig,
+  type VmInternals,
+  type VmStats,
+  zeroVmCnt,
+} from './vmtypes.js';
 
 export class Vm implements VmInternals {
   readonly config: VmConfig;
@@ -29,6 +36,13 @@ export class Vm implements VmInternals {
   readonly freeTargetPages: number;
   /** Debug mode: the O(n) check after every state change (config.invariants). */
   readonly invariants: boolean;
+  /**
+   * Debug mode runs the full O(n) sweep every `sweepEvery` page operations and checks the page
+   * just changed after each one. XXX(sim): every operation on memories up to 512 pages (the
+   * tests'); on a 64 MiB memory every 32nd, so that debug-mode end-to-end runs stay usable.
+   */
+  private readonly sweepEvery: number;
+  private changesSinceSweep = 0;
   /** @internal the physical allocator and free list */
   readonly phys: VmPhys;
   /** @internal vm_pagequeues */
@@ -37,15 +51,7 @@ export class Vm implements VmInternals {
   /** @internal the object registry, by (dev, ino) */
   readonly objects = new Map<string, VmObject>();
   /** @internal */
-  readonly cnt: VmCnt = {
-    v_wire_count: 0,
-    pageins: 0,
-    pages_paged_in: 0,
-    readahead_pages: 0,
-    reactivations: 0,
-    evictions: 0,
-    invalidations: 0,
-  };
+  readonly cnt: VmCnt = zeroVmCnt();
   /** @internal "vmwait": sleepers for a free or reclaimable page */
   readonly vmwait = new WaitQueue('vmwait');
   /** @internal "pgbusy": sleepers per busy page */
@@ -57,7 +63,7 @@ export class Vm implements VmInternals {
   constructor(config: VmConfig) {
     this.config = config;
     this.invariants = config.invariants;
-    this.phys = new VmPhys(config.physmemBytes);
+    this.phys = new VmPhys(config.physmemBytes ?? VM_PHYSMEM_DEFAULT_BYTES);
     this.physmem = this.phys.physmem;
     this.pageCount = this.phys.pageCount;
     this.pages = this.phys.pages;
@@ -66,6 +72,7 @@ export class Vm implements VmInternals {
       config.freeTargetPages ?? Math.max(8, Math.floor(this.pageCount / 32)),
     );
     this.trace = tracer('vm', config.kernelId);
+    this.sweepEvery = Math.max(1, Math.ceil(this.pageCount / 512));
   }
 
   /** PHYS_TO_DMAP(VM_PAGE_TO_PHYS(m)): the page's bytes, a view of physmem (never a copy). */
@@ -120,7 +127,7 @@ export class Vm implements VmInternals {
     m.referenced = false;
     m.queueBeforeWire = PQ_NONE;
     obj.pages.set(pindex, m);
-    if (this.invariants) this.checkInvariants();
+    if (this.invariants) this.changed(m);
     return m;
   }
 
@@ -165,7 +172,7 @@ export class Vm implements VmInternals {
       }
       this.cnt.v_wire_count++;
     }
-    if (this.invariants) this.checkInvariants();
+    if (this.invariants) this.changed(m);
   }
 
   /**
@@ -175,7 +182,7 @@ export class Vm implements VmInternals {
   vmPageUnwire(m: VmPage, queue: typeof PQ_ACTIVE | typeof PQ_INACTIVE): boolean {
     const last = this.unwireNoq(m);
     if (last) this.releaseToq(m, queue, false);
-    if (this.invariants) this.checkInvariants();
+    if (this.invariants) this.changed(m);
     return last;
   }
 
@@ -191,7 +198,7 @@ export class Vm implements VmInternals {
     } else if (this.unwireNoq(m)) {
       this.releaseToq(m, PQ_INACTIVE, flags !== 0);
     }
-    if (this.invariants) this.checkInvariants();
+    if (this.invariants) this.changed(m);
   }
 
   /** vm_page_unwire_noq: drops one wiring without touching queues; true on the last. */
@@ -224,7 +231,7 @@ export class Vm implements VmInternals {
   /** vm_page_xunbusy: ends the busy; an unwired page goes to a queue (or is freed if invalid). */
   vmPageXunbusy(m: VmPage): void {
     this.unbusy(m);
-    if (this.invariants) this.checkInvariants();
+    if (this.invariants) this.changed(m);
   }
 
   /** @internal vmPageXunbusy without the invariant check (the pager checks once per read). */
@@ -243,6 +250,17 @@ export class Vm implements VmInternals {
         if (this.vmwait.length > 0) this.vmwait.wakeAll();
       }
     }
+  }
+
+  /**
+   * vm_page_tryxbusy: takes the busy lock of a resident page if nobody holds it (as vm_page_grab
+   * does to read an invalid page again). The page keeps its queue and wirings; the daemon skips it.
+   */
+  vmPageTryXbusy(m: VmPage): boolean {
+    if (m.busy || m.queue === PQ_FREE || m.object === null) return false;
+    m.busy = true;
+    if (this.invariants) this.changed(m);
+    return true;
   }
 
   /** vm_page_busy_sleep: resolves when `m` is unbusied (at once if it is not busy). */
@@ -271,24 +289,9 @@ export class Vm implements VmInternals {
     return vmPageoutScan(this, targetFreePages);
   }
 
+  /** A frozen snapshot of the counters (sysctl vm.stats.vm). */
   get stats(): VmStats {
-    const c = this.cnt;
-    const free = this.phys.free.count;
-    return Object.freeze({
-      v_page_count: this.pageCount,
-      v_free_count: free,
-      v_active_count: this.active.count,
-      v_inactive_count: this.inactive.count,
-      v_wire_count: c.v_wire_count,
-      v_busy_unqueued_count: this.pageCount - free - this.active.count - this.inactive.count - c.v_wire_count,
-      pageins: c.pageins,
-      pages_paged_in: c.pages_paged_in,
-      readahead_pages: c.readahead_pages,
-      reactivations: c.reactivations,
-      evictions: c.evictions,
-      invalidations: c.invalidations,
-      vm_waits: this.vmwait.sleepsTotal,
-    });
+    return vmStats(this);
   }
 
   /** What is not at rest: wired or busy pages, sleepers, reads in flight. Empty = at rest. */
@@ -299,6 +302,16 @@ export class Vm implements VmInternals {
   /** The O(n) checks; throws KernelAssertionError naming the first broken rule. */
   checkInvariants(): void {
     checkVmInvariants(this);
+  }
+
+  /** Debug mode after a change to `m`: its own rules now, the full sweep every `sweepEvery`. */
+  private changed(m: VmPage): void {
+    if (++this.changesSinceSweep >= this.sweepEvery) {
+      this.changesSinceSweep = 0;
+      checkVmInvariants(this);
+    } else {
+      checkVmPage(this, m);
+    }
   }
 
   /** @internal drops an object from the registry once nothing holds it or its pages. */

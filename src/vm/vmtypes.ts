@@ -5,19 +5,23 @@ import type { VmPage } from './page.js';
 import type { VmPagequeue } from './pagequeue.js';
 import type { VmPhys } from './phys.js';
 
+/** Physical memory when the config names none: 64 MiB (16384 pages). */
+export const VM_PHYSMEM_DEFAULT_BYTES = 64 * 1024 * 1024;
+
 export interface VmConfig {
-  readonly physmemBytes: number;
+  /** Physical memory, a multiple of PAGE_SIZE (default 64 MiB). */
+  readonly physmemBytes?: number | undefined;
   readonly invariants: boolean;
   readonly clock: Clock;
   readonly kernelId: number;
   /** Page daemon low-water mark (v_free_target): default 1/32 of memory, at least 8 pages. */
-  readonly freeTargetPages?: number;
+  readonly freeTargetPages?: number | undefined;
   /** Simulated disk: time added per pager read (0 = off). */
-  readonly diskLatencyMs?: number;
+  readonly diskLatencyMs?: number | undefined;
   /** Simulated disk: bytes / bandwidth added per pager read (0 = off). */
-  readonly diskBandwidthMBps?: number;
+  readonly diskBandwidthMBps?: number | undefined;
   /** Fault injection: return true to fail this pager read with EIO. */
-  readonly pagerFault?: (obj: VmObject, pindex: number, count: number) => boolean;
+  readonly pagerFault?: ((obj: VmObject, pindex: number, count: number) => boolean) | undefined;
 }
 
 /** A sysctl-style snapshot (vm.stats.vm.* plus our pager and daemon counters). */
@@ -43,6 +47,18 @@ export interface VmStats {
   readonly invalidations: number;
   /** Times vmWait slept. */
   readonly vm_waits: number;
+}
+
+export function zeroVmCnt(): VmCnt {
+  return {
+    v_wire_count: 0,
+    pageins: 0,
+    pages_paged_in: 0,
+    readahead_pages: 0,
+    reactivations: 0,
+    evictions: 0,
+    invalidations: 0,
+  };
 }
 
 /** Counters the code bumps in place (vm_cnt). */

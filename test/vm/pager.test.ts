@@ -9,7 +9,7 @@ import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
-import { PQ_INACTIVE, PQ_NONE, type Vm, type VmObject, type VmPage } from '../../src/vm/index.js';
+import { PQ_FREE, PQ_INACTIVE, PQ_NONE, type Vm, type VmObject, type VmPage } from '../../src/vm/index.js';
 import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
 
 const FILE_BYTES = 20 * PAGE_SIZE + 123; // 21 pages, the last one mostly past EOF
@@ -159,6 +159,72 @@ describe('pager failure', () => {
     await writeFile(p, fileBytes(PAGE_SIZE, 3));
     await expect(vm.vmPagerGetPages(obj, allocRun(vm, obj, 4, 2), 0)).rejects.toMatchObject({ code: 'EIO' });
     expect(vm.stats.v_free_count).toBe(32);
+    expect(vm.atRest()).toEqual([]);
+    await vm.vmObjectClose(obj);
+  });
+});
+
+describe('reads in flight', () => {
+  it('re-reads an invalid page in place after vmPageTryXbusy', async () => {
+    let fail = true;
+    const vm = makeVm(16, { pagerFault: () => fail });
+    const obj = await vm.vmObjectOpen(path);
+    const [m] = allocRun(vm, obj, 9, 1) as [VmPage];
+    vm.vmPageWire(m);
+    await expect(vm.vmPagerGetPages(obj, [m], 0)).rejects.toMatchObject({ code: 'EIO' });
+    fail = false;
+    expect(vm.vmPageTryXbusy(m)).toBe(true);
+    expect(vm.vmPageTryXbusy(m)).toBe(false);
+    await vm.vmPagerGetPages(obj, [m], 0);
+    expect(m.valid && !m.busy).toBe(true);
+    expect(Buffer.from(vm.pageBytes(m)).equals(filePage(9))).toBe(true);
+    vm.vmPageUnwire(m, PQ_INACTIVE);
+    expect(vm.atRest()).toEqual([]);
+    await vm.vmObjectClose(obj);
+  });
+
+  it('close waits for the reads in flight before closing the file', async () => {
+    const clock = new ManualClock();
+    const vm = makeVm(16, { clock, diskLatencyMs: 10 });
+    const obj = await vm.vmObjectOpen(path);
+    const read = vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 2), 0);
+    let closed = false;
+    const close = vm.vmObjectClose(obj).then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(false);
+    expect(obj.fh).not.toBeNull();
+    expect(vm.atRest().join()).toMatch(/in flight/);
+    clock.advance(10);
+    await read;
+    await close;
+    expect(obj.fh).toBeNull();
+    expect(vm.vmPageLookup(obj, 1)?.valid).toBe(true);
+    expect(vm.atRest()).toEqual([]);
+  });
+
+  it('a file change during a read detaches its pages; they are freed when no longer held', async () => {
+    const p = await tmp.file('moving.bin', fileBytes(4 * PAGE_SIZE, 9));
+    const clock = new ManualClock();
+    const vm = makeVm(16, { clock, diskLatencyMs: 10 });
+    const obj = await vm.vmObjectOpen(p);
+    const [a, b] = allocRun(vm, obj, 0, 2) as [VmPage, VmPage];
+    vm.vmPageWire(a);
+    const read = vm.vmPagerGetPages(obj, [a, b], 2);
+    await writeFile(p, fileBytes(3 * PAGE_SIZE, 10));
+    await vm.vmObjectRevalidate(obj);
+    expect(obj.generation).toBe(1);
+    expect(obj.pages.size).toBe(0);
+    expect(a.object).toBeNull();
+    expect(a.busy && b.busy).toBe(true);
+    clock.advance(10);
+    await read;
+    expect(b.queue).toBe(PQ_FREE);
+    expect(a.wireCount).toBe(1);
+    expect(a.object).toBeNull();
+    vm.vmPageUnwire(a, PQ_INACTIVE);
+    expect(vm.stats.v_free_count).toBe(16);
     expect(vm.atRest()).toEqual([]);
     await vm.vmObjectClose(obj);
   });
