@@ -102,10 +102,25 @@ export function decide(method: string, h: ConditionalHeaders, v: Validators): De
   const range = h.range;
   if (range === undefined || (method !== 'GET' && method !== 'HEAD')) return { status: 200 };
   if (h['if-range'] !== undefined && !ifRangeHolds(h['if-range'], v)) return { status: 200 };
-  const parsed = rangeParser(v.sizeBytes, range, { combine: true });
-  if (parsed === -2) return { status: 200 }; // malformed: ignored, as RFC 9110 allows
-  if (parsed === -1) return { status: 416 };
-  if (parsed.type !== 'bytes') return { status: 200 };
-  if (parsed.length > MAX_RANGES) return { status: 200 };
+  return decideRange(range, v.sizeBytes);
+}
+
+/**
+ * ngx_http_range_parse's rules: another unit is ignored (200); a malformed "bytes=" set, a number
+ * past the largest offset, or ranges adding up to more than the file (overlap used to amplify)
+ * get 416; more than MAX_RANGES ranges, counted before merging, are ignored (200, the whole body).
+ */
+function decideRange(range: string, sizeBytes: number): Decision {
+  const bytesUnit = /^\s*bytes\s*=/i.test(range);
+  if (!bytesUnit) return { status: 200 };
+  const specs = range.slice(range.indexOf('=') + 1).split(',');
+  if (specs.length > MAX_RANGES) return { status: 200 };
+  if ((range.match(/\d+/g) ?? []).some((d) => !Number.isSafeInteger(Number(d)))) return { status: 416 };
+  const each = rangeParser(sizeBytes, range, { combine: false });
+  if (each === -2) return { status: 416 };
+  if (each === -1) return { status: 416 };
+  if (each.reduce((n, r) => n + (r.end - r.start + 1), 0) > sizeBytes) return { status: 416 };
+  const parsed = rangeParser(sizeBytes, range, { combine: true });
+  if (parsed === -2 || parsed === -1) return { status: 416 };
   return { status: 206, ranges: parsed.map((r) => ({ start: r.start, end: r.end })) };
 }
