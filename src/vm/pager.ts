@@ -8,6 +8,7 @@
 // and unbusies it; read-ahead pages go to the inactive queue. On failure every page is unbusied
 // and left invalid: unwired ones are freed, wired ones stay with their holders (nothing is ever
 // half-valid). `paging_in_progress` holds the object open across the read.
+import type { FileHandle } from 'node:fs/promises';
 import { kassert, PAGE_SIZE, SysError } from '../kern/index.js';
 import type { VmObject } from './object.js';
 import type { VmPage } from './page.js';
@@ -75,7 +76,7 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
   const generation = obj.generation;
   await diskTime(vm, lengthBytes);
   if (fault) throw new SysError('EIO', `vnode_pager: ${obj.path} page ${first.pindex}: injected fault`);
-  const { bytesRead } = await fh.readv(views, positionBytes);
+  const bytesRead = await readvAll(fh, views, positionBytes);
   // A short read is EIO, unless the file was seen to change meanwhile: then it is the new EOF
   // (the pages were detached from the object and serve only those who already hold them).
   if (bytesRead < expectedBytes && obj.generation === generation) {
@@ -85,6 +86,23 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
     );
   }
   zeroFrom(views, bytesRead);
+}
+
+/** IOV_MAX: libuv hands at most this many buffers to one readv(2) and reads the rest not at all. */
+const IOV_MAX = 1024;
+
+/** One readv(2) (more only past IOV_MAX iovecs); returns the bytes read, short only at EOF. */
+async function readvAll(fh: FileHandle, views: Uint8Array[], positionBytes: number): Promise<number> {
+  if (views.length <= IOV_MAX) return (await fh.readv(views, positionBytes)).bytesRead;
+  let bytesRead = 0;
+  for (let i = 0; i < views.length; i += IOV_MAX) {
+    const part = views.slice(i, i + IOV_MAX);
+    const partBytes = part.reduce((n, v) => n + v.length, 0);
+    const r = await fh.readv(part, positionBytes + bytesRead);
+    bytesRead += r.bytesRead;
+    if (r.bytesRead < partBytes) break;
+  }
+  return bytesRead;
 }
 
 /** The iovec array: one view per run of physically adjacent frames. */

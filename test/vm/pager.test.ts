@@ -119,6 +119,35 @@ describe('zero-copy page-in', () => {
   });
 });
 
+describe('scattered frames', () => {
+  it('reads a run of more than IOV_MAX scattered pages correctly', async () => {
+    const pages = 1100;
+    const big = fileBytes(pages * PAGE_SIZE, 21);
+    const p = await tmp.file('big.bin', big);
+    const vm = makeVm(2 * pages + 8, { freeTargetPages: 1 });
+    const obj = await vm.vmObjectOpen(p);
+    // Take every frame, then give back every other one: no two free frames are adjacent.
+    const filler = allocRun(vm, obj, 100_000, vm.pageCount);
+    filler.forEach((m, i) => {
+      if (i % 2 === 0) vm.vmPageXunbusy(m); // invalid and unwired: freed
+    });
+    const again = allocRun(vm, obj, 0, pages);
+    expect(
+      again.filter((m, i) => i > 0 && m.physIndex === (again[i - 1] as VmPage).physIndex + 1).length,
+    ).toBe(0);
+    await vm.vmPagerGetPages(obj, again, 0);
+    filler.forEach((m, i) => {
+      if (i % 2 === 1) vm.vmPageXunbusy(m);
+    });
+    for (const m of again) {
+      expect(
+        Buffer.from(vm.pageBytes(m)).equals(big.subarray(m.pindex * PAGE_SIZE, (m.pindex + 1) * PAGE_SIZE)),
+      ).toBe(true);
+    }
+    await vm.vmObjectClose(obj);
+  });
+});
+
 describe('pager failure', () => {
   it('EIO leaves every page unbusied and invalid: unwired ones and read-ahead freed', async () => {
     let fail = true;
