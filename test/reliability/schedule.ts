@@ -255,6 +255,8 @@ function allowedErrors(plan: TransferPlan, eioArmed: boolean): string[] {
   if (eioArmed) out.push('EIO', 'ECONNRESET', 'EPIPE');
   if (plan.path === 'sendfile' && (plan.flags & SF_NODISKIO) !== 0) out.push('EBUSY');
   if (plan.peer === 'reset' || plan.peer === 'stall') out.push('ECONNRESET', 'EPIPE');
+  // The application closes a stalled peer's socket: the copy loop's next write(2) gets EBADF.
+  if (plan.peer === 'stall') out.push('EBADF');
   return out;
 }
 
