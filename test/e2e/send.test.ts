@@ -31,6 +31,15 @@ function boot(config: Parameters<typeof createKernel>[0] = {}): Kernel {
   return k;
 }
 
+/** Waits until a sender sleeps in sbwait: the send buffer is full and the host takes no more. */
+async function blockedInSbwait(k: Kernel): Promise<void> {
+  for (let i = 0; i < 5000; i++) {
+    if (k.atRest().leaks.some((l) => l.includes('sleeping in sbwait'))) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  throw new Error('no sender blocked in sbwait');
+}
+
 async function rejection(p: Promise<unknown>): Promise<SysError> {
   try {
     await p;
@@ -114,17 +123,17 @@ describe.each(['dmap', 'kva', 'extpg'] as const)('sendfile over TCP, mapping %s'
 
   it('a peer reset mid-transfer gives EPIPE or ECONNRESET and leaks nothing', async () => {
     const k = boot({ mapping, nsfbufs: 64 });
-    const path = await testFile(4 * MiB, 7);
+    const path = await testFile(64 * MiB);
     const file = await k.open(path);
     const lb = await loopback({ pauseReceiver: true });
     const so = k.socket(lb.client, { sndbufBytes: 256 * 1024 });
     const sending = k.sendfile(file, so, 0, 0);
-    await new Promise((r) => setTimeout(r, 30));
+    await blockedInSbwait(k);
     lb.peer.resetAndDestroy();
     const err = await rejection(sending);
     expect(['EPIPE', 'ECONNRESET']).toContain(err.code);
     expect(err.sbytes).toBeGreaterThan(0);
-    expect(err.sbytes).toBeLessThan(4 * MiB);
+    expect(err.sbytes).toBeLessThan(64 * MiB);
     k.soclose(so);
     await settle(k);
     await lb.close();
@@ -194,7 +203,7 @@ describe('sendfile semantics', () => {
     const so = k.socket(lb.client);
     const ac = new AbortController();
     const sending = k.sendfile(file, so, 0, 0, { signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 30));
+    await blockedInSbwait(k);
     ac.abort();
     const err = await rejection(sending);
     expect(err.code).toBe('EINTR');
