@@ -5,10 +5,11 @@
 // opens share one object per file and report errno codes.
 // Method: real temp files under os.tmpdir(), a small Vm with invariants on, and the pagerFault
 // hook and a ManualClock for the failure and disk-time cases.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
+import { ManualClock, PAGE_SIZE, TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
 import { PQ_FREE, PQ_INACTIVE, PQ_NONE, type Vm, type VmObject, type VmPage } from '../../src/vm/index.js';
 import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
 
@@ -82,6 +83,24 @@ describe('zero-copy page-in', () => {
     }
     expect(vm.vmPageLookup(obj, 21)).toBeNull();
     await vm.vmObjectClose(obj);
+  });
+
+  it('publishes pagein events on the vm trace channel', async () => {
+    const events: TraceEvent[] = [];
+    const listener = (e: unknown): void => {
+      events.push(e as TraceEvent);
+    };
+    diagnosticsChannel.subscribe(TRACE_CHANNELS.vm, listener);
+    try {
+      const vm = makeVm(16, { kernelId: 77 });
+      const obj = await vm.vmObjectOpen(path);
+      await vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 2), 1);
+      await vm.vmObjectClose(obj);
+    } finally {
+      diagnosticsChannel.unsubscribe(TRACE_CHANNELS.vm, listener);
+    }
+    const pagein = events.find((e) => e.kernelId === 77 && e.event === 'pagein');
+    expect(pagein).toMatchObject({ pindex: 0, pages: 2, readahead: 1 });
   });
 
   it('stops read-ahead at a resident page', async () => {
