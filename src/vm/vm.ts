@@ -10,6 +10,7 @@
 // - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
 // So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
 import { kassert, type Tracer, tracer, WaitQueue } from '../kern/index.js';
+import { pageBusySleep, pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
 import { objectClose, objectOpen, objectRevalidate } from './objectops.js';
@@ -236,20 +237,7 @@ export class Vm implements VmInternals {
 
   /** @internal vmPageXunbusy without the invariant check (the pager checks once per read). */
   unbusy(m: VmPage): void {
-    if (!m.busy) panic(`vm_page_xunbusy: page ${m.physIndex} is not busy`);
-    m.busy = false;
-    const q = this.busyWaits.get(m);
-    if (q) {
-      this.busyWaits.delete(m);
-      q.wakeAll();
-    }
-    if (m.wireCount === 0) {
-      if (m.object === null || (!m.valid && m.queue === PQ_NONE)) this.vmPageFree(m);
-      else if (m.queue === PQ_NONE) {
-        this.inactive.insertTail(m);
-        if (this.vmwait.length > 0) this.vmwait.wakeAll();
-      }
-    }
+    pageUnbusy(this, m);
   }
 
   /**
@@ -265,13 +253,7 @@ export class Vm implements VmInternals {
 
   /** vm_page_busy_sleep: resolves when `m` is unbusied (at once if it is not busy). */
   vmPageBusySleep(m: VmPage, signal?: AbortSignal): Promise<void> {
-    if (!m.busy) return Promise.resolve();
-    let q = this.busyWaits.get(m);
-    if (!q) {
-      q = new WaitQueue('pgbusy');
-      this.busyWaits.set(m, q);
-    }
-    return q.sleep(signal);
+    return pageBusySleep(this, m, signal);
   }
 
   /** vm_wait: sleeps until a page is freed or becomes reclaimable; EINTR if `signal` aborts. */
