@@ -78,6 +78,23 @@ describe('vn_sendfile queueing', () => {
     await k.destroy();
   });
 
+  it('sends headers larger than the socket buffer over several chunks, in order, before the file', async () => {
+    const k = createKernel({ physmemBytes: 8 * MiB, mapping: 'kva', nsfbufs: 8 });
+    const path = await testFile(70_000, 15);
+    const file = await k.open(path);
+    const t = new MemoryTransport();
+    const so = k.socket(t, { sndbufBytes: 16 * 1024 });
+    const header = new Uint8Array(40_000).map((_, i) => i % 251);
+    const trailer = new Uint8Array(3000).fill(7);
+    const n = await pump(k, t, k.sendfile(file, so, 5, 60_000, { headers: [header], trailers: [trailer] }));
+    expect(n).toBe(40_000 + 60_000 + 3000);
+    const got = t.received();
+    const { readFile } = await import('node:fs/promises');
+    const want = new Uint8Array([...header, ...(await readFile(path)).subarray(5, 60_005), ...trailer]);
+    expect(Buffer.compare(Buffer.from(got), Buffer.from(want))).toBe(0);
+    await k.destroy();
+  });
+
   it('SF_SYNC resolves only after the host has taken the last byte', async () => {
     const k = createKernel({ physmemBytes: 8 * MiB, mapping: 'extpg' });
     const file = await k.open(await testFile(50_000, 13));
