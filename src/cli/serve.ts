@@ -162,10 +162,8 @@ export async function serve(args: readonly string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   process.stdout.write(`\n${signal}: closing\n`);
-  // Connections still busy after a grace period are cut, so that close always finishes.
-  const grace = setTimeout(() => server.server.closeAllConnections(), 2000);
+  // buildServer cuts connections still busy after its grace period, so close always finishes.
   await server.close();
-  clearTimeout(grace);
   const report = server.zcsim.closeReport;
   if (report?.atRest) {
     process.stdout.write('kernel at rest: no sf_buf, mbuf or cluster in use, no page wired\n');

@@ -18,7 +18,7 @@ export const COMPARE_ROUTE_MS_MAX = 3000;
 export interface CompareRouteResult extends LoaderResult {
   readonly MBps: number;
   readonly requestsPerSec: number;
-  /** Bytes the CPU copied per body byte sent, from the server's counters during the run. */
+  /** Bytes the CPU copied per byte sent (head and body), from the server's counters during the run. */
   readonly copiedPerByte: number;
 }
 
@@ -71,23 +71,23 @@ export class Comparer {
     const child = fork(loaderPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
     this.child = child;
     const results: CompareRouteResult[] = [];
-    let before = { copied: 0, body: 0 };
+    let before = { copied: 0, sent: 0 };
     return new Promise<CompareResult>((resolvePromise, reject) => {
       const timer = this.clock.setTimer(ROUTES.length * durationMs + 15_000, () => child.kill('SIGKILL'));
       let failure: string | null = null;
       child.on('message', (m: LoaderMessage) => {
         if (m.type === 'begin') {
           const c = this.routes[m.route as RouteName];
-          before = { copied: c.copied_bytes, body: c.body_bytes };
+          before = { copied: c.copied_bytes, sent: c.body_bytes + c.header_bytes };
         } else if (m.type === 'result') {
           const c = this.routes[m.result.route as RouteName];
-          const body = c.body_bytes - before.body;
+          const sent = c.body_bytes + c.header_bytes - before.sent;
           const r = m.result;
           results.push({
             ...r,
             MBps: r.seconds > 0 ? r.bytes / r.seconds / 1e6 : 0,
             requestsPerSec: r.seconds > 0 ? r.requests / r.seconds : 0,
-            copiedPerByte: body > 0 ? (c.copied_bytes - before.copied) / body : 0,
+            copiedPerByte: sent > 0 ? (c.copied_bytes - before.copied) / sent : 0,
           });
         } else if (m.type === 'error') failure = m.message;
       });

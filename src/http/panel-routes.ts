@@ -1,13 +1,12 @@
 // The dashboard's routes: the page and its assets, /stats (JSON), /metrics (Prometheus),
 // /events (SSE), /files (the table of files) and POST /compare (the side-by-side load).
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Asset } from './assets.js';
 import type { Comparer } from './compare.js';
 import type { EventHub } from './events.js';
 import type { Metrics } from './metrics.js';
-import { decodeRequestPath } from './path.js';
+import { decodeRequestPath, resolveInsideRoot } from './path.js';
 import { takeSnapshot } from './snapshot.js';
 import type { ServerState } from './state.js';
 
@@ -28,10 +27,11 @@ async function listFiles(realRoot: string): Promise<{ name: string; sizeBytes: n
   for (const name of await readdir(realRoot)) {
     if (name.startsWith('.') || out.length >= FILES_LISTED_MAX) continue;
     try {
-      const st = await stat(join(realRoot, name));
+      // The same check as the routes: a symlink leading out of the root is not listed.
+      const st = await stat(await resolveInsideRoot(realRoot, name));
       if (st.isFile()) out.push({ name, sizeBytes: st.size });
     } catch {
-      // gone meanwhile, or a dangling symlink
+      // gone meanwhile, a dangling symlink, or one leading out
     }
   }
   return out.sort((a, b) => a.sizeBytes - b.sizeBytes || a.name.localeCompare(b.name));

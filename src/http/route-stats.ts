@@ -13,7 +13,11 @@ export interface RouteCounters {
   body_bytes: number;
   /** Header bytes (status line, fields, multipart part headers) written. */
   header_bytes: number;
-  /** Bytes copied by the CPU per the route's path: kernel copies for /copy, header copies for /zerocopy. */
+  /**
+   * Bytes the CPU copied on the route's path: /zerocopy the headers (into mbufs); /copy the
+   * headers plus twice the body (read(2) copy-out, write(2) copy-in); /stream the head plus the
+   * body once (the host's read(2) into a Node buffer).
+   */
   copied_bytes: number;
   /** Responses cut short because the client went away. */
   aborted: number;

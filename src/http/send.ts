@@ -50,6 +50,12 @@ export function takeHead(res: ServerResponse): Buffer | null {
   return Buffer.from(r._header, 'latin1');
 }
 
+/** Length of the head writeHead built (0 when Node's internals are not as expected). */
+function headLength(res: ServerResponse): number {
+  const h = (res as unknown as HeadAccess)._header;
+  return typeof h === 'string' ? h.length : 0;
+}
+
 function planBodyBytes(plan: ResponsePlan): number {
   let n = 0;
   for (const p of plan.parts) n += p.end - p.start + 1;
@@ -146,6 +152,10 @@ export async function sendViaStream(
   counters: RouteCounters,
 ): Promise<void> {
   res.writeHead(plan.status, plan.headers as string[]);
+  // Node copies the head into its own buffer: counted like the kernel routes' header copies.
+  const headBytes = headLength(res);
+  counters.header_bytes += headBytes;
+  counters.copied_bytes += headBytes;
   // end: false, so that a short file is never ended as if complete (the caller cuts it).
   await pipeline(streamBody(plan, entry, counters), res, { end: false });
   res.end();

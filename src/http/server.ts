@@ -4,7 +4,7 @@
 import { realpathSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { type Clock, realClock } from '../kern/index.js';
+import { type Clock, realClock, type TimerHandle } from '../kern/index.js';
 import { loadAssets } from './assets.js';
 import { Comparer } from './compare.js';
 import { httpStatusOf } from './errno-status.js';
@@ -36,6 +36,8 @@ export interface ServerOptions {
   readonly eventsIntervalMs?: number;
   /** Load time per route of a comparison in ms (at most 3000); 2000. */
   readonly compareDurationMs?: number;
+  /** How long close waits for busy connections before cutting them, in ms; 2000. */
+  readonly closeGraceMs?: number;
   readonly logger?: boolean;
   readonly clock?: Clock;
   /** Makes the kernel; the default is the simulator (src/kernel.ts). */
@@ -105,10 +107,17 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   app.decorate('zcsim', state);
   const hub = new EventHub(clock, state.options.eventsIntervalMs, () => JSON.stringify(takeSnapshot(state)));
   const comparer = new Comparer(clock, state.routes, options.compareDurationMs ?? 2000);
+  // Close: event streams end and the loader dies at once; connections still open after the
+  // grace period (a stalled download, a preconnected socket that never sent a request) are cut,
+  // so that close always finishes and the at-rest check runs.
+  let grace: TimerHandle | null = null;
   app.addHook('preClose', async () => {
     hub.closeAll();
     comparer.stop();
+    app.server.closeIdleConnections();
+    grace = clock.setTimer(options.closeGraceMs ?? 2000, () => app.server.closeAllConnections());
   });
+  beforeTeardown.push(async () => grace?.cancel());
   beforeTeardown.push(() => files.close());
 
   app.setErrorHandler((err, request, reply) => {
