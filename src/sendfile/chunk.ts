@@ -5,7 +5,7 @@ import { PAGE_MASK, PAGE_SIZE, type SysError } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { PQ_INACTIVE, type VmObject } from '../vm/index.js';
-import { fixspace, SF_READAHEAD_MAX_PAGES, SF_USER_READAHEAD } from './flags.js';
+import { fixspace, sendfileReadahead } from './flags.js';
 import { type SfCall, sendfileBuildMbufs } from './mext.js';
 import type { SendfileEnv } from './sfio.js';
 import { type SfChunk, sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
@@ -32,15 +32,7 @@ export async function sendfileChunk(
   readahead: number,
 ): Promise<Mbuf | null> {
   const npages = Math.ceil((space + (off & PAGE_MASK)) / PAGE_SIZE);
-  let rhpages = (call.flags & SF_USER_READAHEAD) !== 0 ? readahead : 0;
-  if ((call.flags & SF_USER_READAHEAD) === 0) {
-    rhpages = Math.ceil((call.rem + (off & PAGE_MASK)) / PAGE_SIZE) - npages + readahead;
-  }
-  rhpages = Math.min(SF_READAHEAD_MAX_PAGES, rhpages);
-  rhpages = Math.max(
-    0,
-    Math.min(Math.ceil((obj.sizeBytes - (off - (off & PAGE_MASK))) / PAGE_SIZE) - npages, rhpages),
-  );
+  const rhpages = sendfileReadahead(call.flags, readahead, call.rem, off, npages, obj.sizeBytes);
   const sfio = c.reset(obj, off, space, npages, rhpages);
   try {
     for (let p = sendfileSwapin(env, c, call.flags, call.signal); p !== null; ) {

@@ -122,3 +122,23 @@ export function fixspace(npages: number, off: number, space: number): number {
   if (npages === 0) return 0;
   return Math.min(space, npages * PAGE_SIZE - (off & PAGE_MASK));
 }
+
+/**
+ * The readahead of a chunk of `npages` pages at `off`, `rem` bytes of the request left: with
+ * SF_USER_READAHEAD the caller's count, else the rest of the request past the chunk plus the
+ * caller's count; at most maxphys worth of pages, and never past EOF.
+ */
+export function sendfileReadahead(
+  flags: number,
+  readahead: number,
+  rem: number,
+  off: number,
+  npages: number,
+  sizeBytes: number,
+): number {
+  let rhpages = readahead;
+  if ((flags & SF_USER_READAHEAD) === 0) rhpages += Math.ceil((rem + (off & PAGE_MASK)) / PAGE_SIZE) - npages;
+  rhpages = Math.min(SF_READAHEAD_MAX_PAGES, rhpages);
+  const pagesToEof = Math.ceil((sizeBytes - (off - (off & PAGE_MASK))) / PAGE_SIZE) - npages;
+  return Math.max(0, Math.min(pagesToEof, rhpages));
+}

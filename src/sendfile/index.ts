@@ -17,6 +17,7 @@ export {
   SF_USER_READAHEAD,
   SFSTAT_KEYS,
   type SfStat,
+  sendfileReadahead,
   xfsize,
 } from './flags.js';
 export { type SendfileConfig, SendfileLayer } from './layer.js';
