@@ -196,11 +196,12 @@ export class SlowReader {
     readonly socket: Socket,
     path: string,
     bytesPerSecond: number,
+    extraHeaders = '',
     periodMs = 250,
   ) {
     socket.on('error', () => {});
     socket.on('readable', () => {});
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extraHeaders}\r\n`);
     const perTick = Math.max(1, Math.round((bytesPerSecond * periodMs) / 1000));
     this.timer = setInterval(() => {
       const chunk = socket.read(perTick) as Buffer | null;
@@ -208,8 +209,13 @@ export class SlowReader {
     }, periodMs);
   }
 
-  static async open(port: number, path: string, bytesPerSecond: number): Promise<SlowReader> {
-    return new SlowReader(await connectRaw(port), path, bytesPerSecond);
+  static async open(
+    port: number,
+    path: string,
+    bytesPerSecond: number,
+    extraHeaders = '',
+  ): Promise<SlowReader> {
+    return new SlowReader(await connectRaw(port), path, bytesPerSecond, extraHeaders);
   }
 
   stop(): void {
