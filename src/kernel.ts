@@ -205,6 +205,7 @@ export class Kernel {
       invariants: c.invariants,
       copyBufferBytes: c.copyBufferBytes,
       checkInvariants: () => this.checkInvariants(),
+      kernelId: this.id,
     });
   }
 

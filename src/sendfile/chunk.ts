@@ -86,6 +86,14 @@ export function sendfileQueue(
   m: Mbuf,
 ): SysError | null {
   const sfio = c.sfio;
+  env.trace.emit('chunk', () => ({
+    so: so.so_id,
+    off: c.off,
+    bytes: hasPages ? c.space : 0,
+    pages: hasPages ? c.npages : 0,
+    ios: hasPages ? c.iosStarted : 0,
+    notready: hasPages && c.iosStarted > 0,
+  }));
   if (!hasPages || sfio === null || c.iosStarted === 0) {
     if (hasPages && sfio !== null) sendfileIodone(env, sfio, null);
     return env.sockets.prSend(so, 0, m);

@@ -1,6 +1,7 @@
 // The sendfile room's instance (one per kernel): the sfstat and copy counters, the free
 // callbacks handed to the mbuf code, and the system calls sendfile(2), read(2), write(2) and the
 // copy path's read+write loop. Mirrors the global state of sys/kern/kern_sendfile.c.
+import { type Tracer, tracer } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { KSocket, SocketLayer } from '../net/index.js';
 import type { SfBufMap } from '../sfbuf/index.js';
@@ -30,6 +31,7 @@ export interface SendfileConfig {
   readonly copyBufferBytes: number;
   /** Every room's checkInvariants (debug mode). */
   readonly checkInvariants: () => void;
+  readonly kernelId: number;
 }
 
 export class SendfileLayer implements SendfileEnv {
@@ -42,6 +44,7 @@ export class SendfileLayer implements SendfileEnv {
   readonly sfstat: SfStat = sfstatZero();
   readonly copystat: CopyStat = { copy_bytes_out: 0, copy_bytes_in: 0 };
   readonly sfiosInFlight = new Set<SfIo>();
+  readonly trace: Tracer;
   readonly freeMext = (m: Mbuf): void => sendfileFreeMext(this, m);
   readonly freeMextPg = (m: Mbuf): void => sendfileFreeMextPg(this, m);
   private readonly copyBufferBytes: number;
@@ -57,6 +60,7 @@ export class SendfileLayer implements SendfileEnv {
     this.invariants = config.invariants;
     this.copyBufferBytes = config.copyBufferBytes;
     this.checkInvariants = config.checkInvariants;
+    this.trace = tracer('sendfile', config.kernelId);
   }
 
   /**

@@ -54,6 +54,7 @@ export async function vnSendfile(
     mPending: null,
     sfPending: undefined,
   };
+  env.trace.emit('sendfile', () => ({ fd: file.fd, so: so.so_id, offset, nbytes, flags, readahead }));
   await revalidate(env, file.obj);
   // The socket's send lock serialises senders; as in the kernel it is not interruptible.
   const unlock = await env.sockets.sblock(so);
@@ -65,6 +66,7 @@ export async function vnSendfile(
   }
   if (r.error === null && opts.trailers !== undefined) await sendTrailers(env, so, opts, r);
   if (call.sync !== null) await syncWait(call.sync, opts.signal, r);
+  env.trace.emit('sendfile-done', () => ({ so: so.so_id, sbytes: r.sbytes, error: r.error?.code ?? null }));
   if (r.error !== null) {
     const e =
       r.error.code === 'ENOBUFS' && opts.signal?.aborted ? new SysError('EINTR', 'sendfile') : r.error;

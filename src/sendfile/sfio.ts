@@ -1,6 +1,6 @@
 // Mirrors the per-call structures of sys/kern/kern_sendfile.c: struct sf_io (one per chunk),
 // struct sendfile_sync (SF_SYNC), and the environment the sendfile room runs in.
-import type { SysError } from '../kern/index.js';
+import type { SysError, Tracer } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { KSocket, SocketLayer } from '../net/index.js';
 import type { SfBufMap } from '../sfbuf/index.js';
@@ -29,6 +29,8 @@ export interface SendfileEnv {
   readonly freeMextPg: (m: Mbuf) => void;
   /** Chunks whose pager I/O has not finished (for atRest). */
   readonly sfiosInFlight: Set<SfIo>;
+  /** Trace events on the zcsim:sendfile channel (call, chunk, iodone, done). */
+  readonly trace: Tracer;
   /** Debug mode: every room's checkInvariants, run after each chunk and free callback. */
   readonly invariants: boolean;
   checkAll(): void;

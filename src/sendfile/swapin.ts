@@ -167,6 +167,11 @@ export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | n
   env.sfiosInFlight.delete(sfio);
   const so = sfio.so;
   const m = sfio.m;
+  env.trace.emit('iodone', () => ({
+    so: so?.so_id ?? null,
+    pages: sfio.npages,
+    error: sfio.error?.code ?? null,
+  }));
   if (so === null || m === null) return;
   if (sfio.error !== null) {
     // The socket is aborted (so_error EIO) and this chunk's not-ready units are freed: their

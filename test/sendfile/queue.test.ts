@@ -4,10 +4,13 @@
 // (headers wait with it, order is kept); SF_SYNC waits for the last free; readahead follows the
 // kernel's formula; sockets get CPUs round-robin; stats() is plain JSON.
 // Method: a MemoryTransport (the test decides when the host takes bytes) and a ManualClock (the
-// test decides when the simulated disk answers), over a real file in os.tmpdir().
+// test decides when the simulated disk answers), over a real file in os.tmpdir(); the trace
+// events of the zcsim:sendfile channel show the order of call, chunk, return and read completion.
+
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { assertAtRest, createKernel, type Kernel, SF_SYNC, SF_USER_READAHEAD } from '../../src/index.js';
-import { ManualClock } from '../../src/kern/index.js';
+import { ManualClock, TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { testFile } from '../e2e/helpers.js';
 
@@ -64,6 +67,11 @@ describe('vn_sendfile queueing', () => {
     const t = new MemoryTransport();
     const so = k.socket(t);
     const hdr = new TextEncoder().encode('header!');
+    const events: TraceEvent[] = [];
+    const listener = (e: unknown): void => {
+      if ((e as TraceEvent).kernelId === k.id) events.push(e as TraceEvent);
+    };
+    diagnosticsChannel.subscribe(TRACE_CHANNELS.sendfile, listener);
     const n = await k.sendfile(file, so, 0, 0, { headers: [hdr] });
     expect(n).toBe(hdr.length + 3 * 4096 + 5);
     expect(so.so_snd.sb_ccc).toBe(n);
@@ -75,6 +83,11 @@ describe('vn_sendfile queueing', () => {
     const got = t.received();
     expect(new TextDecoder().decode(got.subarray(0, hdr.length))).toBe('header!');
     expect(got.length).toBe(n);
+    diagnosticsChannel.unsubscribe(TRACE_CHANNELS.sendfile, listener);
+    // The call returns before the read completes: its chunk is queued not ready.
+    expect(events.map((e) => e.event)).toEqual(['sendfile', 'chunk', 'sendfile-done', 'iodone']);
+    expect(events[1]).toMatchObject({ bytes: 3 * 4096 + 5, pages: 4, ios: 1, notready: true });
+    expect(events[3]).toMatchObject({ pages: 4, error: null });
     await k.destroy();
   });
 
