@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKernel, type Kernel, SF_SYNC, type SysError } from '../../src/index.js';
+import { SS_ISCONNECTED } from '../../src/net/index.js';
 import {
   finish,
   loopback,
@@ -173,7 +174,7 @@ describe('sendfile semantics', () => {
     }
   });
 
-  it('rejects bad arguments with EINVAL and closed descriptors with EBADF', async () => {
+  it('rejects bad arguments with EINVAL, closed descriptors with EBADF, an unconnected socket with ENOTCONN', async () => {
     const k = boot();
     const file = await k.open(await testFile(4096));
     const lb = await loopback();
@@ -184,8 +185,13 @@ describe('sendfile semantics', () => {
     expect((await rejection(k.copyfile(file, so, -1, 0))).code).toBe('EINVAL');
     expect(await k.sendfile(file, so, 4096, 0)).toBe(0);
     expect(await k.sendfile(file, so, 1 << 30, 0)).toBe(0);
+    // A socket that is not connected (never, in this simulator, unless told so) gives ENOTCONN.
+    so.so_state &= ~SS_ISCONNECTED;
+    expect((await rejection(k.sendfile(file, so, 0, 0))).code).toBe('ENOTCONN');
+    so.so_state |= SS_ISCONNECTED;
     await k.close(file);
     expect((await rejection(k.sendfile(file, so, 0, 0))).code).toBe('EBADF');
+    expect((await rejection(k.fstat(file))).code).toBe('EBADF');
     expect((await rejection(k.read(file, 0, new Uint8Array(10)))).code).toBe('EBADF');
     expect((await rejection(k.close(file))).code).toBe('EBADF');
     const file2 = await k.open(await testFile(4096));
