@@ -173,7 +173,10 @@ async function failAfterHead(
   entry: FileEntry,
   err: unknown,
 ): Promise<void> {
-  const clientGone = res.destroyed || isClientGone(err);
+  // EIO: a page-in failed and the kernel aborted the socket, destroying the response: an error of
+  // ours, not a departed client.
+  const clientGone =
+    (err as { code?: unknown } | null)?.code !== 'EIO' && (res.destroyed || isClientGone(err));
   if (!res.headersSent) {
     res.writeHead(503, ['Content-Length', '0', 'Connection', 'close']);
     res.end();

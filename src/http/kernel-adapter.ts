@@ -2,7 +2,15 @@
 // its own kernel socket whose transport is the http.ServerResponse, so Node's keep-alive and
 // pipelining keep working: the kernel's batches become res.write()s, and their callbacks stand
 // in for the TCP ACKs that free the mbufs.
-import { createKernel, type Kernel, type KernelConfig, type KFile, type KSocket } from '../index.js';
+import {
+  createKernel,
+  isSysError,
+  type Kernel,
+  type KernelConfig,
+  type KFile,
+  type KSocket,
+  SysError,
+} from '../index.js';
 import type {
   HttpKernelPort,
   KernelConfigForHttp,
@@ -22,6 +30,19 @@ async function soDrain(kernel: Kernel, so: KSocket, signal: AbortSignal): Promis
   while (so.so_snd.sb_ccc > 0) await kernel.sockets.sbwait(so, signal);
 }
 
+/**
+ * A dropped connection makes the next send fail with EPIPE (SBS_CANTSENDMORE is tested first);
+ * the socket's pending so_error says why it was dropped (EIO: the page-in failed and the kernel
+ * aborted it; ECONNRESET: the client reset it), which is what the route counts.
+ */
+function whyDropped(so: KSocket): (e: unknown) => never {
+  return (e) => {
+    if (isSysError(e) && e.code === 'EPIPE' && so.so_error !== null)
+      throw new SysError(so.so_error, e.message, e.sbytes);
+    throw e;
+  };
+}
+
 function session(
   kernel: Kernel,
   file: KFile,
@@ -32,10 +53,14 @@ function session(
   let closed = false;
   return {
     sendfile: (offset, nbytes, headers, trailers) =>
-      kernel.sendfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal }),
+      kernel
+        .sendfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal })
+        .catch(whyDropped(so)),
     copyfile: (offset, nbytes, headers, trailers) =>
-      kernel.copyfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal }),
-    drain: () => soDrain(kernel, so, signal),
+      kernel
+        .copyfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal })
+        .catch(whyDropped(so)),
+    drain: () => soDrain(kernel, so, signal).catch(whyDropped(so)),
     close: () => {
       if (closed) return;
       closed = true;
