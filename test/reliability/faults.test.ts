@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { connectRaw, HttpPeer, type PeerResponse, SlowReader } from './http-peer.js';
+import { connectRaw, HttpPeer, type PeerResponse, SlowReader } from '../../bench/lib/peer.js';
 
 const MiB = 1024 * 1024;
 const base = mkdtempSync(join(tmpdir(), 'zcsim-faults-'));

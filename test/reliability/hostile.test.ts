@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RANGES } from '../../src/http/index.js';
 import { type Fixture, makeFixture, sha256 } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { HttpPeer } from './http-peer.js';
+import { HttpPeer } from '../../bench/lib/peer.js';
 
 let fx: Fixture;
 let srv: Running;

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPrng, type Prng } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { HttpPeer } from './http-peer.js';
+import { HttpPeer } from '../../bench/lib/peer.js';
 
 const CONNECTIONS = 1000;
 const LOAD_MS = Number(process.env.LOAD_MS ?? 8000);

@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { HttpPeer, SlowReader } from './http-peer.js';
+import { HttpPeer, SlowReader } from '../../bench/lib/peer.js';
 
 const SLOW_CLIENTS = 200;
 const FAST_CLIENTS = 20;

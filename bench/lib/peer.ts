@@ -1,7 +1,7 @@
-// Test peers of the HTTP reliability tests: a raw HTTP/1.1 client over one keep-alive TCP
-// connection to 127.0.0.1 that hashes each body as it streams in (never buffering it), and can
-// misbehave on purpose: abort midway (reset or plain close), half-close its sending side, read one
-// KiB a second, or never read at all. Bounded: every wait has a timeout.
+// Test peers of the HTTP reliability tests and of the soak (bench/soak.ts): a raw HTTP/1.1 client
+// over one keep-alive TCP connection to 127.0.0.1 that hashes each body as it streams in (never
+// buffering it), and can misbehave on purpose: abort midway (reset or plain close), half-close its
+// sending side, read one KiB a second, or never read at all. Bounded: every wait has a timeout.
 import { createHash, type Hash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 
