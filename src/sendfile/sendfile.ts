@@ -162,10 +162,11 @@ async function sendfileLoop(
   // XXX(sim): headers are sent even when no file data is (offset at EOF); the kernel's loop
   // appears not to (reference 2.5, open question), but the manual page says they are sent.
   while (rem > 0 || hdr.left > 0) {
+    // The header mbufs are ours until they are joined to the chunk: an error in between frees them.
+    let mh: Mbuf | null = null;
     try {
       const w = sendfileWaitSpace(env, so, rem + hdr.left, call.signal);
       let space = typeof w === 'number' ? w : await w;
-      let mh: Mbuf | null = null;
       let hdrlen = 0;
       if (hdr.left > 0) {
         mh = await copyIntoMbufs(env.mbufs, hdr, space);
@@ -180,6 +181,7 @@ async function sendfileLoop(
       off += fileBytes;
       rem -= fileBytes;
       const m = chainJoin(mh, chunk);
+      mh = null;
       if (m === null) {
         kassert(call.softerr !== null, 'vn_sendfile: nothing built and no error');
         r.error = new SysError(call.softerr, 'sendfile');
@@ -203,6 +205,7 @@ async function sendfileLoop(
         return r;
       }
     } catch (e) {
+      if (mh !== null) env.mbufs.mFreem(mh);
       if (!isSysError(e)) throw e;
       r.error = e;
       return r;
