@@ -37,6 +37,9 @@ const scenario = fc.record({
   diskLatencyMs: fc.integer({ min: 0, max: 3 }),
   /** A second, blocking connection sends the whole file at the same time (busy pages). */
   rival: fc.boolean(),
+  /** 32-bit arm flavour of the KVA pool; and connections moving between CPUs. */
+  unmapOnFree: fc.boolean(),
+  cpuMigratePct: fc.constantFrom(0, 30),
 });
 
 async function until(cond: () => boolean): Promise<void> {
@@ -59,6 +62,8 @@ type Scenario = {
   trailerBytes: number;
   diskLatencyMs: number;
   rival: boolean;
+  unmapOnFree: boolean;
+  cpuMigratePct: number;
 };
 
 /** Sends the whole slice, resuming after EAGAIN; returns the total sbytes. */
@@ -115,6 +120,9 @@ describe('sendfile delivers the file slice, whatever the scenario', () => {
           physmemBytes: s.physmemPages * 4096,
           nsfbufs: s.nsfbufs,
           diskLatencyMs: s.diskLatencyMs,
+          unmapOnFree: s.unmapOnFree,
+          cpuMigratePct: s.cpuMigratePct,
+          cpuCount: 3,
           invariants: true,
         });
         const file = await k.open(path);
