@@ -202,10 +202,16 @@ export class SlowReader {
     socket.on('error', () => {});
     socket.on('readable', () => {});
     socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extraHeaders}\r\n`);
-    const perTick = Math.max(1, Math.round((bytesPerSecond * periodMs) / 1000));
+    // A fractional budget, so that 1 byte a second is one byte every fourth tick; 0 never reads.
+    let budgetBytes = 0;
     this.timer = setInterval(() => {
-      const chunk = socket.read(perTick) as Buffer | null;
-      if (chunk !== null) this.bytesRead += chunk.length;
+      budgetBytes += (bytesPerSecond * periodMs) / 1000;
+      const n = Math.floor(budgetBytes);
+      if (n === 0) return;
+      const chunk = socket.read(n) as Buffer | null;
+      if (chunk === null) return;
+      budgetBytes -= chunk.length;
+      this.bytesRead += chunk.length;
     }, periodMs);
   }
 

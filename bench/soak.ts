@@ -1,0 +1,266 @@
+// The soak run (`npm run soak`, not part of `npm test`): the HTTP demo over the simulated kernel
+// for minutes under mixed load with faults on. Page-ins fail with EIO (seeded, by chance) in a
+// physical memory smaller than the served files; peers abort midway (reset or close), stall, read
+// at 1 KiB/s, or send hostile requests; the rest download whole files and ranges on the three
+// routes and hash every body. Prints requests served, errors by kind, faults injected by kind,
+// bytes verified, peak RSS, and at the end the kernel's at-rest check. Exits non-zero on a leak
+// (the kernel not at rest once every client has gone) or on a wrong body.
+//
+//   npm run soak -- --minutes 3 [--clients 200] [--seed 424242] [--eio-pct 1] [--physmem-mib 32]
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildServer, type ZcsimServer } from '../src/http/index.js';
+import { createPrng, type Prng } from '../src/kern/index.js';
+import { HttpPeer, type PeerResponse, SlowReader } from './lib/peer.js';
+
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '3' },
+    seconds: { type: 'string' },
+    clients: { type: 'string', default: '200' },
+    seed: { type: 'string', default: '424242' },
+    'eio-pct': { type: 'string', default: '1' },
+    'physmem-mib': { type: 'string', default: '32' },
+  },
+});
+const DURATION_MS = args.seconds !== undefined ? Number(args.seconds) * 1000 : Number(args.minutes) * 60_000;
+const CLIENTS = Number(args.clients);
+const SEED = Number(args.seed);
+const EIO_PCT = Number(args['eio-pct']);
+const PHYSMEM_BYTES = Number(args['physmem-mib']) * 1024 * 1024;
+/** After the deadline: the longest wait for clients to finish, and for the kernel to come to rest. */
+const FINISH_MS_MAX = 30_000;
+const REST_MS_MAX = 20_000;
+
+const SIZES = [
+  1024,
+  7 * 1024 + 3,
+  64 * 1024,
+  300 * 1024 + 11,
+  1024 * 1024,
+  4 * 1024 * 1024 + 5,
+  16 * 1024 * 1024,
+];
+const HOSTILE = [
+  'GET /zerocopy/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n',
+  'GET /copy/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n',
+  'GET /zerocopy/f0.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=9-1\r\n\r\n',
+  'GET /zerocopy/f0.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-99999999999999999999\r\n\r\n',
+  `GET /zerocopy/${'a'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+  `GET /stream/f1.bin HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(70_000)}\r\n\r\n`,
+  'BREW /zerocopy/f0.bin HTTP/1.1\r\nHost: x\r\n\r\n',
+];
+
+interface Tally {
+  requests: number;
+  completed: number;
+  bytesVerified: number;
+  errors: Map<string, number>;
+  peerFaults: Map<string, number>;
+}
+
+function bump(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
+}
+
+function sha(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function makeRoot(prng: Prng): { root: string; files: Buffer[] } {
+  const root = mkdtempSync(join(tmpdir(), 'zcsim-soak-'));
+  const files = SIZES.concat(SIZES).map((size, i) => {
+    const b = Buffer.allocUnsafe(size);
+    for (let j = 0; j < size; j += 4) b.writeUInt32LE(prng.nextU32(), Math.min(j, size - 4));
+    writeFileSync(join(root, `f${i}.bin`), b);
+    return b;
+  });
+  return { root, files };
+}
+
+/** Checks a normal response: whole and right, or cut by the server (an injected EIO) cleanly. */
+function verify(r: PeerResponse, want: Buffer, status: number, t: Tally): boolean {
+  if (r.complete && r.status === status) {
+    if (r.sha256 !== sha(want)) {
+      bump(t.errors, 'wrong_body');
+      return false;
+    }
+    t.completed++;
+    t.bytesVerified += r.bodyBytes;
+    return true;
+  }
+  if (r.cut === 'timeout') bump(t.errors, 'timeout');
+  else if (r.complete) bump(t.errors, `status_${r.status}`);
+  else if (r.sha256 !== sha(want.subarray(0, r.bodyBytes))) bump(t.errors, 'wrong_bytes_before_cut');
+  else bump(t.errors, 'cut_by_server');
+  return false;
+}
+
+async function normalRequest(peer: HttpPeer, files: Buffer[], prng: Prng, t: Tally): Promise<boolean> {
+  const i = prng.intInclusive(0, files.length - 1);
+  const body = files[i]!;
+  const route = ['zerocopy', 'zerocopy', 'copy', 'stream'][prng.intInclusive(0, 3)]!;
+  let start = 0;
+  let end = body.length - 1;
+  const headers: Record<string, string> = {};
+  if (prng.chancePct(15)) {
+    start = prng.intInclusive(0, end);
+    end = prng.intInclusive(start, end);
+    headers.Range = `bytes=${start}-${end}`;
+  }
+  t.requests++;
+  const r = await peer.request(`/${route}/f${i}.bin`, { headers, timeoutMs: 60_000 });
+  return verify(r, body.subarray(start, end + 1), headers.Range === undefined ? 200 : 206, t);
+}
+
+/** One misbehaving peer, on a connection of its own. */
+async function badPeer(port: number, kind: string, prng: Prng, t: Tally): Promise<void> {
+  bump(t.peerFaults, kind);
+  t.requests++;
+  if (kind === 'hostile') {
+    const p = await HttpPeer.connect(port);
+    const r = await p.raw(HOSTILE[prng.intInclusive(0, HOSTILE.length - 1)]!, { timeoutMs: 10_000 });
+    p.close();
+    if (r.status < 400 || r.status >= 500) bump(t.errors, `hostile_got_${r.status}`);
+  } else if (kind === 'reset' || kind === 'close') {
+    const p = await HttpPeer.connect(port);
+    const r = await p.request('/zerocopy/f6.bin', {
+      abortAfterBytes: prng.intInclusive(1, 8 << 20),
+      abortHow: kind,
+    });
+    // The server may cut it first (an injected EIO): then it is that, not the peer's abort.
+    if (r.cut !== 'aborted')
+      bump(t.errors, r.cut === 'closed' && !r.complete ? 'cut_by_server' : `${kind}_not_aborted`);
+    p.close();
+  } else {
+    // 'stall' never reads; 'slow' reads 1 KiB/s; each for 2-5 s, then goes away.
+    const s = await SlowReader.open(
+      port,
+      `/zerocopy/f${prng.intInclusive(0, 13)}.bin`,
+      kind === 'slow' ? 1024 : 0,
+    );
+    await new Promise((r) => setTimeout(r, prng.intInclusive(2000, 5000)));
+    s.stop();
+  }
+}
+
+async function client(port: number, files: Buffer[], prng: Prng, deadline: number, t: Tally): Promise<void> {
+  let peer: HttpPeer | null = null;
+  for (let i = 0; i < 10_000_000 && performance.now() < deadline; i++) {
+    try {
+      const roll = prng.intInclusive(0, 999);
+      const kind =
+        roll < 20
+          ? 'hostile'
+          : roll < 35
+            ? 'reset'
+            : roll < 50
+              ? 'close'
+              : roll < 55
+                ? 'stall'
+                : roll < 60
+                  ? 'slow'
+                  : null;
+      if (kind !== null) {
+        await badPeer(port, kind, prng, t);
+        continue;
+      }
+      peer ??= await HttpPeer.connect(port);
+      if (!(await normalRequest(peer, files, prng, t)) || peer.closed) {
+        peer.close();
+        peer = null;
+      }
+    } catch (e) {
+      bump(t.errors, `client_${(e as { code?: string }).code ?? 'exception'}`);
+      peer?.close();
+      peer = null;
+    }
+  }
+  peer?.close();
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+function progress(server: ZcsimServer, t: Tally, startMs: number, rssPeak: number): string {
+  const s = server.kernel.stats() as unknown as {
+    vm: { v_wire_count: number };
+    sockets: { so_open: number };
+  };
+  const errors = [...t.errors.values()].reduce((a, b) => a + b, 0);
+  return (
+    `${((performance.now() - startMs) / 1000).toFixed(0)} s: ${t.completed} served, ${mib(t.bytesVerified)} verified, ` +
+    `${errors} errors, sockets ${s.sockets.so_open}, wired ${s.vm.v_wire_count} pages, RSS ${mib(process.memoryUsage().rss)} (peak ${mib(rssPeak)})`
+  );
+}
+
+async function waitAtRest(server: ZcsimServer): Promise<{ atRest: boolean; leaks: string[] }> {
+  const start = performance.now();
+  for (;;) {
+    const v = server.kernel.atRest();
+    if (v.atRest || performance.now() - start > REST_MS_MAX) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function report(
+  server: ZcsimServer,
+  t: Tally,
+  rssPeak: number,
+  verdict: { atRest: boolean; leaks: string[] },
+) {
+  const routes = server.zcsim.routes;
+  const faults = server.kernel.faultCounters?.() ?? { pager_reads: 0, pager_eio: 0 };
+  const lines = [
+    `soak: ${(DURATION_MS / 1000).toFixed(0)} s, ${CLIENTS} clients, seed ${SEED}, physmem ${mib(PHYSMEM_BYTES)}, pager EIO ${EIO_PCT}%`,
+    `requests: ${t.requests} sent, ${t.completed} served whole and verified, ${mib(t.bytesVerified)} verified (SHA-256)`,
+    `errors by kind: ${JSON.stringify(Object.fromEntries(t.errors))}`,
+    `faults injected: pager_eio ${faults.pager_eio} of ${faults.pager_reads} pager reads; peers ${JSON.stringify(Object.fromEntries(t.peerFaults))}`,
+    `server counters: ${(['zerocopy', 'copy', 'stream'] as const).map((r) => `${r} ${JSON.stringify({ ...routes[r], responses: undefined })}`).join('; ')}`,
+    `peak RSS: ${mib(rssPeak)}`,
+    `at rest: ${verdict.atRest ? 'yes (no sf_buf, mbuf, cluster or wired page in use, no sleeper, every socket buffer empty)' : `NO\n  ${verdict.leaks.join('\n  ')}`}`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<number> {
+  const prng = createPrng(SEED);
+  const { root, files } = makeRoot(prng);
+  const server = await buildServer({
+    root,
+    kernel: { physmemBytes: PHYSMEM_BYTES, faults: { pagerEioPct: EIO_PCT }, seed: SEED, invariants: false },
+  });
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('soak: no TCP address');
+  const t: Tally = { requests: 0, completed: 0, bytesVerified: 0, errors: new Map(), peerFaults: new Map() };
+  let rssPeak = process.memoryUsage().rss;
+  const startMs = performance.now();
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 100);
+  const ticker = setInterval(() => console.log(progress(server, t, startMs, rssPeak)), 10_000);
+  const deadline = startMs + DURATION_MS;
+  const clients = Array.from({ length: CLIENTS }, () =>
+    client(address.port, files, createPrng(prng.nextU32()), deadline, t),
+  );
+  const finished = await Promise.race([
+    Promise.all(clients).then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), DURATION_MS + FINISH_MS_MAX)),
+  ]);
+  if (!finished) bump(t.errors, 'clients_not_finished');
+  clearInterval(ticker);
+  const verdict = await waitAtRest(server);
+  clearInterval(sampler);
+  report(server, t, rssPeak, verdict);
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+  const wrong = (t.errors.get('wrong_body') ?? 0) + (t.errors.get('wrong_bytes_before_cut') ?? 0);
+  return verdict.atRest && wrong === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
