@@ -27,6 +27,17 @@ export interface FileEntry extends Validators {
   readonly baseHeaders: readonly string[];
 }
 
+/** The file at an entry's path is no longer the one its stat described. */
+export class StaleEntryError extends Error {
+  override readonly name = 'StaleEntryError';
+  readonly code = 'ESTALE';
+}
+
+/** Whether `st` (fstat of an open file) is the file an entry describes. */
+export function isSameFile(entry: FileEntry, st: { ino: number; size: number; mtimeMs: number }): boolean {
+  return st.ino === entry.ino && st.size === entry.sizeBytes && st.mtimeMs === entry.mtimeMs;
+}
+
 /** A response's hold on an entry's kernel file. */
 export interface FileLease {
   readonly file: Promise<KernelFileRef>;
@@ -73,7 +84,7 @@ export class FileCache {
     const slot = this.slots.get(entry.relative);
     if (!slot || slot.entry !== entry || this.closed) return this.oneOff(entry);
     if (slot.kfile === null) {
-      const opening = this.config.kernel.open(entry.realPath);
+      const opening = this.openVerified(entry);
       slot.kfile = opening;
       // A failed open must not stay cached: the next request tries again.
       opening.catch(() => {
@@ -93,8 +104,32 @@ export class FileCache {
     };
   }
 
+  /** Drops the entry of `relative` (its file changed between stat and open): the next lookup stats again. */
+  forget(relative: string): void {
+    const slot = this.slots.get(relative);
+    if (slot) this.retire(relative, slot);
+  }
+
+  /**
+   * open(2) by path, then fstat(2) of what was opened: the path may have been renamed over or
+   * rewritten since the entry's stat, and the headers must describe the bytes sent.
+   */
+  private async openVerified(entry: FileEntry): Promise<KernelFileRef> {
+    const kernel = this.config.kernel;
+    const file = await kernel.open(entry.realPath);
+    const st = await kernel.fstat(file).catch(async (err: unknown) => {
+      await kernel.close(file).catch(() => {});
+      throw err;
+    });
+    if (!isSameFile(entry, { ino: st.ino, size: st.sizeBytes, mtimeMs: st.mtimeMs })) {
+      await kernel.close(file).catch(() => {});
+      throw new StaleEntryError(`${entry.relative} changed between stat and open`);
+    }
+    return file;
+  }
+
   private oneOff(entry: FileEntry): FileLease {
-    const file = this.config.kernel.open(entry.realPath);
+    const file = this.openVerified(entry);
     let released = false;
     return {
       file,
@@ -139,7 +174,7 @@ export class FileCache {
     const st = await stat(realPath);
     const old = this.slots.get(relative);
     const nowMs = this.config.clock.nowMs();
-    if (old && old.entry.realPath === realPath && sameFile(old.entry, st)) {
+    if (old && old.entry.realPath === realPath && isSameFile(old.entry, st)) {
       old.validatedAtMs = nowMs;
       return old;
     }
@@ -189,10 +224,6 @@ interface StatLike {
   mtimeMs: number;
   isDirectory(): boolean;
   isFile(): boolean;
-}
-
-function sameFile(e: FileEntry, st: StatLike): boolean {
-  return e.ino === st.ino && e.sizeBytes === st.size && e.mtimeMs === st.mtimeMs;
 }
 
 function makeEntry(relative: string, realPath: string, st: StatLike): FileEntry {

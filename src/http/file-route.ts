@@ -1,15 +1,15 @@
 // The file routes /zerocopy/*, /copy/* and /stream/*: one handler, three body senders. The
 // handler decodes the path, finds the file, decides the status (semantics.ts) and either answers
 // without a body (HEAD, 304, 412, 416) or hands a plan to the route's sender (send.ts).
-import { stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SysError } from '../kern/index.js';
-import type { FileEntry } from './file-cache.js';
+import { type FileEntry, isSameFile, StaleEntryError } from './file-cache.js';
 import type { KernelFileRef } from './kernel-port.js';
 import { directoryListing } from './listing.js';
 import { multipartLayout } from './multipart.js';
-import { decodeRequestPath } from './path.js';
+import { type DecodedPath, decodeRequestPath } from './path.js';
 import { countResponse, type RouteName } from './route-stats.js';
 import { type ConditionalHeaders, decide } from './semantics.js';
 import { type BodyPart, FileChangedError, type ResponsePlan, sendViaKernel, sendViaStream } from './send.js';
@@ -62,10 +62,28 @@ export async function handleFileRequest(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  const counters = state.routes[route];
-  counters.requests++;
+  state.routes[route].requests++;
   const rawUrl = request.raw.url ?? '/';
   const decoded = decodeRequestPath(rawUrl.slice(route.length + 1), state.options.dotfiles);
+  try {
+    await respond(state, route, request, reply, decoded);
+  } catch (err) {
+    // The file was replaced between its stat and its open: look again, once.
+    if (!(err instanceof StaleEntryError)) throw err;
+    state.files.forget(decoded.relative);
+    await respond(state, route, request, reply, decoded);
+  }
+}
+
+async function respond(
+  state: ServerState,
+  route: RouteName,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  decoded: DecodedPath,
+): Promise<void> {
+  const counters = state.routes[route];
+  const rawUrl = request.raw.url ?? '/';
   const entry = await state.files.lookup(decoded.relative);
   const res = reply.raw;
   if (entry.isDirectory) {
@@ -106,9 +124,16 @@ export async function handleFileRequest(
     return answerWithoutBody(res, plan.status, plan.headers);
   }
   if (route === 'stream') {
+    // Opened and checked before the head goes out, like the kernel routes' files.
+    const fh = await openVerified(entry);
     reply.hijack();
     countResponse(counters, plan.status);
-    return sendBody(state, route, res, plan, entry, null);
+    try {
+      await sendBody(state, route, res, plan, entry, fh);
+    } finally {
+      await fh.close().catch(() => {});
+    }
+    return;
   }
   // Open before the head goes out, so that open(2)'s errno still picks the status.
   const lease = state.files.acquire(entry);
@@ -129,7 +154,7 @@ async function sendBody(
   res: ServerResponse,
   plan: ResponsePlan,
   entry: FileEntry,
-  file: KernelFileRef | null,
+  file: KernelFileRef | FileHandle,
 ): Promise<void> {
   const counters = state.routes[route];
   counters.inflight++;
@@ -139,7 +164,7 @@ async function sendBody(
   };
   res.once('close', onClose);
   try {
-    if (file === null) await sendViaStream(res, plan, entry, counters);
+    if (route === 'stream') await sendViaStream(res, plan, file as FileHandle, counters);
     else {
       const session = state.kernel.session(file, res, abort.signal);
       await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
@@ -151,6 +176,18 @@ async function sendBody(
     counters.inflight--;
   }
 }
+/** open(2) and fstat(2) for the stream route: the file opened must be the one the entry describes. */
+async function openVerified(entry: FileEntry): Promise<FileHandle> {
+  const fh = await open(entry.realPath, 'r');
+  try {
+    if (isSameFile(entry, await fh.stat())) return fh;
+  } catch {
+    // fall through: closed below, looked up again
+  }
+  await fh.close().catch(() => {});
+  throw new StaleEntryError(`${entry.relative} changed between stat and open`);
+}
+
 /** True when the file on disk is no longer the one the response's headers describe. */
 async function fileChanged(entry: FileEntry): Promise<boolean> {
   try {

@@ -76,6 +76,7 @@ export function createKernelPort(config: KernelConfigForHttp): HttpKernelPort {
     config: kernel.config as unknown as Readonly<Record<string, unknown>>,
     open: (path) => kernel.open(path),
     close: (file: KernelFileRef) => kernel.close(file as KFile),
+    fstat: (file: KernelFileRef) => kernel.fstat(file as KFile),
     session: (file, transport, signal) => session(kernel, file as KFile, transport, signal),
     stats: () => kernel.stats() as unknown as Record<string, unknown>,
     netstatM: () => kernel.netstatM(),

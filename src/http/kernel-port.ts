@@ -53,6 +53,8 @@ export type KernelFileRef = object;
 export interface HttpKernelPort {
   open(path: string): Promise<KernelFileRef>;
   close(file: KernelFileRef): Promise<void>;
+  /** fstat(2) of an open file: which file the kernel really has open. */
+  fstat(file: KernelFileRef): Promise<{ sizeBytes: number; mtimeMs: number; ino: number }>;
   session(file: KernelFileRef, transport: ResponseTransport, signal: AbortSignal): KernelSession;
   stats(): Record<string, unknown>;
   netstatM(): string;

@@ -5,9 +5,9 @@
 // kernel as sendfile's headers so that it goes out in front of the file data through the
 // simulated socket buffer, the way sendfile(2)'s hdtr headers do.
 import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { FileEntry } from './file-cache.js';
 import type { KernelSession } from './kernel-port.js';
 import type { RouteCounters } from './route-stats.js';
 
@@ -115,7 +115,7 @@ export async function sendViaKernel(
 /** The plan's body as one byte source: part headers, file ranges read by fs streams, closing. */
 async function* streamBody(
   plan: ResponsePlan,
-  entry: FileEntry,
+  fh: FileHandle,
   counters: RouteCounters,
 ): AsyncGenerator<Buffer> {
   for (const part of plan.parts) {
@@ -124,7 +124,10 @@ async function* streamBody(
       yield part.header;
     }
     const nbytes = part.end - part.start + 1;
-    const rs = createReadStream(entry.realPath, {
+    // The handle opened (and checked) before the head: never the path again, which may be renamed over.
+    const rs = createReadStream('', {
+      fd: fh,
+      autoClose: false,
       start: part.start,
       end: part.end,
       highWaterMark: 64 * 1024,
@@ -148,7 +151,7 @@ async function* streamBody(
 export async function sendViaStream(
   res: ServerResponse,
   plan: ResponsePlan,
-  entry: FileEntry,
+  fh: FileHandle,
   counters: RouteCounters,
 ): Promise<void> {
   res.writeHead(plan.status, plan.headers as string[]);
@@ -157,6 +160,6 @@ export async function sendViaStream(
   counters.header_bytes += headBytes;
   counters.copied_bytes += headBytes;
   // end: false, so that a short file is never ended as if complete (the caller cuts it).
-  await pipeline(streamBody(plan, entry, counters), res, { end: false });
+  await pipeline(streamBody(plan, fh, counters), res, { end: false });
   res.end();
 }

@@ -3,7 +3,7 @@
 // frees everything, and a file that shrinks while it is sent never gets a wrong body.
 // Method: raw HTTP/1.1 on one net socket, sequential and pipelined, mixing routes, methods,
 // ranges and 304s; a client that stops reading then resets; a file truncated mid-send.
-import { truncateSync, writeFileSync } from 'node:fs';
+import { renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,37 @@ function abortAfter(path: string, readBytes: number): Promise<number> {
     socket.on('close', () => resolve(got));
   });
 }
+
+describe('a file replaced between requests', () => {
+  it('headers and bytes always describe the same file, whichever it is', async () => {
+    const cached = await startServer({ root: fx.root, revalidateMs: 60_000 });
+    try {
+      const oldBytes = patternBytes(200_000, 11);
+      const newBytes = patternBytes(200_000, 12);
+      writeFileSync(join(fx.root, 'swap.bin'), oldBytes);
+      writeFileSync(join(fx.root, 'swap.new'), newBytes);
+      const get = async (route: string) => {
+        const [r] = await rawExchange(cached.port, [{ method: 'GET', path: `/${route}/swap.bin` }], true);
+        return r!;
+      };
+      const before = await Promise.all(['zerocopy', 'copy', 'stream'].map(get));
+      for (const r of before) expect(sha256(r.body)).toBe(sha256(oldBytes));
+      const oldEtag = before[0]!.headers.etag;
+      renameSync(join(fx.root, 'swap.new'), join(fx.root, 'swap.bin'));
+      for (const route of ['zerocopy', 'copy', 'stream', 'stream', 'zerocopy']) {
+        const r = await get(route);
+        expect(r.status).toBe(200);
+        const isOld = r.headers.etag === oldEtag;
+        expect(sha256(r.body), `${route} ${isOld ? 'old' : 'new'} etag`).toBe(
+          sha256(isOld ? oldBytes : newBytes),
+        );
+      }
+      expect((await atRestSoon(cached.server)).leaks).toEqual([]);
+    } finally {
+      await cached.server.close();
+    }
+  });
+});
 
 describe('cut short', () => {
   it('a client that goes away mid-body frees everything', async () => {

@@ -34,6 +34,10 @@ export function fakeKernelPort(): HttpKernelPort & { opened: number; sessions: n
       opened--;
       await (file as FakeFile).fh.close();
     },
+    async fstat(file: KernelFileRef) {
+      const st = await (file as FakeFile).fh.stat();
+      return { sizeBytes: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+    },
     session(file: KernelFileRef, transport: ResponseTransport, signal: AbortSignal): KernelSession {
       sessions++;
       let pending = 0;
