@@ -333,6 +333,11 @@ export class Kernel {
     this.sfbufs.checkInvariants();
     this.mbufs.checkInvariants();
     this.sockets.checkInvariants();
+    // Across rooms: a held sf_buf maps a wired page (sf_buf_alloc's precondition holds until
+    // sf_buf_free, which the free routine calls before it unwires), one buffer per page.
+    const used = this.sfbufs.counters().nsfbufsused;
+    const wired = this.vm.stats.v_wire_count;
+    kassert(used <= wired, () => `kernel invariants: ${used} sf_bufs held but ${wired} pages wired`);
   }
 
   /** Closes every socket and file still open. */
