@@ -108,6 +108,12 @@ describe('the zcsim command', () => {
     expect(run('serve', '--port', 'x').stderr).toMatch(/^zcsim: --port must be a whole number/);
   });
 
+  it('zcsim bench hands its arguments to the benchmark (dist/bench/run.js)', () => {
+    const r = run('bench', '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/zcsim bench/);
+  });
+
   it('zcsim stat on a server that is not there: exit 1 with the reason', () => {
     const r = run('stat', 'http://127.0.0.1:9');
     expect(r.status).toBe(1);
