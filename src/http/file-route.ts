@@ -75,6 +75,36 @@ export async function handleFileRequest(
   }
 }
 
+/** A directory: 403 (EISDIR) unless --list; with it, a redirect to the slash form or the index. */
+async function answerDirectory(
+  state: ServerState,
+  route: RouteName,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  decoded: DecodedPath,
+  entry: FileEntry,
+): Promise<void> {
+  const counters = state.routes[route];
+  const rawUrl = request.raw.url ?? '/';
+  const res = reply.raw;
+  if (!state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
+  if (!decoded.trailingSlash) {
+    reply.hijack();
+    countResponse(counters, 301);
+    return answerWithoutBody(res, 301, ['Location', `${rawUrl.split('?')[0]}/`, 'Content-Length', '0']);
+  }
+  // Listed before the hijack, so that a readdir error still goes through the errno table.
+  const html = await directoryListing(
+    entry.realPath,
+    `/${route}/${decoded.relative}`,
+    state.options.dotfiles,
+  );
+  reply.hijack();
+  countResponse(counters, 200);
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': html.length });
+  res.end(request.method === 'HEAD' ? undefined : html);
+}
+
 async function respond(
   state: ServerState,
   route: RouteName,
@@ -83,27 +113,9 @@ async function respond(
   decoded: DecodedPath,
 ): Promise<void> {
   const counters = state.routes[route];
-  const rawUrl = request.raw.url ?? '/';
   const entry = await state.files.lookup(decoded.relative);
   const res = reply.raw;
-  if (entry.isDirectory) {
-    if (!state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
-    reply.hijack();
-    if (!decoded.trailingSlash) {
-      const location = `${rawUrl.split('?')[0]}/`;
-      countResponse(counters, 301);
-      return answerWithoutBody(res, 301, ['Location', location, 'Content-Length', '0']);
-    }
-    const html = await directoryListing(
-      entry.realPath,
-      `/${route}/${decoded.relative}`,
-      state.options.dotfiles,
-    );
-    countResponse(counters, 200);
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': html.length });
-    res.end(request.method === 'HEAD' ? undefined : html);
-    return;
-  }
+  if (entry.isDirectory) return answerDirectory(state, route, request, reply, decoded, entry);
   if (!entry.isRegular) throw new SysError('EACCES', `${decoded.relative} is not a regular file`);
   const decision = decide(request.method, request.headers as ConditionalHeaders, entry);
   if (decision.status === 304 || decision.status === 412 || decision.status === 416) {

@@ -65,6 +65,35 @@ function sendError(reply: FastifyReply, status: number, extra?: Record<string, s
   void reply.send(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`);
 }
 
+/** The file routes, and the error and not-found handlers that speak for them (errno table, 405). */
+function registerFileRoutes(app: FastifyInstance, state: ServerState): void {
+  app.setErrorHandler((err, request, reply) => {
+    const route = routeOfUrl(request.url);
+    const status =
+      err instanceof PathError
+        ? err.status
+        : ((err as { statusCode?: number }).statusCode ?? httpStatusOf(err));
+    if (route) countResponse(state.routes[route], status);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    sendError(reply, status);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const route = routeOfUrl(request.url);
+    if (route && request.method !== 'GET' && request.method !== 'HEAD') {
+      state.routes[route].requests++;
+      countResponse(state.routes[route], 405);
+      return sendError(reply, 405, { Allow: ALLOW });
+    }
+    sendError(reply, 404);
+  });
+  for (const route of ROUTES) {
+    const handler = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
+      handleFileRequest(state, route, request, reply);
+    app.route({ method: ['GET', 'HEAD'], url: `/${route}`, handler });
+    app.route({ method: ['GET', 'HEAD'], url: `/${route}/*`, handler });
+  }
+}
+
 /** Builds the server; `await server.listen({ port, host })` starts it, `server.close()` ends it. */
 export async function buildServer(options: ServerOptions): Promise<ZcsimServer> {
   const clock = options.clock ?? realClock();
@@ -120,31 +149,7 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   beforeTeardown.push(async () => grace?.cancel());
   beforeTeardown.push(() => files.close());
 
-  app.setErrorHandler((err, request, reply) => {
-    const route = routeOfUrl(request.url);
-    const status =
-      err instanceof PathError
-        ? err.status
-        : ((err as { statusCode?: number }).statusCode ?? httpStatusOf(err));
-    if (route) countResponse(state.routes[route], status);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    sendError(reply, status);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const route = routeOfUrl(request.url);
-    if (route && request.method !== 'GET' && request.method !== 'HEAD') {
-      state.routes[route].requests++;
-      countResponse(state.routes[route], 405);
-      return sendError(reply, 405, { Allow: ALLOW });
-    }
-    sendError(reply, 404);
-  });
-  for (const route of ROUTES) {
-    const handler = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
-      handleFileRequest(state, route, request, reply);
-    app.route({ method: ['GET', 'HEAD'], url: `/${route}`, handler });
-    app.route({ method: ['GET', 'HEAD'], url: `/${route}/*`, handler });
-  }
+  registerFileRoutes(app, state);
   registerPanelRoutes(app, { state, hub, comparer, metrics: new Metrics(), assets: loadAssets() });
   return app;
 }
