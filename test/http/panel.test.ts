@@ -131,6 +131,26 @@ describe('/events', () => {
   });
 });
 
+describe('/events and close', () => {
+  it('server close ends every event stream at once and does not wait for them', async () => {
+    const own = await startServer({ root: fx.root });
+    const streams = await Promise.all([1, 2, 3].map(() => request(`${own.origin}/events`)));
+    const ended = streams.map(
+      (r) =>
+        new Promise<void>((resolve) => {
+          r.body.on('data', () => {});
+          r.body.on('end', () => resolve());
+          r.body.on('error', () => resolve());
+        }),
+    );
+    const started = performance.now();
+    await own.server.close();
+    await Promise.all(ended);
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(own.server.zcsim.closeReport).toEqual({ atRest: true, leaks: [] });
+  });
+});
+
 describe('dashboard files', () => {
   it('the page, its script and style, and uPlot come from the server', async () => {
     const page = await request(`${srv.origin}/`);
