@@ -9,6 +9,7 @@ import {
   EXT_FLAG_SYNC,
   EXT_SFBUF,
   M_NOTREADY,
+  M_NOWAIT,
   M_RDONLY,
   M_WAITOK,
   MBUF_PEXT_MAX_PGS,
@@ -73,9 +74,11 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     const i = c.built;
     const pg = c.pa[i]!;
     if (call.mPending === null) {
-      const r = env.mbufs.mGet(M_WAITOK, MT_DATA);
+      // As for the sf_bufs below, only the chain's first mbuf may sleep. XXX(sim): the kernel
+      // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks.
+      const r = env.mbufs.mGet(c.mhead === null ? M_WAITOK : M_NOWAIT, MT_DATA);
       if (r instanceof Promise) return r.then((m) => setMPending(call, m));
-      kassert(r !== null, 'vn_sendfile: m_get(M_WAITOK) returned NULL');
+      if (r === null) return buildAllocfail(env, c, call, false);
       call.mPending = r;
     }
     let sf: SfBuf | null;
@@ -89,7 +92,7 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
       if (r instanceof Promise) return r.then((s) => setSfPending(call, s));
       sf = r;
     }
-    if (sf === null) return buildAllocfail(env, c, call);
+    if (sf === null) return buildAllocfail(env, c, call, true);
     const m = call.mPending;
     call.mPending = null;
     let extFlags = 0;
@@ -110,12 +113,12 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
 }
 
 /**
- * No sf_buf without sleeping: cut the chunk to the pages already mapped. The reads of this
- * chunk are waited for ("sfnosf") before the unused pages are unwired; with nothing built the
- * call ends with ENOBUFS.
+ * No sf_buf (or, after the first, no mbuf) without sleeping: cut the chunk to the pages already
+ * mapped. The reads of this chunk are waited for ("sfnosf") before the unused pages are unwired;
+ * with nothing built the call ends with ENOBUFS.
  */
-function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
-  env.sfstat.sf_allocfail++;
+function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall, noSfBuf: boolean): Promise<void> | null {
+  if (noSfBuf) env.sfstat.sf_allocfail++;
   if (call.mPending !== null) {
     env.mbufs.mFree(call.mPending);
     call.mPending = null;
@@ -143,9 +146,10 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     let m = c.mcur;
     if (m === null || m.m_epg!.m_epg_npgs === MBUF_PEXT_MAX_PGS) {
       if (call.mPending === null) {
-        const r = env.mbufs.mbAllocExtPgs(M_WAITOK, env.freeMextPg, call.sync, null, 0);
+        const how = c.mhead === null ? M_WAITOK : M_NOWAIT;
+        const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0);
         if (r instanceof Promise) return r.then((x) => setMPending(call, x));
-        kassert(r !== null, 'vn_sendfile: mb_alloc_ext_pgs(M_WAITOK) returned NULL');
+        if (r === null) return buildAllocfail(env, c, call, false);
         call.mPending = r;
       }
       m = call.mPending;
