@@ -43,6 +43,7 @@ const scheduleArb: fc.Arbitrary<Schedule> = fc.record({
   cpuCount: fc.integer({ min: 1, max: 4 }),
   cpuMigratePct: fc.constantFrom(0, 25, 100),
   nmbclusters: fc.constantFrom(8, 64, 1024),
+  nmbufs: fc.constantFrom(16, 64, 4096),
   pagerEioPct: fc.constantFrom(0, 0, 0, 10, 50),
   fileSizes: fc.array(fc.oneof(fc.nat(5000), fc.integer({ min: 4096, max: 400_000 })), {
     minLength: 1,

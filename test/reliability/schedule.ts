@@ -49,6 +49,7 @@ export interface Schedule {
   readonly cpuCount: number;
   readonly cpuMigratePct: number;
   readonly nmbclusters: number;
+  readonly nmbufs: number;
   readonly pagerEioPct: number;
   readonly fileSizes: readonly number[];
   readonly transfers: readonly TransferPlan[];
@@ -161,6 +162,7 @@ export async function playSchedule(s: Schedule): Promise<string[]> {
     cpuCount: s.cpuCount,
     cpuMigratePct: s.cpuMigratePct,
     nmbclusters: s.nmbclusters,
+    nmbufs: s.nmbufs,
     invariants: true,
     seed: s.driverSeed,
     faults: { pagerEioPct: s.pagerEioPct },
