@@ -211,6 +211,7 @@ function report(
   server: ZcsimServer,
   t: Tally,
   rssPeak: number,
+  connectionsPeak: number,
   verdict: { atRest: boolean; leaks: string[] },
 ) {
   const routes = server.zcsim.routes;
@@ -221,7 +222,7 @@ function report(
     `errors by kind: ${JSON.stringify(Object.fromEntries(t.errors))}`,
     `faults injected: pager_eio ${faults.pager_eio} of ${faults.pager_reads} pager reads; peers ${JSON.stringify(Object.fromEntries(t.peerFaults))}`,
     `server counters: ${(['zerocopy', 'copy', 'stream'] as const).map((r) => `${r} ${JSON.stringify({ ...routes[r], responses: undefined })}`).join('; ')}`,
-    `peak RSS: ${mib(rssPeak)}`,
+    `connections held: peak ${connectionsPeak} at once; peak RSS: ${mib(rssPeak)}`,
     `at rest: ${verdict.atRest ? 'yes (no sf_buf, mbuf, cluster or wired page in use, no sleeper, every socket buffer empty)' : `NO\n  ${verdict.leaks.join('\n  ')}`}`,
   ];
   console.log(lines.join('\n'));
@@ -240,8 +241,12 @@ async function main(): Promise<number> {
   const t: Tally = { requests: 0, completed: 0, bytesVerified: 0, errors: new Map(), peerFaults: new Map() };
   let rssPeak = process.memoryUsage().rss;
   const startMs = performance.now();
+  let connectionsPeak = 0;
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    server.server.getConnections((err, n) => {
+      if (err === null) connectionsPeak = Math.max(connectionsPeak, n);
+    });
   }, 100);
   const ticker = setInterval(() => console.log(progress(server, t, startMs, rssPeak)), 10_000);
   const deadline = startMs + DURATION_MS;
@@ -256,7 +261,7 @@ async function main(): Promise<number> {
   clearInterval(ticker);
   const verdict = await waitAtRest(server);
   clearInterval(sampler);
-  report(server, t, rssPeak, verdict);
+  report(server, t, rssPeak, connectionsPeak, verdict);
   await server.close();
   rmSync(root, { recursive: true, force: true });
   const wrong = (t.errors.get('wrong_body') ?? 0) + (t.errors.get('wrong_bytes_before_cut') ?? 0);
