@@ -170,13 +170,12 @@ async function sendBody(
 ): Promise<void> {
   const counters = state.routes[route];
   counters.inflight++;
+  // The connection's close aborts the body, also for a pipelined response still queued behind
+  // another (Node gives such a response neither a socket nor a 'close' event when the peer goes).
   const abort = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.once('close', onClose);
+  const unwatch = state.watchConnection(res.req.socket, abort);
   try {
-    if (route === 'stream') await sendViaStream(res, plan, file as FileHandle, counters);
+    if (route === 'stream') await sendViaStream(res, plan, file as FileHandle, counters, abort.signal);
     else {
       const session = state.kernel.session(file, res, abort.signal);
       await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
@@ -184,10 +183,11 @@ async function sendBody(
   } catch (err) {
     await failAfterHead(state, route, res, entry, err);
   } finally {
-    res.removeListener('close', onClose);
+    unwatch();
     counters.inflight--;
   }
 }
+
 /** open(2) and fstat(2) for the stream route: the file opened must be the one the entry describes. */
 async function openVerified(entry: FileEntry): Promise<FileHandle> {
   const fh = await open(entry.realPath, 'r');
@@ -247,6 +247,7 @@ function isClientGone(err: unknown): boolean {
     code === 'ECONNRESET' ||
     code === 'EINTR' ||
     code === 'ENOTCONN' ||
+    code === 'ABORT_ERR' ||
     code === 'ERR_STREAM_PREMATURE_CLOSE' ||
     code === 'ERR_STREAM_DESTROYED'
   );

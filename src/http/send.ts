@@ -4,10 +4,10 @@
 // by Node (writeHead: its keep-alive and Date logic) and, on the kernel routes, handed to the
 // kernel as sendfile's headers so that it goes out in front of the file data through the
 // simulated socket buffer, the way sendfile(2)'s hdtr headers do.
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { KernelSession } from './kernel-port.js';
 import type { RouteCounters } from './route-stats.js';
 
@@ -112,54 +112,62 @@ export async function sendViaKernel(
   res.end();
 }
 
-/** The plan's body as one byte source: part headers, file ranges read by fs streams, closing. */
-async function* streamBody(
-  plan: ResponsePlan,
-  fh: FileHandle,
-  counters: RouteCounters,
-): AsyncGenerator<Buffer> {
-  for (const part of plan.parts) {
-    if (part.header) {
-      counters.header_bytes += part.header.length;
-      yield part.header;
-    }
-    const nbytes = part.end - part.start + 1;
-    // The handle opened (and checked) before the head: never the path again, which may be renamed over.
-    const rs = createReadStream('', {
-      fd: fh,
-      autoClose: false,
-      start: part.start,
-      end: part.end,
-      highWaterMark: 64 * 1024,
-    });
-    let got = 0;
-    for await (const chunk of rs as AsyncIterable<Buffer>) {
-      got += chunk.length;
-      counters.body_bytes += chunk.length;
-      counters.copied_bytes += chunk.length;
-      yield chunk;
-    }
-    if (got < nbytes) throw new FileChangedError('file shorter than its Content-Length');
-  }
-  if (plan.closing) {
-    counters.header_bytes += plan.closing.length;
-    yield plan.closing;
-  }
-}
-
-/** Sends the plan's body with fs.createReadStream (no simulator): the reference route. */
+/** Sends the plan's body with fs.createReadStream on the checked handle (no simulator): the reference route. */
 export async function sendViaStream(
   res: ServerResponse,
   plan: ResponsePlan,
   fh: FileHandle,
   counters: RouteCounters,
+  signal: AbortSignal,
 ): Promise<void> {
   res.writeHead(plan.status, plan.headers as string[]);
   // Node copies the head into its own buffer: counted like the kernel routes' header copies.
   const headBytes = headLength(res);
   counters.header_bytes += headBytes;
   counters.copied_bytes += headBytes;
-  // end: false, so that a short file is never ended as if complete (the caller cuts it).
-  await pipeline(streamBody(plan, fh, counters), res, { end: false });
+  for (const part of plan.parts) {
+    if (part.header) {
+      counters.header_bytes += part.header.length;
+      res.write(part.header);
+    }
+    await streamPart(res, fh, part, counters, signal);
+  }
+  if (plan.closing) {
+    counters.header_bytes += plan.closing.length;
+    res.write(plan.closing);
+  }
   res.end();
+}
+
+/**
+ * One range of the file through a read stream, with write backpressure ('drain'). The signal
+ * (the connection closed) ends a wait for 'drain' that would never come on a queued response.
+ */
+async function streamPart(
+  res: ServerResponse,
+  fh: FileHandle,
+  part: BodyPart,
+  counters: RouteCounters,
+  signal: AbortSignal,
+): Promise<void> {
+  const nbytes = part.end - part.start + 1;
+  // The handle opened (and checked) before the head: never the path again, which may be renamed over.
+  const rs = createReadStream('', {
+    fd: fh,
+    autoClose: false,
+    start: part.start,
+    end: part.end,
+    highWaterMark: 64 * 1024,
+  });
+  let got = 0;
+  // Leaving the loop early destroys the stream (and closes the handle: the response is over);
+  // a stream that ends leaves the handle open for the next part.
+  for await (const chunk of rs as AsyncIterable<Buffer>) {
+    signal.throwIfAborted();
+    got += chunk.length;
+    counters.body_bytes += chunk.length;
+    counters.copied_bytes += chunk.length;
+    if (!res.write(chunk)) await once(res, 'drain', { signal });
+  }
+  if (got < nbytes) throw new FileChangedError('file shorter than its Content-Length');
 }

@@ -154,6 +154,32 @@ describe('cut short', () => {
     }
   });
 
+  it('a client that resets with pipelined requests still queued frees everything', async () => {
+    for (const route of ['zerocopy', 'copy', 'stream']) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(fast.port, '127.0.0.1');
+        const one = `GET /${route}/huge.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /${route}/data.bin HTTP/1.1\r\nHost: x\r\n\r\n`;
+        socket.on('connect', () => socket.write(one.repeat(4)));
+        let got = 0;
+        socket.on('data', (d: Buffer) => {
+          got += d.length;
+          if (got > 200_000) {
+            socket.pause();
+            setTimeout(() => socket.resetAndDestroy(), 50);
+          }
+        });
+        socket.on('close', () => resolve());
+      });
+      const rest = await atRestSoon(fast.server, 5000);
+      expect(rest.leaks, route).toEqual([]);
+      for (let i = 0; i < 100 && fast.server.zcsim.routes[route as 'zerocopy'].inflight > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(fast.server.zcsim.routes[route as 'zerocopy'].inflight, route).toBe(0);
+      expect(fast.server.zcsim.routes[route as 'zerocopy'].errors, route).toBe(0);
+    }
+  });
+
   it('a file that shrinks while being sent: the connection is closed, never a wrong body', async () => {
     for (const route of ['zerocopy', 'copy', 'stream'] as const) {
       const path = join(fx.root, `shrinking-${route}.bin`);
