@@ -63,6 +63,12 @@ describe.each(ROUTES)('/%s', (route) => {
     expect(inside.body.toString()).toBe(fx.files['hello.txt']!.toString());
   });
 
+  it('a query string is not part of the path', async () => {
+    const r = await rawGet(plain.port, `/${route}/hello.txt?v=1&x=../../etc/passwd`);
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe(fx.files['hello.txt']!.toString());
+  });
+
   it('dotfiles: 404, also encoded', async () => {
     for (const a of ['.secret', '%2esecret', 'sub/.hidden', '.git/config']) {
       expect((await rawGet(plain.port, `/${route}/${a}`)).status, a).toBe(404);
