@@ -6,14 +6,16 @@
 // allows, nothing deadlocks, and the kernel comes back to rest.
 // Method: fast-check generates schedules from a fixed seed (SIM_SEED overrides it); schedule.ts
 // plays each on MemoryTransport peers with a seeded driver, with every room's invariant checks on.
-// A failure prints the seed and the shrunk schedule, so `SIM_SEED=<seed> npx vitest run
-// test/reliability/schedule.property.test.ts` replays it.
+// A failure prints the seed, fast-check's path and the schedule, so `SIM_SEED=<seed>
+// SIM_PATH=<path> npx vitest run test/reliability/schedule.property.test.ts` replays it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { playSchedule, SCHEDULE_FLAGS, type Schedule, type TransferPlan } from './schedule.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 424242);
 const RUNS = Number(process.env.SIM_RUNS ?? 40);
+/** fast-check's path of a failing run: with the seed, replays that one schedule first. */
+const PATH = process.env.SIM_PATH;
 
 const transferArb: fc.Arbitrary<TransferPlan> = fc.record({
   fileIndex: fc.nat(3),
@@ -60,13 +62,14 @@ describe('random schedules on the in-memory transport', () => {
         const problems = await playSchedule(s);
         if (problems.length > 0) throw new Error(problems.join('\n'));
       }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+      { seed: SEED, numRuns: RUNS, endOnFailure: true, ...(PATH !== undefined ? { path: PATH } : {}) },
     );
     if (result.failed) {
       const why =
         result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
       expect.fail(
-        `schedule failed: replay with SIM_SEED=${SEED} (fast-check path ${result.counterexamplePath})\n` +
+        `schedule failed: replay with SIM_SEED=${SEED} SIM_PATH=${result.counterexamplePath} ` +
+          `npx vitest run test/reliability/schedule.property.test.ts\n` +
           `${JSON.stringify(result.counterexample)}\n${why}`,
       );
     }
