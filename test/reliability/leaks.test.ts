@@ -74,6 +74,48 @@ describe('found by the soak and the schedules', () => {
   });
 });
 
+describe('disk faults at the system call', () => {
+  it.each(['dmap', 'kva', 'extpg'] as const)(
+    '%s: a failed page-in ends sendfile with EIO and partial sbytes; no page left busy, every valid page right',
+    async (mapping) => {
+      const size = 1 << 20;
+      const path = await testFile(size, 75);
+      const k = boot({ mapping, physmemBytes: 4 << 20, faults: { pagerEioNth: 3 } });
+      const file = await k.open(path);
+      const t = new MemoryTransport();
+      const so = k.socket(t, { sndbufBytes: 16 * 1024 });
+      const p = k.sendfile(file, so, 0, 0, { readahead: 0, flags: 0x08 /* SF_USER_READAHEAD */ });
+      await drainUntil(t, p);
+      const e = await p.then(
+        () => null,
+        (err: unknown) => err as { code: string; sbytes: number },
+      );
+      expect(e?.code).toBe('EIO');
+      expect(e!.sbytes).toBeGreaterThan(0);
+      expect(e!.sbytes).toBeLessThan(size);
+      const want = await import('node:fs/promises').then((fs) => fs.readFile(path));
+      const got = t.received();
+      expect(Buffer.from(got).equals(want.subarray(0, got.length))).toBe(true);
+      expect(k.faultCounters().pager_eio).toBe(1);
+      k.soclose(so);
+      await k.close(file);
+      await rest(k);
+      // No page busy; a cached page is valid with the file's bytes, or invalid (the failed read's,
+      // at the head of the inactive queue as vm_page_release_toq puts them), never in between.
+      expect(k.vm.pages.filter((m) => m.busy).map((m) => m.physIndex)).toEqual([]);
+      for (const m of k.vm.pages) {
+        if (m.object !== file.obj || !m.valid) continue;
+        const at = m.pindex * 4096;
+        const bytes = Buffer.from(k.vm.pageBytes(m));
+        expect(
+          bytes.subarray(0, Math.min(4096, size - at)).equals(want.subarray(at, at + 4096)),
+          `page ${m.pindex}`,
+        ).toBe(true);
+      }
+    },
+  );
+});
+
 describe('memory pressure: senders wait or fail as they asked; nothing deadlocks', () => {
   it('every page wired by stalled readers: SF_NODISKIO gets EBUSY at once, a blocking sender waits and then completes', async () => {
     const k = boot({ physmemBytes: 48 * 4096, freeTargetPages: 2 });
