@@ -91,6 +91,17 @@ describe('zcsim serve', () => {
     expect(stdout).toMatch(/mbufs in use \(current\/cache\/total\)/);
     expect(stdout).toMatch(/sendfile syscalls/);
     expect(stdout).toMatch(/^\/zerocopy +3 requests/m);
+    const watch = await promisify(execFile)(process.execPath, [
+      MAIN,
+      'stat',
+      s.origin,
+      '--watch',
+      '--interval',
+      '100',
+      '--count',
+      '3',
+    ]);
+    expect(watch.stdout.match(/mbufs in use/g)).toHaveLength(3);
 
     s.child.kill('SIGINT');
     expect(await s.exit).toBe(0);
