@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Clock, realClock, type TimerHandle } from '../kern/index.js';
 import { loadAssets } from './assets.js';
+import { lingeringClientError } from './client-error.js';
 import { Comparer } from './compare.js';
 import { httpStatusOf } from './errno-status.js';
 import { EventHub } from './events.js';
@@ -100,7 +101,12 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   const realRoot = realpathSync(options.root);
   const beforeTeardown: (() => Promise<void>)[] = [];
   let stateRef: ServerState | null = null;
-  const app = Fastify({ logger: options.logger ?? false, exposeHeadRoutes: false, return503OnClosing: true });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    clientErrorHandler: lingeringClientError(clock),
+  });
   const makePort = options.kernelPort ?? (await import('./kernel-adapter.js')).createKernelPort;
   await app.register(kernelPlugin, {
     config: options.kernel ?? {},
