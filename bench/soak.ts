@@ -124,7 +124,8 @@ async function badPeer(port: number, kind: string, prng: Prng, t: Tally): Promis
     const p = await HttpPeer.connect(port);
     const r = await p.raw(HOSTILE[prng.intInclusive(0, HOSTILE.length - 1)]!, { timeoutMs: 10_000 });
     p.close();
-    if (r.status < 400 || r.status >= 500) bump(t.errors, `hostile_got_${r.status}`);
+    if (r.status < 400 || r.status >= 500)
+      bump(t.errors, `hostile_got_${r.status}${r.cut === null ? '' : `_${r.cut}`}`);
   } else if (kind === 'reset' || kind === 'close') {
     const p = await HttpPeer.connect(port);
     const r = await p.request('/zerocopy/f6.bin', {
