@@ -352,8 +352,14 @@ export function createKernel(config: KernelConfig = {}): Kernel {
   return new Kernel(config);
 }
 
-/** Throws an Error listing what is not at rest (the one helper every end-to-end test uses). */
+/**
+ * Throws an Error listing what is not at rest (the one helper every end-to-end test uses): each
+ * leak on a line (sf_bufs, mbufs and clusters, wired or busy pages, sleepers, queued bytes), then
+ * the `netstat -m` lines for context.
+ */
 export function assertAtRest(kernel: Kernel): void {
   const r = kernel.atRest();
-  if (!r.atRest) throw new Error(`kernel ${kernel.id} is not at rest:\n  ${r.leaks.join('\n  ')}`);
+  if (!r.atRest) {
+    throw new Error(`kernel ${kernel.id} is not at rest:\n  ${r.leaks.join('\n  ')}\n${kernel.netstatM()}`);
+  }
 }
