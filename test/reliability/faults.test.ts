@@ -5,17 +5,17 @@
 // reader that never reads, a reader at one byte a second: each holds no more than its send buffer
 // and the others keep being served. Files: truncated, extended or replaced while being sent.
 // After each case the kernel is at rest.
-// Method: real loopback sockets and raw HTTP/1.1 peers (http-peer.ts); debug-mode invariants on
+// Method: real loopback sockets and raw HTTP/1.1 peers (bench/lib/peer.ts); debug-mode invariants on
 // where the memory is small enough for the O(n) walks.
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { connectRaw, HttpPeer, type PeerResponse, SlowReader } from '../../bench/lib/peer.js';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { connectRaw, HttpPeer, type PeerResponse, SlowReader } from '../../bench/lib/peer.js';
 
 const MiB = 1024 * 1024;
 const base = mkdtempSync(join(tmpdir(), 'zcsim-faults-'));

@@ -8,10 +8,10 @@
 // max_ranges ranges, is ignored (200 with the whole body, as nginx's max_ranges does); a broken
 // bytes set is 416.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpPeer } from '../../bench/lib/peer.js';
 import { MAX_RANGES } from '../../src/http/index.js';
 import { type Fixture, makeFixture, sha256 } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { HttpPeer } from '../../bench/lib/peer.js';
 
 let fx: Fixture;
 let srv: Running;

@@ -3,7 +3,7 @@
 // time while a share of them abort midway (TCP reset or close): no error beyond the aborted ones,
 // every completed body hashes right, RSS stays within a stated bound, and the kernel is at rest
 // afterwards.
-// Method: 1,000 raw HTTP/1.1 peers (http-peer.ts) on 127.0.0.1, all connected before the first
+// Method: 1,000 raw HTTP/1.1 peers (bench/lib/peer.ts) on 127.0.0.1, all connected before the first
 // request; each loops until the deadline, choosing file, route, range and abort from a seeded
 // PRNG. The kernel runs without the O(n) debug checks (64 MiB of pages checked after every page
 // operation would take minutes); the smaller tests run with them, and the at-rest check here is
@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HttpPeer } from '../../bench/lib/peer.js';
 import { createPrng, type Prng } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { HttpPeer } from '../../bench/lib/peer.js';
 
 const CONNECTIONS = 1000;
 const LOAD_MS = Number(process.env.LOAD_MS ?? 8000);

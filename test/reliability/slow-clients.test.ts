@@ -16,10 +16,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HttpPeer, SlowReader } from '../../bench/lib/peer.js';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
-import { HttpPeer, SlowReader } from '../../bench/lib/peer.js';
 
 const SLOW_CLIENTS = 200;
 const FAST_CLIENTS = 20;
