@@ -56,12 +56,6 @@ function headLength(res: ServerResponse): number {
   return typeof h === 'string' ? h.length : 0;
 }
 
-function planBodyBytes(plan: ResponsePlan): number {
-  let n = 0;
-  for (const p of plan.parts) n += p.end - p.start + 1;
-  return n;
-}
-
 function concatHead(a: Buffer | null, b: Buffer | null): Buffer | null {
   if (a === null) return b;
   if (b === null) return a;
@@ -79,15 +73,12 @@ export async function sendViaKernel(
   res.writeHead(plan.status, plan.headers as string[]);
   const head = takeHead(res);
   const last = plan.parts.length - 1;
-  let headerBytes = 0;
   try {
     for (let i = 0; i <= last; i++) {
       const part = plan.parts[i]!;
       const headers = i === 0 ? concatHead(head, part.header) : part.header;
       const trailers = i === last ? plan.closing : null;
       const nbytes = part.end - part.start + 1;
-      const hdtrBytes = (headers?.length ?? 0) + (trailers?.length ?? 0);
-      headerBytes += hdtrBytes;
       let sbytes: number;
       try {
         sbytes =
@@ -97,19 +88,38 @@ export async function sendViaKernel(
       } catch (err) {
         // sendfile(2) reports what it queued before failing (*sbytes).
         const partial = (err as { sbytes?: unknown }).sbytes;
-        if (typeof partial === 'number') counters.body_bytes += Math.max(0, partial - (headers?.length ?? 0));
+        countSent(counters, mode, headers, null, typeof partial === 'number' ? partial : 0);
         throw err;
       }
-      counters.body_bytes += Math.max(0, sbytes - hdtrBytes);
+      countSent(counters, mode, headers, trailers, sbytes);
+      const hdtrBytes = (headers?.length ?? 0) + (trailers?.length ?? 0);
       if (sbytes < hdtrBytes + nbytes) throw new FileChangedError('file shorter than its Content-Length');
     }
     await session.drain();
   } finally {
     session.close();
-    counters.header_bytes += headerBytes;
-    counters.copied_bytes += mode === 'sendfile' ? headerBytes : headerBytes + 2 * planBodyBytes(plan);
   }
   res.end();
+}
+
+/**
+ * Counts one call's bytes at once (body, header, and the copies the path made of them), so that
+ * a snapshot never sees a body without its copies: sendfile copies only the headers into mbufs,
+ * the copy path also copies the body out (read) and in (write).
+ */
+function countSent(
+  counters: RouteCounters,
+  mode: 'sendfile' | 'copyfile',
+  headers: Uint8Array | null,
+  trailers: Uint8Array | null,
+  sbytes: number,
+): void {
+  const headerBytes = Math.min(sbytes, headers?.length ?? 0);
+  const bodyBytes = Math.max(0, sbytes - headerBytes - (trailers?.length ?? 0));
+  const hdtrBytes = sbytes - bodyBytes;
+  counters.header_bytes += hdtrBytes;
+  counters.body_bytes += bodyBytes;
+  counters.copied_bytes += mode === 'sendfile' ? hdtrBytes : hdtrBytes + 2 * bodyBytes;
 }
 
 /** Sends the plan's body with fs.createReadStream on the checked handle (no simulator): the reference route. */

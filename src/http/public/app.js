@@ -39,6 +39,7 @@
             stroke: s.color,
             width: 2,
             fill: s.fill,
+            scale: s.scale ?? 'y',
             points: { show: false },
           })),
         ],
@@ -51,10 +52,15 @@
             size: 60,
             values: opts.values,
           },
+          // A second scale on the right for a series much larger than the others (free pages).
+          ...(opts.right
+            ? [{ scale: 'right', side: 1, stroke: opts.right, grid: { show: false }, size: 60 }]
+            : []),
         ],
         scales: {
           x: { time: true },
           y: { range: (_u, min, max) => [Math.min(0, min), Math.max(opts.minMax ?? 1, max * 1.1)] },
+          right: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] },
         },
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
@@ -86,12 +92,16 @@
       { label: 'peak', color: '#8a96a8' },
       { label: 'pool (kva)', color: '#f7768e' },
     ]);
-    makeChart('chart-pages', [
-      { label: 'wired', color: '#f7768e' },
-      { label: 'active', color: '#f6a04d' },
-      { label: 'inactive', color: '#7aa2f7' },
-      { label: 'free', color: '#4fd1a5' },
-    ]);
+    makeChart(
+      'chart-pages',
+      [
+        { label: 'wired', color: '#f7768e' },
+        { label: 'active', color: '#f6a04d' },
+        { label: 'inactive', color: '#7aa2f7' },
+        { label: 'free (right axis)', color: '#4fd1a5', scale: 'right' },
+      ],
+      { right: '#4fd1a5' },
+    );
     makeChart('chart-mbufs', [
       { label: 'mbufs', color: '#bb9af7' },
       { label: 'clusters', color: '#f6a04d' },
