@@ -49,6 +49,7 @@ async function startAll(
     root,
     fileNames: plan.files.map((f) => f.name),
     physmemBytes: options.physmemBytes,
+    sndbufBytes: options.sndbufBytes,
     nginxPath: findExecutable('nginx'),
     profileDir: options.profileDir,
   };

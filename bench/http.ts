@@ -55,7 +55,9 @@ async function aroundWindow<T>(server: LiveServer, generatorRun: (marks: WindowM
   const cpuSeconds = await marks.cpuSeconds();
   const statsAfter = await server.stats();
   const rssBytes = await server.rssBytes();
-  return { value, cpuSeconds, rssBytes, delta: statsBefore ? counterDelta(statsBefore, statsAfter) : {} };
+  const route = server.urlPath('').split('/')[1] ?? '';
+  const delta = statsBefore ? counterDelta(statsBefore, statsAfter) : {};
+  return { value, cpuSeconds, rssBytes, delta, copiesPerByte: copiesPerByte(statsBefore, statsAfter, route) };
 }
 
 /** CPU readings at the loader's window-start and window-end events (or around the whole run). */
@@ -106,7 +108,7 @@ function finishRun(
     latencyMs: HttpRun['latencyMs'];
     errors: string[];
   },
-  around: { cpuSeconds: number; rssBytes: number; delta: CounterDelta },
+  around: { cpuSeconds: number; rssBytes: number; delta: CounterDelta; copiesPerByte: number },
 ): HttpRun {
   return {
     ...base,
@@ -116,7 +118,7 @@ function finishRun(
     serverCpuSecondsPerGB: around.cpuSeconds / (measured.payloadBytes / 1e9),
     serverRssBytes: around.rssBytes,
     counters: around.delta,
-    copiesPerByte: copiesPerByte(around.delta, measured.payloadBytes),
+    copiesPerByte: around.copiesPerByte,
     errors: measured.errors,
   };
 }

@@ -10,6 +10,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -35,6 +36,7 @@ export function summarise(profile: CpuProfile, top: number): string {
   const byArea = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let total = 0;
+  let idle = 0;
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
     if (hits === 0) continue;
@@ -45,24 +47,55 @@ export function summarise(profile: CpuProfile, top: number): string {
     byArea.set(area, (byArea.get(area) ?? 0) + hits);
     byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
     total += hits;
+    if (f.functionName === '(idle)') idle += hits;
   }
-  const pct = (hits: number) => ((100 * hits) / total).toFixed(1);
-  const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
+  // Percentages of the busy samples: the server idles while the other systems are measured.
+  const busy = Math.max(1, total - idle);
+  const pct = (hits: number) => ((100 * hits) / busy).toFixed(1);
+  const sorted = (m: Map<string, number>) =>
+    [...m.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
   const lines = [
-    `${total} samples, ${(total * intervalMs).toFixed(0)} ms`,
+    `${total} samples over ${(total * intervalMs).toFixed(0)} ms, ${busy} busy (${(busy * intervalMs).toFixed(0)} ms); percentages of busy time`,
     '',
-    '| area | self % |',
+    '| area | self % of busy |',
     '|---|---|',
   ];
   for (const [area, hits] of sorted(byArea).slice(0, 16)) lines.push(`| ${area} | ${pct(hits)} |`);
-  lines.push('', '| function | self % |', '|---|---|');
+  lines.push('', '| function | self % of busy |', '|---|---|');
   for (const [name, hits] of sorted(byFunction).slice(0, top)) lines.push(`| ${name} | ${pct(hits)} |`);
   return lines.join('\n');
 }
 
+/** The call paths (callers, innermost first, `depth` deep) that lead to functions named `name`. */
+export function callersOf(profile: CpuProfile, name: string, depth: number): string {
+  const parent = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  const paths = new Map<string, number>();
+  for (const node of profile.nodes) {
+    if (node.callFrame.functionName !== name || !node.hitCount) continue;
+    const chain: string[] = [];
+    let p = parent.get(node.id);
+    for (let i = 0; p && i < depth; i++, p = parent.get(p.id)) {
+      const f = p.callFrame;
+      chain.push(`${f.functionName || '(anonymous)'}@${path.basename(f.url)}:${f.lineNumber + 1}`);
+    }
+    const key = chain.join(' < ');
+    paths.set(key, (paths.get(key) ?? 0) + node.hitCount);
+  }
+  return [...paths.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([k, v]) => `${v} samples: ${name} < ${k}`)
+    .join('\n');
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  for (const file of process.argv.slice(2)) {
+  const args = process.argv.slice(2);
+  const callersIndex = args.indexOf('--callers');
+  const callers = callersIndex >= 0 ? args.splice(callersIndex, 2)[1] : undefined;
+  for (const file of args) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-    process.stdout.write(`### ${path.basename(file)}\n\n${summarise(profile, 25)}\n\n`);
+    const body = callers ? callersOf(profile, callers, 6) : summarise(profile, 25);
+    process.stdout.write(`### ${path.basename(file)}\n\n${body}\n\n`);
   }
 }

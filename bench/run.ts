@@ -84,6 +84,7 @@ async function compare(options: BenchOptions): Promise<string> {
     reps: options.reps,
     durationSeconds: options.durationSeconds,
     physmemBytes: options.physmemBytes,
+    sndbufBytes: options.sndbufBytes,
   };
   const httpPlan = {
     systems: selectHttpSystems(options),

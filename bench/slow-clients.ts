@@ -64,6 +64,7 @@ export async function runSlowClients(options: BenchOptions, dir: string): Promis
     root: benchRoot(),
     fileNames: [file.name],
     physmemBytes: options.physmemBytes,
+    sndbufBytes: options.sndbufBytes,
     nginxPath: null,
   });
   const clients = new ChildHandle(new URL('./children/slow-clients.js', import.meta.url));

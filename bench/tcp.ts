@@ -8,7 +8,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Kernel, KFile, KSocket } from '../src/index.js';
-import { copiesPerByte, counterDelta } from './lib/counters.js';
+import { counterDelta, kernelCopiesPerByte } from './lib/counters.js';
 import type { BenchFile } from './lib/files.js';
 import { ChildHandle } from './lib/ipc.js';
 import { median, megabytesPerSecond, ratio } from './lib/stats.js';
@@ -145,7 +145,7 @@ async function measure(port: number, sender: Sender, sizeBytes: number, limits: 
     bytes,
     seconds,
     senderCpuSecondsPerGB: (cpu.user + cpu.system) / 1e6 / (bytes / 1e9),
-    copiesPerByte: copiesPerByte(delta, bytes),
+    copiesPerByte: kernelCopiesPerByte(delta, bytes),
   };
 }
 
@@ -155,6 +155,7 @@ export interface TcpSectionConfig {
   reps: number;
   durationSeconds: number;
   physmemBytes: number;
+  sndbufBytes: number | null;
   onRunDone: (label: string) => void;
 }
 
@@ -171,7 +172,7 @@ async function makeSenders(config: TcpSectionConfig, file: BenchFile) {
     else if (system === 'node-pipe') senders.set(system, nodePipeSender(file));
     else {
       const mapping: Mapping = system === 'copy' ? 'dmap' : (system.slice('sendfile-'.length) as Mapping);
-      const kernel = benchKernel(mapping, config.physmemBytes);
+      const kernel = benchKernel(mapping, config.physmemBytes, config.sndbufBytes);
       const kfile = await kernel.open(file.path);
       kernels.push({ kernel, kfile });
       senders.set(system, kernelSender(kernel, kfile, file, system === 'copy'));

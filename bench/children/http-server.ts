@@ -16,6 +16,7 @@ export interface ServerStart {
   fileNames: string[];
   mapping: Mapping;
   physmemBytes: number;
+  sndbufBytes: number | null;
 }
 interface Closable {
   close(): Promise<unknown> | unknown;
@@ -56,7 +57,7 @@ async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; 
 }
 
 async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
-  const app = await benchZcsimServer(start.root, start.mapping, start.physmemBytes);
+  const app = await benchZcsimServer(start.root, start.mapping, start.physmemBytes, start.sndbufBytes);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { port: (app.server.address() as AddressInfo).port, closable: app };
 }

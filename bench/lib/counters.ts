@@ -51,9 +51,37 @@ export function counterDelta(before: unknown, after: unknown): CounterDelta {
   return out;
 }
 
-/** Bytes copied in JavaScript per payload byte sent: 2 on the copy path, 0 on sendfile. */
-export function copiesPerByte(delta: CounterDelta, payloadBytes: number): number {
-  if (delta.copy_bytes_out === undefined || delta.copy_bytes_in === undefined || payloadBytes <= 0)
+/** A zcsim route's counter from GET /stats (http.routes.<route>.<key>), if present. */
+export function routeCounter(
+  snapshot: unknown,
+  route: string,
+  key: 'body_bytes' | 'copied_bytes',
+): number | undefined {
+  const routes = (snapshot as { http?: { routes?: Record<string, Record<string, unknown>> } } | null)?.http
+    ?.routes;
+  const value = routes?.[route]?.[key];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * Bytes the CPU copied on a route's path per body byte sent, both counted by the server over the
+ * same interval: /copy about 2 (read(2) copy-out + write(2) copy-in, plus the headers), /stream
+ * about 1 (the host read into a Node buffer), /zerocopy about 0 (only the headers go into mbufs).
+ */
+export function copiesPerByte(before: unknown, after: unknown, route: string): number {
+  const delta = (key: 'body_bytes' | 'copied_bytes') => {
+    const a = routeCounter(before, route, key);
+    const b = routeCounter(after, route, key);
+    return a !== undefined && b !== undefined ? b - a : Number.NaN;
+  };
+  const bodyBytes = delta('body_bytes');
+  return bodyBytes > 0 ? delta('copied_bytes') / bodyBytes : Number.NaN;
+}
+
+/** File bytes copied by the kernel's copy path (copy_bytes_out + copy_bytes_in) per byte sent. */
+export function kernelCopiesPerByte(delta: CounterDelta, bytesSent: number): number {
+  if (delta.copy_bytes_out === undefined || delta.copy_bytes_in === undefined || bytesSent <= 0) {
     return Number.NaN;
-  return (delta.copy_bytes_out + delta.copy_bytes_in) / payloadBytes;
+  }
+  return (delta.copy_bytes_out + delta.copy_bytes_in) / bytesSent;
 }

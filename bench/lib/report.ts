@@ -19,7 +19,7 @@ const rule = (count: number) => row(Array.from({ length: count }, () => '---'));
 const passText = (pass: boolean | null) => (pass === null ? 'n/a' : pass ? 'pass' : '**MISS**');
 
 export function optionsLine(o: BenchOptions): string {
-  return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1${o.quick ? '; --quick' : ''}`;
+  return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1; simulated physmem ${formatBytes(o.physmemBytes)}, send buffer ${o.sndbufBytes ? formatBytes(o.sndbufBytes) : '32 KiB (default)'}${o.quick ? '; --quick' : ''}`;
 }
 
 export function tcpMarkdown(result: TcpResult, reps: number, durationSeconds: number): string {
@@ -36,7 +36,7 @@ export function tcpMarkdown(result: TcpResult, reps: number, durationSeconds: nu
       '× upper bound',
       '× copy path',
       'sender CPU s/GB',
-      'copies/byte',
+      'file copies/byte (kernel)',
     ]),
     rule(8),
   ];
@@ -134,7 +134,7 @@ function detailTable(cells: HttpCell[]): string[] {
       'p99 ms',
       'server CPU s/GB',
       'server RSS MiB (max)',
-      'copies/byte',
+      'CPU copies/body byte (/stats)',
       'sf_buf allocs',
       'nsfbufspeak',
       'sf_allocwait',
@@ -215,6 +215,26 @@ export function httpMarkdown(result: HttpSectionResult): string {
       ]),
     );
   }
+  out.push('', ...copiesLines(result));
   for (const [system, reason] of Object.entries(result.skipped)) out.push('', `Skipped ${system}: ${reason}`);
   return out.join('\n');
+}
+
+/** Copies per body byte beside the copy/zerocopy comparison (the issue: "2 vs 0"). */
+function copiesLines(result: HttpSectionResult): string[] {
+  const out = [
+    'Bytes copied by the CPU per body byte sent (GET /stats, route counters, median of the runs):',
+    '',
+  ];
+  const sizes = [...new Set(result.cells.map((c) => c.sizeBytes))].sort((a, b) => a - b);
+  for (const size of sizes) {
+    const parts = ['zerocopy-dmap', 'zerocopy-kva', 'zerocopy-extpg', 'copy', 'stream'].map((system) => {
+      const cell = result.cells.find(
+        (c) => c.generator === result.throughputGenerator && c.system === system && c.sizeBytes === size,
+      );
+      return `${system} ${cell ? n(cell.copiesPerByte, 2) : '–'}`;
+    });
+    out.push(`- ${formatBytes(size)}: ${parts.join(', ')}`);
+  }
+  return out;
 }

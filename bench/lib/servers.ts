@@ -41,6 +41,8 @@ export interface StartContext {
   root: string;
   fileNames: string[];
   physmemBytes: number;
+  /** net.inet.tcp.sendspace of the zcsim servers (null: the kernel's default, 32 KiB). */
+  sndbufBytes: number | null;
   nginxPath: string | null;
   /** When set, each Node server runs under --cpu-prof and writes <system>.cpuprofile here. */
   profileDir?: string | null;
@@ -100,6 +102,7 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     fileNames: context.fileNames,
     mapping: d.mapping,
     physmemBytes: context.physmemBytes,
+    sndbufBytes: context.sndbufBytes,
   };
   let port: number;
   try {

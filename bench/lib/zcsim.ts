@@ -6,12 +6,18 @@ import { createKernel, type Kernel, type KSocket } from '../../src/index.js';
 
 export type Mapping = 'dmap' | 'kva' | 'extpg';
 
-export function benchKernel(mapping: Mapping, physmemBytes: number): Kernel {
-  return createKernel({ mapping, physmemBytes, invariants: false });
+export function benchKernel(mapping: Mapping, physmemBytes: number, sndbufBytes: number | null): Kernel {
+  return createKernel({ mapping, physmemBytes, invariants: false, ...(sndbufBytes ? { sndbufBytes } : {}) });
 }
 
-export function benchZcsimServer(root: string, mapping: Mapping, physmemBytes: number): Promise<ZcsimServer> {
-  return buildServer({ root, logger: false, kernel: { mapping, physmemBytes, invariants: false } });
+export function benchZcsimServer(
+  root: string,
+  mapping: Mapping,
+  physmemBytes: number,
+  sndbufBytes: number | null,
+): Promise<ZcsimServer> {
+  const kernel = { mapping, physmemBytes, invariants: false, ...(sndbufBytes ? { sndbufBytes } : {}) };
+  return buildServer({ root, logger: false, kernel });
 }
 
 /** Waits (bounded) until the kernel socket has written everything queued; rejects on a drop. */
