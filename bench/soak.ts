@@ -122,10 +122,12 @@ async function badPeer(port: number, kind: string, prng: Prng, t: Tally): Promis
   t.requests++;
   if (kind === 'hostile') {
     const p = await HttpPeer.connect(port);
-    const r = await p.raw(HOSTILE[prng.intInclusive(0, HOSTILE.length - 1)]!, { timeoutMs: 10_000 });
+    const which = prng.intInclusive(0, HOSTILE.length - 1);
+    const r = await p.raw(HOSTILE[which]!, { timeoutMs: 10_000 });
     p.close();
-    if (r.status < 400 || r.status >= 500)
-      bump(t.errors, `hostile_got_${r.status}${r.cut === null ? '' : `_${r.cut}`}`);
+    if (r.status < 400 || r.status >= 500) {
+      bump(t.errors, `hostile_${which}_got_${r.status}${r.cut === null ? '' : `_${r.cut}`}`);
+    }
   } else if (kind === 'reset' || kind === 'close') {
     const p = await HttpPeer.connect(port);
     const r = await p.request('/zerocopy/f6.bin', {
@@ -236,7 +238,10 @@ async function main(): Promise<number> {
     root,
     kernel: { physmemBytes: PHYSMEM_BYTES, faults: { pagerEioPct: EIO_PCT }, seed: SEED, invariants: false },
   });
-  await server.listen({ port: 0, host: '127.0.0.1' });
+  // listen(2)'s backlog: the soak's clients live in the server's own process, so bursts of new
+  // connections (aborts reconnect) can outrun accept(2); at Node's default 511 the queue
+  // overflowed (ListenOverflows) and a dropped handshake left a client waiting 10 s and more.
+  await server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('soak: no TCP address');
   const t: Tally = { requests: 0, completed: 0, bytesVerified: 0, errors: new Map(), peerFaults: new Map() };
