@@ -60,6 +60,12 @@ export interface KernelConfig {
   readonly clock?: Clock;
   /** The copy path's user buffer (default 64 KiB). */
   readonly copyBufferBytes?: number;
+  /**
+   * How long sendfile, read and the copy loop trust a file's last fstat, in ms (default 0: an
+   * fstat per call, as vn_sendfile's VOP_GETATTR). A server that checks its files itself (the
+   * HTTP demo's open-file cache) sets its own period: a file changed since is sent as it is now.
+   */
+  readonly revalidateMs?: number;
   /** Chance, in percent, that a socket moves to another CPU between two calls (default 0). */
   readonly cpuMigratePct?: number;
   /** 32-bit arm flavour of the 'kva' pool: nothing stays mapped after free. */
@@ -132,6 +138,7 @@ function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
     invariants: c.invariants ?? invariantsFromEnv(),
     seed: c.seed ?? 424242,
     copyBufferBytes: c.copyBufferBytes ?? 64 * KiB,
+    revalidateMs: c.revalidateMs ?? 0,
     cpuMigratePct: c.cpuMigratePct ?? 0,
     unmapOnFree: c.unmapOnFree ?? false,
   };
@@ -204,6 +211,7 @@ export class Kernel {
       mapping: c.mapping,
       invariants: c.invariants,
       copyBufferBytes: c.copyBufferBytes,
+      revalidateMs: c.revalidateMs,
       checkInvariants: () => this.checkInvariants(),
       kernelId: this.id,
     });
@@ -250,6 +258,14 @@ export class Kernel {
     this.sockets.soclose(so);
     so.so_state |= SS_NOFDREF;
     this.openSockets.delete(so);
+  }
+
+  /**
+   * Waits until everything queued on `so` was taken by its transport (soclose's SO_LINGER wait):
+   * resolves at once when nothing is queued; rejects with the errno if the connection drops.
+   */
+  sodrain(so: KSocket, signal?: AbortSignal): Promise<void> {
+    return this.sockets.sodrain(so, signal);
   }
 
   /** sendfile(2). */

@@ -216,7 +216,10 @@ export class SocketLayer implements NetCore {
     if (code !== null) this.aborts[code] = (this.aborts[code] ?? 0) + 1;
     this.trace.emit('drop', () => ({ so: so.so_id, code }));
     so.so_snd.sb_flags &= ~SB_WAIT;
-    tp.sbwaitq.wakeAll(new SysError(code ?? 'EPIPE', `sbwait: socket ${so.so_id} was dropped`));
+    // The error is built only for sleepers: an orderly close (one per HTTP response) has none.
+    if (tp.sbwaitq.length > 0) {
+      tp.sbwaitq.wakeAll(new SysError(code ?? 'EPIPE', `sbwait: socket ${so.so_id} was dropped`));
+    }
     this.afterOp();
   }
 

@@ -85,7 +85,8 @@ export async function kernRead(
   buf: Uint8Array,
 ): Promise<number> {
   checkFileArgs(file, offset, buf.length);
-  await env.vm.vmObjectRevalidate(file.obj);
+  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
+  if (stale !== null) await stale;
   return vnRead(env, file.obj, offset, buf);
 }
 
@@ -120,7 +121,8 @@ export async function kernCopyfile(
   checkSocket(so);
   const bufferBytes = opts.bufferBytes ?? defaultBufferBytes;
   if (!Number.isSafeInteger(bufferBytes) || bufferBytes <= 0) throw new SysError('EINVAL', 'bad buffer size');
-  await env.vm.vmObjectRevalidate(file.obj);
+  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
+  if (stale !== null) await stale;
   const obj = file.obj;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
   let off = offset;

@@ -32,6 +32,8 @@ export interface SendfileConfig {
   /** Every room's checkInvariants (debug mode). */
   readonly checkInvariants: () => void;
   readonly kernelId: number;
+  /** How long a file's fstat is trusted, in ms (0, the default: an fstat per call). */
+  readonly revalidateMs?: number;
 }
 
 export class SendfileLayer implements SendfileEnv {
@@ -41,6 +43,7 @@ export class SendfileLayer implements SendfileEnv {
   readonly sockets: SocketLayer;
   readonly mapping: SendfileMapping;
   readonly invariants: boolean;
+  readonly revalidateMs: number;
   readonly sfstat: SfStat = sfstatZero();
   readonly copystat: CopyStat = { copy_bytes_out: 0, copy_bytes_in: 0 };
   readonly sfiosInFlight = new Set<SfIo>();
@@ -58,6 +61,7 @@ export class SendfileLayer implements SendfileEnv {
     this.sockets = config.sockets;
     this.mapping = config.mapping;
     this.invariants = config.invariants;
+    this.revalidateMs = config.revalidateMs ?? 0;
     this.copyBufferBytes = config.copyBufferBytes;
     this.checkInvariants = config.checkInvariants;
     this.trace = tracer('sendfile', config.kernelId);

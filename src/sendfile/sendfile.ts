@@ -23,8 +23,9 @@ interface SendResult {
 /**
  * sendfile(2): sends `nbytes` of `file` from `offset` (0 = to EOF) on `so`, with optional
  * headers and trailers. Resolves to sbytes (headers + file + trailers queued) or rejects with a
- * SysError carrying the partial sbytes. The file's size is revalidated at the start of the call:
- * a file changed since the last call is sent as it is now.
+ * SysError carrying the partial sbytes. The file's size is revalidated at the start of the call
+ * (XXX(sim): at most every `revalidateMs`, a knob; 0, the default, is every call as the kernel
+ * does): a file changed since the last look is sent as it is now.
  */
 export async function vnSendfile(
   env: SendfileEnv,
@@ -55,7 +56,8 @@ export async function vnSendfile(
     sfPending: undefined,
   };
   env.trace.emit('sendfile', () => ({ fd: file.fd, so: so.so_id, offset, nbytes, flags, readahead }));
-  await revalidate(env, file.obj);
+  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
+  if (stale !== null) await revalidate(stale);
   // The socket's send lock serialises senders; as in the kernel it is not interruptible.
   const unlock = await env.sockets.sblock(so);
   let r: SendResult;
@@ -75,9 +77,9 @@ export async function vnSendfile(
   return r.sbytes;
 }
 
-async function revalidate(env: SendfileEnv, obj: VmObject): Promise<void> {
+async function revalidate(fstat: Promise<void>): Promise<void> {
   try {
-    await env.vm.vmObjectRevalidate(obj);
+    await fstat;
   } catch (e) {
     throw isSysError(e) ? e : new SysError('EIO', `sendfile: fstat: ${String(e)}`);
   }

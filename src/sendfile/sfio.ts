@@ -33,6 +33,8 @@ export interface SendfileEnv {
   readonly trace: Tracer;
   /** Debug mode: every room's checkInvariants, run after each chunk and free callback. */
   readonly invariants: boolean;
+  /** A file's fstat is trusted this long by sendfile, read and the copy loop, in ms (0: never). */
+  readonly revalidateMs: number;
   checkAll(): void;
 }
 

@@ -36,6 +36,8 @@ export class VmObject implements VmPageOwner {
   ref_count = 0;
   /** Pager reads in flight. */
   paging_in_progress = 0;
+  /** Clock time of the last fstat (open or revalidation), in ms. */
+  validatedAtMs = Number.NEGATIVE_INFINITY;
   /** The open file, or null after the last close. */
   fh: FileHandle | null = null;
   /** Sleepers waiting for paging_in_progress to reach 0 ("vmopip"). */

@@ -20,10 +20,12 @@ export async function objectOpen(vm: VmInternals, path: string): Promise<VmObjec
     if (obj.fh) spare = fh;
     else obj.fh = fh;
     applyStat(vm, obj, st);
+    obj.validatedAtMs = vm.config.clock.nowMs();
   } else {
     obj = new VmObject(vm.nextObjectId++, path, st);
     obj.ref_count = 1;
     obj.fh = fh;
+    obj.validatedAtMs = vm.config.clock.nowMs();
     vm.objects.set(key, obj);
   }
   if (vm.config.invariants) vm.checkInvariants();
@@ -35,7 +37,21 @@ export async function objectOpen(vm: VmInternals, path: string): Promise<VmObjec
 export async function objectRevalidate(vm: VmInternals, obj: VmObject): Promise<void> {
   const st = await fstatObject(obj);
   applyStat(vm, obj, st);
+  obj.validatedAtMs = vm.config.clock.nowMs();
   if (vm.config.invariants) vm.checkInvariants();
+}
+
+/**
+ * Revalidates only when the last fstat is at least `maxAgeMs` old (0: always), as an NFS client
+ * trusts its attribute cache for a while. Synchronous fast path: null when the stat is fresh.
+ */
+export function objectRevalidateStale(
+  vm: VmInternals,
+  obj: VmObject,
+  maxAgeMs: number,
+): Promise<void> | null {
+  if (maxAgeMs > 0 && vm.config.clock.nowMs() - obj.validatedAtMs < maxAgeMs) return null;
+  return objectRevalidate(vm, obj);
 }
 
 /**

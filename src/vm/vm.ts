@@ -13,7 +13,7 @@ import { kassert, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import { pageBusySleep, pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
-import { objectClose, objectOpen, objectRevalidate } from './objectops.js';
+import { objectClose, objectOpen, objectRevalidate, objectRevalidateStale } from './objectops.js';
 import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
@@ -96,6 +96,11 @@ export class Vm implements VmInternals {
   /** fstat(2) again; a size or mtime change invalidates the object's pages. */
   vmObjectRevalidate(obj: VmObject): Promise<void> {
     return objectRevalidate(this, obj);
+  }
+
+  /** vmObjectRevalidate when the last fstat is `maxAgeMs` old or more (0: always); null when fresh. */
+  vmObjectRevalidateStale(obj: VmObject, maxAgeMs: number): Promise<void> | null {
+    return objectRevalidateStale(this, obj, maxAgeMs);
   }
 
   /** Drops one reference; the file is closed at the last (its pages stay cached). */
