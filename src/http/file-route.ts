@@ -172,18 +172,16 @@ async function sendBody(
   counters.inflight++;
   // The connection's close aborts the body, also for a pipelined response still queued behind
   // another (Node gives such a response neither a socket nor a 'close' event when the peer goes).
-  const abort = new AbortController();
-  const unwatch = state.watchConnection(res.req.socket, abort);
+  const signal = state.connectionSignal(res.req.socket);
   try {
-    if (route === 'stream') await sendViaStream(res, plan, file as FileHandle, counters, abort.signal);
+    if (route === 'stream') await sendViaStream(res, plan, file as FileHandle, counters, signal);
     else {
-      const session = state.kernel.session(file, res, abort.signal);
+      const session = state.kernel.session(file, res, signal);
       await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
     }
   } catch (err) {
     await failAfterHead(state, route, res, entry, err);
   } finally {
-    unwatch();
     counters.inflight--;
   }
 }

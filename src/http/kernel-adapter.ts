@@ -25,11 +25,6 @@ function iov(b: Uint8Array | null): readonly Uint8Array[] {
   return b === null || b.length === 0 ? NO_BUFFERS : [b];
 }
 
-/** Waits until every byte queued on `so` has been taken by its transport. */
-async function soDrain(kernel: Kernel, so: KSocket, signal: AbortSignal): Promise<void> {
-  while (so.so_snd.sb_ccc > 0) await kernel.sockets.sbwait(so, signal);
-}
-
 /**
  * A dropped connection makes the next send fail with EPIPE (SBS_CANTSENDMORE is tested first);
  * the socket's pending so_error says why it was dropped (EIO: the page-in failed and the kernel
@@ -60,7 +55,7 @@ function session(
       kernel
         .copyfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal })
         .catch(whyDropped(so)),
-    drain: () => soDrain(kernel, so, signal).catch(whyDropped(so)),
+    drain: () => kernel.sodrain(so, signal).catch(whyDropped(so)),
     close: () => {
       if (closed) return;
       closed = true;

@@ -14,6 +14,8 @@ export interface KernelConfigForHttp {
   nsfbufs?: number;
   cpuCount?: number;
   sndbufBytes?: number;
+  /** How long the kernel trusts a file's fstat, in ms (buildServer: its own revalidateMs). */
+  revalidateMs?: number;
   diskLatencyMs?: number;
   invariants?: boolean;
   clock?: Clock;

@@ -109,7 +109,9 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   });
   const makePort = options.kernelPort ?? (await import('./kernel-adapter.js')).createKernelPort;
   await app.register(kernelPlugin, {
-    config: options.kernel ?? {},
+    // The open-file cache re-stats each file every revalidateMs and opens a changed one afresh
+    // (a fresh fstat in the kernel too), so the kernel need not fstat it at every sendfile.
+    config: { revalidateMs: options.revalidateMs ?? 1000, ...options.kernel },
     makePort,
     beforeTeardown,
     onVerdict: (v) => {

@@ -1,5 +1,6 @@
 // One server's state: its options, its kernel port, the open-file cache and the per-route
 // counters. Nothing here is module-level: every buildServer() has its own.
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../kern/index.js';
@@ -24,8 +25,8 @@ export class ServerState {
   };
   /** Per-server multipart boundary sequence (deterministic, like nginx's boundary counter). */
   private boundarySeq = 0;
-  /** Bodies being sent on each connection, aborted together when it closes. */
-  private readonly connectionAborts = new WeakMap<Socket, Set<AbortController>>();
+  /** Each connection's abort, fired when it closes (every body on it stops). */
+  private readonly connectionAborts = new WeakMap<Socket, AbortController>();
   /** Set by onClose: whether the kernel was at rest when the server closed. */
   closeReport: { atRest: boolean; leaks: string[] } | null = null;
 
@@ -39,27 +40,22 @@ export class ServerState {
   ) {}
 
   /**
-   * Aborts `abort` when `socket` closes; returns the function that stops watching. One 'close'
-   * listener per connection, however many responses are pipelined on it.
+   * The signal that aborts when `socket` closes, shared by every body sent on the connection
+   * (pipelined ones still queued included): one AbortController and one 'close' listener per
+   * connection, however many responses it carries.
    */
-  watchConnection(socket: Socket, abort: AbortController): () => void {
-    if (socket.destroyed) abort.abort();
-    let set = this.connectionAborts.get(socket);
-    if (!set) {
-      const created = new Set<AbortController>();
-      set = created;
+  connectionSignal(socket: Socket): AbortSignal {
+    let abort = this.connectionAborts.get(socket);
+    if (!abort) {
+      const created = new AbortController();
+      // Every pipelined body waiting on the connection listens to it: no leak warning at 11.
+      setMaxListeners(0, created.signal);
+      abort = created;
       this.connectionAborts.set(socket, created);
-      socket.once('close', () => {
-        for (const a of created) a.abort();
-        created.clear();
-        this.connectionAborts.delete(socket);
-      });
+      if (socket.destroyed) created.abort();
+      else socket.once('close', () => created.abort());
     }
-    set.add(abort);
-    const watching = set;
-    return () => {
-      watching.delete(abort);
-    };
+    return abort.signal;
   }
 
   nextBoundary(): string {
