@@ -13,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRaw, HttpPeer, type PeerResponse, SlowReader } from '../../bench/lib/peer.js';
+import type { ServerOptions } from '../../src/http/index.js';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
-import { atRestSoon, type Running, startServer } from '../http/helpers.js';
+import { atRestSoon, type Running } from '../http/helpers.js';
+import { startReliabilityServer } from './server.js';
 
 const MiB = 1024 * 1024;
 const base = mkdtempSync(join(tmpdir(), 'zcsim-faults-'));
@@ -35,8 +37,8 @@ function makeFile(name: string, sizeBytes: number, seed: number): Buffer {
   return b;
 }
 
-async function serve(kernel: Parameters<typeof startServer>[0]['kernel']): Promise<Running> {
-  const s = await startServer({ root: base, kernel: kernel ?? {}, revalidateMs: 0 });
+async function serve(kernel: ServerOptions['kernel']): Promise<Running> {
+  const s = await startReliabilityServer({ root: base, kernel: kernel ?? {}, revalidateMs: 0 });
   servers.push(s);
   return s;
 }
@@ -115,7 +117,7 @@ describe('disk faults: page-in EIO', () => {
 
 describe('peer faults', () => {
   it('reset mid-transfer, half-close, a reader that never reads, one byte a second: others are served', async () => {
-    const body = makeFile('peer.bin', 8 * MiB, 33);
+    makeFile('peer.bin', 8 * MiB, 33);
     const small = makeFile('small.bin', 64 * 1024, 34);
     const sndbufBytes = 32 * 1024;
     const srv = await serve({ physmemBytes: 32 * MiB, sndbufBytes, invariants: false });
@@ -165,7 +167,6 @@ describe('peer faults', () => {
     expect(wired).toBeLessThanOrEqual(2 * (sndbufBytes / PAGE_SIZE + 2));
     never.destroy();
     trickle.stop();
-    expect(body.length).toBe(8 * MiB);
     expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
   }, 60_000);
 });

@@ -16,7 +16,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HttpPeer } from '../../bench/lib/peer.js';
 import { createPrng, type Prng } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
-import { atRestSoon, type Running, startServer } from '../http/helpers.js';
+import { atRestSoon, type Running } from '../http/helpers.js';
+import { startReliabilityServer } from './server.js';
 
 const CONNECTIONS = 1000;
 const LOAD_MS = Number(process.env.LOAD_MS ?? 8000);
@@ -138,7 +139,10 @@ describe('load over loopback', () => {
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     }, 100);
-    srv = await startServer({ root: base, kernel: { physmemBytes: 64 * 1024 * 1024, invariants: false } });
+    srv = await startReliabilityServer({
+      root: base,
+      kernel: { physmemBytes: 64 * 1024 * 1024, invariants: false },
+    });
     const peers = await connectAll(srv.port);
     const held = peers.filter((p) => !p.closed).length;
     const t: Tally = { completed: 0, aborted: 0, bytesVerified: 0, errors: [] };

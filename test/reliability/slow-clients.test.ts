@@ -19,7 +19,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HttpPeer, SlowReader } from '../../bench/lib/peer.js';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { patternBytes } from '../http/fixture.js';
-import { atRestSoon, type Running, startServer } from '../http/helpers.js';
+import { atRestSoon, type Running } from '../http/helpers.js';
+import { startReliabilityServer } from './server.js';
 
 const SLOW_CLIENTS = 200;
 const FAST_CLIENTS = 20;
@@ -89,7 +90,7 @@ describe('slow clients', () => {
   });
 
   it(`${SLOW_CLIENTS} clients at 1 KiB/s beside ${FAST_CLIENTS} fast ones`, async () => {
-    srv = await startServer({
+    srv = await startReliabilityServer({
       root: base,
       kernel: { physmemBytes: 64 * 1024 * 1024, sndbufBytes: SNDBUF_BYTES, invariants: false },
     });
