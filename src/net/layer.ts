@@ -214,7 +214,7 @@ export class SocketLayer implements NetCore {
     tp.batches.length = 0;
     sbflush(this.mbufs, so.so_snd);
     if (code !== null) this.aborts[code] = (this.aborts[code] ?? 0) + 1;
-    this.trace.emit('drop', () => ({ so: so.so_id, code }));
+    if (this.trace.on) this.trace.emit('drop', () => ({ so: so.so_id, code }));
     so.so_snd.sb_flags &= ~SB_WAIT;
     // The error is built only for sleepers: an orderly close (one per HTTP response) has none.
     if (tp.sbwaitq.length > 0) {
@@ -250,12 +250,15 @@ export class SocketLayer implements NetCore {
     }
     this.cells.sbwait_sleeps++;
     so.so_snd.sb_flags |= SB_WAIT;
-    this.trace.emit('sbwait', () => ({ so: so.so_id, space: sbspace(so.so_snd) }));
+    if (this.trace.on) this.trace.emit('sbwait', () => ({ so: so.so_id, space: sbspace(so.so_snd) }));
     return tp.sbwaitq.sleep(signal);
   }
 
-  /** sblock(SBL_WAIT): the socket's send I/O lock, handed over FIFO; resolves to the unlock. */
-  sblock(so: KSocket, signal?: AbortSignal): Promise<() => void> {
+  /**
+   * sblock(SBL_WAIT): the socket's send I/O lock, handed over FIFO. Returns the unlock, or a
+   * Promise of it when another sender holds the lock (the synchronous fast path otherwise).
+   */
+  sblock(so: KSocket, signal?: AbortSignal): (() => void) | Promise<() => void> {
     const tp = so.so_pcb;
     let held = true;
     const unlock = (): void => {
@@ -265,7 +268,7 @@ export class SocketLayer implements NetCore {
     };
     if (!tp.sblocked) {
       tp.sblocked = true;
-      return Promise.resolve(unlock);
+      return unlock;
     }
     this.cells.sblock_sleeps++;
     return tp.sblockq.sleep(signal).then(() => unlock);

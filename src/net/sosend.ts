@@ -19,7 +19,7 @@ import { type KSocket, SS_ISCONNECTED } from './socket.js';
 /** What sosend needs of its socket layer. */
 export interface SosendHost {
   readonly mbufs: MbufAllocator;
-  sblock(so: KSocket, signal?: AbortSignal): Promise<() => void>;
+  sblock(so: KSocket, signal?: AbortSignal): (() => void) | Promise<() => void>;
   sbwait(so: KSocket, signal?: AbortSignal): Promise<void>;
   prSend(so: KSocket, flags: number, m: Mbuf): SysError | null;
   countCopyin(bytes: number): void;
@@ -38,7 +38,8 @@ export async function sosendGeneric(
   buf: Uint8Array,
   signal?: AbortSignal,
 ): Promise<number> {
-  const unlock = await host.sblock(so, signal);
+  const lock = host.sblock(so, signal);
+  const unlock = lock instanceof Promise ? await lock : lock;
   try {
     return await sosendLocked(host, so, buf, signal);
   } finally {

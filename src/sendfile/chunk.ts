@@ -20,9 +20,10 @@ export function chainJoin(mh: Mbuf | null, m: Mbuf | null): Mbuf | null {
 
 /**
  * One chunk: readahead, swapin (wire the pages, start the reads), then the mbufs. Returns the
- * chunk's page mbufs (null if none was built: a soft error says why).
+ * chunk's page mbufs (null if none was built: a soft error says why). Synchronous fast path: a
+ * Promise only when swapin or the mbuf loop has to sleep (hot pages never do).
  */
-export async function sendfileChunk(
+export function sendfileChunk(
   env: SendfileEnv,
   obj: VmObject,
   c: SfChunk,
@@ -30,12 +31,30 @@ export async function sendfileChunk(
   off: number,
   space: number,
   readahead: number,
-): Promise<Mbuf | null> {
+): Mbuf | null | Promise<Mbuf | null> {
   const npages = Math.ceil((space + (off & PAGE_MASK)) / PAGE_SIZE);
   const rhpages = sendfileReadahead(call.flags, readahead, call.rem, off, npages, obj.sizeBytes);
-  const sfio = c.reset(obj, off, space, npages, rhpages);
+  c.reset(obj, off, space, npages, rhpages);
+  let p: Promise<void> | null;
   try {
-    for (let p = sendfileSwapin(env, c, call.flags, call.signal); p !== null; ) {
+    p = sendfileSwapin(env, c, call.flags, call.signal);
+  } catch (e) {
+    return sendfileAbandon(env, c).then(() => Promise.reject(e));
+  }
+  if (p !== null) return sendfileChunkSwapinSleep(env, c, call, off, p);
+  return sendfileChunkBuild(env, c, call, off);
+}
+
+/** The rest of swapin once it had to sleep, then the mbufs. */
+async function sendfileChunkSwapinSleep(
+  env: SendfileEnv,
+  c: SfChunk,
+  call: SfCall,
+  off: number,
+  first: Promise<void>,
+): Promise<Mbuf | null> {
+  try {
+    for (let p: Promise<void> | null = first; p !== null; ) {
       await p;
       p = sendfileSwapin(env, c, call.flags, call.signal);
     }
@@ -43,6 +62,16 @@ export async function sendfileChunk(
     await sendfileAbandon(env, c);
     throw e;
   }
+  return sendfileChunkBuild(env, c, call, off);
+}
+
+/** After swapin: SF_NODISKIO's stop, then the page mbufs. */
+function sendfileChunkBuild(
+  env: SendfileEnv,
+  c: SfChunk,
+  call: SfCall,
+  off: number,
+): Mbuf | null | Promise<Mbuf | null> {
   if (c.stopped) {
     // SF_NODISKIO met a page it may not wait for: send the pages before it, then EBUSY.
     env.sfstat.sf_busy++;
@@ -50,11 +79,28 @@ export async function sendfileChunk(
     c.npages = c.grabbed;
     call.softerr = 'EBUSY';
   }
-  for (let p = sendfileBuildMbufs(env, c, call); p !== null; ) {
+  const p = sendfileBuildMbufs(env, c, call);
+  if (p !== null) return sendfileChunkBuildSleep(env, c, call, p);
+  return sendfileChunkDone(env, c);
+}
+
+/** The rest of the mbuf loop once it had to sleep. */
+async function sendfileChunkBuildSleep(
+  env: SendfileEnv,
+  c: SfChunk,
+  call: SfCall,
+  first: Promise<void>,
+): Promise<Mbuf | null> {
+  for (let p: Promise<void> | null = first; p !== null; ) {
     await p;
     p = sendfileBuildMbufs(env, c, call);
   }
-  if (c.mhead === null) sendfileIodone(env, sfio, null);
+  return sendfileChunkDone(env, c);
+}
+
+/** The chunk's mbufs; with none built, the syscall's reference on the chunk's I/O goes now. */
+function sendfileChunkDone(env: SendfileEnv, c: SfChunk): Mbuf | null {
+  if (c.mhead === null) sendfileIodone(env, c.sfio!, null);
   return c.mhead;
 }
 
@@ -86,14 +132,16 @@ export function sendfileQueue(
   m: Mbuf,
 ): SysError | null {
   const sfio = c.sfio;
-  env.trace.emit('chunk', () => ({
-    so: so.so_id,
-    off: c.off,
-    bytes: hasPages ? c.space : 0,
-    pages: hasPages ? c.npages : 0,
-    ios: hasPages ? c.iosStarted : 0,
-    notready: hasPages && c.iosStarted > 0,
-  }));
+  if (env.trace.on) {
+    env.trace.emit('chunk', () => ({
+      so: so.so_id,
+      off: c.off,
+      bytes: hasPages ? c.space : 0,
+      pages: hasPages ? c.npages : 0,
+      ios: hasPages ? c.iosStarted : 0,
+      notready: hasPages && c.iosStarted > 0,
+    }));
+  }
   if (!hasPages || sfio === null || c.iosStarted === 0) {
     if (hasPages && sfio !== null) sendfileIodone(env, sfio, null);
     return env.sockets.prSend(so, 0, m);

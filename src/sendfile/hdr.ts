@@ -19,38 +19,63 @@ export interface IovCursor {
   left: number;
 }
 
-/** Copies up to `maxBytes` from the cursor into a new chain (clusters for big pieces). */
-export async function copyIntoMbufs(
+/** The chain being built by copyIntoMbufs, and the bytes it may still take. */
+interface HdrChain {
+  head: Mbuf | null;
+  tail: Mbuf | null;
+  budget: number;
+}
+
+/**
+ * Copies up to `maxBytes` from the cursor into a new chain (clusters for big pieces).
+ * Synchronous fast path: a Promise only when an allocation has to sleep.
+ */
+export function copyIntoMbufs(
   mbufs: MbufAllocator,
   uio: IovCursor,
   maxBytes: number,
-): Promise<Mbuf | null> {
-  let head: Mbuf | null = null;
-  let tail: Mbuf | null = null;
-  let budget = Math.min(maxBytes, uio.left);
-  while (budget > 0) {
-    const want = budget >= MINCLSIZE ? MCLBYTES : MLEN;
+): Mbuf | null | Promise<Mbuf | null> {
+  return copyIntoMbufsResume(mbufs, uio, { head: null, tail: null, budget: Math.min(maxBytes, uio.left) });
+}
+
+function copyIntoMbufsResume(
+  mbufs: MbufAllocator,
+  uio: IovCursor,
+  chain: HdrChain,
+): Mbuf | null | Promise<Mbuf | null> {
+  while (chain.budget > 0) {
+    const want = chain.budget >= MINCLSIZE ? MCLBYTES : MLEN;
     const r = want === MCLBYTES ? mbufs.mGetcl(M_WAITOK, MT_DATA, 0) : mbufs.mGet(M_WAITOK, MT_DATA);
-    const m = r instanceof Promise ? await r : r;
-    kassert(m !== null, 'm_uiotombuf: M_WAITOK allocation returned NULL');
-    let room = Math.min(want, budget);
-    while (room > 0) {
-      const iov = uio.list[uio.index]!;
-      const n = Math.min(room, iov.length - uio.offset);
-      m.m_buf.set(iov.subarray(uio.offset, uio.offset + n), m.m_data + m.m_len);
-      m.m_len += n;
-      room -= n;
-      budget -= n;
-      uio.left -= n;
-      uio.offset += n;
-      if (uio.offset === iov.length) {
-        uio.index++;
-        uio.offset = 0;
-      }
+    if (r instanceof Promise) {
+      return r.then((m) => {
+        copyIntoMbuf(uio, chain, m, want);
+        return copyIntoMbufsResume(mbufs, uio, chain);
+      });
     }
-    if (tail === null) head = m;
-    else tail.m_next = m;
-    tail = m;
+    kassert(r !== null, 'm_uiotombuf: M_WAITOK allocation returned NULL');
+    copyIntoMbuf(uio, chain, r, want);
   }
-  return head;
+  return chain.head;
+}
+
+/** Fills one fresh mbuf of `want` bytes of room from the cursor and links it to the chain. */
+function copyIntoMbuf(uio: IovCursor, chain: HdrChain, m: Mbuf, want: number): void {
+  let room = Math.min(want, chain.budget);
+  while (room > 0) {
+    const iov = uio.list[uio.index]!;
+    const n = Math.min(room, iov.length - uio.offset);
+    m.m_buf.set(iov.subarray(uio.offset, uio.offset + n), m.m_data + m.m_len);
+    m.m_len += n;
+    room -= n;
+    chain.budget -= n;
+    uio.left -= n;
+    uio.offset += n;
+    if (uio.offset === iov.length) {
+      uio.index++;
+      uio.offset = 0;
+    }
+  }
+  if (chain.tail === null) chain.head = m;
+  else chain.tail.m_next = m;
+  chain.tail = m;
 }

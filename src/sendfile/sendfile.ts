@@ -55,11 +55,14 @@ export async function vnSendfile(
     mPending: null,
     sfPending: undefined,
   };
-  env.trace.emit('sendfile', () => ({ fd: file.fd, so: so.so_id, offset, nbytes, flags, readahead }));
+  if (env.trace.on) {
+    env.trace.emit('sendfile', () => ({ fd: file.fd, so: so.so_id, offset, nbytes, flags, readahead }));
+  }
   const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
   if (stale !== null) await revalidate(stale);
   // The socket's send lock serialises senders; as in the kernel it is not interruptible.
-  const unlock = await env.sockets.sblock(so);
+  const lock = env.sockets.sblock(so);
+  const unlock = lock instanceof Promise ? await lock : lock;
   let r: SendResult;
   try {
     r = await sendfileLoop(env, file.obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
@@ -68,7 +71,9 @@ export async function vnSendfile(
   }
   if (r.error === null && opts.trailers !== undefined) await sendTrailers(env, so, opts, r);
   if (call.sync !== null) await syncWait(call.sync, opts.signal, r);
-  env.trace.emit('sendfile-done', () => ({ so: so.so_id, sbytes: r.sbytes, error: r.error?.code ?? null }));
+  if (env.trace.on) {
+    env.trace.emit('sendfile-done', () => ({ so: so.so_id, sbytes: r.sbytes, error: r.error?.code ?? null }));
+  }
   if (r.error !== null) {
     const e =
       r.error.code === 'ENOBUFS' && opts.signal?.aborted ? new SysError('EINTR', 'sendfile') : r.error;
@@ -171,14 +176,19 @@ async function sendfileLoop(
       let space = typeof w === 'number' ? w : await w;
       let hdrlen = 0;
       if (hdr.left > 0) {
-        mh = await copyIntoMbufs(env.mbufs, hdr, space);
+        const h = copyIntoMbufs(env.mbufs, hdr, space);
+        mh = h instanceof Promise ? await h : h;
         hdrlen = mh === null ? 0 : env.mbufs.mLength(mh);
         space -= hdrlen;
       }
       if (space > rem) space = rem;
       else if (space > PAGE_SIZE) space -= (off + space) & PAGE_MASK;
       call.rem = rem;
-      const chunk = space > 0 ? await sendfileChunk(env, obj, c, call, off, space, readahead) : null;
+      let chunk: Mbuf | null = null;
+      if (space > 0) {
+        const b = sendfileChunk(env, obj, c, call, off, space, readahead);
+        chunk = b instanceof Promise ? await b : b;
+      }
       const fileBytes = chunk === null ? 0 : c.space;
       off += fileBytes;
       rem -= fileBytes;
