@@ -1,7 +1,10 @@
 // Goal: the hot path (pages resident, space available) creates no promise per page: sending 256
 // resident pages creates as many promises as sending 16, in every mapping mode.
 // Method: an async_hooks hook counts the promises created while one sendfile call runs; both
-// files are first read into the cache, and the send buffer holds either file in one chunk.
+// files are first read into the cache, and the send buffer holds either file in one chunk. The
+// hook sees every promise of the process (the test runner's too), so each size is sent five
+// times, interleaved, and the fewest promises seen for each is compared: a promise per page would
+// put 240 more on the 256-page file.
 import { createHook } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { createKernel } from '../../src/index.js';
@@ -33,16 +36,22 @@ describe('the hot path', () => {
     const so = k.socket(t, { sndbufBytes: 1024 * 1024 });
     for (const f of [small, large]) await k.read(f, 0, new Uint8Array(256 * 4096));
     const pagesReadBefore = k.stats().sendfile.sf_pages_read;
-    const counts: number[] = [];
-    for (const f of [small, large, small, large]) {
-      counts.push(await promisesDuring(() => k.sendfile(f, so, 0, 0)));
-      await new Promise((r) => setTimeout(r, 5));
+    const fewest = { small: Number.POSITIVE_INFINITY, large: Number.POSITIVE_INFINITY };
+    const rounds = 5;
+    for (let i = 0; i < rounds; i++) {
+      for (const [name, f] of [
+        ['small', small],
+        ['large', large],
+      ] as const) {
+        fewest[name] = Math.min(fewest[name], await promisesDuring(() => k.sendfile(f, so, 0, 0)));
+        await new Promise((r) => setTimeout(r, 5));
+      }
     }
     expect(k.stats().sendfile.sf_pages_read).toBe(pagesReadBefore);
-    expect(k.stats().sendfile.sf_pages_valid).toBe(2 * (16 + 256));
-    // Same count for 16 and 256 pages (the first call may warm up lazily created state).
-    expect(counts[3]).toBe(counts[2]);
-    expect(counts[3]).toBeLessThan(40);
+    expect(k.stats().sendfile.sf_pages_valid).toBe(rounds * (16 + 256));
+    // 240 more pages may not cost even 16 more promises, and a call costs a bounded few.
+    expect(fewest.large - fewest.small).toBeLessThan(16);
+    expect(fewest.large).toBeLessThan(40);
     await k.destroy();
   });
 });
