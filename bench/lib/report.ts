@@ -114,7 +114,7 @@ function throughputTable(
         const value = metric === 'MB/s' ? c?.payloadMegabytesPerSecond : c?.requestsPerSecond;
         return c && value !== undefined ? `${n(value)}${c.errors.length > 0 ? ' (errors)' : ''}` : '–';
       });
-      out.push(row([formatBytes(size), connections, ...values]));
+      if (values.some((v) => v !== '–')) out.push(row([formatBytes(size), connections, ...values]));
     }
   }
   return out;
