@@ -10,6 +10,7 @@ export {
   type KernelStats,
   type KStat,
   type ResolvedKernelConfig,
+  resolveConfig,
 } from './kernel.js';
 export type { KSocket, Transport } from './net/index.js';
 export {

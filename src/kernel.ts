@@ -118,7 +118,8 @@ function nsfbufsDefault(physmemBytes: number): number {
   return 512 + 16 * maxusers;
 }
 
-function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
+/** The configuration `createKernel(c)` runs with: every default filled in. */
+export function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
   const physmemBytes = c.physmemBytes ?? 64 * MiB;
   // tunable_mbinit: maxmbufmem is half of memory; a quarter of it for clusters.
   const maxmbufmemBytes = physmemBytes / 2;

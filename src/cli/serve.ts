@@ -37,7 +37,7 @@ export const SERVE_OPTIONS: OptionTable = {
   cpus: { type: 'string', default: '2', value: 'N', help: 'simulated CPUs' },
   sndbuf: {
     type: 'string',
-    default: '1M',
+    default: '1M; kva: a 32nd of the pool',
     value: 'SIZE',
     help: 'socket send buffer of each response (SO_SNDBUF; the kernel default is 32K)',
   },
@@ -95,7 +95,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     physmemBytes: sizeOption('physmem', str('physmem') ?? '64M'),
     mapping,
     cpuCount: intOption('cpus', str('cpus') ?? '2', 1, 64),
-    sndbufBytes: sizeOption('sndbuf', str('sndbuf') ?? '1M'),
+    ...(str('sndbuf') !== undefined ? { sndbufBytes: sizeOption('sndbuf', str('sndbuf')!) } : {}),
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
   };

@@ -1,5 +1,5 @@
 // The kernel port over the simulator (src/kernel.ts): one kernel per server. A response gets
-// its own kernel socket whose transport is the http.ServerResponse, so Node's keep-alive and
+// its own kernel socket (send buffer: httpSndbufBytes) whose transport is the http.ServerResponse, so Node's keep-alive and
 // pipelining keep working: the kernel's batches become res.write()s, and their callbacks stand
 // in for the TCP ACKs that free the mbufs.
 import {
@@ -9,8 +9,11 @@ import {
   type KernelConfig,
   type KFile,
   type KSocket,
+  type ResolvedKernelConfig,
+  resolveConfig,
   SysError,
 } from '../index.js';
+import { KiB, MiB, PAGE_SIZE } from '../kern/index.js';
 import type {
   HttpKernelPort,
   KernelConfigForHttp,
@@ -64,9 +67,27 @@ function session(
   };
 }
 
+/** 32 connections sending at once: the benchmark's load, and what the KVA pool is shared by. */
+const HTTP_SENDERS_TYPICAL = 32;
+
+/**
+ * The send buffer of a response's socket when the config names none (SO_SNDBUF, as a file server
+ * sets it): 1 MiB. With the kernel's 32 KiB a 1 MiB body goes out in 32 batches, each a writev, a
+ * write callback and an sbwait, and the server spends twice the CPU per byte. In the KVA mode the
+ * sf_buf pool bounds what every socket together may have mapped: past a 32nd of the pool each,
+ * senders thrash on sf_allocwait and remaps (64 MiB files: 0.26 GB/s at 1 MiB with 2560 sf_bufs,
+ * 0.89 GB/s at 32 KiB).
+ */
+export function httpSndbufBytes(config: ResolvedKernelConfig): number {
+  if (config.mapping !== 'kva') return MiB;
+  const pages = Math.floor(config.nsfbufs / HTTP_SENDERS_TYPICAL);
+  return Math.min(MiB, Math.max(32 * KiB, pages * PAGE_SIZE));
+}
+
 /** The simulator behind the demo's routes. */
 export function createKernelPort(config: KernelConfigForHttp): HttpKernelPort {
-  const kernel = createKernel(config as KernelConfig);
+  const c = config as KernelConfig;
+  const kernel = createKernel({ ...c, sndbufBytes: c.sndbufBytes ?? httpSndbufBytes(resolveConfig(c)) });
   return {
     config: kernel.config as unknown as Readonly<Record<string, unknown>>,
     open: (path) => kernel.open(path),

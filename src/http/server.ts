@@ -55,13 +55,6 @@ export type ZcsimServer = FastifyInstance;
 
 const ALLOW = 'GET, HEAD';
 
-/**
- * The send buffer of a response's kernel socket (SO_SNDBUF, as a file server sets it): with the
- * kernel's 32 KiB default a 1 MiB body goes out in 32 batches, each a writev, a write callback
- * and an sbwait; with 1 MiB in two, and the server spends half the CPU per byte.
- */
-const HTTP_SNDBUF_BYTES = 1024 * 1024;
-
 function routeOfUrl(url: string): RouteName | null {
   for (const r of ROUTES) if (url.startsWith(`/${r}/`) || url === `/${r}`) return r;
   return null;
@@ -118,8 +111,7 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   await app.register(kernelPlugin, {
     // The open-file cache re-stats each file every revalidateMs and opens a changed one afresh
     // (a fresh fstat in the kernel too), so the kernel need not fstat it at every sendfile.
-    // A response's socket gets a send buffer of HTTP_SNDBUF_BYTES unless the config names one.
-    config: { revalidateMs: options.revalidateMs ?? 1000, sndbufBytes: HTTP_SNDBUF_BYTES, ...options.kernel },
+    config: { revalidateMs: options.revalidateMs ?? 1000, ...options.kernel },
     makePort,
     beforeTeardown,
     onVerdict: (v) => {

@@ -19,7 +19,6 @@ describe('zcsim serve options', () => {
       physmemBytes: 64 * 1024 * 1024,
       mapping: 'dmap',
       cpuCount: 2,
-      sndbufBytes: 1024 * 1024,
       diskLatencyMs: 0,
     });
     expect(parseServeArgs([], { PORT: '9000', HOST: '0.0.0.0' })).toMatchObject({
