@@ -3,8 +3,6 @@
 import { connect } from 'node:net';
 import { buildServer, type ServerOptions, type ZcsimServer } from '../../src/http/index.js';
 
-export const USE_FAKE_KERNEL = process.env.ZCSIM_HTTP_FAKE_KERNEL === '1';
-
 export interface Running {
   readonly server: ZcsimServer;
   readonly port: number;
@@ -12,8 +10,7 @@ export interface Running {
 }
 
 export async function startServer(options: ServerOptions): Promise<Running> {
-  const extra = USE_FAKE_KERNEL ? { kernelPort: (await import('./fake-kernel.js')).fakeKernelPort } : {};
-  const server = await buildServer({ kernel: { physmemBytes: 32 * 1024 * 1024 }, ...extra, ...options });
+  const server = await buildServer({ kernel: { physmemBytes: 32 * 1024 * 1024 }, ...options });
   await server.listen({ port: 0, host: '127.0.0.1' });
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
