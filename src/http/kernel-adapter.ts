@@ -48,17 +48,18 @@ function session(
   signal: AbortSignal,
 ): KernelSession {
   const so = kernel.socket(transport);
+  const dropped = whyDropped(so);
   let closed = false;
   return {
     sendfile: (offset, nbytes, headers, trailers) =>
       kernel
         .sendfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal })
-        .catch(whyDropped(so)),
+        .catch(dropped),
     copyfile: (offset, nbytes, headers, trailers) =>
       kernel
         .copyfile(file, so, offset, nbytes, { headers: iov(headers), trailers: iov(trailers), signal })
-        .catch(whyDropped(so)),
-    drain: () => kernel.sodrain(so, signal).catch(whyDropped(so)),
+        .catch(dropped),
+    drain: () => kernel.sodrain(so, signal).catch(dropped),
     close: () => {
       if (closed) return;
       closed = true;

@@ -5,10 +5,34 @@
 import { kassert } from './assert.js';
 import { SysError } from './errno.js';
 
-interface Sleeper {
-  resolve(): void;
-  reject(e: Error): void;
-  detach(): void;
+/**
+ * One sleep. It is its own abort listener (handleEvent), so a sleep builds no closure besides
+ * the promise's executor: one sleeps per HTTP response (sodrain) and per sbwait of a large body.
+ */
+class Sleeper {
+  constructor(
+    private readonly queue: WaitQueue,
+    private readonly signal: AbortSignal | undefined,
+    private readonly onResolve: () => void,
+    private readonly onReject: (e: Error) => void,
+  ) {}
+
+  resolve(): void {
+    this.signal?.removeEventListener('abort', this);
+    this.onResolve();
+  }
+
+  reject(e: Error): void {
+    this.signal?.removeEventListener('abort', this);
+    this.onReject(e);
+  }
+
+  /** The signal aborted: leave the queue, and the sleep fails with EINTR. */
+  handleEvent(): void {
+    this.signal?.removeEventListener('abort', this);
+    this.queue.unlink(this);
+    this.onReject(new SysError('EINTR', `${this.queue.wmesg}: interrupted`));
+  }
 }
 
 export class WaitQueue {
@@ -29,26 +53,17 @@ export class WaitQueue {
     if (signal?.aborted) return Promise.reject(new SysError('EINTR', `${this.wmesg}: interrupted`));
     this.sleepsTotal++;
     return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        const i = this.sleepers.indexOf(sleeper, this.head);
-        kassert(i >= 0, () => `WaitQueue.sleep(${this.wmesg}): aborted sleeper not queued`);
-        this.sleepers.splice(i, 1);
-        reject(new SysError('EINTR', `${this.wmesg}: interrupted`));
-      };
-      const sleeper: Sleeper = {
-        resolve: () => {
-          sleeper.detach();
-          resolve();
-        },
-        reject: (e) => {
-          sleeper.detach();
-          reject(e);
-        },
-        detach: () => signal?.removeEventListener('abort', onAbort),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const sleeper = new Sleeper(this, signal, resolve, reject);
+      signal?.addEventListener('abort', sleeper);
       this.sleepers.push(sleeper);
     });
+  }
+
+  /** Takes an aborted sleeper off the queue (it is still queued: nobody woke it). */
+  unlink(sleeper: Sleeper): void {
+    const i = this.sleepers.indexOf(sleeper, this.head);
+    kassert(i >= 0, () => `WaitQueue.sleep(${this.wmesg}): aborted sleeper not queued`);
+    this.sleepers.splice(i, 1);
   }
 
   /** Wakes the oldest sleeper; returns whether there was one. */
