@@ -24,7 +24,7 @@ export interface BenchOptions {
   outDir: string | null; // null = bench/results (bench/results/quick with --quick)
   physmemBytes: number; // simulated physical memory of each zcsim server and of the TCP kernel
   profileDir: string | null; // --profile DIR: Node servers run under --cpu-prof
-  sndbufBytes: number | null; // --sndbuf SIZE: send buffer of the simulated sockets (null: 32 KiB)
+  sndbufBytes: number | null; // --sndbuf SIZE: send buffer of the simulated sockets (null: the demo's 1 MiB)
 }
 
 export const USAGE = `usage: zcsim bench [options]   (npm run bench -- [options])
@@ -40,7 +40,7 @@ export const USAGE = `usage: zcsim bench [options]   (npm run bench -- [options]
   --autocannon-max SIZE  autocannon runs on files up to SIZE (default 4K)
   --tcp-sizes LIST    file sizes of the raw TCP section (default 1M,64M)
   --physmem SIZE      simulated physical memory of each kernel (default 256M)
-  --sndbuf SIZE       send buffer of the simulated sockets (default: the kernel's 32K)
+  --sndbuf SIZE       send buffer of the simulated sockets (default: the demo's 1M)
   --out DIR           where results go (default bench/results, quick: bench/results/quick)
   --profile DIR       run each Node server under --cpu-prof, profiles in DIR
                       (summarise: node dist/bench/profile-summary.js DIR/*.cpuprofile)

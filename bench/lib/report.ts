@@ -19,7 +19,7 @@ const rule = (count: number) => row(Array.from({ length: count }, () => '---'));
 const passText = (pass: boolean | null) => (pass === null ? 'n/a' : pass ? 'pass' : '**MISS**');
 
 export function optionsLine(o: BenchOptions): string {
-  return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1; simulated physmem ${formatBytes(o.physmemBytes)}, send buffer ${o.sndbufBytes ? formatBytes(o.sndbufBytes) : '32 KiB (default)'}${o.quick ? '; --quick' : ''}`;
+  return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1; simulated physmem ${formatBytes(o.physmemBytes)}, send buffer ${o.sndbufBytes ? formatBytes(o.sndbufBytes) : "1 MiB (the demo's default; the HTTP server in kva: a 32nd of the pool)"}${o.quick ? '; --quick' : ''}`;
 }
 
 export function tcpMarkdown(result: TcpResult, reps: number, durationSeconds: number): string {

@@ -6,8 +6,9 @@ import { createKernel, type Kernel, type KSocket } from '../../src/index.js';
 
 export type Mapping = 'dmap' | 'kva' | 'extpg';
 
+/** The raw TCP section's sockets get the demo server's send buffer (1 MiB) unless --sndbuf says. */
 export function benchKernel(mapping: Mapping, physmemBytes: number, sndbufBytes: number | null): Kernel {
-  return createKernel({ mapping, physmemBytes, invariants: false, ...(sndbufBytes ? { sndbufBytes } : {}) });
+  return createKernel({ mapping, physmemBytes, invariants: false, sndbufBytes: sndbufBytes ?? 1024 * 1024 });
 }
 
 export function benchZcsimServer(
