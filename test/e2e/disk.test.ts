@@ -5,17 +5,15 @@
 // sfstat counters and `netstat -m` lines say so.
 // Method: a simulated disk (latency per read) makes the order of events deterministic: a read
 // started by one call is still in flight when the next call looks at its pages.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createKernel,
-  type Kernel,
   SF_NOCACHE,
   SF_NODISKIO,
   SF_USER_READAHEAD,
   type SysError,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/kern/index.js';
-import { finish, loopback, settle, sliceHash, testFile } from './helpers.js';
+import { finish, kernelBooter, loopback, settle, sliceHash, testFile } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -29,16 +27,7 @@ async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 5000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
   if (!cond()) throw new Error('timed out');
 }
-const kernels: Kernel[] = [];
-afterAll(async () => {
-  for (const k of kernels) await k.destroy();
-});
-
-function boot(config: Parameters<typeof createKernel>[0] = {}): Kernel {
-  const k = createKernel({ physmemBytes: 16 * MiB, ...config });
-  kernels.push(k);
-  return k;
-}
+const boot = kernelBooter();
 
 describe.each(['dmap', 'kva', 'extpg'] as const)('page-in, mapping %s', (mapping) => {
   it('SF_NODISKIO on a cold file returns at once, page-in started, bytes intact', async () => {

@@ -7,10 +7,27 @@ import { open, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertAtRest, type Kernel } from '../../src/index.js';
+import { afterAll } from 'vitest';
+import { assertAtRest, createKernel, type Kernel, type KernelConfig } from '../../src/index.js';
 import type { Transport } from '../../src/net/index.js';
 
 export const TEST_DIR = tmpdir();
+
+/**
+ * A boot function for one test file: each kernel it boots (16 MiB of memory unless the config
+ * says otherwise) is destroyed after the file's tests.
+ */
+export function kernelBooter(): (config?: KernelConfig) => Kernel {
+  const kernels: Kernel[] = [];
+  afterAll(async () => {
+    for (const k of kernels) await k.destroy();
+  });
+  return (config = {}) => {
+    const k = createKernel({ physmemBytes: 16 * 1024 * 1024, ...config });
+    kernels.push(k);
+    return k;
+  };
+}
 
 /** Deterministic bytes: a xorshift32 stream seeded by `seed`, word by word. */
 export function patternBytes(sizeBytes: number, seed: number): Uint8Array {

@@ -5,11 +5,12 @@
 // the socket buffer); after each case the kernel must come to rest.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKernel, type Kernel, SF_SYNC, type SysError } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type Kernel, SF_SYNC, type SysError } from '../../src/index.js';
 import { SS_ISCONNECTED } from '../../src/net/index.js';
 import {
   finish,
+  kernelBooter,
   loopback,
   patternBytes,
   recordingTransport,
@@ -21,16 +22,7 @@ import {
 } from './helpers.js';
 
 const MiB = 1024 * 1024;
-const kernels: Kernel[] = [];
-afterAll(async () => {
-  for (const k of kernels) await k.destroy();
-});
-
-function boot(config: Parameters<typeof createKernel>[0] = {}): Kernel {
-  const k = createKernel({ physmemBytes: 16 * MiB, ...config });
-  kernels.push(k);
-  return k;
-}
+const boot = kernelBooter();
 
 /** Waits until a sender sleeps in sbwait: the send buffer is full and the host takes no more. */
 async function blockedInSbwait(k: Kernel): Promise<void> {
