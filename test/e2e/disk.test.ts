@@ -6,12 +6,7 @@
 // Method: a simulated disk (latency per read) makes the order of events deterministic: a read
 // started by one call is still in flight when the next call looks at its pages.
 import { describe, expect, it } from 'vitest';
-import {
-  SF_NOCACHE,
-  SF_NODISKIO,
-  SF_USER_READAHEAD,
-  type SysError,
-} from '../../src/index.js';
+import { SF_NOCACHE, SF_NODISKIO, SF_USER_READAHEAD, type SysError } from '../../src/index.js';
 import { ManualClock } from '../../src/kern/index.js';
 import { finish, kernelBooter, loopback, settle, sliceHash, testFile } from './helpers.js';
 
