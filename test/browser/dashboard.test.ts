@@ -1,17 +1,17 @@
 // Goal: the dashboard works in a real browser: the charts move while a download runs, the file
 // table links every route, and Compare draws the three routes side by side.
-// Method: Debian's chromium driven by playwright-core against a real server on 127.0.0.1 port 0;
-// downloads run from the test while the page listens to /events; a screenshot is saved under
-// test-output/ for people to look at.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// Method: Chromium (see chromium-setup.ts) driven by playwright-core against a real server on
+// 127.0.0.1 port 0; downloads run from the test while the page listens to /events; a screenshot
+// is saved under test-output/ for people to look at.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, makeFixture, patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
+import { launchChromium } from './chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = resolve(import.meta.dirname, '..', '..', 'test-output');
 let fx: Fixture;
 let srv: Running;
@@ -19,8 +19,6 @@ let browser: Browser;
 const open = new Map<object, string>();
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} not found: apt-get install chromium (.ci/run does)`);
   fx = makeFixture();
   writeFileSync(join(fx.root, 'movie.bin'), patternBytes(24 * 1024 * 1024, 3));
   srv = await startServer({
@@ -33,10 +31,7 @@ beforeAll(async () => {
     open.set(res, `${req.method} ${req.url}`);
     res.on('close', () => open.delete(res));
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
