@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // zcsim: the command. `zcsim serve` runs the demo server and dashboard, `zcsim stat` prints a
-// running server's counters as netstat -m does, `zcsim bench` runs the benchmark. Usage mistakes
-// print a message and exit 2.
+// running server's counters as netstat -m does, `zcsim bench` runs the benchmark. Failures print
+// one line (errors.ts); --debug, anywhere before `--`, adds the stack.
 import { bench } from './bench.js';
+import { reportError } from './errors.js';
 import { UsageError } from './options.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { STAT_USAGE, stat } from './stat.js';
@@ -17,7 +18,16 @@ commands:
   ${'zcsim bench [options]'.padEnd(32)}run the benchmark (dist/bench/run.js; see its --help)
 
 Run \`zcsim <command> --help\` for the options of each command and their defaults.
+--debug (with any command) prints the stack of an error after its one-line message.
 `;
+
+/** The arguments without --debug (up to a `--`), and whether it was there. */
+function takeDebug(argv: readonly string[]): { args: string[]; debug: boolean } {
+  const end = argv.indexOf('--');
+  const head = end === -1 ? argv : argv.slice(0, end);
+  const args = head.filter((a) => a !== '--debug');
+  return { args: [...args, ...(end === -1 ? [] : argv.slice(end))], debug: args.length !== head.length };
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -39,19 +49,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+const { args, debug } = takeDebug(process.argv.slice(2));
+main(args).then(
   (code) => {
     process.exitCode = code;
     // serve has closed its server; a timer left by a library must not keep the process up.
-    if (process.argv[2] === 'serve') process.exit(code);
+    if (args[0] === 'serve') process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`zcsim: ${err.message}\nRun 'zcsim --help' for usage.\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`zcsim: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    const code = reportError(err, debug, process.stderr);
+    // A server that failed to start may leave handles (its kernel's timers) behind.
+    process.exit(code);
   },
 );

@@ -1,7 +1,7 @@
 // The built-in sample set of `zcsim serve` without a root: files of 4 KiB to 128 MiB of
 // deterministic bytes (a seeded xorshift stream per file), written once into a cache folder
 // ($ZCSIM_SAMPLES_DIR, else $XDG_CACHE_HOME/zcsim/samples, else ~/.cache/zcsim/samples) with a
-// progress bar. A file already there with the right size is kept; new files are written under a
+// progress bar (a line per file when the output is not a terminal). A file already there with the right size is kept; new files are written under a
 // temporary name and renamed, so an interrupted run never leaves a short sample behind.
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -53,7 +53,11 @@ async function writeSample(path: string, sample: Sample, progress: (bytes: numbe
   renameSync(`${path}.tmp`, path);
 }
 
-/** Makes sure every sample of `set` exists in `dir`; shows a progress bar on `stream` while writing. */
+/**
+ * Makes sure every sample of `set` exists in `dir`. On a terminal a progress bar shows the
+ * writing; otherwise (a log, a pipe) a line per file says what is being written, so a slow
+ * first start is never silent.
+ */
 export async function ensureSamples(
   dir: string,
   set: readonly Sample[],
@@ -66,6 +70,15 @@ export async function ensureSamples(
   });
   if (missing.length === 0) return;
   const total = missing.reduce((n, s) => n + s.sizeBytes, 0);
+  if (!stream.isTTY) {
+    stream.write(`writing ${missing.length} sample files (${formatBytes(total)}) into ${dir}\n`);
+    for (const s of missing) {
+      stream.write(`  ${s.name} (${formatBytes(s.sizeBytes)})\n`);
+      await writeSample(join(dir, s.name), s, () => {});
+    }
+    stream.write('sample files written\n');
+    return;
+  }
   const bar = new cliProgress.SingleBar(
     {
       stream,

@@ -2,8 +2,11 @@
 // the URL of each route for each file and of the dashboard; SIGINT/SIGTERM close it cleanly and
 // report whether the kernel was at rest.
 import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { totalmem } from 'node:os';
 import { buildServer, type KernelConfigForHttp } from '../http/index.js';
-import { formatBytes, parseSizeBytes } from '../kern/index.js';
+import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes } from '../kern/index.js';
+import { type BannerFile, type BannerSettings, bannerLines } from './banner.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
 import { ensureSamples, SAMPLES_ALL, SAMPLES_SMALL, samplesDir } from './samples.js';
 
@@ -65,6 +68,8 @@ const SERVE_SUMMARY =
 
 export interface ServeConfig {
   readonly root: string | null;
+  /** Said on stderr before the server starts (an option that has no effect, for example). */
+  readonly notes: readonly string[];
   readonly port: number;
   readonly host: string;
   readonly list: boolean;
@@ -79,6 +84,26 @@ function sizeOption(name: string, text: string): number {
   return n;
 }
 
+/** Simulated memory: whole pages, enough for the demo, and no more than this machine has. */
+function physmemOption(text: string): number {
+  const n = sizeOption('physmem', text);
+  if (n % PAGE_SIZE !== 0)
+    throw new UsageError(`--physmem must be a whole number of ${PAGE_SIZE}-byte pages, not '${text}'`);
+  if (n < MiB) throw new UsageError(`--physmem must be at least 1M, not '${text}'`);
+  if (n > totalmem())
+    throw new UsageError(`--physmem ${text} is more than this machine's memory (${formatBytes(totalmem())})`);
+  return n;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** An IPv4 or IPv6 address or a host name; whether it is this machine's is known at listen. */
+function hostOption(text: string): string {
+  if (isIP(text) === 0 && !HOSTNAME.test(text))
+    throw new UsageError(`--host must be an IP address or a host name, not '${text}'`);
+  return text;
+}
+
 /** Turns arguments and environment into a ServeConfig; UsageError on any mistake. */
 export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
   const { values: v, positionals } = parseWith(SERVE_OPTIONS, args, 1);
@@ -91,8 +116,12 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   const samples = str('samples') ?? 'all';
   if (samples !== 'all' && samples !== 'small')
     throw new UsageError(`--samples must be all or small, not '${samples}'`);
+  const notes: string[] = [];
+  if (str('nsfbufs') !== undefined && mapping !== 'kva') {
+    notes.push(`--nsfbufs has no effect with --mapping ${mapping}: only kva has an sf_buf pool`);
+  }
   const kernel: KernelConfigForHttp = {
-    physmemBytes: sizeOption('physmem', str('physmem') ?? '64M'),
+    physmemBytes: physmemOption(str('physmem') ?? '64M'),
     mapping,
     cpuCount: intOption('cpus', str('cpus') ?? '2', 1, 64),
     ...(str('sndbuf') !== undefined ? { sndbufBytes: sizeOption('sndbuf', str('sndbuf')!) } : {}),
@@ -111,28 +140,13 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   }
   return {
     root,
+    notes,
     port: intOption('port', str('port') ?? env.PORT ?? '8080', 0, 65535),
-    host: str('host') ?? env.HOST ?? '127.0.0.1',
+    host: hostOption(str('host') ?? env.HOST ?? '127.0.0.1'),
     list: v.list === true,
     samples,
     kernel,
   };
-}
-
-/** The lines printed once the server listens: the dashboard, then each file on each route. */
-function urlLines(origin: string, files: readonly { name: string; sizeBytes: number }[]): string[] {
-  const lines = [
-    `zcsim listening on ${origin}`,
-    `  dashboard   ${origin}/`,
-    `  counters    ${origin}/stats  ${origin}/metrics`,
-  ];
-  for (const f of files) {
-    const name = encodeURIComponent(f.name);
-    lines.push(`  ${f.name} (${formatBytes(f.sizeBytes)})`);
-    for (const route of ['zerocopy', 'copy', 'stream'])
-      lines.push(`    ${`/${route}/`.padEnd(11)} ${origin}/${route}/${name}`);
-  }
-  return lines;
 }
 
 /** Runs the server until SIGINT or SIGTERM; resolves to the process exit code. */
@@ -142,6 +156,7 @@ export async function serve(args: readonly string[]): Promise<number> {
     process.stdout.write(helpText(SERVE_USAGE, SERVE_SUMMARY, SERVE_OPTIONS));
     return 0;
   }
+  for (const note of config.notes) process.stderr.write(`zcsim: ${note}\n`);
   let root = config.root;
   if (root === null) {
     root = samplesDir();
@@ -153,10 +168,13 @@ export async function serve(args: readonly string[]): Promise<number> {
   const port = address !== null && typeof address === 'object' ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const origin = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  const files = (await server.inject({ method: 'GET', url: '/files' })).json() as {
-    files: { name: string; sizeBytes: number }[];
+  const { files } = (await server.inject({ method: 'GET', url: '/files' })).json() as {
+    files: BannerFile[];
   };
-  process.stdout.write(`${urlLines(origin, files.files).join('\n')}\n`);
+  // The settings as the kernel resolved them (defaults filled in), from the /stats document.
+  const settings = (await server.inject({ method: 'GET', url: '/stats' })).json().server
+    .kernel as BannerSettings;
+  process.stdout.write(`${bannerLines(origin, settings, root, files).join('\n')}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -1,19 +1,31 @@
 // zcsim stat [url]: a running server's counters in the layout of `netstat -m` (the kernel's own
-// text from /stats), followed by the demo's per-route lines; --watch repeats every second.
+// text from /stats), followed by the demo's per-route lines. --watch (or --count) prints one line
+// per interval instead, as vmstat does.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROUTES, type StatsSnapshot } from '../http/index.js';
 import { formatBytes } from '../kern/index.js';
+import { CommandError } from './errors.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
+import { HEADER_EVERY, sampleOf, type WatchSample, watchHeader, watchRow } from './stat-watch.js';
 
 export const STAT_OPTIONS: OptionTable = {
-  watch: { type: 'boolean', short: 'w', default: 'off', help: 'print again every interval until Ctrl-C' },
+  watch: {
+    type: 'boolean',
+    short: 'w',
+    default: 'off',
+    help: 'a line per interval (rates, changes, pools in use) until Ctrl-C, as vmstat',
+  },
   interval: { type: 'string', default: '1000', value: 'MS', help: 'interval of --watch' },
-  count: { type: 'string', default: 'unlimited', value: 'N', help: 'with --watch: stop after N prints' },
+  count: { type: 'string', default: 'unlimited', value: 'N', help: 'stop after N lines (implies --watch)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 export const STAT_USAGE = 'zcsim stat [url] [options]';
 const STAT_SUMMARY =
-  "Prints a running zcsim server's counters as netstat -m does (url default: http://127.0.0.1:8080).";
+  "Prints a running zcsim server's counters as netstat -m does (url default: http://127.0.0.1:8080).\n" +
+  'With --watch: the time, then per second over each interval requests, body MB/s per route, sendfile\n' +
+  'calls, pages paged in and MB copied by the CPU; aborts (and sf_buf waits) in the interval; mbufs,\n' +
+  'clusters, wired pages (and sf_bufs) in use at its end, and responses in flight. The first line\n' +
+  'averages over the time since the server started.';
 
 /** The text of one print: netstat -m, then a line per route, then the at-rest verdict. */
 export function formatStat(snap: StatsSnapshot): string {
@@ -32,9 +44,21 @@ export function formatStat(snap: StatsSnapshot): string {
 }
 
 async function fetchStats(url: string): Promise<StatsSnapshot> {
-  const r = await fetch(`${url.replace(/\/$/, '')}/stats`);
-  if (!r.ok) throw new Error(`${url}/stats answered ${r.status}`);
-  return (await r.json()) as StatsSnapshot;
+  const target = `${url.replace(/\/$/, '')}/stats`;
+  let r: Response;
+  try {
+    r = await fetch(target);
+  } catch (err) {
+    const code = (err as { cause?: { code?: unknown } }).cause?.code;
+    const why = typeof code === 'string' ? ` (${code})` : '';
+    throw new CommandError(`cannot connect to ${url}${why}: is the server running?`);
+  }
+  if (!r.ok) throw new CommandError(`${target} answered ${r.status}: is this a zcsim server?`);
+  try {
+    return (await r.json()) as StatsSnapshot;
+  } catch {
+    throw new CommandError(`${target} did not answer JSON: is this a zcsim server?`);
+  }
 }
 
 export async function stat(args: readonly string[]): Promise<number> {
@@ -49,17 +73,43 @@ export async function stat(args: readonly string[]): Promise<number> {
   const intervalMs = intOption('interval', (v.interval as string | undefined) ?? '1000', 100, 3_600_000);
   const count =
     v.count === undefined ? Number.POSITIVE_INFINITY : intOption('count', v.count as string, 1, 1_000_000);
-  for (let i = 0; ; ) {
-    try {
-      const text = formatStat(await fetchStats(url));
-      process.stdout.write(v.watch && process.stdout.isTTY ? `\x1b[H\x1b[2J${text}` : text);
-    } catch (err) {
-      process.stderr.write(`zcsim stat: ${(err as Error).message}\n`);
-      if (!v.watch) return 1;
-    }
-    i++;
-    if (!v.watch || i >= count) return 0;
-    process.stdout.write(v.watch && !process.stdout.isTTY ? '\n' : '');
-    await sleep(intervalMs);
+  if (!v.watch && v.count === undefined) {
+    process.stdout.write(formatStat(await fetchStats(url)));
+    return 0;
   }
+  return watch(url, intervalMs, count);
+}
+
+/**
+ * A line per interval. If the server does not answer the first fetch, that is the error; later,
+ * a failed fetch is said on stderr and the next interval tries again (a restarting server).
+ */
+async function watch(url: string, intervalMs: number, count: number): Promise<number> {
+  let prev: WatchSample | null = null;
+  let sinceHeader = HEADER_EVERY;
+  let kva: boolean | null = null;
+  for (let printed = 0; printed < count; ) {
+    let cur: WatchSample;
+    try {
+      cur = sampleOf(await fetchStats(url));
+    } catch (err) {
+      if (printed === 0) throw err;
+      process.stderr.write(`zcsim stat: ${(err as Error).message}\n`);
+      prev = null;
+      await sleep(intervalMs);
+      continue;
+    }
+    const isKva = cur.nsfbufs > 0;
+    if (sinceHeader >= HEADER_EVERY || kva !== isKva) {
+      process.stdout.write(`${watchHeader(isKva)}\n`);
+      sinceHeader = 0;
+      kva = isKva;
+    }
+    process.stdout.write(`${watchRow(prev, cur, new Date())}\n`);
+    sinceHeader++;
+    printed++;
+    prev = cur;
+    if (printed < count) await sleep(intervalMs);
+  }
+  return 0;
 }

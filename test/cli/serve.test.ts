@@ -1,10 +1,11 @@
-// Goal: `zcsim serve` as a person runs it: it writes the sample files once, prints the URL of
-// every route and of the dashboard, serves identical bytes on the three routes, answers
-// `zcsim stat`, and exits cleanly on SIGINT and SIGTERM with the kernel at rest.
+// Goal: `zcsim serve` as a person runs it: it writes the sample files once (saying so even when
+// its output is not a terminal), prints its settings, every endpoint and the URL of every route,
+// serves identical bytes on the three routes, answers `zcsim stat` (once, and a line per
+// interval), and exits cleanly on SIGINT and SIGTERM with the kernel at rest.
 // Method: the built command (dist/src/cli/main.js) as a child process on port 0 with the small
 // sample set in a temporary cache folder (ZCSIM_SAMPLES_DIR).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,10 +26,11 @@ interface Served {
   child: ChildProcess;
   origin: string;
   stdout: () => string;
+  stderr: () => string;
   exit: Promise<number | null>;
 }
 
-function startServe(args: string[]): Promise<Served> {
+function startServe(args: string[], lastUrl = /\/stream\/1m\.bin/): Promise<Served> {
   const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--samples', 'small', ...args], {
     env: { ...process.env, ZCSIM_SAMPLES_DIR: samples, ZCSIM_INVARIANTS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,10 +48,10 @@ function startServe(args: string[]): Promise<Served> {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 30_000);
     const poll = setInterval(() => {
       const m = /zcsim listening on (http:\/\/\S+)/.exec(out);
-      if (m && /\/stream\/1m\.bin/.test(out)) {
+      if (m && lastUrl.test(out)) {
         clearInterval(poll);
         clearTimeout(timer);
-        resolvePromise({ child, origin: m[1]!, stdout: () => out, exit });
+        resolvePromise({ child, origin: m[1]!, stdout: () => out, stderr: () => err, exit });
       }
     }, 20);
     void exit.then((code) => {
@@ -70,7 +72,17 @@ describe('zcsim serve', () => {
   it('prints its URLs, serves the samples on every route, exits at rest on SIGINT', async () => {
     const s = await startServe([]);
     const out = s.stdout();
-    expect(out).toContain(`dashboard   ${s.origin}/`);
+    // Not a terminal: a line per sample file instead of a progress bar.
+    expect(s.stderr()).toContain('writing 3 sample files (1.1 MiB)');
+    expect(s.stderr()).toMatch(/^ {2}1m\.bin \(1 MiB\)$/m);
+    // The settings the kernel runs with, and every endpoint.
+    expect(out).toMatch(/^ {2}mapping {7}dmap /m);
+    expect(out).toMatch(/^ {2}physmem {7}64 MiB \(16384 pages of 4 KiB\)$/m);
+    expect(out).toMatch(/^ {2}sf_bufs {7}no pool/m);
+    expect(out).toMatch(/^ {2}send buffer {3}1 MiB per socket/m);
+    expect(out).toContain(`  root          ${samples} (3 files)`);
+    for (const path of ['/', '/stats', '/metrics', '/events', '/files', '/compare'])
+      expect(out).toMatch(new RegExp(`^ {2}${s.origin}${path} +\\S`, 'm'));
     for (const name of ['4k.bin', '64k.bin', '1m.bin']) {
       for (const route of ['zerocopy', 'copy', 'stream'])
         expect(out).toContain(`${s.origin}/${route}/${name}`);
@@ -101,7 +113,15 @@ describe('zcsim serve', () => {
       '--count',
       '3',
     ]);
-    expect(watch.stdout.match(/mbufs in use/g)).toHaveLength(3);
+    // A header, then one line per interval (the time first), never the netstat -m text again.
+    const rows = watch.stdout.trimEnd().split('\n');
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toMatch(/^time +req\/s +zc MB\/s/);
+    for (const row of rows.slice(1)) expect(row).toMatch(/^\d\d:\d\d:\d\d +\d+ +\d+\.\d/);
+    expect(watch.stdout).not.toContain('mbufs in use');
+    // --count alone means --watch.
+    const counted = await promisify(execFile)(process.execPath, [MAIN, 'stat', s.origin, '--count', '1']);
+    expect(counted.stdout.trimEnd().split('\n')).toHaveLength(2);
 
     s.child.kill('SIGINT');
     expect(await s.exit).toBe(0);
@@ -113,10 +133,35 @@ describe('zcsim serve', () => {
     const before = statSync(join(samples, '1m.bin')).mtimeMs;
     const s = await startServe(['--mapping', 'kva', '--nsfbufs', '32', '--physmem', '16M']);
     expect(statSync(join(samples, '1m.bin')).mtimeMs).toBe(before);
+    expect(s.stderr()).not.toContain('writing');
+    expect(s.stdout()).toMatch(/^ {2}sf_bufs {7}32 in the pool \(kern\.ipc\.nsfbufs\), 2 CPUs$/m);
     await body(`${s.origin}/zerocopy/1m.bin`);
+    // In kva mode a watch line shows the pool: in use/size.
+    const watch = await promisify(execFile)(process.execPath, [MAIN, 'stat', s.origin, '-w', '--count', '1']);
+    expect(watch.stdout.split('\n')[0]).toMatch(/ sfbufs +sfwait /);
+    expect(watch.stdout.split('\n')[1]).toMatch(/ \d+\/32 /);
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(0);
     expect(s.stdout()).toContain('SIGTERM: closing');
     expect(s.stdout()).toContain('kernel at rest');
+  });
+
+  it('--nsfbufs without a pool says it has no effect; a long list is cut; names are escaped', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'zcsim-root-'));
+    try {
+      for (let i = 0; i < 14; i++) writeFileSync(join(root, `f${String(i).padStart(2, '0')}.txt`), 'x');
+      writeFileSync(join(root, 'a\x1b[2Jb\nc.txt'), '');
+      const s = await startServe([root, '--nsfbufs', '16'], /more \(/);
+      expect(s.stderr()).toContain('--nsfbufs has no effect with --mapping dmap');
+      const out = s.stdout();
+      expect(out).toContain('  a\\x1b[2Jb\\nc.txt (0 B)');
+      expect(out).not.toContain('\x1b');
+      expect(out).toContain(`  … 3 more (${s.origin}/files lists them all)`);
+      expect(out.match(/^ {4}\/zerocopy\//gm)).toHaveLength(12);
+      s.child.kill('SIGTERM');
+      expect(await s.exit).toBe(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,96 @@
+// What `zcsim serve` prints once it listens: the settings the kernel runs with (as /stats reports
+// them, every default filled in), every endpoint, then each file on each route; a long list is
+// cut with a count of the rest, and names are printed with control characters escaped so that a
+// file name cannot move the cursor or clear the terminal.
+import { formatBytes, PAGE_SIZE } from '../kern/index.js';
+
+/** The settings as /stats reports them under server.kernel (the resolved KernelConfig). */
+export interface BannerSettings {
+  readonly mapping: string;
+  readonly physmemBytes: number;
+  readonly nsfbufs: number;
+  readonly sndbufBytes: number;
+  readonly cpuCount: number;
+}
+
+export interface BannerFile {
+  readonly name: string;
+  readonly sizeBytes: number;
+}
+
+/** Files listed with their URLs before the rest are summed up in one line. */
+export const BANNER_MAX_FILES = 12;
+
+const MAPPING_TEXT: Readonly<Record<string, string>> = {
+  dmap: 'dmap (direct map: every page already has a kernel address)',
+  kva: 'kva (sf_bufs map pages into a pool of kernel addresses)',
+  extpg: 'extpg (unmapped M_EXTPG mbufs carry the pages)',
+};
+
+/** C0 and C1 control characters and DEL as \xNN (\n, \r, \t by name), as ls -b shows them. */
+export function escapeControls(name: string): string {
+  return name.replace(/\p{Cc}/gu, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
+function settingsLines(s: BannerSettings, root: string, fileCount: number): string[] {
+  const sfbufs =
+    s.mapping === 'kva'
+      ? `${s.nsfbufs} in the pool (kern.ipc.nsfbufs), ${s.cpuCount} CPUs`
+      : `no pool: ${s.mapping === 'dmap' ? 'the direct map gives every page an address' : 'pages go unmapped'}`;
+  return [
+    `  mapping       ${MAPPING_TEXT[s.mapping] ?? s.mapping}`,
+    `  physmem       ${formatBytes(s.physmemBytes)} (${s.physmemBytes / PAGE_SIZE} pages of ${formatBytes(PAGE_SIZE)})`,
+    `  sf_bufs       ${sfbufs}`,
+    `  send buffer   ${formatBytes(s.sndbufBytes)} per socket (SO_SNDBUF)`,
+    `  root          ${escapeControls(root)} (${fileCount} ${fileCount === 1 ? 'file' : 'files'})`,
+  ];
+}
+
+function endpointLines(origin: string): string[] {
+  const rows: [string, string][] = [
+    ['/', 'the dashboard'],
+    ['/stats', 'every counter as JSON (zcsim stat prints it as netstat -m)'],
+    ['/metrics', 'the counters for Prometheus'],
+    ['/events', 'server-sent events: a snapshot per interval (the dashboard reads it)'],
+    ['/files', 'the files served, as JSON'],
+    ['/compare', 'POST {"file": name}: loads each route in turn, one run at a time'],
+  ];
+  return rows.map(([path, what]) => `  ${`${origin}${path}`.padEnd(origin.length + 11)} ${what}`);
+}
+
+function fileLines(origin: string, files: readonly BannerFile[]): string[] {
+  const lines: string[] = [];
+  for (const f of files.slice(0, BANNER_MAX_FILES)) {
+    const url = encodeURIComponent(f.name);
+    lines.push(`  ${escapeControls(f.name)} (${formatBytes(f.sizeBytes)})`);
+    for (const route of ['zerocopy', 'copy', 'stream'])
+      lines.push(`    ${`/${route}/`.padEnd(11)} ${origin}/${route}/${url}`);
+  }
+  const more = files.length - BANNER_MAX_FILES;
+  if (more > 0) lines.push(`  … ${more} more (${origin}/files lists them all)`);
+  return lines;
+}
+
+/** The whole banner, one line per element. */
+export function bannerLines(
+  origin: string,
+  settings: BannerSettings,
+  root: string,
+  files: readonly BannerFile[],
+): string[] {
+  return [
+    `zcsim listening on ${origin}`,
+    ...settingsLines(settings, root, files.length),
+    '',
+    'endpoints:',
+    ...endpointLines(origin),
+    '',
+    'files, each on three routes with the same bytes:',
+    ...fileLines(origin, files),
+  ];
+}
