@@ -1,93 +1,133 @@
 // GET /metrics: the /stats counters in the Prometheus text format, through prom-client with a
 // Registry of this server's own (never the global one, so that many servers can live in one
-// process). Kernel counters become gauges named zcsim_<section>_<counter>; the per-route
-// counters carry a `route` label (and `status` for responses).
-import { Counter, Gauge, Registry } from 'prom-client';
-import { ROUTES } from './route-stats.js';
+// process). Names, types and HELP come from metric-table.ts; routes, zones, statuses and errnos
+// are labels; the settings are one info metric; prom-client's default process metrics are added
+// at the first scrape. A kernel value the table does not name yet is still exported, as a gauge
+// zcsim_<section>_<key>.
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { ABORT_ERRNOS, KERNEL_METRICS, type KernelMetric, ZONE_METRICS } from './metric-table.js';
+import { ROUTES, type RouteCounters } from './route-stats.js';
 import type { StatsSnapshot } from './snapshot.js';
 
-const ROUTE_COUNTERS = [
-  'requests',
-  'body_bytes',
-  'header_bytes',
-  'copied_bytes',
-  'aborted',
-  'file_changed',
-  'errors',
-] as const;
+type Metric = Counter<string> | Gauge<string>;
 
-function metricName(parts: readonly string[]): string {
-  return parts.join('_').replace(/[^a-zA-Z0-9_]/g, '_');
+/** Per-route counters: the /stats key, the metric name and what it counts. */
+const ROUTE_METRICS: readonly {
+  key: keyof RouteCounters;
+  name: string;
+  type: 'counter' | 'gauge';
+  help: string;
+}[] = [
+  {
+    key: 'requests',
+    name: 'zcsim_http_requests_total',
+    type: 'counter',
+    help: 'Requests that reached the route',
+  },
+  { key: 'body_bytes', name: 'zcsim_http_body_bytes_total', type: 'counter', help: 'Body bytes written' },
+  {
+    key: 'header_bytes',
+    name: 'zcsim_http_header_bytes_total',
+    type: 'counter',
+    help: 'Status line and header bytes written (multipart part headers included)',
+  },
+  {
+    key: 'copied_bytes',
+    name: 'zcsim_http_copied_bytes_total',
+    type: 'counter',
+    help: "Bytes the CPU copied on the route's path (headers; the body twice on /copy, once on /stream)",
+  },
+  {
+    key: 'aborted',
+    name: 'zcsim_http_aborted_responses_total',
+    type: 'counter',
+    help: 'Responses cut short because the client went away',
+  },
+  {
+    key: 'file_changed',
+    name: 'zcsim_http_file_changed_responses_total',
+    type: 'counter',
+    help: 'Responses cut short because the file changed while it was sent',
+  },
+  {
+    key: 'errors',
+    name: 'zcsim_http_failed_responses_total',
+    type: 'counter',
+    help: 'Responses cut short by another error after the head was sent',
+  },
+  {
+    key: 'inflight',
+    name: 'zcsim_http_responses_in_flight',
+    type: 'gauge',
+    help: 'Responses being sent now',
+  },
+];
+
+function snake(key: string): string {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^a-zA-Z0-9_]/g, '_')
+    .toLowerCase();
 }
 
-/** Numeric leaves of a nested counter object, with their key paths. */
-function numericLeaves(value: unknown, path: string[], out: [string[], number][], depth: number): void {
-  if (typeof value === 'number' && Number.isFinite(value)) out.push([path, value]);
-  else if (typeof value === 'boolean') out.push([path, value ? 1 : 0]);
-  else if (value !== null && typeof value === 'object' && !Array.isArray(value) && depth < 4) {
-    for (const [k, v] of Object.entries(value)) numericLeaves(v, [...path, k], out, depth + 1);
-  }
+function asRecord(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** Sets a metric, just reset by render(), to the snapshot's value (a counter: increased to it). */
+function setTo(m: Metric, labels: Record<string, string>, value: number): void {
+  if (m instanceof Counter) m.inc(labels, value);
+  else m.set(labels, value);
 }
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly kernelGauges = new Map<string, Gauge>();
-  private readonly routeCounters = new Map<string, Counter<'route'>>();
-  private readonly responses: Counter<'route' | 'status'>;
-  private readonly inflight: Gauge<'route'>;
-  private readonly atRest: Gauge;
+  private readonly metrics = new Map<string, Metric>();
+  private defaultsOn = false;
 
-  constructor() {
-    const registers = [this.registry];
-    for (const name of ROUTE_COUNTERS) {
-      this.routeCounters.set(
-        name,
-        new Counter({
-          name: `zcsim_http_${name}_total`,
-          help: `HTTP ${name.replace('_', ' ')} per route`,
-          labelNames: ['route'],
-          registers,
-        }),
-      );
+  /** A metric of this registry, made at its first use. */
+  private metric(name: string, type: 'counter' | 'gauge', help: string, labelNames: string[] = []): Metric {
+    let m = this.metrics.get(name);
+    if (!m) {
+      const config = { name, help, labelNames, registers: [this.registry] };
+      m = type === 'counter' ? new Counter(config) : new Gauge(config);
+      this.metrics.set(name, m);
     }
-    this.responses = new Counter({
-      name: 'zcsim_http_responses_total',
-      help: 'HTTP responses per route and status',
-      labelNames: ['route', 'status'],
-      registers,
-    });
-    this.inflight = new Gauge({
-      name: 'zcsim_http_inflight',
-      help: 'responses being sent per route',
-      labelNames: ['route'],
-      registers,
-    });
-    this.atRest = new Gauge({
-      name: 'zcsim_kernel_at_rest',
-      help: '1 when no sf_buf, mbuf or cluster is in use and no page is wired',
-      registers,
-    });
+    return m;
   }
 
   /** The Prometheus text for `snap`. */
   async render(snap: StatsSnapshot): Promise<string> {
-    this.atRest.set(snap.atRest ? 1 : 0);
-    for (const route of ROUTES) {
-      const c = snap.http.routes[route];
-      for (const name of ROUTE_COUNTERS) {
-        const counter = this.routeCounters.get(name)!;
-        counter.remove({ route });
-        counter.inc({ route }, c[name]);
-      }
-      for (const [status, n] of Object.entries(c.responses)) {
-        this.responses.remove({ route, status });
-        this.responses.inc({ route, status }, n);
-      }
-      this.inflight.set({ route }, c.inflight);
+    if (!this.defaultsOn) {
+      collectDefaultMetrics({ register: this.registry });
+      this.defaultsOn = true;
     }
-    const leaves: [string[], number][] = [];
-    numericLeaves(snap.kernel, [], leaves, 0);
-    for (const [path, value] of leaves) this.kernelGauge(metricName(['zcsim', ...path])).set(value);
+    // Counters hold the snapshot's absolute values: cleared, then set, at each scrape.
+    for (const m of this.metrics.values()) m.reset();
+    this.renderHttp(snap);
+    this.renderKernel(snap.kernel);
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(snap.server.kernel)) {
+      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
+        config[snake(k)] = String(v);
+    }
+    config.list = String(snap.server.list);
+    const info = this.metric(
+      'zcsim_config_info',
+      'gauge',
+      'The settings the server runs with, as labels (value always 1)',
+      Object.keys(config),
+    );
+    setTo(info, config, 1);
+    setTo(
+      this.metric(
+        'zcsim_kernel_at_rest',
+        'gauge',
+        '1 when no sf_buf, mbuf or cluster is in use and no page is wired',
+      ),
+      {},
+      snap.atRest ? 1 : 0,
+    );
     return this.registry.metrics();
   }
 
@@ -95,16 +135,72 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  private kernelGauge(name: string): Gauge {
-    let g = this.kernelGauges.get(name);
-    if (!g) {
-      g = new Gauge({
-        name,
-        help: `kernel counter ${name.slice('zcsim_'.length)}`,
-        registers: [this.registry],
-      });
-      this.kernelGauges.set(name, g);
+  private renderHttp(snap: StatsSnapshot): void {
+    for (const route of ROUTES) {
+      const c = snap.http.routes[route];
+      for (const r of ROUTE_METRICS) {
+        const v = c[r.key];
+        if (typeof v === 'number') setTo(this.metric(r.name, r.type, r.help, ['route']), { route }, v);
+      }
+      const responses = this.metric('zcsim_http_responses_total', 'counter', 'Responses by status code', [
+        'route',
+        'status',
+      ]);
+      for (const [status, n] of Object.entries(c.responses)) setTo(responses, { route, status }, n);
     }
-    return g;
+    const files = snap.http.files;
+    setTo(
+      this.metric('zcsim_http_file_cache_entries', 'gauge', 'Entries of the open-file cache'),
+      {},
+      files.entries,
+    );
+    setTo(
+      this.metric('zcsim_http_open_files', 'gauge', 'Files the server holds open in the kernel'),
+      {},
+      files.open_files,
+    );
+  }
+
+  private renderKernel(kernel: Record<string, unknown>): void {
+    const named = new Set<string>();
+    for (const k of KERNEL_METRICS) {
+      named.add(`${k.section}.${k.key}`);
+      const v = asRecord(kernel[k.section])[k.key];
+      if (typeof v === 'number') setTo(this.kernelMetric(k), {}, v);
+    }
+    // The netstat -m zones: objects under kernel.mbuf with a `current` field.
+    for (const [zone, fields] of Object.entries(asRecord(kernel.mbuf))) {
+      const f = asRecord(fields);
+      if (typeof f.current !== 'number') continue;
+      named.add(`mbuf.${zone}`);
+      for (const z of ZONE_METRICS) {
+        const v = f[z.field];
+        if (typeof v === 'number') setTo(this.metric(z.name, z.type, z.help, ['zone']), { zone }, v);
+      }
+    }
+    const aborts = this.metric(
+      'zcsim_socket_aborts_total',
+      'counter',
+      'Connections dropped with an error (tcp_drop), by errno',
+      ['errno'],
+    );
+    named.add('sockets.aborts');
+    const counted = asRecord(asRecord(kernel.sockets).aborts);
+    for (const errno of new Set([...ABORT_ERRNOS, ...Object.keys(counted)])) {
+      const n = counted[errno];
+      setTo(aborts, { errno }, typeof n === 'number' ? n : 0);
+    }
+    // Anything else numeric: exported as it is, so that a new kernel counter is never hidden.
+    for (const [section, values] of Object.entries(kernel)) {
+      for (const [key, v] of Object.entries(asRecord(values))) {
+        if (typeof v !== 'number' || named.has(`${section}.${key}`)) continue;
+        const name = `zcsim_${snake(section)}_${snake(key)}`;
+        setTo(this.metric(name, 'gauge', `Kernel value ${section}.${key} (no description yet)`), {}, v);
+      }
+    }
+  }
+
+  private kernelMetric(k: KernelMetric): Metric {
+    return this.metric(k.name, k.type, k.help);
   }
 }

@@ -1,4 +1,4 @@
-// Goal: /stats, /metrics and /events tell the truth about the kernel and the routes, the
+// Goal: /stats and /events tell the truth about the kernel and the routes, the
 // dashboard's files are served from the project (no network), /compare runs in a child process
 // and reports all three routes, and the errno table is the one documented.
 // Method: a real server on 127.0.0.1 port 0; counters are read before and after known requests;
@@ -88,26 +88,6 @@ describe('/stats', () => {
     const after = (await stats()).http.routes.zerocopy.responses;
     expect((after['404'] ?? 0) - (before['404'] ?? 0)).toBe(1);
     expect((after['405'] ?? 0) - (before['405'] ?? 0)).toBe(1);
-  });
-});
-
-describe('/metrics', () => {
-  it('is Prometheus text from a registry of its own', async () => {
-    await fetchBody('/zerocopy/hello.txt');
-    const r = await request(`${srv.origin}/metrics`);
-    expect(r.headers['content-type']).toMatch(/^text\/plain/);
-    const text = await r.body.text();
-    expect(text).toMatch(/^# HELP zcsim_http_requests_total /m);
-    expect(text).toMatch(/^zcsim_http_requests_total\{route="zerocopy"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^zcsim_http_responses_total\{route="zerocopy",status="200"\} \d+$/m);
-    expect(text).toMatch(/^zcsim_sfbuf_nsfbufs 64$/m);
-    expect(text).toMatch(/^zcsim_sendfile_sf_syscalls \d+$/m);
-    expect(text).toMatch(/^zcsim_mbuf_mbuf_current \d+$/m);
-    expect(text).toMatch(/^zcsim_kernel_at_rest 1$/m);
-    // Rendering twice does not double the counters.
-    const again = await (await request(`${srv.origin}/metrics`)).body.text();
-    const n = (t: string) => Number(/^zcsim_http_requests_total\{route="copy"\} (\d+)$/m.exec(t)?.[1]);
-    expect(n(again)).toBe(n(text));
   });
 });
 
