@@ -12,6 +12,8 @@ export class CommandError extends Error {
 export interface ErrorReport {
   readonly message: string;
   readonly exitCode: 1 | 2;
+  /** False for an error no rule here names: its line ends with a pointer to --debug. */
+  readonly known?: false;
 }
 
 interface NodeSystemError {
@@ -49,7 +51,7 @@ export function describeError(err: unknown): ErrorReport {
     return { message: `host '${host}' cannot be resolved (--host)`, exitCode: 2 };
   }
   const text = err instanceof Error ? err.message : String(err);
-  return { message: `${firstLine(text)} (--debug shows where)`, exitCode: 1 };
+  return { message: firstLine(text), exitCode: 1, known: false };
 }
 
 function firstLine(text: string): string {
@@ -58,8 +60,8 @@ function firstLine(text: string): string {
 
 /** Writes the report to stderr (the stack after it with --debug) and returns the exit status. */
 export function reportError(err: unknown, debug: boolean, stderr: NodeJS.WritableStream): number {
-  const { message, exitCode } = describeError(err);
-  stderr.write(`zcsim: ${message}\n`);
+  const { message, exitCode, known } = describeError(err);
+  stderr.write(`zcsim: ${message}${known === false && !debug ? ' (--debug shows where)' : ''}\n`);
   if (err instanceof UsageError) stderr.write("Run 'zcsim --help' for usage.\n");
   if (debug && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
   return exitCode;

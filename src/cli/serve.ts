@@ -123,7 +123,8 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   const kernel: KernelConfigForHttp = {
     physmemBytes: physmemOption(str('physmem') ?? '64M'),
     mapping,
-    cpuCount: intOption('cpus', str('cpus') ?? '2', 1, 64),
+    // A CPU mask is one 32-bit word (sf_buf's cpumask), as on i386.
+    cpuCount: intOption('cpus', str('cpus') ?? '2', 1, 32),
     ...(str('sndbuf') !== undefined ? { sndbufBytes: sizeOption('sndbuf', str('sndbuf')!) } : {}),
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
