@@ -1,6 +1,6 @@
 // zcsim serve [root]: the demo server. Without a root it serves the built-in sample set. Prints
-// the URL of each route for each file and of the dashboard; SIGINT/SIGTERM close it cleanly and
-// report whether the kernel was at rest.
+// its settings, every endpoint and each file's URLs (banner.ts); SIGINT/SIGTERM close it cleanly
+// and report whether the kernel was at rest.
 import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { totalmem } from 'node:os';
