@@ -5,7 +5,8 @@ import { type Browser, chromium } from 'playwright-core';
 import { inject } from 'vitest';
 
 export function launchChromium(): Promise<Browser> {
-  const { executablePath, fontconfigFile } = inject('chromium');
+  const { executablePath, fontconfigFile, problem } = inject('chromium');
+  if (problem !== undefined) throw new Error(`no Chromium for the browser test: ${problem}`);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   // Under LANG=C (usual on CI machines) Chromium reports the language "en-US@posix", which
