@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { serveIpc } from '../lib/ipc.js';
+import { serveIpc } from '../../src/load/index.js';
 import { benchZcsimServer, type Mapping } from '../lib/zcsim.js';
 
 export type ServerKind = 'zcsim' | 'fastify-static' | 'node-memory';

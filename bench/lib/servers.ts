@@ -3,8 +3,9 @@
 // memory, and nginx with sendfile on and off. A LiveServer gives the URL of a file, the
 // server's CPU seconds and RSS (IPC for Node, /proc for nginx) and, for zcsim, GET /stats.
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { ChildHandle } from '../../src/load/index.js';
 import type { ServerKind, ServerStart } from '../children/http-server.js';
-import { ChildHandle } from './ipc.js';
 import { procCpuSeconds, procRssBytes, startNginx } from './nginx.js';
 import type { Mapping } from './zcsim.js';
 
@@ -95,7 +96,9 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
   const execArgv = context.profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${context.profileDir}`, `--cpu-prof-name=${system}.cpuprofile`]
     : [];
-  const child = new ChildHandle(new URL('../children/http-server.js', import.meta.url), execArgv);
+  const child = new ChildHandle(fileURLToPath(new URL('../children/http-server.js', import.meta.url)), {
+    execArgv,
+  });
   const start: ServerStart = {
     kind: d.kind,
     root: context.root,
