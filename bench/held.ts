@@ -17,7 +17,6 @@ import {
   type LoadRequest,
   type LoadResult,
 } from '../src/load/index.js';
-import { findCounter } from './lib/counters.js';
 import { type BenchFile, benchRoot, ensureFile } from './lib/files.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import type { BenchOptions } from './lib/options.js';
@@ -74,16 +73,10 @@ interface Delivered {
   badResponses: readonly string[];
 }
 
-async function sample(server: LiveServer, started: number, clients: number): Promise<Sample> {
-  const stats = await server.stats();
-  // The sum of send buffers: from /stats when it lists them, else clients x the socket's hiwat.
-  const hiwatSum = findCounter(stats, 'sb_hiwat_sum') ?? clients * (findCounter(stats, 'sndbufBytes') ?? MIB);
-  return {
-    atMs: performance.now() - started,
-    wiredPages: findCounter(stats, 'v_wire_count') ?? Number.NaN,
-    sndbufBytesSum: hiwatSum,
-    rssBytes: await server.rssBytes(),
-  };
+/** One sample (read inside the server process), or null when the server did not answer. */
+async function sample(server: LiveServer, started: number): Promise<Sample | null> {
+  const w = await server.wired().catch(() => null);
+  return w === null ? null : { atMs: performance.now() - started, ...w };
 }
 
 async function waitAtRest(
@@ -160,12 +153,17 @@ export async function runHeld(options: BenchOptions, dir: string): Promise<strin
     const started = performance.now();
     const running = clientsRun(loader, server, file, held);
     let done = false;
-    running.finally(() => {
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    settled.then(() => {
       done = true;
     });
     while (!done) {
-      samples.push(await sample(server, started, held.clients));
-      await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, SAMPLE_MS))]);
+      const s = await sample(server, started);
+      if (s !== null) samples.push(s);
+      await Promise.race([settled, new Promise((r) => setTimeout(r, SAMPLE_MS))]);
     }
     result = await running;
     rest = await waitAtRest(server, 10_000);

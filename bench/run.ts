@@ -179,7 +179,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    process.stderr.write(`zcsim bench: ${(error as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`zcsim bench: ${(error as Error).message} (--help lists the options)\n`);
     return 2;
   }
   const { text, code, dir } = await runScenario(options);

@@ -40,7 +40,7 @@ const TABLE: OptionTable = {
     type: 'string',
     default: 'compare',
     value: 'NAME',
-    help: `${SCENARIOS.join(' | ')}: compare = raw TCP and HTTP comparison (with a wrk run pipelining 16 deep on 4 KiB); many-clients = 1,000 keep-alive downloads at once; slow-clients = 1 GiB to slow readers; micro = ns/op of the hot operations; soak = mixed load with faults; profile FILE... = summarise .cpuprofile files`,
+    help: `${SCENARIOS.join(' | ')} (bench/README.md says what each measures)`,
   },
   sizes: {
     type: 'string',

@@ -27,6 +27,12 @@ export const ZERO_COPY_SYSTEMS: readonly HttpSystem[] = ['zerocopy-dmap', 'zeroc
 export const COPY_SYSTEM: HttpSystem = 'copy';
 export const UPPER_BOUND_SYSTEM: HttpSystem = 'node-memory';
 
+export interface WiredSample {
+  wiredPages: number;
+  sndbufBytesSum: number;
+  rssBytes: number;
+}
+
 export interface LiveServer {
   system: HttpSystem;
   port: number;
@@ -35,6 +41,8 @@ export interface LiveServer {
   cpuSeconds(): Promise<number>;
   rssBytes(): Promise<number>;
   stats(): Promise<unknown | null>;
+  /** zcsim: wired pages, the open sockets' send buffers and RSS, read inside the server process. */
+  wired(): Promise<WiredSample | null>;
   stop(): Promise<void>;
 }
 
@@ -126,6 +134,7 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     },
     rssBytes: async () => (await usage()).rssBytes,
     stats: async () => (d.kind === 'zcsim' ? getJson(port, '/stats') : null),
+    wired: () => child.request<WiredSample | null>('wired', null, 30_000),
     stop: () => child.stop(),
   };
 }
@@ -141,6 +150,7 @@ async function startNginxSystem(system: HttpSystem, context: StartContext): Prom
     cpuSeconds: async () => procCpuSeconds(nginx.pid),
     rssBytes: async () => procRssBytes(nginx.pid),
     stats: async () => null,
+    wired: async () => null,
     stop: () => nginx.stop(),
   };
 }

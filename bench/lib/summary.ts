@@ -1,5 +1,5 @@
 // From runs to cells: the medians of the interleaved repetitions of one system in one cell
-// (size x connections x generator), and the ratios the targets are stated in.
+// (size x connections x generator), and the ratios the targets are stated in.
 
 import { median, ratio } from '../../src/load/index.js';
 import type { Generator, HttpRun } from '../http.js';

@@ -14,7 +14,14 @@ export {
 } from './client.js';
 export type { HeldClientsRequest, HeldClientsResult } from './held.js';
 export { listenLoopback } from './listen.js';
-export type { ExpectedBody, LatencySummary, LoadRequest, LoadResult, WindowEvent } from './load.js';
+export {
+  type ExpectedBody,
+  type LatencySummary,
+  type LoadRequest,
+  type LoadResult,
+  runLoad,
+  type WindowEvent,
+} from './load.js';
 export { patternBytes, patternFill } from './pattern.js';
 export { SlowReader, type SlowReaderOptions } from './slow.js';
 export { median, megabytesPerSecond, percentile, ratio } from './stats.js';
