@@ -93,6 +93,7 @@ async function loadRoute(
       warmupMs: 0,
       durationMs: job.durationMs,
       expected: { sizeBytes: job.sizeBytes, sha256: null },
+      countDrain: true,
     },
     timeoutMs,
   );

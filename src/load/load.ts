@@ -19,6 +19,11 @@ export interface LoadRequest {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly expected: ExpectedBody;
+  /**
+   * Count the responses in flight at the window's end too, the window closing when the last one
+   * has finished (the dashboard's short Compare runs, where one response may outlast the window).
+   */
+  readonly countDrain?: boolean;
 }
 
 export interface LatencySummary {
@@ -77,8 +82,9 @@ export async function runLoad(
     errorCount++;
     if (errors.length < ERRORS_KEPT_MAX) errors.push(reason);
   };
+  const counting = (): boolean => phase === 'window' || (phase === 'drain' && request.countDrain === true);
   const onBodyBytes = (count: number): void => {
-    if (phase === 'window') payloadBytes += count;
+    if (counting()) payloadBytes += count;
   };
   const clients: HttpClient[] = [];
 
@@ -110,7 +116,7 @@ export async function runLoad(
         hashed++;
         if (r.sha256 !== request.expected.sha256) hashFailed++;
       }
-      if (phase === 'window') {
+      if (counting()) {
         requests++;
         if (samples < LATENCY_SAMPLES_MAX) latencies[samples++] = r.latencyMs;
       }
@@ -144,7 +150,7 @@ export async function runLoad(
   await Promise.all(Array.from({ length: request.connections }, oneConnection));
   // Every connection may have failed before the window: the run ends now, not at the deadline.
   for (const t of timers) clearTimeout(t);
-  if (windowEndMs === 0) windowEndMs = performance.now();
+  if (windowEndMs === 0 || request.countDrain === true) windowEndMs = performance.now();
   if (windowStartMs === 0) windowStartMs = windowEndMs;
   const sorted = latencies.subarray(0, samples).sort();
   return {
