@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { serveIpc } from '../../src/load/index.js';
+import { listenLoopback, serveIpc } from '../../src/load/index.js';
 import { findCounter } from '../lib/counters.js';
 import { benchZcsimServer, type Mapping } from '../lib/zcsim.js';
 
@@ -56,15 +56,13 @@ async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; 
   const { default: fastifyStatic } = await import('@fastify/static');
   const app = fastify({ logger: false, keepAliveTimeout: 60_000 });
   await app.register(fastifyStatic, { root: start.root, prefix: '/' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { port: (app.server.address() as AddressInfo).port, closable: app };
+  return { port: await listenLoopback(app), closable: app };
 }
 
 async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
   const app = await benchZcsimServer(start.root, start.mapping, start.physmemBytes, start.sndbufBytes);
   kernelOf = () => app.kernel;
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { port: (app.server.address() as AddressInfo).port, closable: app };
+  return { port: await listenLoopback(app), closable: app };
 }
 
 serveIpc(
