@@ -87,6 +87,7 @@ serveIpc(
       return {
         wiredPages: findCounter(s, 'v_wire_count') ?? Number.NaN,
         sndbufBytesSum: (findCounter(s, 'so_open') ?? 0) * sndbufBytes,
+        sndbufBytes,
         rssBytes: process.memoryUsage.rss(),
       };
     },

@@ -29,7 +29,10 @@ export const UPPER_BOUND_SYSTEM: HttpSystem = 'node-memory';
 
 export interface WiredSample {
   wiredPages: number;
+  /** Send buffers of the kernel sockets open at the moment. */
   sndbufBytesSum: number;
+  /** One socket's send buffer. */
+  sndbufBytes: number;
   rssBytes: number;
 }
 

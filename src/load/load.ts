@@ -44,6 +44,8 @@ export interface LoadResult {
   readonly hashFailed: number;
   /** Failed responses, all of them counted, the first few described. */
   readonly errorCount: number;
+  /** Responses still unfinished when the drain's bound ran out, cut by the run itself. */
+  readonly cutAfterDrain: number;
   readonly errors: readonly string[];
 }
 
@@ -77,6 +79,8 @@ export async function runLoad(
   let hashed = 0;
   let hashFailed = 0;
   let errorCount = 0;
+  let cutAfterDrain = 0;
+  let drainOver = false;
   const errors: string[] = [];
   const fail = (reason: string): void => {
     errorCount++;
@@ -108,7 +112,8 @@ export async function runLoad(
             ? `Content-Length ${r.bodyBytes} != ${request.expected.sizeBytes}`
             : null;
       if (problem !== null) {
-        fail(problem);
+        if (drainOver && !r.complete) cutAfterDrain++;
+        else fail(problem);
         break;
       }
       headerBytes = r.headerBytes;
@@ -140,6 +145,7 @@ export async function runLoad(
           // In-flight responses finish (their bytes no longer count); a stuck one is cut off.
           timers.push(
             setTimeout(() => {
+              drainOver = true;
               for (const c of clients) c.close();
             }, DRAIN_MS_MAX),
           );
@@ -167,6 +173,7 @@ export async function runLoad(
     hashed,
     hashFailed,
     errorCount,
+    cutAfterDrain,
     errors,
   };
 }
