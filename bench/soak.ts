@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildServer, type ZcsimServer } from '../src/http/index.js';
 import { createPrng, formatBytes, type Prng } from '../src/kern/index.js';
-import { type ClientResponse, HttpClient, listenLoopback, SlowReader } from '../src/load/index.js';
+import {
+  type ClientResponse,
+  HttpClient,
+  listenLoopback,
+  patternBytes,
+  SlowReader,
+} from '../src/load/index.js';
 import type { BenchOptions } from './lib/options.js';
 
 /** After the deadline: the longest wait for clients to finish, and for the kernel to come to rest. */
@@ -61,8 +67,7 @@ function sha(b: Uint8Array): string {
 function makeRoot(prng: Prng): { root: string; files: Buffer[] } {
   const root = mkdtempSync(join(tmpdir(), 'zcsim-soak-'));
   const files = SIZES.concat(SIZES).map((size, i) => {
-    const b = Buffer.allocUnsafe(size);
-    for (let j = 0; j < size; j += 4) b.writeUInt32LE(prng.nextU32(), Math.min(j, size - 4));
+    const b = patternBytes(size, prng.nextU32());
     writeFileSync(join(root, `f${i}.bin`), b);
     wholeSha.set(b, sha(b));
     return b;

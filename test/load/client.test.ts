@@ -1,7 +1,6 @@
 // Goal: the load room's client frames keep-alive responses right (pipelined ones in order, bodies
 // hashed or kept), aborts where asked, and its statistics and pattern are the ones the reports use.
 // Method: a node:http server on 127.0.0.1 answering with known bodies; every wait is bounded.
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,13 +11,13 @@ import {
   percentile,
   runLoad,
 } from '../../src/load/index.js';
+import { sha256 as sha } from '../http/fixture.js';
 
 const bodies = new Map([
   ['/a', patternBytes(100_000, 1)],
   ['/b', patternBytes(3, 2)],
   ['/empty', Buffer.alloc(0)],
 ]);
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 let server: http.Server;
 let port: number;
