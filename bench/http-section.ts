@@ -1,16 +1,21 @@
 // Runs the HTTP section: start every system (each in its own process), verify each one's
 // bodies, then for each cell the interleaved reps of every system with the throughput generator,
-// and autocannon on small files. Servers and loaders are stopped whatever happens.
+// autocannon on small files, and wrk pipelining 16 deep on 4 KiB for /zerocopy, res.end(buffer)
+// and nginx. A missing tool (wrk, nginx) is said in the report and the rest goes on. Servers and
+// the loader are stopped whatever happens.
+
+import { formatBytes } from '../src/kern/index.js';
+import { builtScript, ChildHandle, LOADER_SCRIPT } from '../src/load/index.js';
 import {
   autocannonRun,
   type HttpContext,
   type HttpRun,
   makeWrkScript,
+  pipelinedRun,
   throughputRun,
   verifySystem,
 } from './http.js';
 import type { BenchFile } from './lib/files.js';
-import { ChildHandle } from './lib/ipc.js';
 import type { BenchOptions } from './lib/options.js';
 import type { HttpSectionResult } from './lib/report.js';
 import { COPY_SYSTEM, HTTP_SYSTEMS, type HttpSystem, type LiveServer, startSystem } from './lib/servers.js';
@@ -26,15 +31,30 @@ export interface HttpPlan {
   systems: HttpSystem[];
   files: BenchFile[];
   useAutocannon: boolean;
+  /** The 4 KiB file of the pipelined run (null: no HTTP section). */
+  pipelinedFile: BenchFile | null;
+}
+
+/** The systems of the pipelined run: /zerocopy, Node's res.end(buffer), nginx. */
+const PIPELINED_SYSTEMS: readonly HttpSystem[] = ['zerocopy-dmap', 'node-memory', 'nginx-sendfile-on'];
+
+function pipelinedSystems(plan: HttpPlan): HttpSystem[] {
+  return plan.systems.filter((s) => PIPELINED_SYSTEMS.includes(s));
+}
+
+/** The connection count of the pipelined run: the largest asked for. */
+function pipelinedConnections(options: BenchOptions): number {
+  return Math.max(...options.connections);
 }
 
 export function httpRunCount(plan: HttpPlan, options: BenchOptions): number {
   const small = plan.files.filter((f) => f.sizeBytes <= options.autocannonMaxBytes).length;
   return (
     plan.systems.length *
-    options.connections.length *
-    options.reps *
-    (plan.files.length + (plan.useAutocannon ? small : 0))
+      options.connections.length *
+      options.reps *
+      (plan.files.length + (plan.useAutocannon ? small : 0)) +
+    (plan.pipelinedFile ? pipelinedSystems(plan).length * options.reps : 0)
   );
 }
 
@@ -47,7 +67,9 @@ async function startAll(
   const servers = new Map<HttpSystem, LiveServer>();
   const context = {
     root,
-    fileNames: plan.files.map((f) => f.name),
+    fileNames: [
+      ...new Set([...plan.files, ...(plan.pipelinedFile ? [plan.pipelinedFile] : [])].map((f) => f.name)),
+    ],
     physmemBytes: options.physmemBytes,
     sndbufBytes: options.sndbufBytes,
     nginxPath: findExecutable('nginx'),
@@ -69,21 +91,34 @@ export async function runHttpSection(
   onRunDone: (label: string) => void,
 ): Promise<HttpSectionResult> {
   const skipped: Record<string, string> = {};
-  const wrkPath = options.loader === 'node' ? null : findExecutable('wrk');
+  const wrkInstalled = findExecutable('wrk');
+  const wrkPath = options.loader === 'node' ? null : wrkInstalled;
   if (options.loader === 'wrk' && !wrkPath)
     throw new Error('--loader wrk: wrk is not on PATH (apt-get install wrk)');
+  const notes: string[] = [];
+  if (!wrkInstalled) {
+    const line =
+      'wrk is not installed (apt-get install wrk): throughput comes from the load room, and the pipelined run is skipped';
+    notes.push(line);
+    process.stderr.write(`bench: ${line}\n`);
+  }
+  if (plan.systems.some((s) => s.startsWith('nginx-')) && !findExecutable('nginx')) {
+    const line = 'nginx is not installed (apt-get install nginx): its columns are empty';
+    notes.push(line);
+    process.stderr.write(`bench: ${line}\n`);
+  }
   const servers = await startAll(plan, root, options, skipped);
-  const nodeLoader = new ChildHandle(new URL('./children/http-loader.js', import.meta.url));
-  const autocannon = plan.useAutocannon
-    ? new ChildHandle(new URL('./children/autocannon-loader.js', import.meta.url))
-    : null;
+  const loader = new ChildHandle(builtScript(LOADER_SCRIPT));
   const context: HttpContext = {
-    files: new Map(plan.files.map((f) => [f.sizeBytes, f])),
+    files: new Map(
+      [...(plan.pipelinedFile ? [plan.pipelinedFile] : []), ...plan.files].map((f) => [f.sizeBytes, f]),
+    ),
     servers,
-    nodeLoader,
-    autocannon,
+    loader,
+    useAutocannon: plan.useAutocannon,
     wrkPath,
     wrkScriptPath: makeWrkScript(wrkPath),
+    wrkPipelinedScriptPath: makeWrkScript(wrkInstalled, true),
     warmupSeconds: options.warmupSeconds,
     durationSeconds: options.durationSeconds,
     headerBytes: new Map(),
@@ -95,21 +130,35 @@ export async function runHttpSection(
     for (const connections of options.connections) {
       for (const file of plan.files) {
         const generators: ('throughput' | 'autocannon')[] = ['throughput'];
-        if (autocannon && file.sizeBytes <= options.autocannonMaxBytes) generators.push('autocannon');
+        if (plan.useAutocannon && file.sizeBytes <= options.autocannonMaxBytes) generators.push('autocannon');
         for (const generator of generators) {
           for (let rep = 0; rep < options.reps; rep++) {
             for (const system of live) {
               const run = generator === 'throughput' ? throughputRun : autocannonRun;
               runs.push(await run(context, { system, sizeBytes: file.sizeBytes, connections, rep }));
-              onRunDone(`${generator} ${system} ${file.name} c${connections}`);
+              onRunDone(`${generator} ${system} ${formatBytes(file.sizeBytes)} ×${connections}`);
             }
           }
         }
       }
     }
+    const pipelinedFile = plan.pipelinedFile;
+    if (pipelinedFile) {
+      const connections = pipelinedConnections(options);
+      const systems = pipelinedSystems(plan).filter((s) => live.includes(s));
+      for (let rep = 0; rep < options.reps; rep++) {
+        for (const system of systems) {
+          if (wrkInstalled) {
+            const cell = { system, sizeBytes: pipelinedFile.sizeBytes, connections, rep };
+            runs.push(await pipelinedRun(context, cell));
+          }
+          onRunDone(`wrk-pipelined ${system} ${formatBytes(pipelinedFile.sizeBytes)} ×${connections}`);
+        }
+      }
+    }
   } finally {
     await Promise.allSettled([...servers.values()].map((s) => s.stop()));
-    await Promise.allSettled([nodeLoader.stop(), autocannon?.stop()]);
+    await loader.stop();
   }
   const cells = summariseHttp(runs);
   const throughputGenerator = wrkPath ? 'wrk' : 'node-loader';
@@ -117,6 +166,7 @@ export async function runHttpSection(
   return {
     systems,
     skipped,
+    notes,
     throughputGenerator,
     cells,
     targets: checkHttpTargets(cells, throughputGenerator),
@@ -124,9 +174,12 @@ export async function runHttpSection(
 }
 
 async function verifyAll(context: HttpContext, plan: HttpPlan, skipped: Record<string, string>) {
+  const files = [...plan.files];
+  if (plan.pipelinedFile && !files.some((f) => f.name === plan.pipelinedFile?.name))
+    files.push(plan.pipelinedFile);
   for (const system of plan.systems) {
     if (skipped[system]) continue;
-    for (const file of plan.files) {
+    for (const file of files) {
       const problem = await verifySystem(context, system, file).catch((e: Error) => e.message);
       if (problem) {
         skipped[system] = `wrong answer on ${file.name}: ${problem}`;

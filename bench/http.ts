@@ -1,19 +1,23 @@
-// HTTP section (issue 5): every system in its own server process, every load generator in its
+// HTTP section: every system in its own server process, the load generator (src/load) in its
 // own process, the same files. Per cell (size x connections): reps interleaved across systems
 // (A B C D, A B C D, ...), medians reported. Throughput comes from wrk when installed, else the
 // built-in Node loader; autocannon adds req/s and latency on small files. Around each measured
-// window: the server's CPU time, its RSS and (zcsim) its /stats counters.
+// window: the server's CPU time (per response and per GB), its RSS and (zcsim) its /stats counters.
 import os from 'node:os';
-import type { AutocannonRequest, AutocannonSummary } from './children/autocannon-loader.js';
-import type { LoadRequest, LoadResult } from './children/http-loader.js';
+import {
+  type AutocannonRequest,
+  type AutocannonSummary,
+  type ChildHandle,
+  type LoadRequest,
+  type LoadResult,
+  megabytesPerSecond,
+} from '../src/load/index.js';
 import { type CounterDelta, copiesPerByte, counterDelta } from './lib/counters.js';
 import type { BenchFile } from './lib/files.js';
-import type { ChildHandle } from './lib/ipc.js';
 import type { HttpSystem, LiveServer } from './lib/servers.js';
-import { megabytesPerSecond } from './lib/stats.js';
 import { runWrk, writeWrkScript } from './lib/wrk.js';
 
-export type Generator = 'wrk' | 'node-loader' | 'autocannon';
+export type Generator = 'wrk' | 'node-loader' | 'autocannon' | 'wrk-pipelined';
 
 export interface HttpRun {
   system: HttpSystem;
@@ -25,6 +29,8 @@ export interface HttpRun {
   payloadMegabytesPerSecond: number;
   latencyMs: { p50: number; p97_5: number; p99: number };
   serverCpuSecondsPerGB: number;
+  /** The server process's CPU time over the window divided by the responses in it. */
+  serverCpuMicrosecondsPerResponse: number;
   serverRssBytes: number;
   counters: CounterDelta;
   copiesPerByte: number;
@@ -34,17 +40,20 @@ export interface HttpRun {
 export interface HttpContext {
   files: Map<number, BenchFile>;
   servers: Map<HttpSystem, LiveServer>;
-  nodeLoader: ChildHandle;
-  autocannon: ChildHandle | null;
+  /** The load room's generator process (runLoad and autocannon). */
+  loader: ChildHandle;
+  useAutocannon: boolean;
   wrkPath: string | null;
   wrkScriptPath: string | null;
+  /** The same with requests pipelined 16 deep (null without wrk). */
+  wrkPipelinedScriptPath: string | null;
   warmupSeconds: number;
   durationSeconds: number;
   headerBytes: Map<string, number>; // per system+size, from the verify step (wrk's bytes include headers)
 }
 
-export function makeWrkScript(wrkPath: string | null): string | null {
-  return wrkPath ? writeWrkScript(os.tmpdir()) : null;
+export function makeWrkScript(wrkPath: string | null, pipelined = false): string | null {
+  return wrkPath ? writeWrkScript(os.tmpdir(), pipelined) : null;
 }
 
 /** The window bookkeeping shared by every generator: CPU, RSS, counters before and after. */
@@ -77,20 +86,21 @@ class WindowMarks {
   }
 }
 
-/** Asks a loader child to run, reading the server's CPU at the child's window events. */
+/** Asks the loader child to run, reading the server's CPU at the child's window events. */
 async function childRunInWindow<T>(
   context: HttpContext,
-  child: ChildHandle,
+  type: 'run' | 'autocannon',
   request: unknown,
   marks: WindowMarks,
 ): Promise<T> {
+  const child = context.loader;
   const stop = child.onEvent((e) => {
     if (e.event === 'window-start') marks.markStart();
     if (e.event === 'window-end') marks.markEnd();
   });
   try {
     return await child.request<T>(
-      'run',
+      type,
       request,
       (context.durationSeconds + context.warmupSeconds + 90) * 1000,
     );
@@ -106,7 +116,7 @@ function finishRun(
     payloadBytes: number;
     seconds: number;
     latencyMs: HttpRun['latencyMs'];
-    errors: string[];
+    errors: readonly string[];
   },
   around: { cpuSeconds: number; rssBytes: number; delta: CounterDelta; copiesPerByte: number },
 ): HttpRun {
@@ -116,10 +126,12 @@ function finishRun(
     payloadMegabytesPerSecond: megabytesPerSecond(measured.payloadBytes, measured.seconds),
     latencyMs: measured.latencyMs,
     serverCpuSecondsPerGB: around.cpuSeconds / (measured.payloadBytes / 1e9),
+    serverCpuMicrosecondsPerResponse:
+      measured.requests > 0 ? (around.cpuSeconds * 1e6) / measured.requests : Number.NaN,
     serverRssBytes: around.rssBytes,
     counters: around.delta,
     copiesPerByte: around.copiesPerByte,
-    errors: measured.errors,
+    errors: [...measured.errors],
   };
 }
 
@@ -141,7 +153,8 @@ function lookup(context: HttpContext, cell: RunCell): { server: LiveServer; file
 export async function throughputRun(context: HttpContext, cell: RunCell): Promise<HttpRun> {
   const { server, file } = lookup(context, cell);
   const { system, sizeBytes, connections, rep } = cell;
-  if (context.wrkPath && context.wrkScriptPath) return wrkRun(context, server, file, connections, rep);
+  if (context.wrkPath && context.wrkScriptPath)
+    return wrkRun(context, server, file, connections, rep, context.wrkScriptPath, 'wrk');
   const request: LoadRequest = {
     port: server.port,
     urlPath: server.urlPath(file.name),
@@ -151,7 +164,7 @@ export async function throughputRun(context: HttpContext, cell: RunCell): Promis
     expected: { sizeBytes: file.sizeBytes, sha256: file.sha256 },
   };
   const around = await aroundWindow(server, (marks) =>
-    childRunInWindow<LoadResult>(context, context.nodeLoader, request, marks),
+    childRunInWindow<LoadResult>(context, 'run', request, marks),
   );
   const r = around.value;
   const errors = [...r.errors];
@@ -163,17 +176,34 @@ export async function throughputRun(context: HttpContext, cell: RunCell): Promis
   );
 }
 
+/** wrk with requests pipelined 16 deep on each connection (wrk must be installed). */
+export async function pipelinedRun(context: HttpContext, cell: RunCell): Promise<HttpRun> {
+  const { server, file } = lookup(context, cell);
+  if (!context.wrkPath || !context.wrkPipelinedScriptPath) throw new Error('wrk is not installed');
+  return wrkRun(
+    context,
+    server,
+    file,
+    cell.connections,
+    cell.rep,
+    context.wrkPipelinedScriptPath,
+    'wrk-pipelined',
+  );
+}
+
 async function wrkRun(
   context: HttpContext,
   server: LiveServer,
   file: BenchFile,
   connections: number,
   rep: number,
+  scriptPath: string,
+  generator: 'wrk' | 'wrk-pipelined',
 ) {
   const url = `http://127.0.0.1:${server.port}${server.urlPath(file.name)}`;
   const base = {
     wrkPath: context.wrkPath ?? 'wrk',
-    scriptPath: context.wrkScriptPath ?? '',
+    scriptPath,
     url,
     connections,
     threads: 1,
@@ -204,7 +234,7 @@ async function wrkRun(
     sizeBytes: file.sizeBytes,
     connections,
     rep,
-    generator: 'wrk' as const,
+    generator,
   };
   return finishRun(key, measured, around);
 }
@@ -212,17 +242,14 @@ async function wrkRun(
 export async function autocannonRun(context: HttpContext, cell: RunCell): Promise<HttpRun> {
   const { server, file } = lookup(context, cell);
   const { system, sizeBytes, connections, rep } = cell;
-  const child = context.autocannon;
-  if (!child) throw new Error('autocannon is not running');
   const request: AutocannonRequest = {
     url: `http://127.0.0.1:${server.port}${server.urlPath(file.name)}`,
     connections,
     warmupSeconds: context.warmupSeconds,
     durationSeconds: context.durationSeconds,
-    sizeBytes,
   };
   const around = await aroundWindow(server, (marks) =>
-    childRunInWindow<AutocannonSummary>(context, child, request, marks),
+    childRunInWindow<AutocannonSummary>(context, 'autocannon', request, marks),
   );
   const r = around.value;
   const errors =
@@ -255,7 +282,7 @@ export async function verifySystem(
     durationMs: 50,
     expected: { sizeBytes: file.sizeBytes, sha256: file.sha256 },
   };
-  const r = await context.nodeLoader.request<LoadResult>('verify', request, 120_000);
+  const r = await context.loader.request<LoadResult>('verify', request, 120_000);
   if (r.errors.length > 0) return r.errors.join('; ');
   if (r.hashed === 0) return 'no body finished';
   if (r.hashFailed > 0) return 'body hash differs from the file';

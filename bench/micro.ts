@@ -1,12 +1,11 @@
-// `npm run bench:micro`: ns/op of the hot operations of the memory rooms (issue 2), with the
+// `npm run bench:micro` (`--scenario micro`): ns/op of the hot operations of the memory rooms, with the
 // invariant checks off, as tinybench measures them. Each task runs a batch of BATCH operations
 // per sample (a single sf_buf alloc+free is far below the timer's resolution) and reports the
 // median sample / BATCH. Targets: every operation < 150 ns/op, direct-map alloc+free < 50 ns/op.
-// Writes bench/results/micro.json and micro.md and prints the table.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Writes micro.json and micro.md in the results folder and returns the table.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { MiB, PAGE_SIZE, realClock } from '../src/kern/index.js';
 import { EXT_SFBUF, M_NOWAIT, type Mbuf, MbufAllocator, MT_DATA } from '../src/mbuf/index.js';
@@ -156,7 +155,7 @@ function markdown(rows: MicroRow[], machine: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function main(): Promise<number> {
+export async function runMicro(dir: string): Promise<string> {
   const fixture = await makeFixture();
   const mbufs = new MbufAllocator({
     nmbufs: 65536,
@@ -175,18 +174,11 @@ export async function main(): Promise<number> {
   const reuse = (c: { mapping_reuses: number; alloc_calls: number }) =>
     ((100 * c.mapping_reuses) / c.alloc_calls).toFixed(1);
   const md = `${markdown(rows, machine)}\nKVA pool check: hash-hit task reused a cached mapping on ${reuse(counters.kvaHit)}% of allocs; miss task on ${reuse(counters.kvaMiss)}% (${counters.kvaMiss.shootdowns} shootdowns, ${counters.kvaMiss.ipis} IPIs).\n`;
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'micro.md'), md);
   writeFileSync(
     path.join(dir, 'micro.json'),
     `${JSON.stringify({ machine: machineInfo(), batch: BATCH, rows, counters }, null, 1)}\n`,
   );
   rmSync(fixture.dir, { recursive: true, force: true });
-  process.stdout.write(md);
-  return 0;
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  main().then((code) => process.exit(code));
+  return md;
 }

@@ -1,10 +1,9 @@
-// `node dist/bench/profile-summary.js FILE.cpuprofile...`: where a server's time goes, from the
+// `npm run bench -- --scenario profile FILE.cpuprofile...`: where a server's time goes, from the
 // V8 CPU profiles that `npm run bench -- --profile DIR` makes (node --cpu-prof in each server
 // child). Prints self time by area (each src room, fastify, node internals, GC, idle) and the
 // top functions by self time, as Markdown.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
@@ -89,13 +88,13 @@ export function callersOf(profile: CpuProfile, name: string, depth: number): str
     .join('\n');
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const args = process.argv.slice(2);
-  const callersIndex = args.indexOf('--callers');
-  const callers = callersIndex >= 0 ? args.splice(callersIndex, 2)[1] : undefined;
-  for (const file of args) {
-    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-    const body = callers ? callersOf(profile, callers, 6) : summarise(profile, 25);
-    process.stdout.write(`### ${path.basename(file)}\n\n${body}\n\n`);
-  }
+/** `--scenario profile FILE...`: the summary (or, with --callers NAME, the call paths) of each profile. */
+export function summariseProfiles(files: readonly string[], callers: string | null): string {
+  return files
+    .map((file) => {
+      const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+      const body = callers ? callersOf(profile, callers, 6) : summarise(profile, 25);
+      return `### ${path.basename(file)}\n\n${body}\n`;
+    })
+    .join('\n');
 }

@@ -1,12 +1,16 @@
-// `npm run bench` / `zcsim bench`: the raw TCP section (issue 3) and the HTTP comparison
-// (issue 5), or the slow-clients scenario. Writes Markdown, JSON and an SVG chart under
-// bench/results/ (bench/results/quick/ for --quick) and prints the Markdown.
+// `npm run bench` / `zcsim bench`: the one entry point of the benchmarks. `--scenario` picks the
+// raw TCP section and the HTTP comparison (compare, the default), the clients held open
+// (slow-clients, many-clients), the micro-benchmarks, the soak, or a profile summary. Each run's
+// Markdown, JSON and SVG go to bench/runs/<scenario>/ (ignored by git) unless --out names a folder
+// (bench/results holds the reference runs that are committed); the report says where it went.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
+import { UsageError } from '../src/cli/options.js';
 import { formatBytes } from '../src/kern/index.js';
+import { runHeld } from './held.js';
 import { httpRunCount, runHttpSection, selectHttpSystems } from './http-section.js';
 import { renderChart } from './lib/chart.js';
 import { benchRoot, ensureFile } from './lib/files.js';
@@ -14,13 +18,18 @@ import { machineInfo, machineLine } from './lib/machine.js';
 import { type BenchOptions, parseBenchOptions, USAGE, UsageRequest } from './lib/options.js';
 import { type HttpSectionResult, httpMarkdown, optionsLine, tcpMarkdown } from './lib/report.js';
 import { COPY_SYSTEM, ZERO_COPY_SYSTEMS } from './lib/servers.js';
-import { runSlowClients } from './slow-clients.js';
+import { runMicro } from './micro.js';
+import { summariseProfiles } from './profile-summary.js';
+import { runSoak } from './soak.js';
 import { runTcpSection, TCP_SYSTEMS, type TcpResult, type TcpSystem, tcpRunCount } from './tcp.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+const QUICK_NOTE =
+  'Quick mode: a smoke run (one short repetition per cell on a shared machine). Targets are not judged from it; run `npm run bench` for figures.';
+
 function resultsDir(options: BenchOptions): string {
-  const dir = options.outDir ?? path.join(repoRoot, 'bench', 'results', ...(options.quick ? ['quick'] : []));
+  const dir = options.outDir ?? path.join(repoRoot, 'bench', 'runs', options.scenario);
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -68,7 +77,7 @@ function chartSvg(result: HttpSectionResult, options: BenchOptions, machine: str
   });
 }
 
-async function compare(options: BenchOptions): Promise<string> {
+async function compare(options: BenchOptions, dir: string): Promise<string> {
   const machine = machineInfo();
   const started = performance.now();
   const root = benchRoot();
@@ -90,6 +99,7 @@ async function compare(options: BenchOptions): Promise<string> {
     systems: selectHttpSystems(options),
     files: httpFiles,
     useAutocannon: httpFiles.some((f) => f.sizeBytes <= options.autocannonMaxBytes),
+    pipelinedFile: httpFiles.length > 0 ? ensureFile(root, 4096) : null,
   };
   const total = tcpRunCount(tcpConfig) + (httpFiles.length > 0 ? httpRunCount(httpPlan, options) : 0);
   const progress = makeProgress(options, total);
@@ -123,14 +133,14 @@ async function compare(options: BenchOptions): Promise<string> {
       .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
       .join(', ')}).`,
     '',
+    ...(options.quick ? [QUICK_NOTE, ''] : []),
     `Reproduce: \`npm run bench${options.quick ? ' -- --quick' : ''}\``,
     '',
-    tcp ? tcpMarkdown(tcp, options.reps, options.durationSeconds) : '',
+    tcp ? tcpMarkdown(tcp, options.reps, options.durationSeconds, options.quick) : '',
     '',
-    http ? httpMarkdown(http) : '',
+    http ? httpMarkdown(http, options.quick) : '',
     '',
   ].join('\n');
-  const dir = resultsDir(options);
   writeFileSync(path.join(dir, 'bench.md'), markdown);
   writeFileSync(
     path.join(dir, 'bench.json'),
@@ -138,6 +148,25 @@ async function compare(options: BenchOptions): Promise<string> {
   );
   if (http) writeFileSync(path.join(dir, 'bench.svg'), chartSvg(http, options, machineLine(machine)));
   return markdown;
+}
+
+/** Runs the scenario; the Markdown to print and the exit code. */
+async function runScenario(
+  options: BenchOptions,
+): Promise<{ text: string; code: number; dir: string | null }> {
+  if (options.scenario === 'profile') {
+    if (options.files.length === 0) throw new UsageError('--scenario profile: name the .cpuprofile files');
+    return { text: summariseProfiles(options.files, options.callers), code: 0, dir: null };
+  }
+  if (options.scenario === 'soak') return { text: '', code: await runSoak(options), dir: null };
+  const dir = resultsDir(options);
+  const text =
+    options.scenario === 'micro'
+      ? await runMicro(dir)
+      : options.scenario === 'compare'
+        ? await compare(options, dir)
+        : await runHeld(options, dir);
+  return { text, code: 0, dir };
 }
 
 /** Entry point for `zcsim bench` and `npm run bench`; resolves to the process exit code. */
@@ -150,21 +179,23 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`zcsim bench: ${(error as Error).message} (--help lists the options)\n`);
     return 2;
   }
-  const markdown =
-    options.scenario === 'slow-clients'
-      ? await runSlowClients(options, resultsDir(options))
-      : await compare(options);
-  process.stdout.write(`${markdown}\n`);
-  return 0;
+  const { text, code, dir } = await runScenario(options);
+  if (text) process.stdout.write(`${text}\n`);
+  if (dir) process.stdout.write(`report written to ${path.relative(process.cwd(), dir) || '.'}/\n`);
+  return code;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`zcsim bench: ${error.message}\n`);
+        process.exit(2);
+      }
       process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
       process.exit(1);
     },

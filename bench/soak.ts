@@ -1,4 +1,4 @@
-// The soak run (`npm run soak`, not part of `npm test`): the HTTP demo over the simulated kernel
+// The soak run (`npm run soak` = `npm run bench -- --scenario soak`, not part of `npm test`): the HTTP demo over the simulated kernel
 // for minutes under mixed load with faults on. Page-ins fail with EIO (seeded, by chance) in a
 // physical memory smaller than the served files; peers abort midway (reset or close), stall, read
 // at 1 KiB/s, or send hostile requests; the rest download whole files and ranges on the three
@@ -6,32 +6,23 @@
 // bytes verified, peak RSS, and at the end the kernel's at-rest check. Exits non-zero on a leak
 // (the kernel not at rest once every client has gone) or on a wrong body.
 //
-//   npm run soak -- --minutes 3 [--clients 200] [--seed 424242] [--eio-pct 1] [--physmem-mib 32]
+//   npm run soak -- [--duration 180] [--clients 200] [--seed 424242] [--eio-pct 1] [--physmem 32M]
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { buildServer, type ZcsimServer } from '../src/http/index.js';
-import { createPrng, type Prng } from '../src/kern/index.js';
-import { HttpPeer, type PeerResponse, SlowReader } from './lib/peer.js';
+import { createPrng, formatBytes, type Prng } from '../src/kern/index.js';
+import {
+  type ClientResponse,
+  HttpClient,
+  listenLoopback,
+  patternBytes,
+  SlowReader,
+} from '../src/load/index.js';
+import type { BenchOptions } from './lib/options.js';
 
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '3' },
-    seconds: { type: 'string' },
-    clients: { type: 'string', default: '200' },
-    seed: { type: 'string', default: '424242' },
-    'eio-pct': { type: 'string', default: '1' },
-    'physmem-mib': { type: 'string', default: '32' },
-  },
-});
-const DURATION_MS = args.seconds !== undefined ? Number(args.seconds) * 1000 : Number(args.minutes) * 60_000;
-const CLIENTS = Number(args.clients);
-const SEED = Number(args.seed);
-const EIO_PCT = Number(args['eio-pct']);
-const PHYSMEM_BYTES = Number(args['physmem-mib']) * 1024 * 1024;
 /** After the deadline: the longest wait for clients to finish, and for the kernel to come to rest. */
 const FINISH_MS_MAX = 30_000;
 const REST_MS_MAX = 20_000;
@@ -76,8 +67,7 @@ function sha(b: Uint8Array): string {
 function makeRoot(prng: Prng): { root: string; files: Buffer[] } {
   const root = mkdtempSync(join(tmpdir(), 'zcsim-soak-'));
   const files = SIZES.concat(SIZES).map((size, i) => {
-    const b = Buffer.allocUnsafe(size);
-    for (let j = 0; j < size; j += 4) b.writeUInt32LE(prng.nextU32(), Math.min(j, size - 4));
+    const b = patternBytes(size, prng.nextU32());
     writeFileSync(join(root, `f${i}.bin`), b);
     wholeSha.set(b, sha(b));
     return b;
@@ -89,7 +79,7 @@ function makeRoot(prng: Prng): { root: string; files: Buffer[] } {
 const wholeSha = new WeakMap<Buffer, string>();
 
 /** Checks a normal response: whole and right, or cut by the server (an injected EIO) cleanly. */
-function verify(r: PeerResponse, want: Buffer, status: number, t: Tally): boolean {
+function verify(r: ClientResponse, want: Buffer, status: number, t: Tally): boolean {
   if (r.complete && r.status === status) {
     if (r.sha256 !== (wholeSha.get(want) ?? sha(want))) {
       bump(t.errors, 'wrong_body');
@@ -106,7 +96,7 @@ function verify(r: PeerResponse, want: Buffer, status: number, t: Tally): boolea
   return false;
 }
 
-async function normalRequest(peer: HttpPeer, files: Buffer[], prng: Prng, t: Tally): Promise<boolean> {
+async function normalRequest(peer: HttpClient, files: Buffer[], prng: Prng, t: Tally): Promise<boolean> {
   const i = prng.intInclusive(0, files.length - 1);
   const body = files[i]!;
   const route = ['zerocopy', 'zerocopy', 'copy', 'stream'][prng.intInclusive(0, 3)]!;
@@ -133,7 +123,7 @@ async function badPeer(port: number, kind: string, prng: Prng, t: Tally): Promis
   bump(t.peerFaults, kind);
   t.requests++;
   if (kind === 'hostile') {
-    const p = await HttpPeer.connect(port);
+    const p = await HttpClient.connect(port);
     const which = prng.intInclusive(0, HOSTILE.length - 1);
     const r = await p.raw(HOSTILE[which]!, { timeoutMs: 30_000 });
     p.close();
@@ -141,7 +131,7 @@ async function badPeer(port: number, kind: string, prng: Prng, t: Tally): Promis
       bump(t.errors, `hostile_${which}_got_${r.status}${r.cut === null ? '' : `_${r.cut}`}`);
     }
   } else if (kind === 'reset' || kind === 'close') {
-    const p = await HttpPeer.connect(port);
+    const p = await HttpClient.connect(port);
     const r = await p.request('/zerocopy/f6.bin', {
       abortAfterBytes: prng.intInclusive(1, 8 << 20),
       abortHow: kind,
@@ -163,7 +153,7 @@ async function badPeer(port: number, kind: string, prng: Prng, t: Tally): Promis
 }
 
 async function client(port: number, files: Buffer[], prng: Prng, deadline: number, t: Tally): Promise<void> {
-  let peer: HttpPeer | null = null;
+  let peer: HttpClient | null = null;
   for (let i = 0; i < 10_000_000 && performance.now() < deadline; i++) {
     try {
       const roll = prng.intInclusive(0, 999);
@@ -183,7 +173,7 @@ async function client(port: number, files: Buffer[], prng: Prng, deadline: numbe
         await badPeer(port, kind, prng, t);
         continue;
       }
-      peer ??= await HttpPeer.connect(port);
+      peer ??= await HttpClient.connect(port);
       if (!(await normalRequest(peer, files, prng, t)) || peer.closed) {
         peer.close();
         peer = null;
@@ -223,6 +213,7 @@ async function waitAtRest(server: ZcsimServer): Promise<{ atRest: boolean; leaks
 }
 
 function report(
+  o: BenchOptions,
   server: ZcsimServer,
   t: Tally,
   rssPeak: number,
@@ -232,7 +223,7 @@ function report(
   const routes = server.zcsim.routes;
   const faults = server.kernel.faultCounters?.() ?? { pager_reads: 0, pager_eio: 0 };
   const lines = [
-    `soak: ${(DURATION_MS / 1000).toFixed(0)} s, ${CLIENTS} clients, seed ${SEED}, physmem ${mib(PHYSMEM_BYTES)}, pager EIO ${EIO_PCT}%`,
+    `soak: ${o.durationSeconds.toFixed(0)} s, ${o.clients} clients, seed ${o.seed}, physmem ${formatBytes(o.physmemBytes)}, pager EIO ${o.eioPct}%`,
     `requests: ${t.requests} sent, ${t.completed} served whole and verified, ${mib(t.bytesVerified)} verified (SHA-256)`,
     `errors by kind: ${JSON.stringify(Object.fromEntries(t.errors))}`,
     `faults injected: pager_eio ${faults.pager_eio} of ${faults.pager_reads} pager reads; peers ${JSON.stringify(Object.fromEntries(t.peerFaults))}`,
@@ -243,19 +234,23 @@ function report(
   console.log(lines.join('\n'));
 }
 
-async function main(): Promise<number> {
-  const prng = createPrng(SEED);
+/** Runs the soak; resolves to the exit code (1 on a leak or a wrong body). */
+export async function runSoak(o: BenchOptions): Promise<number> {
+  const prng = createPrng(o.seed);
   const { root, files } = makeRoot(prng);
   const server = await buildServer({
     root,
-    kernel: { physmemBytes: PHYSMEM_BYTES, faults: { pagerEioPct: EIO_PCT }, seed: SEED, invariants: false },
+    kernel: {
+      physmemBytes: o.physmemBytes,
+      faults: { pagerEioPct: o.eioPct },
+      seed: o.seed,
+      invariants: false,
+    },
   });
   // The clients live in the server's process, and Node (libuv 1.46) accepts one connection per
   // event-loop turn when the loop is busy: a burst of new connections waits in the accept queue,
   // so it gets room for all of them.
-  await server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 });
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('soak: no TCP address');
+  const port = await listenLoopback(server, 4096);
   const t: Tally = { requests: 0, completed: 0, bytesVerified: 0, errors: new Map(), peerFaults: new Map() };
   let rssPeak = process.memoryUsage().rss;
   const startMs = performance.now();
@@ -271,24 +266,25 @@ async function main(): Promise<number> {
     });
   }, 100);
   const ticker = setInterval(() => console.log(progress(server, t, startMs, rssPeak)), 10_000);
-  const deadline = startMs + DURATION_MS;
+  const durationMs = o.durationSeconds * 1000;
+  const deadline = startMs + durationMs;
   // Clients start RAMP_MS apart: 200 connections at once would queue behind one accept per turn.
-  const clients = Array.from({ length: CLIENTS }, (_, i) => {
+  const clients = Array.from({ length: o.clients }, (_, i) => {
     const clientPrng = createPrng(prng.nextU32());
     return new Promise<void>((r) => setTimeout(r, i * RAMP_MS)).then(() =>
-      client(address.port, files, clientPrng, deadline, t),
+      client(port, files, clientPrng, deadline, t),
     );
   });
   const finished = await Promise.race([
     Promise.all(clients).then(() => true),
-    new Promise<boolean>((r) => setTimeout(() => r(false), DURATION_MS + FINISH_MS_MAX)),
+    new Promise<boolean>((r) => setTimeout(() => r(false), durationMs + FINISH_MS_MAX)),
   ]);
   if (!finished) bump(t.errors, 'clients_not_finished');
   clearInterval(ticker);
   const verdict = await waitAtRest(server);
   clearInterval(sampler);
   loopDelay.disable();
-  report(server, t, rssPeak, connectionsPeak, verdict);
+  report(o, server, t, rssPeak, connectionsPeak, verdict);
   console.log(
     `event loop delay: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
   );
@@ -297,5 +293,3 @@ async function main(): Promise<number> {
   const wrong = (t.errors.get('wrong_body') ?? 0) + (t.errors.get('wrong_bytes_before_cut') ?? 0);
   return verdict.atRest && wrong === 0 ? 0 : 1;
 }
-
-process.exitCode = await main();

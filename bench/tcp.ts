@@ -1,4 +1,4 @@
-// Raw TCP section (issue 3): one sender in this process, one receiver in a child process that
+// Raw TCP section: one sender in this process, one receiver in a child process that
 // drains and counts. Each run opens a loopback connection, sends a hot file again and again for
 // a fixed time, half-closes, and stops the clock when the receiver answers with its byte count.
 // Systems: sendfile in each mapping mode, the copy path (read + write through the kernel),
@@ -7,11 +7,12 @@ import { once } from 'node:events';
 import { createReadStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { Kernel, KFile, KSocket } from '../src/index.js';
+import { formatBytes } from '../src/kern/index.js';
+import { ChildHandle, median, megabytesPerSecond, ratio } from '../src/load/index.js';
 import { counterDelta, kernelCopiesPerByte } from './lib/counters.js';
 import type { BenchFile } from './lib/files.js';
-import { ChildHandle } from './lib/ipc.js';
-import { median, megabytesPerSecond, ratio } from './lib/stats.js';
 import { benchKernel, type Mapping, sbDrain } from './lib/zcsim.js';
 
 export const TCP_SYSTEMS = [
@@ -188,7 +189,7 @@ async function makeSenders(config: TcpSectionConfig, file: BenchFile) {
 }
 
 export async function runTcpSection(config: TcpSectionConfig): Promise<TcpResult> {
-  const receiver = new ChildHandle(new URL('./children/tcp-receiver.js', import.meta.url));
+  const receiver = new ChildHandle(fileURLToPath(new URL('./children/tcp-receiver.js', import.meta.url)));
   const runs: TcpRun[] = [];
   const skipped: Record<string, string> = {};
   try {
@@ -210,7 +211,7 @@ export async function runTcpSection(config: TcpSectionConfig): Promise<TcpResult
               ...r,
               megabytesPerSecond: megabytesPerSecond(r.bytes, r.seconds),
             });
-            config.onRunDone(`tcp ${system} ${file.name}`);
+            config.onRunDone(`tcp ${system} ${formatBytes(file.sizeBytes)}`);
           }
         }
       } finally {

@@ -9,6 +9,7 @@ const src = resolve(import.meta.dirname, '..', 'src');
 /** Lower floor = lower room; a file may import only its own floor or below. */
 const FLOOR: Record<string, number> = {
   kern: 0,
+  load: 0.5,
   vm: 1,
   sfbuf: 2,
   mbuf: 2,
@@ -22,7 +23,7 @@ const FLOOR: Record<string, number> = {
 /** Rooms on one floor that must not know each other. */
 const STRANGERS: [string, string][] = [['sfbuf', 'mbuf']];
 /** mbuf imports no other subsystem (DESIGN.md: external storage is opaque to it). */
-const ONLY_KERN = new Set(['mbuf', 'vm']);
+const ONLY_KERN = new Set(['mbuf', 'vm', 'load']);
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -1,12 +1,15 @@
 // One HTTP server of the comparison, in its own process (never the load generator's): the
 // zcsim server (src/http buildServer) in one mapping mode, fastify + @fastify/static, or a plain
 // node:http server answering res.end(buffer) from memory (Node's upper bound). Driven over IPC:
-// 'start' -> the port; 'cpu' -> process.cpuUsage() and RSS, read around each measured window.
+// 'start' -> the port; 'cpu' -> process.cpuUsage() and RSS, read around each measured window;
+// 'wired' -> the zcsim kernel's wired pages and open sockets' send buffers, read in the process
+// (an HTTP GET /stats waits behind a thousand busy connections).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { serveIpc } from '../lib/ipc.js';
+import { listenLoopback, serveIpc } from '../../src/load/index.js';
+import { findCounter } from '../lib/counters.js';
 import { benchZcsimServer, type Mapping } from '../lib/zcsim.js';
 
 export type ServerKind = 'zcsim' | 'fastify-static' | 'node-memory';
@@ -23,6 +26,7 @@ interface Closable {
 }
 
 let running: Closable | null = null;
+let kernelOf: (() => { stats(): unknown; readonly config: unknown }) | null = null;
 
 function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
   const bodies = new Map<string, Buffer>();
@@ -52,14 +56,13 @@ async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; 
   const { default: fastifyStatic } = await import('@fastify/static');
   const app = fastify({ logger: false, keepAliveTimeout: 60_000 });
   await app.register(fastifyStatic, { root: start.root, prefix: '/' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { port: (app.server.address() as AddressInfo).port, closable: app };
+  return { port: await listenLoopback(app), closable: app };
 }
 
 async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
   const app = await benchZcsimServer(start.root, start.mapping, start.physmemBytes, start.sndbufBytes);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { port: (app.server.address() as AddressInfo).port, closable: app };
+  kernelOf = () => app.kernel;
+  return { port: await listenLoopback(app), closable: app };
 }
 
 serveIpc(
@@ -76,6 +79,18 @@ serveIpc(
       return { port: made.port, pid: process.pid };
     },
     cpu: () => ({ cpu: process.cpuUsage(), rssBytes: process.memoryUsage.rss() }),
+    wired: () => {
+      const kernel = kernelOf?.();
+      if (!kernel) return null;
+      const s = kernel.stats();
+      const sndbufBytes = findCounter(kernel.config, 'sndbufBytes') ?? 32 * 1024;
+      return {
+        wiredPages: findCounter(s, 'v_wire_count') ?? Number.NaN,
+        sndbufBytesSum: (findCounter(s, 'so_open') ?? 0) * sndbufBytes,
+        sndbufBytes,
+        rssBytes: process.memoryUsage.rss(),
+      };
+    },
   },
   async () => {
     await running?.close();

@@ -2,7 +2,7 @@
 // 127.0.0.1, drains and counts every byte, and when the sender half-closes, answers with the
 // count ("<bytes>\n") so the sender can stop its clock and check nothing was lost.
 import net from 'node:net';
-import { serveIpc } from '../lib/ipc.js';
+import { serveIpc } from '../../src/load/index.js';
 
 const server = net.createServer({ noDelay: true }, (socket) => {
   let receivedBytes = 0;

@@ -1,4 +1,4 @@
-// The files the benchmarks serve: deterministic pseudo-random bytes in a folder under
+// The files the benchmarks serve: deterministic bytes (the load room's pattern) in a folder under
 // os.tmpdir() (never in the repository), made once and reused, each with its SHA-256 so that
 // every loader can check the bodies it receives.
 import { createHash } from 'node:crypto';
@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { patternFill } from '../../src/load/index.js';
 
 export interface BenchFile {
   name: string; // file name inside the root, also the URL path segment
@@ -35,21 +36,6 @@ export function fileNameFor(sizeBytes: number): string {
   return `file-${sizeBytes}.bin`;
 }
 
-/**
- * Fills `out` with xorshift32 output continuing from `state`; returns the next state.
- * The same size always gives the same bytes, so a hash from an earlier run stays true.
- */
-function fillPseudoRandom(out: Uint32Array, state: number): number {
-  let x = state | 0;
-  for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x >>> 0;
-  }
-  return x;
-}
-
 /** Makes (or reuses) the file of `sizeBytes` under `root` and returns it with its hash. */
 export function ensureFile(root: string, sizeBytes: number): BenchFile {
   const name = fileNameFor(sizeBytes);
@@ -65,7 +51,7 @@ export function ensureFile(root: string, sizeBytes: number): BenchFile {
   const fd = openSync(filePath, 'w');
   try {
     for (let offset = 0; offset < sizeBytes; offset += CHUNK_BYTES) {
-      state = fillPseudoRandom(words, state);
+      state = patternFill(words, state);
       const chunk = bytes.subarray(0, Math.min(CHUNK_BYTES, sizeBytes - offset));
       hash.update(chunk);
       writeSync(fd, chunk);

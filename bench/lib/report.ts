@@ -3,28 +3,43 @@
 import { formatBytes } from '../../src/kern/index.js';
 import type { TcpResult } from '../tcp.js';
 import type { BenchOptions } from './options.js';
-import { formatNumber as n } from './stats.js';
 import type { HttpCell, TargetCheck } from './summary.js';
+import { PIPELINE_DEPTH } from './wrk.js';
 
 export interface HttpSectionResult {
   systems: string[];
   skipped: Record<string, string>;
+  /** What was missing and left out (a tool not installed). */
+  notes: string[];
   throughputGenerator: string;
   cells: HttpCell[];
   targets: TargetCheck[];
 }
 
+/** A number for a table cell: fixed digits by magnitude, an en dash for a missing value. */
+export function n(value: number, digits?: number): string {
+  if (!Number.isFinite(value)) return '–';
+  const fractionDigits = digits ?? (Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2);
+  return value.toFixed(fractionDigits);
+}
+
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const rule = (count: number) => row(Array.from({ length: count }, () => '---'));
-const passText = (pass: boolean | null) => (pass === null ? 'n/a' : pass ? 'pass' : '**MISS**');
+const passText = (pass: boolean | null, quick = false) =>
+  quick ? 'not judged (quick)' : pass === null ? 'n/a' : pass ? 'pass' : '**MISS**';
 
 export function optionsLine(o: BenchOptions): string {
   return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1; simulated physmem ${formatBytes(o.physmemBytes)}, send buffer ${o.sndbufBytes ? formatBytes(o.sndbufBytes) : "1 MiB (the demo's default; the HTTP server in kva: a 32nd of the pool)"}${o.quick ? '; --quick' : ''}`;
 }
 
-export function tcpMarkdown(result: TcpResult, reps: number, durationSeconds: number): string {
+export function tcpMarkdown(
+  result: TcpResult,
+  reps: number,
+  durationSeconds: number,
+  quick: boolean,
+): string {
   const out = [
-    '## Raw TCP over loopback (issue 3)',
+    '## Raw TCP over loopback',
     '',
     `Sender in the benchmark process, receiver in a child process that drains and counts; hot cache; ${durationSeconds} s per run, median of ${reps} interleaved reps. Upper bound = \`socket.write()\` of one in-memory Buffer.`,
     '',
@@ -63,14 +78,14 @@ export function tcpMarkdown(result: TcpResult, reps: number, durationSeconds: nu
     row([
       'sendfile-dmap ≥ 0.85× upper bound (64 MiB)',
       n(dmap?.vsUpperBound ?? Number.NaN),
-      passText(dmap ? dmap.vsUpperBound >= 0.85 : null),
+      passText(dmap ? dmap.vsUpperBound >= 0.85 : null, quick),
     ]),
   );
   out.push(
     row([
       'sendfile-dmap ≥ 1.3× copy path (64 MiB)',
       n(dmap?.vsCopy ?? Number.NaN),
-      passText(dmap ? dmap.vsCopy >= 1.3 : null),
+      passText(dmap ? dmap.vsCopy >= 1.3 : null, quick),
     ]),
   );
   for (const size of new Set(result.cells.map((c) => c.sizeBytes))) {
@@ -82,7 +97,7 @@ export function tcpMarkdown(result: TcpResult, reps: number, durationSeconds: nu
         row([
           `copy ≤ ${mode} (${formatBytes(size)})`,
           n(measured),
-          passText(Number.isNaN(measured) ? null : measured <= 1),
+          passText(Number.isNaN(measured) ? null : measured <= 1, quick),
         ]),
       );
     }
@@ -95,7 +110,7 @@ function throughputTable(
   cells: HttpCell[],
   systems: string[],
   generator: string,
-  metric: 'MB/s' | 'req/s',
+  metric: 'MB/s' | 'req/s' | 'µs CPU/response',
 ): string[] {
   const out: string[] = [];
   const connectionsList = [...new Set(cells.map((c) => c.connections))];
@@ -111,7 +126,12 @@ function throughputTable(
             x.sizeBytes === size &&
             x.connections === connections,
         );
-        const value = metric === 'MB/s' ? c?.payloadMegabytesPerSecond : c?.requestsPerSecond;
+        const value =
+          metric === 'MB/s'
+            ? c?.payloadMegabytesPerSecond
+            : metric === 'req/s'
+              ? c?.requestsPerSecond
+              : c?.serverCpuMicrosecondsPerResponse;
         return c && value !== undefined ? `${n(value)}${c.errors.length > 0 ? ' (errors)' : ''}` : '–';
       });
       if (values.some((v) => v !== '–')) out.push(row([formatBytes(size), connections, ...values]));
@@ -133,6 +153,7 @@ function detailTable(cells: HttpCell[]): string[] {
       'p97.5 ms',
       'p99 ms',
       'server CPU s/GB',
+      'server CPU µs/response',
       'server RSS MiB (max)',
       'CPU copies/body byte (/stats)',
       'sf_buf allocs',
@@ -143,7 +164,7 @@ function detailTable(cells: HttpCell[]): string[] {
       'page-ins',
       'errors',
     ]),
-    rule(19),
+    rule(20),
   ];
   for (const c of cells) {
     const k = c.counters;
@@ -159,6 +180,7 @@ function detailTable(cells: HttpCell[]): string[] {
         n(c.latencyMs.p97_5, 2),
         n(c.latencyMs.p99, 2),
         n(c.serverCpuSecondsPerGB, 2),
+        n(c.serverCpuMicrosecondsPerResponse, 1),
         n(c.serverRssBytesMax / 2 ** 20, 0),
         n(c.copiesPerByte, 2),
         n(k.alloc_calls ?? Number.NaN, 0),
@@ -174,14 +196,33 @@ function detailTable(cells: HttpCell[]): string[] {
   return out;
 }
 
-export function httpMarkdown(result: HttpSectionResult): string {
+export function httpMarkdown(result: HttpSectionResult, quick: boolean): string {
   const out = [
-    '## HTTP comparison (issue 5)',
+    '## HTTP comparison',
     '',
+    ...result.notes.map((line) => `Note: ${line}.`),
+    ...(result.notes.length > 0 ? [''] : []),
     `### Payload throughput, MB/s — generator: **${result.throughputGenerator}** (median of interleaved reps)`,
     '',
     ...throughputTable(result.cells, result.systems, result.throughputGenerator, 'MB/s'),
+    '',
+    `### Server CPU time per response, µs — the server process's \`process.cpuUsage()\` (or /proc for nginx) over the window ÷ responses; steadier than throughput on a shared machine`,
+    '',
+    ...throughputTable(result.cells, result.systems, result.throughputGenerator, 'µs CPU/response'),
   ];
+  if (result.cells.some((c) => c.generator === 'wrk-pipelined')) {
+    const pipelined = result.systems.filter((s) =>
+      result.cells.some((c) => c.generator === 'wrk-pipelined' && c.system === s),
+    );
+    out.push(
+      '',
+      `### Pipelined, ${PIPELINE_DEPTH} requests deep — generator: **wrk** with a pipelining script`,
+      '',
+      ...throughputTable(result.cells, pipelined, 'wrk-pipelined', 'req/s'),
+      '',
+      ...throughputTable(result.cells, pipelined, 'wrk-pipelined', 'µs CPU/response'),
+    );
+  }
   if (result.cells.some((c) => c.generator === 'autocannon')) {
     out.push(
       '',
@@ -210,8 +251,8 @@ export function httpMarkdown(result: HttpSectionResult): string {
         formatBytes(t.sizeBytes),
         t.connections,
         n(t.measured, 2),
-        `${t.target.includes('below') ? '≤' : '≥'} ${t.required}`,
-        passText(t.pass),
+        `${t.atMost ? '≤' : '≥'} ${t.required}`,
+        passText(t.pass, quick),
       ]),
     );
   }
@@ -220,7 +261,7 @@ export function httpMarkdown(result: HttpSectionResult): string {
   return out.join('\n');
 }
 
-/** Copies per body byte beside the copy/zerocopy comparison (the issue: "2 vs 0"). */
+/** Copies per body byte beside the copy/zerocopy comparison ("2 vs 0"). */
 function copiesLines(result: HttpSectionResult): string[] {
   const out = [
     'Bytes copied by the CPU per body byte sent (GET /stats, route counters, median of the runs):',

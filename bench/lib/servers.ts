@@ -3,8 +3,9 @@
 // memory, and nginx with sendfile on and off. A LiveServer gives the URL of a file, the
 // server's CPU seconds and RSS (IPC for Node, /proc for nginx) and, for zcsim, GET /stats.
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { ChildHandle } from '../../src/load/index.js';
 import type { ServerKind, ServerStart } from '../children/http-server.js';
-import { ChildHandle } from './ipc.js';
 import { procCpuSeconds, procRssBytes, startNginx } from './nginx.js';
 import type { Mapping } from './zcsim.js';
 
@@ -26,6 +27,15 @@ export const ZERO_COPY_SYSTEMS: readonly HttpSystem[] = ['zerocopy-dmap', 'zeroc
 export const COPY_SYSTEM: HttpSystem = 'copy';
 export const UPPER_BOUND_SYSTEM: HttpSystem = 'node-memory';
 
+export interface WiredSample {
+  wiredPages: number;
+  /** Send buffers of the kernel sockets open at the moment. */
+  sndbufBytesSum: number;
+  /** One socket's send buffer. */
+  sndbufBytes: number;
+  rssBytes: number;
+}
+
 export interface LiveServer {
   system: HttpSystem;
   port: number;
@@ -34,6 +44,8 @@ export interface LiveServer {
   cpuSeconds(): Promise<number>;
   rssBytes(): Promise<number>;
   stats(): Promise<unknown | null>;
+  /** zcsim: wired pages, the open sockets' send buffers and RSS, read inside the server process. */
+  wired(): Promise<WiredSample | null>;
   stop(): Promise<void>;
 }
 
@@ -95,7 +107,9 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
   const execArgv = context.profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${context.profileDir}`, `--cpu-prof-name=${system}.cpuprofile`]
     : [];
-  const child = new ChildHandle(new URL('../children/http-server.js', import.meta.url), execArgv);
+  const child = new ChildHandle(fileURLToPath(new URL('../children/http-server.js', import.meta.url)), {
+    execArgv,
+  });
   const start: ServerStart = {
     kind: d.kind,
     root: context.root,
@@ -123,6 +137,7 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     },
     rssBytes: async () => (await usage()).rssBytes,
     stats: async () => (d.kind === 'zcsim' ? getJson(port, '/stats') : null),
+    wired: () => child.request<WiredSample | null>('wired', null, 30_000),
     stop: () => child.stop(),
   };
 }
@@ -138,6 +153,7 @@ async function startNginxSystem(system: HttpSystem, context: StartContext): Prom
     cpuSeconds: async () => procCpuSeconds(nginx.pid),
     rssBytes: async () => procRssBytes(nginx.pid),
     stats: async () => null,
+    wired: async () => null,
     stop: () => nginx.stop(),
   };
 }

@@ -34,9 +34,21 @@ export function findExecutable(name: string): string | null {
   return null;
 }
 
-export function writeWrkScript(dir: string): string {
-  const scriptPath = path.join(dir, 'zcsim-done.lua');
-  writeFileSync(scriptPath, DONE_SCRIPT);
+/** Requests written back to back on each connection by the pipelined run (wrk's pipeline.lua). */
+export const PIPELINE_DEPTH = 16;
+
+const PIPELINE_SCRIPT = `init = function(args)
+  local r = {}
+  for i = 1, ${PIPELINE_DEPTH} do r[i] = wrk.format() end
+  req = table.concat(r)
+end
+request = function() return req end
+`;
+
+/** Writes the Lua script: the result line, and with `pipelined` the depth-16 request batches. */
+export function writeWrkScript(dir: string, pipelined = false): string {
+  const scriptPath = path.join(dir, pipelined ? 'zcsim-pipelined.lua' : 'zcsim-done.lua');
+  writeFileSync(scriptPath, pipelined ? `${PIPELINE_SCRIPT}${DONE_SCRIPT}` : DONE_SCRIPT);
   return scriptPath;
 }
 

@@ -1,19 +1,33 @@
-// POST /compare {file}: a short, bounded load against each route for one file, run by
-// loader.ts in a child process. One comparison at a time; the child is killed if it overstays.
-// Each route's result carries the server-side counters over its run (bytes copied per byte
-// sent), read from this server's per-route counters between the child's messages.
-import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// POST /compare {file}: a short, bounded load against each route for one file, run by the load
+// room's generator in a child process. One comparison at a time; the child is killed if it
+// overstays. Each route's result carries the server-side counters over its run (bytes copied
+// per byte sent), read from this server's per-route counters around the child's run.
 import type { Clock } from '../kern/index.js';
-import type { LoaderJob, LoaderMessage, LoaderResult } from './loader.js';
+import {
+  type AutocannonSummary,
+  builtScript,
+  ChildHandle,
+  hostForUrl,
+  LOADER_SCRIPT,
+  type LoadResult,
+} from '../load/index.js';
 import { ROUTES, type RouteCounters, type RouteName } from './route-stats.js';
 
 /** Below this size autocannon is the loader; at and above it the raw client. */
 export const RAW_LOADER_MIN_BYTES = 64 * 1024;
 /** The longest a route is loaded, whatever the caller asks. */
 export const COMPARE_ROUTE_MS_MAX = 3000;
+
+/** What the load generator measured on one route. */
+export interface LoaderResult {
+  readonly route: string;
+  readonly requests: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
 
 export interface CompareRouteResult extends LoaderResult {
   readonly MBps: number;
@@ -31,18 +45,71 @@ export interface CompareResult {
   readonly results: readonly CompareRouteResult[];
 }
 
-/** dist/src/http/loader.js next to us, or in the build when we run from src (tests). */
-export function loaderPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'loader.js'), resolve(here, '..', '..', 'dist', 'src', 'http', 'loader.js')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found)
-    throw new Error(`compare loader not built: run \`npm run build\` (looked in ${candidates.join(', ')})`);
-  return found;
+interface RouteJob {
+  readonly host: string;
+  readonly port: number;
+  readonly route: string;
+  readonly path: string;
+  readonly durationMs: number;
+  readonly connections: number;
+  readonly sizeBytes: number;
+}
+
+async function loadRoute(
+  child: ChildHandle,
+  loader: 'autocannon' | 'raw',
+  job: RouteJob,
+): Promise<LoaderResult> {
+  const timeoutMs = job.durationMs + 60_000;
+  if (loader === 'autocannon') {
+    const r = await child.request<AutocannonSummary>(
+      'autocannon',
+      {
+        url: `http://${hostForUrl(job.host)}:${job.port}${job.path}`,
+        connections: job.connections,
+        warmupSeconds: 0,
+        durationSeconds: job.durationMs / 1000,
+      },
+      timeoutMs,
+    );
+    const errors = r.errors + r.timeouts + r.non2xx;
+    return {
+      route: job.route,
+      requests: r.requests,
+      bytes: r.bytes,
+      seconds: r.seconds,
+      errors,
+      p50Ms: r.latencyMs.p50,
+      p99Ms: r.latencyMs.p99,
+    };
+  }
+  const r = await child.request<LoadResult>(
+    'run',
+    {
+      host: job.host,
+      port: job.port,
+      urlPath: job.path,
+      connections: job.connections,
+      warmupMs: 0,
+      durationMs: job.durationMs,
+      expected: { sizeBytes: job.sizeBytes, sha256: null },
+      countDrain: true,
+    },
+    timeoutMs,
+  );
+  return {
+    route: job.route,
+    requests: r.requests,
+    bytes: r.payloadBytes,
+    seconds: r.seconds,
+    errors: r.errorCount,
+    p50Ms: r.latencyMs.p50,
+    p99Ms: r.latencyMs.p99,
+  };
 }
 
 export class Comparer {
-  private child: ChildProcess | null = null;
+  private child: ChildHandle | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -54,57 +121,40 @@ export class Comparer {
     return this.child !== null;
   }
 
-  /** Runs the comparison for `urlPath` (relative to each route) on host:port. */
-  run(host: string, port: number, file: string, sizeBytes: number): Promise<CompareResult> {
+  /** Runs the comparison for `file` (relative to each route) on host:port. */
+  async run(host: string, port: number, file: string, sizeBytes: number): Promise<CompareResult> {
     const durationMs = Math.min(this.durationMs, COMPARE_ROUTE_MS_MAX);
     const loader = sizeBytes < RAW_LOADER_MIN_BYTES ? 'autocannon' : 'raw';
     const connections = sizeBytes >= 16 * 1024 * 1024 ? 2 : sizeBytes >= RAW_LOADER_MIN_BYTES ? 4 : 8;
     const encoded = file.split('/').map(encodeURIComponent).join('/');
-    const job: LoaderJob = {
-      host,
-      port,
-      targets: ROUTES.map((route) => ({ route, path: `/${route}/${encoded}` })),
-      durationMs,
-      connections,
-      loader,
-    };
-    const child = fork(loaderPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
+    const child = new ChildHandle(builtScript(LOADER_SCRIPT), { output: 'ignore' });
     this.child = child;
+    const timer = this.clock.setTimer(ROUTES.length * durationMs + 15_000, () => child.kill());
     const results: CompareRouteResult[] = [];
-    let before = { copied: 0, sent: 0 };
-    return new Promise<CompareResult>((resolvePromise, reject) => {
-      const timer = this.clock.setTimer(ROUTES.length * durationMs + 15_000, () => child.kill('SIGKILL'));
-      let failure: string | null = null;
-      child.on('message', (m: LoaderMessage) => {
-        if (m.type === 'begin') {
-          const c = this.routes[m.route as RouteName];
-          before = { copied: c.copied_bytes, sent: c.body_bytes + c.header_bytes };
-        } else if (m.type === 'result') {
-          const c = this.routes[m.result.route as RouteName];
-          const sent = c.body_bytes + c.header_bytes - before.sent;
-          const r = m.result;
-          results.push({
-            ...r,
-            MBps: r.seconds > 0 ? r.bytes / r.seconds / 1e6 : 0,
-            requestsPerSec: r.seconds > 0 ? r.requests / r.seconds : 0,
-            copiedPerByte: sent > 0 ? (c.copied_bytes - before.copied) / sent : 0,
-          });
-        } else if (m.type === 'error') failure = m.message;
-      });
-      child.on('exit', (code, signal) => {
-        timer.cancel();
-        this.child = null;
-        if (results.length === ROUTES.length) {
-          resolvePromise({ file, sizeBytes, loader, durationMs, connections, results });
-        } else
-          reject(new Error(failure ?? `loader exited (${signal ?? code}) after ${results.length} routes`));
-      });
-      child.send(job);
-    });
+    try {
+      for (const route of ROUTES) {
+        const c = this.routes[route];
+        const before = { copied: c.copied_bytes, sent: c.body_bytes + c.header_bytes };
+        const job = { host, port, route, path: `/${route}/${encoded}`, durationMs, connections, sizeBytes };
+        const r = await loadRoute(child, loader, job);
+        const sent = c.body_bytes + c.header_bytes - before.sent;
+        results.push({
+          ...r,
+          MBps: r.seconds > 0 ? r.bytes / r.seconds / 1e6 : 0,
+          requestsPerSec: r.seconds > 0 ? r.requests / r.seconds : 0,
+          copiedPerByte: sent > 0 ? (c.copied_bytes - before.copied) / sent : 0,
+        });
+      }
+    } finally {
+      timer.cancel();
+      await child.stop();
+      this.child = null;
+    }
+    return { file, sizeBytes, loader, durationMs, connections, results };
   }
 
   /** Kills a running loader (server close). */
   stop(): void {
-    this.child?.kill('SIGKILL');
+    this.child?.kill();
   }
 }

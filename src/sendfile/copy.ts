@@ -90,17 +90,10 @@ export async function kernRead(
   return vnRead(env, file.obj, offset, buf);
 }
 
-/** write(2) on a socket: sosend copies the bytes into clusters (copy_bytes_in). */
+/** write(2) on a socket: sosend copies the bytes into clusters (and counts copy_bytes_in). */
 export async function kernWrite(env: SendfileEnv, so: KSocket, buf: Uint8Array, signal?: AbortSignal) {
   checkSocket(so);
-  try {
-    const n = await env.sockets.sosend(so, buf, signal);
-    env.copystat.copy_bytes_in += n;
-    return n;
-  } catch (e) {
-    if (isSysError(e)) env.copystat.copy_bytes_in += e.sbytes;
-    throw e;
-  }
+  return env.sockets.sosend(so, buf, signal);
 }
 
 /**

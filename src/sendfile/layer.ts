@@ -45,7 +45,7 @@ export class SendfileLayer implements SendfileEnv {
   readonly invariants: boolean;
   readonly revalidateMs: number;
   readonly sfstat: SfStat = sfstatZero();
-  readonly copystat: CopyStat = { copy_bytes_out: 0, copy_bytes_in: 0 };
+  readonly copystat: Pick<CopyStat, 'copy_bytes_out'> = { copy_bytes_out: 0 };
   readonly sfiosInFlight = new Set<SfIo>();
   readonly trace: Tracer;
   readonly freeMext = (m: Mbuf): void => sendfileFreeMext(this, m);
@@ -118,13 +118,13 @@ export class SendfileLayer implements SendfileEnv {
   }
 
   copyCounters(): Readonly<CopyStat> {
-    return Object.freeze({ ...this.copystat });
+    // One copy_bytes_in: the socket layer's, counted by sosend as it copies into clusters.
+    return Object.freeze({ ...this.copystat, copy_bytes_in: this.sockets.cells.copy_bytes_in });
   }
 
   /** Writing kern.ipc.sfstat zeroes it (sfstat_sysctl). */
   resetCounters(): void {
     Object.assign(this.sfstat, sfstatZero());
-    this.copystat.copy_bytes_in = 0;
     this.copystat.copy_bytes_out = 0;
   }
 

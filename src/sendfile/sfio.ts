@@ -22,7 +22,8 @@ export interface SendfileEnv {
   readonly sockets: SocketLayer;
   readonly mapping: SendfileMapping;
   readonly sfstat: SfStat;
-  readonly copystat: CopyStat;
+  /** copy_bytes_in is the socket layer's (sosend counts it where it copies). */
+  readonly copystat: Pick<CopyStat, 'copy_bytes_out'>;
   /** sendfile_free_mext (EXT_SFBUF storage). */
   readonly freeMext: (m: Mbuf) => void;
   /** sendfile_free_mext_pg (M_EXTPG storage). */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { assertAtRest, createKernel, type Kernel, type KernelConfig } from '../../src/index.js';
+import { patternBytes } from '../../src/load/index.js';
 import type { Transport } from '../../src/net/index.js';
 
 export const TEST_DIR = tmpdir();
@@ -29,20 +30,7 @@ export function kernelBooter(): (config?: KernelConfig) => Kernel {
   };
 }
 
-/** Deterministic bytes: a xorshift32 stream seeded by `seed`, word by word. */
-export function patternBytes(sizeBytes: number, seed: number): Uint8Array {
-  const words = new Uint32Array(Math.ceil(sizeBytes / 4));
-  let x = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x;
-  }
-  return new Uint8Array(words.buffer, 0, sizeBytes);
-}
+export { patternBytes } from '../../src/load/index.js';
 
 /**
  * A test file of `sizeBytes` deterministic bytes (seeded by its size and `seed`), created once

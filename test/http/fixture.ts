@@ -4,13 +4,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { patternBytes } from '../../src/load/index.js';
 
-/** Deterministic bytes: byte i = (i * 31 + (i >>> 8) * 7 + seed) & 0xff. */
-export function patternBytes(sizeBytes: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(sizeBytes);
-  for (let i = 0; i < sizeBytes; i++) b[i] = (i * 31 + (i >>> 8) * 7 + seed) & 0xff;
-  return b;
-}
+export { patternBytes } from '../../src/load/index.js';
 
 export function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');

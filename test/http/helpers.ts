@@ -1,7 +1,8 @@
 // Shared by the HTTP tests: start a server on 127.0.0.1 port 0, talk raw HTTP/1.1 over one
-// net socket (pipelining, traversal paths undici would normalise), wait for the kernel at rest.
-import { connect } from 'node:net';
+// connection of the load room's client (pipelining, traversal paths undici would normalise),
+// wait for the kernel at rest.
 import { buildServer, type ServerOptions, type ZcsimServer } from '../../src/http/index.js';
+import { type ClientResponse, HttpClient, listenLoopback } from '../../src/load/index.js';
 
 export interface Running {
   readonly server: ZcsimServer;
@@ -9,12 +10,11 @@ export interface Running {
   readonly origin: string;
 }
 
-export async function startServer(options: ServerOptions): Promise<Running> {
+/** The demo server on 127.0.0.1, an ephemeral port (a backlog for bursts of connections). */
+export async function startServer(options: ServerOptions, backlog?: number): Promise<Running> {
   const server = await buildServer({ kernel: { physmemBytes: 32 * 1024 * 1024 }, ...options });
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return { server, port: address.port, origin: `http://127.0.0.1:${address.port}` };
+  const port = await listenLoopback(server, backlog);
+  return { server, port, origin: `http://127.0.0.1:${port}` };
 }
 
 /** Resolves once the kernel is at rest (the last write callbacks may trail the client's read). */
@@ -60,48 +60,29 @@ export function parseResponses(data: Buffer, methods: readonly string[]): RawRes
 
 /**
  * Writes `requests` (raw request heads) on one connection, all at once (pipelined) or one after
- * the other response, and returns the parsed responses; the last request asks to close.
+ * the other response, and returns the responses whose head arrived; the last request asks to close.
  */
-export function rawExchange(
+export async function rawExchange(
   port: number,
   requests: readonly { method: string; path: string; headers?: string }[],
   pipelined: boolean,
 ): Promise<RawResponse[]> {
-  const heads = requests.map(
-    (r, i) =>
+  const client = await HttpClient.connect(port);
+  const send = (r: (typeof requests)[number], i: number): Promise<ClientResponse> =>
+    client.raw(
       `${r.method} ${r.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${r.headers ?? ''}${i === requests.length - 1 ? 'Connection: close\r\n' : ''}\r\n`,
-  );
-  const methods = requests.map((r) => r.method);
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let sent = 0;
-    const sendNext = (): void => {
-      if (sent < heads.length) socket.write(heads[sent++]!);
-    };
-    socket.on('connect', () => {
-      if (pipelined) {
-        socket.write(heads.join(''));
-        sent = heads.length;
-      } else sendNext();
-    });
-    socket.on('data', (d: Buffer) => {
-      chunks.push(d);
-      if (!pipelined && parseResponses(Buffer.concat(chunks), methods.slice(0, sent)).length === sent) {
-        const all = parseResponses(Buffer.concat(chunks), methods.slice(0, sent));
-        const last = all[sent - 1]!;
-        if (
-          last.body.length ===
-          (methods[sent - 1] === 'HEAD' || last.status === 304
-            ? 0
-            : Number(last.headers['content-length'] ?? 0))
-        )
-          sendNext();
-      }
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(parseResponses(Buffer.concat(chunks), methods)));
-  });
+      { method: r.method, keepBody: true, hash: false },
+    );
+  const got: ClientResponse[] = [];
+  try {
+    if (pipelined) got.push(...(await Promise.all(requests.map(send))));
+    else for (const [i, r] of requests.entries()) got.push(await send(r, i));
+  } finally {
+    client.close();
+  }
+  return got
+    .filter((r) => r.status !== 0)
+    .map((r) => ({ status: r.status, headers: { ...r.headers }, body: r.body ?? Buffer.alloc(0) }));
 }
 
 /** One raw request; the response as text (status line and all), for paths undici would rewrite. */

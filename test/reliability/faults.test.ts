@@ -5,16 +5,16 @@
 // reader that never reads, a reader at one byte a second: each holds no more than its send buffer
 // and the others keep being served. Files: truncated, extended or replaced while being sent.
 // After each case the kernel is at rest.
-// Method: real loopback sockets and raw HTTP/1.1 peers (bench/lib/peer.ts); debug-mode invariants on
+// Method: real loopback sockets and raw HTTP/1.1 clients (src/load); debug-mode invariants on
 // where the memory is small enough for the O(n) walks.
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectRaw, HttpPeer, type PeerResponse, SlowReader } from '../../bench/lib/peer.js';
 import type { ServerOptions } from '../../src/http/index.js';
 import { PAGE_SIZE } from '../../src/kern/index.js';
+import { type ClientResponse, connectRaw, HttpClient, SlowReader } from '../../src/load/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running } from '../http/helpers.js';
 import { startReliabilityServer } from './server.js';
@@ -44,7 +44,7 @@ async function serve(kernel: ServerOptions['kernel']): Promise<Running> {
 }
 
 /** Whole and right, or cut with the right bytes before the cut. Returns true when cut. */
-function checkWholeOrCleanCut(r: PeerResponse, body: Uint8Array, what: string): boolean {
+function checkWholeOrCleanCut(r: ClientResponse, body: Uint8Array, what: string): boolean {
   if (r.complete) {
     expect(r.status, what).toBe(200);
     expect(r.sha256, `${what}: whole body`).toBe(sha(body));
@@ -71,7 +71,7 @@ describe('disk faults: page-in EIO', () => {
     let requests = 0;
     for (const route of ['zerocopy', 'copy'] as const) {
       for (let i = 0; i < 12; i++) {
-        const peer = await HttpPeer.connect(srv.port);
+        const peer = await HttpClient.connect(srv.port);
         const r = await peer.request(`/${route}/eio.bin`, { timeoutMs: 20_000 });
         peer.close();
         requests++;
@@ -101,7 +101,7 @@ describe('disk faults: page-in EIO', () => {
     const srv = await serve({ physmemBytes: 2 * MiB, diskLatencyMs: 15, faults: { pagerEioEveryNth: 3 } });
     const results = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
-        const peer = await HttpPeer.connect(srv.port);
+        const peer = await HttpClient.connect(srv.port);
         const r = await peer.request(`/${i % 2 === 0 ? 'zerocopy' : 'copy'}/slow-eio.bin`, {
           timeoutMs: 20_000,
         });
@@ -127,11 +127,13 @@ describe('peer faults', () => {
     const never = await connectRaw(srv.port);
     never.on('error', () => {});
     never.write('GET /zerocopy/peer.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    const trickle = await SlowReader.open(srv.port, '/zerocopy/peer.bin', 1, `Range: bytes=${4 * MiB}-\r\n`);
+    const trickle = await SlowReader.open(srv.port, '/zerocopy/peer.bin', 1, {
+      extraHeaders: `Range: bytes=${4 * MiB}-\r\n`,
+    });
     // Resets and half-closes, while a good client keeps downloading.
     const resets = await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
-        const p = await HttpPeer.connect(srv.port);
+        const p = await HttpClient.connect(srv.port);
         return p.request('/zerocopy/peer.bin', {
           abortAfterBytes: 64 * 1024 * (i + 1),
           abortHow: i % 2 === 0 ? 'reset' : 'close',
@@ -152,7 +154,7 @@ describe('peer faults', () => {
     });
     const halfBody = halfGot.subarray(halfGot.indexOf('\r\n\r\n') + 4);
     if (halfGot.length > 0) expect(sha(halfBody)).toBe(sha(small.subarray(0, halfBody.length)));
-    const good = await HttpPeer.connect(srv.port);
+    const good = await HttpClient.connect(srv.port);
     for (let i = 0; i < 5; i++) {
       const r = await good.request('/copy/small.bin');
       expect(r.sha256).toBe(sha(small));

@@ -8,8 +8,8 @@
 // max_ranges ranges, is ignored (200 with the whole body, as nginx's max_ranges does); a broken
 // bytes set is 416.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpPeer } from '../../bench/lib/peer.js';
 import { MAX_RANGES } from '../../src/http/index.js';
+import { HttpClient } from '../../src/load/index.js';
 import { type Fixture, makeFixture, sha256 } from '../http/fixture.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
 
@@ -30,9 +30,9 @@ afterAll(async () => {
 const ROUTES = ['zerocopy', 'copy', 'stream'] as const;
 
 /** Sends `raw` on a fresh connection; returns the response. */
-async function send(raw: string): Promise<Awaited<ReturnType<HttpPeer['raw']>>> {
+async function send(raw: string): Promise<Awaited<ReturnType<HttpClient['raw']>>> {
   tried++;
-  const peer = await HttpPeer.connect(srv.port);
+  const peer = await HttpClient.connect(srv.port);
   try {
     return await peer.raw(raw, { timeoutMs: 5000 });
   } finally {
@@ -42,7 +42,7 @@ async function send(raw: string): Promise<Awaited<ReturnType<HttpPeer['raw']>>> 
 
 /** A good request still gets the right bytes. */
 async function stillServing(): Promise<void> {
-  const peer = await HttpPeer.connect(srv.port);
+  const peer = await HttpClient.connect(srv.port);
   const r = await peer.request('/zerocopy/data.bin', { timeoutMs: 5000 });
   peer.close();
   expect(r.status).toBe(200);
@@ -177,7 +177,7 @@ describe('broken Range headers', () => {
 
 describe('afterwards', () => {
   it('garbage pipelined behind a good request ends the connection cleanly; the kernel is at rest', async () => {
-    const peer = await HttpPeer.connect(srv.port);
+    const peer = await HttpClient.connect(srv.port);
     tried++;
     const r = await peer.raw(`${get('/zerocopy/hello.txt')}GARBAGE\r\n\r\n${get('/zerocopy/hello.txt')}`, {
       timeoutMs: 5000,

@@ -3,7 +3,7 @@
 // time while a share of them abort midway (TCP reset or close): no error beyond the aborted ones,
 // every completed body hashes right, RSS stays within a stated bound, and the kernel is at rest
 // afterwards.
-// Method: 1,000 raw HTTP/1.1 peers (bench/lib/peer.ts) on 127.0.0.1, all connected before the first
+// Method: 1,000 raw HTTP/1.1 clients (src/load) on 127.0.0.1, all connected before the first
 // request; each loops until the deadline, choosing file, route, range and abort from a seeded
 // PRNG. The kernel runs without the O(n) debug checks (64 MiB of pages checked after every page
 // operation would take minutes); the smaller tests run with them, and the at-rest check here is
@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HttpPeer } from '../../bench/lib/peer.js';
 import { createPrng, type Prng } from '../../src/kern/index.js';
+import { HttpClient } from '../../src/load/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running } from '../http/helpers.js';
 import { startReliabilityServer } from './server.js';
@@ -57,7 +57,7 @@ interface Tally {
 }
 
 /** One request, chosen from the PRNG; checks what came back. */
-async function oneRequest(peer: HttpPeer, prng: Prng, t: Tally): Promise<boolean> {
+async function oneRequest(peer: HttpClient, prng: Prng, t: Tally): Promise<boolean> {
   const name = NAMES[prng.intInclusive(0, NAMES.length - 1)]!;
   const body = contents.get(name)!;
   const route = prng.chancePct(75) ? 'zerocopy' : 'copy';
@@ -103,7 +103,7 @@ async function oneRequest(peer: HttpPeer, prng: Prng, t: Tally): Promise<boolean
 /** A peer's life: requests until the deadline; after its own abort it reconnects. */
 async function peerLoop(
   port: number,
-  first: HttpPeer,
+  first: HttpClient,
   prng: Prng,
   deadline: number,
   t: Tally,
@@ -113,16 +113,16 @@ async function peerLoop(
     const ok = await oneRequest(peer, prng, t);
     if (!ok) {
       peer.close();
-      peer = await HttpPeer.connect(port);
+      peer = await HttpClient.connect(port);
     }
   }
   peer.close();
 }
 
-async function connectAll(port: number): Promise<HttpPeer[]> {
-  const peers: HttpPeer[] = [];
+async function connectAll(port: number): Promise<HttpClient[]> {
+  const peers: HttpClient[] = [];
   for (let i = 0; i < CONNECTIONS; i += 100) {
-    peers.push(...(await Promise.all(Array.from({ length: 100 }, () => HttpPeer.connect(port)))));
+    peers.push(...(await Promise.all(Array.from({ length: 100 }, () => HttpClient.connect(port)))));
   }
   return peers;
 }

@@ -3,12 +3,11 @@
 // 1.46) accepts one connection per event-loop turn when the loop is busy, so a burst of
 // connections (1,000 at once, reconnects after aborts) waits in the accept queue: room for all.
 import { buildServer, type ServerOptions } from '../../src/http/index.js';
+import { listenLoopback } from '../../src/load/index.js';
 import type { Running } from '../http/helpers.js';
 
 export async function startReliabilityServer(options: ServerOptions): Promise<Running> {
   const server = await buildServer(options);
-  await server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 });
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return { server, port: address.port, origin: `http://127.0.0.1:${address.port}` };
+  const port = await listenLoopback(server, 4096);
+  return { server, port, origin: `http://127.0.0.1:${port}` };
 }

@@ -16,8 +16,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HttpPeer, SlowReader } from '../../bench/lib/peer.js';
 import { PAGE_SIZE } from '../../src/kern/index.js';
+import { HttpClient, SlowReader } from '../../src/load/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running } from '../http/helpers.js';
 import { startReliabilityServer } from './server.js';
@@ -68,7 +68,7 @@ async function fastPhase(port: number, ms: number, errors: string[]): Promise<nu
   let bytes = 0;
   await Promise.all(
     Array.from({ length: FAST_CLIENTS }, async () => {
-      const peer = await HttpPeer.connect(port);
+      const peer = await HttpClient.connect(port);
       for (let i = 0; i < 10_000 && performance.now() < deadline; i++) {
         const r = await peer.request('/zerocopy/fast.bin', { timeoutMs: 20_000 });
         if (!r.complete || r.status !== 200 || r.sha256 !== fastSha) {
@@ -113,12 +113,9 @@ describe('slow clients', () => {
     const slow: SlowReader[] = [];
     for (let i = 0; i < SLOW_CLIENTS; i += 50) {
       const batch = Array.from({ length: 50 }, (_, j) =>
-        SlowReader.open(
-          srv!.port,
-          '/zerocopy/slow.bin',
-          SLOW_BYTES_PER_SECOND,
-          `Range: bytes=${(i + j) * 40960}-\r\n`,
-        ),
+        SlowReader.open(srv!.port, '/zerocopy/slow.bin', SLOW_BYTES_PER_SECOND, {
+          extraHeaders: `Range: bytes=${(i + j) * 40960}-\r\n`,
+        }),
       );
       slow.push(...(await Promise.all(batch)));
     }

@@ -1,24 +1,26 @@
-// Request/reply over the IPC channel of a forked child: every server and every load generator
-// of the benchmark runs in its own process and is driven through this. A request carries an id;
-// the child answers it once, with a result or an error message. A child may also post events
-// (a loader says when its measured window starts and ends).
+// The child-process runner: every load generator and every benchmark server runs in a process of
+// its own (child_process.fork), so that it never takes the CPU of the process it measures.
+// Request/reply over the IPC channel: a request carries an id and the child answers it once, with
+// a result or an error message; a child may also post events (a loader's measured window).
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface IpcRequest {
-  id: number;
-  type: string;
-  body: unknown;
+  readonly id: number;
+  readonly type: string;
+  readonly body: unknown;
 }
 export interface IpcReply {
-  id: number;
-  ok: boolean;
-  result?: unknown;
-  error?: string;
+  readonly id: number;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: string;
 }
 export interface IpcEvent {
-  event: string;
-  body?: unknown;
+  readonly event: string;
+  readonly body?: unknown;
 }
 
 function isReply(message: unknown): message is IpcReply {
@@ -26,6 +28,13 @@ function isReply(message: unknown): message is IpcReply {
 }
 function isEvent(message: unknown): message is IpcEvent {
   return typeof message === 'object' && message !== null && 'event' in message;
+}
+
+export interface ChildOptions {
+  /** Node flags of the child (--cpu-prof ...). */
+  readonly execArgv?: readonly string[];
+  /** The child's stdout and stderr: shown ('inherit') or dropped ('ignore'). */
+  readonly output?: 'inherit' | 'ignore';
 }
 
 /** The parent's handle on one child. */
@@ -36,10 +45,11 @@ export class ChildHandle {
   private readonly eventListeners = new Set<(event: IpcEvent) => void>();
   private exited = false;
 
-  constructor(scriptUrl: URL, execArgv: string[] = []) {
-    this.process = fork(fileURLToPath(scriptUrl), [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv,
+  constructor(scriptPath: string, options: ChildOptions = {}) {
+    const output = options.output ?? 'inherit';
+    this.process = fork(scriptPath, [], {
+      stdio: ['ignore', output, output, 'ipc'],
+      execArgv: [...(options.execArgv ?? [])],
     });
     this.process.on('message', (message: unknown) => {
       if (isReply(message)) {
@@ -53,7 +63,7 @@ export class ChildHandle {
     });
     this.process.on('exit', (code, signal) => {
       this.exited = true;
-      const error = new Error(`child ${scriptUrl.pathname} exited (code ${code}, signal ${signal})`);
+      const error = new Error(`child ${scriptPath} exited (code ${code}, signal ${signal})`);
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
     });
@@ -90,7 +100,12 @@ export class ChildHandle {
     return () => this.eventListeners.delete(listener);
   }
 
-  /** Asks the child to stop, then kills it (by its own pid) if it has not gone within the grace. */
+  /** Kills the child at once (by its own pid). */
+  kill(): void {
+    if (!this.exited) this.process.kill('SIGKILL');
+  }
+
+  /** Asks the child to stop, then kills it if it has not gone within the grace. */
   async stop(graceMs = 3000): Promise<void> {
     if (this.exited) return;
     const gone = new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
@@ -105,7 +120,7 @@ export type Handler = (body: unknown) => Promise<unknown> | unknown;
 
 /** The child's side: dispatches requests by type; 'stop' runs `onStop` and exits. */
 export function serveIpc(handlers: Record<string, Handler>, onStop: () => Promise<void> | void): void {
-  if (!process.send) throw new Error('this script runs as a forked child of the benchmark');
+  if (!process.send) throw new Error('this script runs as a forked child');
   const reply = (message: IpcReply): void => {
     process.send?.(message);
   };
@@ -114,6 +129,7 @@ export function serveIpc(handlers: Record<string, Handler>, onStop: () => Promis
       Promise.resolve(onStop()).finally(() => {
         reply({ id: message.id, ok: true, result: null });
         process.disconnect?.();
+        // autocannon may leave timers behind: the exit is explicit.
         setImmediate(() => process.exit(0));
       });
       return;
@@ -138,4 +154,17 @@ export function serveIpc(handlers: Record<string, Handler>, onStop: () => Promis
 /** Posts an event to the parent. */
 export function postEvent(event: string, body?: unknown): void {
   process.send?.({ event, body } satisfies IpcEvent);
+}
+
+/**
+ * The built script `name` of this room (`loader.js`): next to this file in the build, or in
+ * dist/src/load when running from the sources (tests).
+ */
+export function builtScript(name: string): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, name), resolve(here, '..', '..', 'dist', 'src', 'load', name)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found)
+    throw new Error(`${name} not built: run \`npm run build\` (looked in ${candidates.join(', ')})`);
+  return found;
 }
