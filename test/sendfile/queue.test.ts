@@ -85,7 +85,16 @@ describe('vn_sendfile queueing', () => {
     expect(got.length).toBe(n);
     diagnosticsChannel.unsubscribe(TRACE_CHANNELS.sendfile, listener);
     // The call returns before the read completes: its chunk is queued not ready.
-    expect(events.map((e) => e.event)).toEqual(['sendfile', 'chunk', 'sendfile-done', 'iodone']);
+    expect(events.map((e) => e.event)).toEqual([
+      'sendfile',
+      'chunk',
+      'sendfile-done',
+      'iodone',
+      'free_mext',
+      'free_mext',
+      'free_mext',
+      'free_mext',
+    ]);
     expect(events[1]).toMatchObject({ bytes: 3 * 4096 + 5, pages: 4, ios: 1, notready: true });
     expect(events[3]).toMatchObject({ pages: 4, error: null });
     await k.destroy();
