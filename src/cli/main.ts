@@ -6,6 +6,7 @@ import { bench } from './bench.js';
 import { UsageError } from './options.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { STAT_USAGE, stat } from './stat.js';
+import { TRACE_USAGE, trace } from './trace.js';
 
 const MAIN_HELP = `usage: zcsim <command> [options]
 
@@ -15,6 +16,7 @@ commands:
   ${SERVE_USAGE.padEnd(32)}serve files (default: built-in samples) with the live dashboard
   ${STAT_USAGE.padEnd(32)}print a running server's counters (netstat -m layout)
   ${'zcsim bench [options]'.padEnd(32)}run the benchmark (dist/bench/run.js; see its --help)
+  ${TRACE_USAGE.padEnd(32)}trace one request through the kernel (its timeline)
 
 Run \`zcsim <command> --help\` for the options of each command and their defaults.
 `;
@@ -28,6 +30,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return stat(rest);
     case 'bench':
       return bench(rest);
+    case 'trace':
+      return trace(rest);
     case undefined:
     case '-h':
     case '--help':
