@@ -73,6 +73,11 @@ export class DmapSfBufMap implements SfBufMap {
     return sf;
   }
 
+  /** The direct map counts no buffers in use. */
+  takeUsedPeak(): number {
+    return 0;
+  }
+
   /** sf_buf_free: nothing to release in the direct map. */
   sfBufFree(sf: SfBuf): void {
     const d = this.own(sf, 'sfBufFree');

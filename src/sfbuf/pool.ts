@@ -44,6 +44,8 @@ export class KvaSfBufMap implements SfBufMap {
   private readonly allCpus: number;
   private readonly unmapOnFree: boolean;
   private readonly trace: Tracer;
+  /** Highest nsfbufsused since the last takeUsedPeak. */
+  private usedPeak = 0;
 
   constructor(
     private readonly vm: SfBufVm,
@@ -204,6 +206,13 @@ export class KvaSfBufMap implements SfBufMap {
 
   private noteUsed(): void {
     if (++this.stats.nsfbufsused > this.stats.nsfbufspeak) this.stats.nsfbufspeak = this.stats.nsfbufsused;
+    if (this.stats.nsfbufsused > this.usedPeak) this.usedPeak = this.stats.nsfbufsused;
+  }
+
+  takeUsedPeak(): number {
+    const peak = Math.max(this.usedPeak, this.stats.nsfbufsused);
+    this.usedPeak = this.stats.nsfbufsused;
+    return peak;
   }
 
   private sleep(

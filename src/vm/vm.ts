@@ -60,6 +60,8 @@ export class Vm implements VmInternals {
   readonly trace: Tracer;
   /** @internal */
   nextObjectId = 1;
+  /** Highest v_wire_count since the last takeWirePeak. */
+  private wirePeakPages = 0;
 
   constructor(config: VmConfig) {
     this.config = config;
@@ -106,6 +108,13 @@ export class Vm implements VmInternals {
   /** Drops one reference; the file is closed at the last (its pages stay cached). */
   vmObjectClose(obj: VmObject): Promise<void> {
     return objectClose(this, obj);
+  }
+
+  /** The highest v_wire_count since the last call; the next interval starts at the current count. */
+  takeWirePeak(): number {
+    const peak = Math.max(this.wirePeakPages, this.cnt.v_wire_count);
+    this.wirePeakPages = this.cnt.v_wire_count;
+    return peak;
   }
 
   /** vm_page_lookup: the resident page at `pindex`, or null. */
@@ -193,7 +202,7 @@ export class Vm implements VmInternals {
         this.active.remove(m);
         m.referenced = true;
       }
-      this.cnt.v_wire_count++;
+      if (++this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     }
     if (this.trace.on) this.traceWire('wire', m);
     if (this.invariants) this.changed(m);
