@@ -187,6 +187,15 @@ describe('dashboard files', () => {
     expect(files.files.map((f) => f.name)).not.toContain('link-out');
     expect(files.files.map((f) => f.name)).not.toContain('.secret');
   });
+
+  it('answers /favicon.ico with the icon the page names, not 404', async () => {
+    const html = await (await request(`${srv.origin}/`)).body.text();
+    expect(html).toContain('rel="icon" href="/favicon.ico"');
+    const r = await request(`${srv.origin}/favicon.ico`);
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toBe('image/svg+xml');
+    expect(await r.body.text()).toMatch(/^<svg /);
+  });
 });
 
 describe('/compare', () => {
