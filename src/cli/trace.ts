@@ -68,8 +68,16 @@ export async function trace(args: readonly string[]): Promise<number> {
   if (text === undefined) throw new UsageError('a URL is required');
   const { origin, route, file } = parseTraceUrl(text);
   const query = new URLSearchParams({ route, file });
-  const r = await fetch(`${origin}/trace?${query}`);
-  const body = (await r.json()) as JourneyReport | { error: string };
+  let r: Response;
+  try {
+    r = await fetch(`${origin}/trace?${query}`);
+  } catch {
+    process.stderr.write(`zcsim trace: cannot connect to ${origin}: is the server running?\n`);
+    return 1;
+  }
+  const body = (await r.json().catch(() => ({ error: `${origin}/trace answered ${r.status}, not JSON` }))) as
+    | JourneyReport
+    | { error: string };
   if (!r.ok || 'error' in body) {
     process.stderr.write(`zcsim trace: ${'error' in body ? body.error : `answered ${r.status}`}\n`);
     return 1;
