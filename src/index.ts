@@ -7,6 +7,7 @@ export {
   Kernel,
   type KernelAtRest,
   type KernelConfig,
+  type KernelPeaks,
   type KernelStats,
   type KStat,
   type ResolvedKernelConfig,

@@ -104,6 +104,19 @@ export interface KernelStats {
   readonly sendfile: Readonly<SfStat>;
   readonly copy: Readonly<CopyStat>;
   readonly sockets: SocketCounters;
+  /** The gauges' highest values since the previous stats() (between two samples). */
+  readonly peaks: KernelPeaks;
+}
+
+/**
+ * High-water marks of the gauges, reset by each read: a sampler that runs between event-loop
+ * turns sees the gauges at their low point, the peaks say how high they went in between.
+ */
+export interface KernelPeaks {
+  readonly nsfbufsused: number;
+  readonly mbufs: number;
+  readonly clusters: number;
+  readonly v_wire_count: number;
 }
 
 export interface KernelAtRest {
@@ -319,6 +332,12 @@ export class Kernel {
       sendfile: this.sendfileLayer.counters(),
       copy: this.sendfileLayer.copyCounters(),
       sockets: this.sockets.counters(),
+      peaks: {
+        nsfbufsused: this.sfbufs.takeUsedPeak(),
+        mbufs: this.mbufs.mbufZone.takePeak(),
+        clusters: this.mbufs.clusterZone.takePeak(),
+        v_wire_count: this.vm.takeWirePeak(),
+      },
     };
   }
 

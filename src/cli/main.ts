@@ -7,6 +7,7 @@ import { reportError } from './errors.js';
 import { UsageError } from './options.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { STAT_USAGE, stat } from './stat.js';
+import { TRACE_USAGE, trace } from './trace.js';
 
 const MAIN_HELP = `usage: zcsim <command> [options]
 
@@ -16,6 +17,7 @@ commands:
   ${SERVE_USAGE.padEnd(32)}serve files (default: built-in samples) with the live dashboard
   ${STAT_USAGE.padEnd(32)}print a running server's counters (netstat -m layout)
   ${'zcsim bench [options]'.padEnd(32)}run the benchmark (dist/bench/run.js; see its --help)
+  ${TRACE_USAGE.padEnd(32)}trace one request through the kernel (its timeline)
 
 Run \`zcsim <command> --help\` for the options of each command and their defaults.
 --debug (with any command) prints the stack of an error after its one-line message.
@@ -38,6 +40,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return stat(rest);
     case 'bench':
       return bench(rest);
+    case 'trace':
+      return trace(rest);
     case undefined:
     case '-h':
     case '--help':

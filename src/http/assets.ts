@@ -14,6 +14,7 @@ const PUBLIC_FILES: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
 /** src/http/public, whether we run from src (tests) or from dist/src/http (the build). */
@@ -25,7 +26,7 @@ export function publicDir(): string {
   return found;
 }
 
-/** Every asset by URL path: /, /assets/<file>, /vendor/uPlot.{js,css}. */
+/** Every asset by URL path: /, /assets/<file>, /favicon.ico, /vendor/uPlot.{js,css}. */
 export function loadAssets(): Map<string, Asset> {
   const dir = publicDir();
   const assets = new Map<string, Asset>();
@@ -33,6 +34,9 @@ export function loadAssets(): Map<string, Asset> {
     const body = readFileSync(join(dir, name));
     assets.set(name === 'index.html' ? '/' : `/assets/${name}`, { body, contentType });
   }
+  // Browsers ask for /favicon.ico whatever the page says; the SVG answers it (they sniff the type).
+  const icon = assets.get('/assets/favicon.svg');
+  if (icon !== undefined) assets.set('/favicon.ico', icon);
   const uplotDist = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
   assets.set('/vendor/uPlot.js', {
     body: readFileSync(join(uplotDist, 'uPlot.iife.min.js')),

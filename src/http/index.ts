@@ -1,5 +1,7 @@
 // src/http: the fastify file server demo, its dashboard, /stats, /metrics and /events.
 export { ERRNO_HTTP_STATUS, httpStatusOf } from './errno-status.js';
+export type { JourneyStep } from './journey-fold.js';
+export type { JourneyReport } from './journey-route.js';
 export type {
   HttpKernelPort,
   KernelConfigForHttp,

@@ -5,6 +5,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Asset } from './assets.js';
 import type { Comparer } from './compare.js';
 import type { EventHub } from './events.js';
+import { registerJourneyRoute } from './journey-route.js';
+import { loopbackOf } from './loopback.js';
 import type { Metrics } from './metrics.js';
 import { decodeRequestPath, resolveInsideRoot } from './path.js';
 import { takeSnapshot } from './snapshot.js';
@@ -62,6 +64,7 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
     }
   });
   app.get('/files', async () => ({ files: await listFiles(state.options.realRoot) }));
+  registerJourneyRoute(app, state);
   app.post('/compare', async (request, reply) => {
     const body = request.body as { file?: unknown } | null;
     if (typeof body?.file !== 'string')
@@ -70,10 +73,8 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
     const decoded = decodeRequestPath(body.file, state.options.dotfiles);
     const entry = await state.files.lookup(decoded.relative);
     if (!entry.isRegular) return reply.code(400).send({ error: `${body.file} is not a regular file` });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string')
-      return reply.code(500).send({ error: 'not listening on TCP' });
-    const host = address.address === '::' || address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
-    return comparer.run(host, address.port, decoded.relative, entry.sizeBytes);
+    const self = loopbackOf(app);
+    if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
+    return comparer.run(self.host, self.port, decoded.relative, entry.sizeBytes);
   });
 }

@@ -29,8 +29,12 @@ export interface RouteCounters {
   inflight: number;
 }
 
+/** Highest `inflight` of each counters record since the last takeInflightPeak. */
+const inflightPeaks = new WeakMap<RouteCounters, number>();
+
 export function newRouteCounters(): RouteCounters {
-  return {
+  let inflight = 0;
+  const c: RouteCounters = {
     requests: 0,
     responses: {},
     body_bytes: 0,
@@ -39,8 +43,23 @@ export function newRouteCounters(): RouteCounters {
     aborted: 0,
     file_changed: 0,
     errors: 0,
-    inflight: 0,
+    // An accessor, so that every change of the gauge also moves its high-water mark.
+    get inflight() {
+      return inflight;
+    },
+    set inflight(n: number) {
+      inflight = n;
+      if (n > (inflightPeaks.get(c) ?? 0)) inflightPeaks.set(c, n);
+    },
   };
+  return c;
+}
+
+/** The highest `inflight` since the last call; the next interval starts at the current value. */
+export function takeInflightPeak(c: RouteCounters): number {
+  const peak = Math.max(inflightPeaks.get(c) ?? 0, c.inflight);
+  inflightPeaks.set(c, c.inflight);
+  return peak;
 }
 
 export function countResponse(c: RouteCounters, status: number): void {

@@ -1,7 +1,7 @@
 // The /stats document: every kernel counter (vm, sfbuf, mbuf zones, sendfile, copy, sockets, as
 // the kernel's stats() names them), the demo's per-route counters, atRest/leaks, and the
 // `netstat -m` text. docs/stats.md documents the shape; /metrics and /events are built from it.
-import type { RouteCounters, RouteName } from './route-stats.js';
+import { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from './route-stats.js';
 import type { ServerState } from './state.js';
 
 export interface StatsSnapshot {
@@ -16,6 +16,8 @@ export interface StatsSnapshot {
   readonly kernel: Record<string, unknown>;
   readonly http: {
     readonly routes: Readonly<Record<RouteName, RouteCounters>>;
+    /** Each route's highest `inflight` since the previous snapshot (as kernel.peaks for the gauges). */
+    readonly inflight_peak: Readonly<Record<RouteName, number>>;
     readonly files: { readonly entries: number; readonly open_files: number };
   };
   readonly atRest: boolean;
@@ -24,13 +26,19 @@ export interface StatsSnapshot {
   readonly netstat: string;
 }
 
+function inflightPeaks(state: ServerState): Record<RouteName, number> {
+  const out = {} as Record<RouteName, number>;
+  for (const r of ROUTES) out[r] = takeInflightPeak(state.routes[r]);
+  return out;
+}
+
 export function takeSnapshot(state: ServerState): StatsSnapshot {
   const rest = state.kernel.atRest();
   return {
     uptime_ms: Math.round(state.clock.nowMs() - state.startedAtMs),
     server: { root: state.options.root, list: state.options.list, kernel: state.kernel.config },
     kernel: state.kernel.stats(),
-    http: { routes: state.routes, files: state.files.counters() },
+    http: { routes: state.routes, inflight_peak: inflightPeaks(state), files: state.files.counters() },
     atRest: rest.atRest,
     leaks: rest.leaks,
     netstat: state.kernel.netstatM(),

@@ -37,14 +37,22 @@ export interface Tracer {
   emit(event: string, fields: () => Record<string, unknown>): void;
 }
 
+/** One class, so that every tracer has one shape and `on` inlines where the kernel checks it per page. */
+class ChannelTracer implements Tracer {
+  constructor(
+    private readonly ch: diagnosticsChannel.Channel,
+    private readonly kernelId: number,
+  ) {}
+
+  get on(): boolean {
+    return this.ch.hasSubscribers;
+  }
+
+  emit(event: string, fields: () => Record<string, unknown>): void {
+    if (this.ch.hasSubscribers) this.ch.publish({ kernelId: this.kernelId, event, ...fields() });
+  }
+}
+
 export function tracer(room: TraceRoom, kernelId: number): Tracer {
-  const ch = channelOf(room);
-  return {
-    get on() {
-      return ch.hasSubscribers;
-    },
-    emit(event, fields) {
-      if (ch.hasSubscribers) ch.publish({ kernelId, event, ...fields() });
-    },
-  };
+  return new ChannelTracer(channelOf(room), kernelId);
 }

@@ -17,6 +17,8 @@ export class Zone<T> {
   private reserved = 0;
   /** Items handed out and not yet freed (netstat's "current"). */
   current = 0;
+  /** Highest `current` since the last takePeak (a sampler between event-loop turns misses it). */
+  private peak = 0;
   /** Allocations refused at the limit (netstat's "denied"). */
   failures = 0;
   /** Sleeps at the limit (netstat's "delayed"). */
@@ -51,8 +53,15 @@ export class Zone<T> {
   /** uma_zalloc(M_NOWAIT) without the counters: an item, or null at the limit. */
   alloc(): T | null {
     if (this.freeItems.length <= this.reserved && !this.grow()) return null;
-    this.current++;
+    if (++this.current > this.peak) this.peak = this.current;
     return this.freeItems.pop() as T;
+  }
+
+  /** The highest `current` since the last call; the next interval starts at `current`. */
+  takePeak(): number {
+    const peak = Math.max(this.peak, this.current);
+    this.peak = this.current;
+    return peak;
   }
 
   /** uma_zfree: back to the cache; the oldest sleeper, if any, gets it reserved and wakes. */
@@ -78,7 +87,7 @@ export class Zone<T> {
   private takeReserved(): T {
     kassert(this.reserved > 0 && this.freeItems.length > 0, () => `${this.name}: woken without an item`);
     this.reserved--;
-    this.current++;
+    if (++this.current > this.peak) this.peak = this.current;
     return this.freeItems.pop() as T;
   }
 

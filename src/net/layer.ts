@@ -24,6 +24,7 @@ import {
 } from './sockbuf.js';
 import { KSocket, SS_ISCONNECTED, SS_ISDISCONNECTED, type Transport } from './socket.js';
 import { sosendGeneric } from './sosend.js';
+import { chainShape, peerPortOf } from './trace-shape.js';
 
 /** sys/sys/protosw.h: pr_send flags. PRUS_NOTREADY: the chain carries M_NOTREADY mbufs. */
 export const PRUS_OOB = 0x1;
@@ -137,6 +138,8 @@ export class SocketLayer implements NetCore {
     transport.on('error', tp.onError);
     transport.on('close', tp.onClose);
     this.sockets.add(so);
+    // The peer's port lets a trace pick one connection's socket out of many.
+    if (this.trace.on) this.trace.emit('socreate', () => ({ so: so.so_id, peerPort: peerPortOf(transport) }));
     if (transport.destroyed === true) this.transportClosed(so);
     this.afterOp();
     return so;
@@ -170,6 +173,7 @@ export class SocketLayer implements NetCore {
       return new SysError('ECONNRESET', `pr_send: socket ${so.so_id} was dropped`);
     }
     kassert(notready || (m.m_flags & M_NOTREADY) === 0, 'pr_send: M_NOTREADY without PRUS_NOTREADY');
+    if (this.trace.on) this.trace.emit('sbappend', () => ({ so: so.so_id, notready, ...chainShape(m) }));
     sbappendstream(this.mbufs, so.so_snd, m, notready);
     if (!notready) tcpOutput(this, so, this.scratchViews);
     this.afterOp();
@@ -187,6 +191,7 @@ export class SocketLayer implements NetCore {
       this.afterOp();
       return new SysError('ECONNRESET', `pr_ready: socket ${so.so_id} was dropped`);
     }
+    if (this.trace.on) this.trace.emit('sbready', () => ({ so: so.so_id, count }));
     const error = sbready(so.so_snd, m, count);
     if (error !== EINPROGRESS) tcpOutput(this, so, this.scratchViews);
     this.afterOp();

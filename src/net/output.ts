@@ -53,8 +53,17 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   core.cells.tcps_sndbyte += availBytes;
   core.cells.snd_batches++;
   core.cells.snd_views += scratch.length;
-  if (core.trace.on)
-    core.trace.emit('output', () => ({ so: so.so_id, bytes: availBytes, views: batch.viewCount }));
+  if (core.trace.on) {
+    // Views fewer than mbufs: adjacent storage (contiguous pages) was merged into one view.
+    const mbufs = mbufsIn(start, availBytes);
+    core.trace.emit('output', () => ({
+      so: so.so_id,
+      bytes: availBytes,
+      views: batch.viewCount,
+      mbufs,
+      merged: mbufs - batch.viewCount,
+    }));
+  }
   const done = (err?: Error | null): void => tcpAck(core, so, batch, err);
   const last = scratch.length - 1;
   transport.cork();
@@ -62,6 +71,16 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   transport.write(scratch[last] as Uint8Array, done);
   transport.uncork();
   scratch.length = 0;
+}
+
+/** How many mbufs carry the first `bytes` bytes from `m` (for the trace). */
+function mbufsIn(m: Mbuf, bytes: number): number {
+  let count = 0;
+  for (let n: Mbuf | null = m; n !== null && bytes > 0; n = n.m_next) {
+    bytes -= n.m_len;
+    count++;
+  }
+  return count;
 }
 
 /** The mbuf holding the byte `bytes` past the start of `m` (output ends on an mbuf boundary). */
@@ -88,9 +107,13 @@ function tcpAck(core: NetCore, so: KSocket, batch: SndBatch, err: Error | null |
   }
   kassert(tp.batches[0] === batch, 'tcp_ack: write callbacks out of order');
   tp.batches.shift();
+  // Published before sbdrop, so that the free callbacks it runs follow in the trace.
+  if (core.trace.on) {
+    core.trace.emit('ack', () => ({ so: so.so_id, bytes: batch.bytes }));
+    core.trace.emit('sbdrop', () => ({ so: so.so_id, bytes: batch.bytes }));
+  }
   sbdrop(core.mbufs, so.so_snd, batch.bytes);
   core.cells.sb_dropped_bytes += batch.bytes;
-  if (core.trace.on) core.trace.emit('ack', () => ({ so: so.so_id, bytes: batch.bytes }));
   sowwakeup(so);
   core.afterOp();
 }

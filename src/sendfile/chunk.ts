@@ -9,6 +9,7 @@ import { fixspace, sendfileReadahead } from './flags.js';
 import { type SfCall, sendfileBuildMbufs } from './mext.js';
 import type { SendfileEnv } from './sfio.js';
 import { type SfChunk, sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
+import { describePageMbufs } from './trace-mbufs.js';
 
 export function chainJoin(mh: Mbuf | null, m: Mbuf | null): Mbuf | null {
   if (mh === null) return m;
@@ -140,6 +141,7 @@ export function sendfileQueue(
       pages: hasPages ? c.npages : 0,
       ios: hasPages ? c.iosStarted : 0,
       notready: hasPages && c.iosStarted > 0,
+      mbufs: hasPages ? describePageMbufs(c.mhead) : [],
     }));
   }
   if (!hasPages || sfio === null || c.iosStarted === 0) {

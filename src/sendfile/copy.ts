@@ -43,6 +43,8 @@ export async function vnRead(
       await pageInRun(env, obj, Math.floor(off / PAGE_SIZE), Math.ceil(end / PAGE_SIZE), signal);
     }
   }
+  if (env.trace.on)
+    env.trace.emit('copyout', () => ({ object: obj.id, offset, bytes: Math.max(0, end - offset) }));
   return Math.max(0, end - offset);
 }
 
@@ -93,7 +95,9 @@ export async function kernRead(
 /** write(2) on a socket: sosend copies the bytes into clusters (and counts copy_bytes_in). */
 export async function kernWrite(env: SendfileEnv, so: KSocket, buf: Uint8Array, signal?: AbortSignal) {
   checkSocket(so);
-  return env.sockets.sosend(so, buf, signal);
+  const n = await env.sockets.sosend(so, buf, signal);
+  if (env.trace.on) env.trace.emit('copyin', () => ({ so: so.so_id, bytes: n }));
+  return n;
 }
 
 /**
@@ -114,6 +118,9 @@ export async function kernCopyfile(
   checkSocket(so);
   const bufferBytes = opts.bufferBytes ?? defaultBufferBytes;
   if (!Number.isSafeInteger(bufferBytes) || bufferBytes <= 0) throw new SysError('EINVAL', 'bad buffer size');
+  if (env.trace.on) {
+    env.trace.emit('copyfile', () => ({ fd: file.fd, object: file.obj.id, so: so.so_id, offset, nbytes }));
+  }
   const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
   if (stale !== null) await stale;
   const obj = file.obj;

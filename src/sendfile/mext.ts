@@ -185,6 +185,7 @@ export function sendfileFreeMext(env: SendfileEnv, m: Mbuf): void {
   kassert(ext !== null && ext.ext_type === EXT_SFBUF, 'sendfile_free_mext: not an EXT_SFBUF mbuf');
   const sf = ext.ext_arg1 as SfBuf;
   const pg = env.sfbufs.sfBufPage(sf);
+  if (env.trace.on) env.trace.emit('free_mext', () => ({ kva: sf.kva, physIndex: pg.physIndex }));
   env.sfbufs.sfBufFree(sf);
   env.vm.vmPageRelease(pg, (ext.ext_flags & EXT_FLAG_NOCACHE) !== 0 ? VPR_TRYFREE : 0);
   if ((ext.ext_flags & EXT_FLAG_SYNC) !== 0) sendfileSyncSignal(ext.ext_arg2 as SendfileSync);
@@ -201,6 +202,10 @@ export function sendfileFreeMextPg(env: SendfileEnv, m: Mbuf): void {
   kassert(epg !== null && ext !== null, 'sendfile_free_mext_pg: not an M_EXTPG mbuf');
   const flags = ext.ext_flags;
   const pages = env.vm.pages;
+  if (env.trace.on) {
+    const physIndexes = epg.m_epg_pa.slice(0, epg.m_epg_npgs).map((pa) => Math.floor(pa / PAGE_SIZE));
+    env.trace.emit('free_mext_pg', () => ({ pages: physIndexes }));
+  }
   for (let i = 0; i < epg.m_epg_npgs; i++) {
     const pg = pages[Math.floor(epg.m_epg_pa[i]! / PAGE_SIZE)];
     kassert(pg !== undefined, () => `sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);

@@ -56,7 +56,15 @@ export async function vnSendfile(
     sfPending: undefined,
   };
   if (env.trace.on) {
-    env.trace.emit('sendfile', () => ({ fd: file.fd, so: so.so_id, offset, nbytes, flags, readahead }));
+    env.trace.emit('sendfile', () => ({
+      fd: file.fd,
+      object: file.obj.id,
+      so: so.so_id,
+      offset,
+      nbytes,
+      flags,
+      readahead,
+    }));
   }
   const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
   if (stale !== null) await revalidate(stale);

@@ -6,7 +6,7 @@
 // kept for the life of the map (the kernel needs no object at all; we need one to hand out).
 // No reference is counted, so the direct map cannot notice a missing or doubled free, exactly
 // like the kernel.
-import { kassert, PAGE_SIZE } from '../kern/index.js';
+import { kassert, PAGE_SIZE, type Tracer, tracer } from '../kern/index.js';
 import type { VmPage } from '../vm/index.js';
 import { physToDmap } from './kva.js';
 import {
@@ -41,10 +41,14 @@ export class DmapSfBufMap implements SfBufMap {
   /** XXX(sim): the kernel counts nothing here; we count alloc_calls to show the traffic. */
   private readonly stats = sfBufStats(0);
 
+  private readonly trace: Tracer;
+
   constructor(
     private readonly vm: SfBufVm,
     private readonly cpuCount: number,
+    kernelId = 0,
   ) {
+    this.trace = tracer('sfbuf', kernelId);
     this.bufs = new Array<DmapSfBuf | null>(Math.floor(vm.physmem.byteLength / PAGE_SIZE)).fill(null);
   }
 
@@ -54,20 +58,31 @@ export class DmapSfBufMap implements SfBufMap {
     kassert((flags & ~SFB_ALL_FLAGS) === 0, () => `sfBufAlloc: unknown flags 0x${flags.toString(16)}`);
     kassert(cpu >= 0 && cpu < this.cpuCount, () => `sfBufAlloc: cpu ${cpu} not in 0..${this.cpuCount - 1}`);
     this.stats.alloc_calls++;
-    const sf = this.bufs[m.physIndex];
+    let sf = this.bufs[m.physIndex];
     if (sf !== undefined && sf !== null) {
       kassert(sf.m === m, () => `sfBufAlloc: page ${m.physIndex} is not this map's page`);
-      return sf;
+    } else {
+      kassert(sf === null, () => `sfBufAlloc: page ${m.physIndex} beyond physical memory`);
+      sf = new DmapSfBuf(m, this);
+      this.bufs[m.physIndex] = sf;
     }
-    kassert(sf === null, () => `sfBufAlloc: page ${m.physIndex} beyond physical memory`);
-    const made = new DmapSfBuf(m, this);
-    this.bufs[m.physIndex] = made;
-    return made;
+    if (this.trace.on) {
+      const kva = sf.kva;
+      this.trace.emit('alloc', () => ({ kva, physIndex: m.physIndex, cpu, direct: true }));
+    }
+    return sf;
+  }
+
+  /** The direct map counts no buffers in use. */
+  takeUsedPeak(): number {
+    return 0;
   }
 
   /** sf_buf_free: nothing to release in the direct map. */
   sfBufFree(sf: SfBuf): void {
-    this.own(sf, 'sfBufFree');
+    const d = this.own(sf, 'sfBufFree');
+    if (this.trace.on)
+      this.trace.emit('free', () => ({ kva: d.kva, physIndex: d.m.physIndex, direct: true }));
   }
 
   /** sf_buf_ref: nothing to count in the direct map. */

@@ -27,5 +27,7 @@ export function createSfBufMap(vm: SfBufVm, config: SfBufConfig): SfBufMap {
     Number.isInteger(config.cpuCount) && config.cpuCount >= 1 && config.cpuCount <= 32,
     () => `createSfBufMap: cpuCount ${config.cpuCount} not in 1..32`,
   );
-  return config.kind === 'dmap' ? new DmapSfBufMap(vm, config.cpuCount) : new KvaSfBufMap(vm, config);
+  return config.kind === 'dmap'
+    ? new DmapSfBufMap(vm, config.cpuCount, config.kernelId)
+    : new KvaSfBufMap(vm, config);
 }

@@ -44,6 +44,8 @@ export class KvaSfBufMap implements SfBufMap {
   private readonly allCpus: number;
   private readonly unmapOnFree: boolean;
   private readonly trace: Tracer;
+  /** Highest nsfbufsused since the last takeUsedPeak. */
+  private usedPeak = 0;
 
   constructor(
     private readonly vm: SfBufVm,
@@ -83,6 +85,9 @@ export class KvaSfBufMap implements SfBufMap {
     this.stats.alloc_calls++;
     let sf = this.active[m.physIndex];
     kassert(sf !== undefined, () => `sfBufAlloc: page ${m.physIndex} beyond physical memory`);
+    const hit = sf !== null;
+    const invlpg0 = this.stats.invlpg_local;
+    const ipis0 = this.stats.ipis;
     if (sf !== null) {
       this.revive(sf, flags, cpu);
     } else if (this.freeHead !== null) {
@@ -92,13 +97,33 @@ export class KvaSfBufMap implements SfBufMap {
     } else {
       return this.sleep(m, flags, cpu, signal);
     }
+    if (this.trace.on)
+      this.traceAlloc(sf, cpu, hit, this.stats.invlpg_local - invlpg0, this.stats.ipis - ipis0);
     if (this.config.invariants) this.checkInvariants();
     return sf;
+  }
+
+  /** One sf_buf_alloc that got a buffer: hash hit or a new mapping, and the TLB work it cost. */
+  private traceAlloc(sf: PoolSfBuf, cpu: number, hit: boolean, invlpg: number, ipis: number): void {
+    this.trace.emit('alloc', () => ({
+      kva: sf.kva,
+      physIndex: sf.m?.physIndex ?? null,
+      cpu,
+      hit,
+      refs: sf.ref_count,
+      cpumask: sf.cpumask,
+      invlpg,
+      ipis,
+    }));
   }
 
   sfBufFree(sf: SfBuf): void {
     const p = this.own(sf, 'sfBufFree');
     kassert(p.ref_count > 0, () => `sfBufFree: sf_buf ${p.kva} already free`);
+    if (this.trace.on) {
+      const physIndex = p.m?.physIndex ?? null;
+      this.trace.emit('free', () => ({ kva: p.kva, physIndex, refs: p.ref_count - 1 }));
+    }
     if (--p.ref_count === 0) {
       this.stats.nsfbufsused--;
       if (this.unmapOnFree) this.unmap(p);
@@ -181,6 +206,13 @@ export class KvaSfBufMap implements SfBufMap {
 
   private noteUsed(): void {
     if (++this.stats.nsfbufsused > this.stats.nsfbufspeak) this.stats.nsfbufspeak = this.stats.nsfbufsused;
+    if (this.stats.nsfbufsused > this.usedPeak) this.usedPeak = this.stats.nsfbufsused;
+  }
+
+  takeUsedPeak(): number {
+    const peak = Math.max(this.usedPeak, this.stats.nsfbufsused);
+    this.usedPeak = this.stats.nsfbufsused;
+    return peak;
   }
 
   private sleep(

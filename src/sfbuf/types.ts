@@ -79,6 +79,8 @@ export interface SfBufCounters {
 /** sf_buf(9): the four calls of the manual page plus sf_buf_ref. */
 export interface SfBufMap {
   readonly kind: 'dmap' | 'kva';
+  /** The highest nsfbufsused since the last call (nsfbufspeak is the highest ever). */
+  takeUsedPeak(): number;
   /** False in the direct map: no pool exists, `netstat -m` omits the sfbufs line. */
   readonly hasPool: boolean;
   /**

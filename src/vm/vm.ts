@@ -60,6 +60,8 @@ export class Vm implements VmInternals {
   readonly trace: Tracer;
   /** @internal */
   nextObjectId = 1;
+  /** Highest v_wire_count since the last takeWirePeak. */
+  private wirePeakPages = 0;
 
   constructor(config: VmConfig) {
     this.config = config;
@@ -108,9 +110,33 @@ export class Vm implements VmInternals {
     return objectClose(this, obj);
   }
 
+  /** The highest v_wire_count since the last call; the next interval starts at the current count. */
+  takeWirePeak(): number {
+    const peak = Math.max(this.wirePeakPages, this.cnt.v_wire_count);
+    this.wirePeakPages = this.cnt.v_wire_count;
+    return peak;
+  }
+
   /** vm_page_lookup: the resident page at `pindex`, or null. */
   vmPageLookup(obj: VmObject, pindex: number): VmPage | null {
-    return obj.pages.get(pindex) ?? null;
+    const m = obj.pages.get(pindex) ?? null;
+    if (this.trace.on) this.traceLookup(obj, pindex, m);
+    return m;
+  }
+
+  private traceLookup(obj: VmObject, pindex: number, m: VmPage | null): void {
+    const state = m === null ? 'absent' : m.busy ? 'busy' : m.valid ? 'valid' : 'invalid';
+    this.trace.emit('lookup', () => ({ object: obj.id, pindex, physIndex: m?.physIndex ?? null, state }));
+  }
+
+  /** A wiring changed: the page, its place in its object and the wire count after the change. */
+  private traceWire(event: 'wire' | 'unwire', m: VmPage): void {
+    this.trace.emit(event, () => ({
+      object: m.object?.id ?? null,
+      pindex: m.pindex,
+      physIndex: m.physIndex,
+      wired: m.wireCount,
+    }));
   }
 
   /**
@@ -176,8 +202,9 @@ export class Vm implements VmInternals {
         this.active.remove(m);
         m.referenced = true;
       }
-      this.cnt.v_wire_count++;
+      if (++this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     }
+    if (this.trace.on) this.traceWire('wire', m);
     if (this.invariants) this.changed(m);
   }
 
@@ -210,7 +237,9 @@ export class Vm implements VmInternals {
   /** vm_page_unwire_noq: drops one wiring without touching queues; true on the last. */
   private unwireNoq(m: VmPage): boolean {
     if (m.wireCount <= 0) panic(`vm_page_unwire: page ${m.physIndex} is not wired`);
-    if (--m.wireCount !== 0) return false;
+    --m.wireCount;
+    if (this.trace.on) this.traceWire('unwire', m);
+    if (m.wireCount !== 0) return false;
     this.cnt.v_wire_count--;
     return true;
   }

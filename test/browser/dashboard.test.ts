@@ -71,16 +71,54 @@ describe('dashboard', () => {
     expect(netstat).toContain('mbufs in use');
     expect(await page.locator('#routes tbody tr').count()).toBe(3);
 
-    // Compare on the small file: one bar per route for each metric.
+    // Gauges are drawn with their peaks; away from the cursor every legend shows a value, not "--".
+    const legends = await page.locator('#chart-mbufs .u-legend .u-value').allTextContents();
+    expect(legends.length).toBeGreaterThanOrEqual(5);
+    for (const v of legends) expect(v).not.toBe('--');
+    const mbufLabels = await page.locator('#chart-mbufs .u-legend .u-label').allTextContents();
+    expect(mbufLabels).toContain('mbufs peak');
+    const peaks = Number(await page.evaluate("Math.max(...window.zcsimDashboard.data['chart-mbufs'][2])"));
+    expect(peaks).toBeGreaterThan(0);
+
+    // Compare on the small file: one bar per route for each metric, the file named while it runs.
     await page.locator('button[data-file="hello.txt"]').click();
+    expect(await page.locator('#compare-status').textContent()).toContain('hello.txt');
     await page.waitForSelector('#compare-bars', { timeout: 30_000 });
     const bars = await page
       .locator('#compare-bars .bar')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-route')));
-    expect(bars.filter((r) => r === 'zerocopy')).toHaveLength(4);
+    expect(bars.filter((r) => r === 'zerocopy')).toHaveLength(5);
+    const titles = await page.locator('#compare-bars .metric h3').allTextContents();
+    expect(titles.some((t) => t.startsWith('latency p50'))).toBe(true);
+    expect(titles.some((t) => t.startsWith('latency p99'))).toBe(true);
+    for (const t of titles.slice(0, 2)) expect(t).toMatch(/\/zerocopy: [\d.]+× \/copy · [\d.]+× \/stream/);
+    expect(await page.locator('#compare-errors').textContent()).toMatch(
+      /^errors: \/zerocopy 0 · \/copy 0 · \/stream 0$/,
+    );
+    expect(await page.locator('#compare-bars .noise').textContent()).toContain('shared machine is noisy');
     expect(new Set(bars)).toEqual(new Set(['zerocopy', 'copy', 'stream']));
     const values = await page.locator('#compare-bars .metric').nth(1).locator('.val').allTextContents();
     for (const v of values) expect(Number.parseFloat(v)).toBeGreaterThan(0);
+
+    // Trace: pick a file and a route, press Trace, read the journey.
+    await page.selectOption('#trace-file', 'data.bin');
+    await page.selectOption('#trace-route', 'zerocopy');
+    await page.locator('#trace-button').click();
+    await page.waitForSelector('#trace-steps li', { timeout: 30_000 });
+    expect(await page.locator('#trace-status').textContent()).toMatch(
+      /^GET \/zerocopy\/data\.bin: 200, 293\.0 KiB on socket \d+, vm object \d+: \d+ kernel events in /,
+    );
+    const steps = await page.locator('#trace-steps li .lines').allTextContents();
+    expect(steps[0]).toMatch(/^socreate so \d+/);
+    expect(steps.some((l) => l.startsWith('sendfile(fd '))).toBe(true);
+    expect(steps.some((l) => /^sf_buf_alloc page \d+ -> (direct map )?kva 0x/.test(l))).toBe(true);
+    expect(steps.some((l) => /^tcp_output so \d+: \d+ bytes, \d+ mbufs as \d+ views/.test(l))).toBe(true);
+    expect(steps.some((l) => l.includes('sendfile_free_mext'))).toBe(true);
+    expect(steps[steps.length - 1]).toMatch(/^soclose so \d+$/);
+    // Its 74 pages go in one chunk: the per-page steps fold into counts.
+    expect(await page.locator('#trace-steps li .n').allTextContents()).toContain(
+      `×${Math.ceil(300_000 / 4096)}`,
+    );
 
     await page.waitForTimeout(600);
     mkdirSync(OUTPUT, { recursive: true });
@@ -88,5 +126,26 @@ describe('dashboard', () => {
     expect(errors).toEqual([]);
     await page.close();
     expect((await atRestSoon(srv.server)).leaks).toEqual([]);
+  });
+
+  it('is readable at 400 px without horizontal scrolling, and has a favicon', async () => {
+    const page = await browser.newPage({ viewport: { width: 400, height: 900 } });
+    const errors: string[] = [];
+    const missing: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('response', (r) => {
+      if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(srv.origin);
+    await page.waitForFunction('Number(document.body.dataset.updates ?? 0) >= 2');
+    await page.waitForSelector('#files tbody tr');
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(400);
+    const favicon = await page.request.get(`${srv.origin}/favicon.ico`);
+    expect(favicon.status()).toBe(200);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-400px.png'), fullPage: true });
+    expect(missing).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

@@ -45,7 +45,15 @@ async function fetchBody(path: string): Promise<Buffer> {
 describe('/stats', () => {
   it('has every section, and counts requests, bytes and copies per route', async () => {
     const before = await stats();
-    expect(Object.keys(before.kernel).sort()).toEqual(['copy', 'mbuf', 'sendfile', 'sfbuf', 'sockets', 'vm']);
+    expect(Object.keys(before.kernel).sort()).toEqual([
+      'copy',
+      'mbuf',
+      'peaks',
+      'sendfile',
+      'sfbuf',
+      'sockets',
+      'vm',
+    ]);
     expect(before.server.kernel.mapping).toBe('kva');
     expect(before.netstat).toContain('mbufs in use');
     expect(before.netstat).toContain('sendfile syscalls');
@@ -76,6 +84,17 @@ describe('/stats', () => {
     expect(k.copy.copy_bytes_out - (before.kernel as typeof k).copy.copy_bytes_out).toBe(size);
     expect(k.sfbuf.nsfbufs).toBe(64);
     expect(k.sfbuf.nsfbufspeak).toBeGreaterThan(0);
+    // At rest now, but the high-water marks since the previous read saw the sends.
+    const peaks = (after.kernel as { peaks: Record<string, number> }).peaks;
+    expect(peaks.nsfbufsused).toBeGreaterThan(0);
+    expect(peaks.v_wire_count).toBeGreaterThan(0);
+    expect(peaks.mbufs).toBeGreaterThan(0);
+    expect(peaks.clusters).toBeGreaterThan(0);
+    expect(after.http.inflight_peak.zerocopy).toBe(1);
+    expect(after.http.inflight_peak.copy).toBe(1);
+    const again = await stats();
+    expect((again.kernel as { peaks: Record<string, number> }).peaks.v_wire_count).toBe(0);
+    expect(again.http.inflight_peak.zerocopy).toBe(0);
     expect(after.atRest).toBe(true);
     expect(after.leaks).toEqual([]);
   });
@@ -147,6 +166,15 @@ describe('dashboard files', () => {
     expect(files.files.map((f) => f.name)).toContain('big.bin');
     expect(files.files.map((f) => f.name)).not.toContain('link-out');
     expect(files.files.map((f) => f.name)).not.toContain('.secret');
+  });
+
+  it('answers /favicon.ico with the icon the page names, not 404', async () => {
+    const html = await (await request(`${srv.origin}/`)).body.text();
+    expect(html).toContain('rel="icon" href="/favicon.ico"');
+    const r = await request(`${srv.origin}/favicon.ico`);
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toBe('image/svg+xml');
+    expect(await r.body.text()).toMatch(/^<svg /);
   });
 });
 

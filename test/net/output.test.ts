@@ -187,7 +187,7 @@ describe('output over a MemoryTransport', () => {
     expect(rig.mbufs.atRest()).toEqual([]);
   });
 
-  it('publishes output, ack and drop events on the net trace channel', () => {
+  it('publishes socreate, sbappend, output, ack, sbdrop and drop events on the net trace channel', () => {
     const rig = makeRig();
     const events: string[] = [];
     const listener = (e: unknown): void => {
@@ -204,7 +204,14 @@ describe('output over a MemoryTransport', () => {
     } finally {
       diagnosticsChannel.unsubscribe(TRACE_CHANNELS.net, listener);
     }
-    expect(events).toEqual(['output:100', 'ack:100', 'drop:EPIPE']);
+    expect(events).toEqual([
+      'socreate:undefined',
+      'sbappend:100',
+      'output:100',
+      'ack:100',
+      'sbdrop:100',
+      'drop:EPIPE',
+    ]);
   });
 
   it('SO_SNDBUF: settable up to sb_max_adj (ENOBUFS beyond), turning autosizing off', () => {

@@ -85,7 +85,16 @@ describe('vn_sendfile queueing', () => {
     expect(got.length).toBe(n);
     diagnosticsChannel.unsubscribe(TRACE_CHANNELS.sendfile, listener);
     // The call returns before the read completes: its chunk is queued not ready.
-    expect(events.map((e) => e.event)).toEqual(['sendfile', 'chunk', 'sendfile-done', 'iodone']);
+    expect(events.map((e) => e.event)).toEqual([
+      'sendfile',
+      'chunk',
+      'sendfile-done',
+      'iodone',
+      'free_mext',
+      'free_mext',
+      'free_mext',
+      'free_mext',
+    ]);
     expect(events[1]).toMatchObject({ bytes: 3 * 4096 + 5, pages: 4, ios: 1, notready: true });
     expect(events[3]).toMatchObject({ pages: 4, error: null });
     await k.destroy();
@@ -152,7 +161,7 @@ describe('vn_sendfile queueing', () => {
     const cpus = [0, 1, 2, 3].map(() => k.socket(new MemoryTransport()).cpu);
     expect(cpus).toEqual([0, 1, 2, 0]);
     const s = JSON.parse(JSON.stringify(k.stats()));
-    expect(Object.keys(s)).toEqual(['vm', 'sfbuf', 'mbuf', 'sendfile', 'copy', 'sockets']);
+    expect(Object.keys(s)).toEqual(['vm', 'sfbuf', 'mbuf', 'sendfile', 'copy', 'sockets', 'peaks']);
     expect(Object.keys(s.sendfile)).toEqual([
       'sf_syscalls',
       'sf_noiocnt',

@@ -1,5 +1,6 @@
-// The zcsim dashboard: live charts from /events (a /stats snapshot every 500 ms), the table of
-// files with a link per route, and the Compare control (POST /compare, drawn side by side).
+// The zcsim dashboard: live charts from /events (a /stats snapshot every 500 ms; gauges drawn
+// with their peak between samples), the table of files with a link per route, the Compare control
+// (POST /compare, drawn side by side) and the Trace panel (GET /trace: one request's journey).
 // Plain browser JavaScript with uPlot (served from node_modules by the server): no build step.
 (() => {
   const ROUTES = ['zerocopy', 'copy', 'stream'];
@@ -25,54 +26,92 @@
     return e;
   };
 
+  // Axis numbers with as many decimals as the tick step needs (an idle 0..1 axis reads 0.2, 0.4).
+  const decimalsOf = (incr) => {
+    for (let d = 0; d < 3; d++) if (Math.abs(Math.round(incr * 10 ** d) - incr * 10 ** d) < 1e-6) return d;
+    return 3;
+  };
+  const tickValues = (_u, ticks, _axis, _space, incr) => {
+    const decimals = decimalsOf(incr);
+    return ticks.map((v) => (v === 0 ? '0' : v.toFixed(decimals)));
+  };
+  // Counts (sf_bufs, mbufs, pages, responses) tick on whole numbers only.
+  const COUNT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
+  const two = (n) => String(n).padStart(2, '0');
+  // Whole seconds on the time axis, as a clock shows them.
+  const timeValues = (_u, ticks) =>
+    ticks.map((t) => {
+      const d = new Date(t * 1000);
+      return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+    });
+  const narrow = () => window.matchMedia('(max-width: 600px)').matches;
+  const chartWidth = (host) => Math.max(200, host.clientWidth);
+
   function makeChart(id, series, opts = {}) {
     const host = $(id);
     const data = [[], ...series.map(() => [])];
     const chart = new uPlot(
       {
-        width: Math.max(300, host.clientWidth),
-        height: 200,
+        width: chartWidth(host),
+        height: narrow() ? 170 : 200,
         series: [
-          {},
+          { value: (_u, t) => (t == null ? '--' : timeValues(null, [t])[0]) },
           ...series.map((s) => ({
             label: s.label,
             stroke: s.color,
-            width: 2,
+            width: s.dash ? 1.5 : 2,
+            dash: s.dash ? [5, 4] : undefined,
             fill: s.fill,
-            scale: s.scale ?? 'y',
             points: { show: false },
+            value: (_u, v) =>
+              v == null ? (opts.none ?? '--') : opts.format ? opts.format(v) : String(Math.round(v)),
           })),
         ],
         axes: [
-          { stroke: '#8a96a8', grid: { stroke: '#253041' }, ticks: { stroke: '#253041' } },
           {
             stroke: '#8a96a8',
             grid: { stroke: '#253041' },
             ticks: { stroke: '#253041' },
-            size: 60,
-            values: opts.values,
+            incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300],
+            values: timeValues,
+            space: 70,
           },
-          // A second scale on the right for a series much larger than the others (free pages).
-          ...(opts.right
-            ? [{ scale: 'right', side: 1, stroke: opts.right, grid: { show: false }, size: 60 }]
-            : []),
+          {
+            stroke: '#8a96a8',
+            grid: { stroke: '#253041' },
+            ticks: { stroke: '#253041' },
+            size: 52,
+            values: tickValues,
+            ...(opts.count ? { incrs: COUNT_INCRS } : {}),
+          },
         ],
         scales: {
           x: { time: true },
-          y: { range: (_u, min, max) => [Math.min(0, min), Math.max(opts.minMax ?? 1, max * 1.1)] },
-          right: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] },
+          y: {
+            range: (_u, min, max) =>
+              opts.range ? opts.range() : [Math.min(0, min), Math.max(opts.minMax ?? 1, max * 1.1)],
+          },
         },
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
+        hooks: {
+          // Away from the cursor the legend shows the latest values, not "--".
+          setLegend: [
+            (u) => {
+              const n = u.data[0].length;
+              if (u.legend.idx == null && n > 0) u.setLegend({ idx: n - 1 }, false);
+            },
+          ],
+        },
       },
       data,
       host,
     );
     state.charts[id] = chart;
     state.data[id] = data;
-    new ResizeObserver(() => chart.setSize({ width: Math.max(300, host.clientWidth), height: 200 })).observe(
-      host,
-    );
+    new ResizeObserver(() =>
+      chart.setSize({ width: chartWidth(host), height: narrow() ? 170 : 200 }),
+    ).observe(host);
   }
 
   function push(id, t, values) {
@@ -80,37 +119,65 @@
     data[0].push(t);
     for (let i = 0; i < values.length; i++) data[i + 1].push(values[i]);
     if (data[0].length > POINTS_MAX) for (const s of data) s.shift();
-    state.charts[id].setData(data);
+    const chart = state.charts[id];
+    chart.setData(data);
+    if (chart.cursor.idx == null) chart.setLegend({ idx: data[0].length - 1 }, false);
   }
 
   function setupCharts() {
     const perRoute = ROUTES.map((r) => ({ label: `/${r}`, color: COLORS[r] }));
-    makeChart('chart-throughput', perRoute, { values: (_u, ticks) => ticks.map((v) => `${v.toFixed(0)}`) });
-    makeChart('chart-copies', perRoute, { minMax: 2 });
-    makeChart('chart-sfbufs', [
-      { label: 'in use', color: '#4fd1a5', fill: 'rgba(79,209,165,0.12)' },
-      { label: 'peak', color: '#8a96a8' },
-      { label: 'pool (kva)', color: '#f7768e' },
-    ]);
+    const mbps = (v) => `${v.toFixed(v < 10 ? 2 : 1)} MB/s`;
+    makeChart('chart-throughput', perRoute, { format: mbps });
+    makeChart('chart-copies', perRoute, { minMax: 2, format: (v) => v.toFixed(2), none: 'idle' });
+    // Gauges: the value at the sample, and (dashed) the highest it reached since the last one.
+    makeChart(
+      'chart-sfbufs',
+      [
+        { label: 'in use', color: '#4fd1a5', fill: 'rgba(79,209,165,0.12)' },
+        { label: 'peak', color: '#4fd1a5', dash: true },
+        { label: 'pool (kva)', color: '#f7768e' },
+      ],
+      { count: true },
+    );
     makeChart(
       'chart-pages',
       [
         { label: 'wired', color: '#f7768e' },
+        { label: 'wired peak', color: '#f7768e', dash: true },
         { label: 'active', color: '#f6a04d' },
         { label: 'inactive', color: '#7aa2f7' },
-        { label: 'free (right axis)', color: '#4fd1a5', scale: 'right' },
+        { label: 'free', color: '#4fd1a5' },
       ],
-      { right: '#4fd1a5' },
+      // One axis from 0 to all of physical memory: the lines keep their true proportions.
+      { range: () => [0, state.physPages || 1], count: true },
     );
-    makeChart('chart-mbufs', [
-      { label: 'mbufs', color: '#bb9af7' },
-      { label: 'clusters', color: '#f6a04d' },
-    ]);
-    makeChart('chart-tlb', [
-      { label: 'shootdowns/s', color: '#f7768e' },
-      { label: 'IPIs/s', color: '#bb9af7' },
-      { label: 'invlpg local/s', color: '#7aa2f7' },
-    ]);
+    makeChart(
+      'chart-mbufs',
+      [
+        { label: 'mbufs', color: '#bb9af7' },
+        { label: 'mbufs peak', color: '#bb9af7', dash: true },
+        { label: 'clusters', color: '#f6a04d' },
+        { label: 'clusters peak', color: '#f6a04d', dash: true },
+      ],
+      { count: true },
+    );
+    makeChart(
+      'chart-inflight',
+      ROUTES.flatMap((r) => [
+        { label: `/${r}`, color: COLORS[r] },
+        { label: `/${r} peak`, color: COLORS[r], dash: true },
+      ]),
+      { count: true },
+    );
+    makeChart(
+      'chart-tlb',
+      [
+        { label: 'shootdowns/s', color: '#f7768e' },
+        { label: 'IPIs/s', color: '#bb9af7' },
+        { label: 'invlpg local/s', color: '#7aa2f7' },
+      ],
+      { format: (v) => v.toFixed(0) },
+    );
   }
 
   function onSnapshot(s) {
@@ -132,19 +199,38 @@
       ROUTES.map((_r, i) => (sent[i] > 0 ? copied[i] / sent[i] : null)),
     );
     const sf = k.sfbuf ?? {};
+    const peaks = k.peaks ?? {};
     const kva = s.server.kernel.mapping === 'kva';
     $('sfbuf-note').textContent = kva
-      ? `KVA pool of ${sf.nsfbufs} mappings`
-      : 'direct map: no pool (in use = pages mapped)';
-    push('chart-sfbufs', t, [sf.nsfbufsused ?? 0, sf.nsfbufspeak ?? 0, kva ? sf.nsfbufs : null]);
+      ? `KVA pool of ${sf.nsfbufs} mappings; dashed: peak between samples`
+      : 'direct map: no pool, nothing to count (every page is mapped)';
+    push('chart-sfbufs', t, [sf.nsfbufsused ?? 0, peaks.nsfbufsused ?? 0, kva ? sf.nsfbufs : null]);
     const vm = k.vm ?? {};
-    push('chart-pages', t, [vm.v_wire_count, vm.v_active_count, vm.v_inactive_count, vm.v_free_count]);
+    state.physPages = Math.round((s.server.kernel.physmemBytes ?? 0) / 4096);
+    push('chart-pages', t, [
+      vm.v_wire_count,
+      peaks.v_wire_count ?? 0,
+      vm.v_active_count,
+      vm.v_inactive_count,
+      vm.v_free_count,
+    ]);
     const mb = k.mbuf ?? {};
-    push('chart-mbufs', t, [mb.mbuf?.current ?? 0, mb.mbuf_cluster?.current ?? 0]);
+    push('chart-mbufs', t, [
+      mb.mbuf?.current ?? 0,
+      peaks.mbufs ?? 0,
+      mb.mbuf_cluster?.current ?? 0,
+      peaks.clusters ?? 0,
+    ]);
+    const inflightPeak = s.http.inflight_peak ?? {};
+    push(
+      'chart-inflight',
+      t,
+      ROUTES.flatMap((r) => [routes[r].inflight, inflightPeak[r] ?? 0]),
+    );
     const d = (key) => (prev ? Math.max(0, ((sf[key] ?? 0) - (prev.kernel.sfbuf?.[key] ?? 0)) / dt) : 0);
     push('chart-tlb', t, [d('shootdowns'), d('ipis'), d('invlpg_local')]);
     renderPills(s);
-    renderRoutes(routes);
+    renderRoutes(routes, inflightPeak);
     $('netstat').textContent = s.netstat;
     state.prev = s;
     state.updates++;
@@ -163,14 +249,15 @@
     rest.title = s.leaks.join('\n');
   }
 
-  function renderRoutes(routes) {
+  function renderRoutes(routes, inflightPeak) {
     const body = $('routes').querySelector('tbody');
     body.replaceChildren(
       ...ROUTES.map((r) => {
         const c = routes[r];
         const tr = el('tr');
         tr.append(el('td', { class: `label ${r}` }, `/${r}`));
-        for (const v of [c.requests, fmtBytes(c.body_bytes), c.inflight, c.aborted, c.file_changed])
+        const inflight = `${c.inflight} / ${inflightPeak[r] ?? 0}`;
+        for (const v of [c.requests, fmtBytes(c.body_bytes), inflight, c.aborted, c.file_changed])
           tr.append(el('td', { class: 'num' }, String(v)));
         tr.append(
           el(
@@ -188,6 +275,9 @@
 
   async function loadFiles() {
     const { files } = await (await fetch('/files')).json();
+    $('trace-file').replaceChildren(
+      ...files.map((f) => el('option', { value: f.name }, `${f.name} (${fmtBytes(f.sizeBytes)})`)),
+    );
     const body = $('files').querySelector('tbody');
     body.replaceChildren(
       ...files.map((f) => {
@@ -213,7 +303,7 @@
     for (const b of buttons) b.disabled = true;
     $('compare-title').textContent = `${file.name} (${fmtBytes(file.sizeBytes)})`;
     $('compare-status').textContent =
-      `loading each route in turn from a child process… (${button.textContent})`;
+      `loading ${file.name} on each route in turn from a child process… (${button.textContent})`;
     $('compare-results').replaceChildren();
     try {
       const r = await fetch('/compare', {
@@ -225,18 +315,29 @@
       if (!r.ok) throw new Error(result.error ?? result.message ?? r.statusText);
       drawCompare(result);
     } catch (err) {
-      $('compare-status').textContent = `compare failed: ${err.message}`;
+      $('compare-status').textContent = `compare of ${file.name} failed: ${err.message}`;
     } finally {
       for (const b of buttons) b.disabled = false;
     }
   }
 
+  /** "1.9× /copy · 0.8× /stream": the zero-copy route against each other route. */
+  function ratios(results, key) {
+    const zc = results.find((r) => r.route === 'zerocopy');
+    if (!zc) return '';
+    return results
+      .filter((r) => r.route !== 'zerocopy')
+      .map((r) => (r[key] > 0 ? `${(zc[key] / r[key]).toFixed(1)}× /${r.route}` : `– /${r.route}`))
+      .join(' · ');
+  }
+
   function drawCompare(result) {
     $('compare-status').textContent =
-      `${result.loader} loader, ${result.connections} connections, ${result.durationMs} ms per route`;
+      `${result.file}: ${result.loader} loader, ${result.connections} connections, ${result.durationMs} ms per route`;
     const metrics = [
       { title: 'throughput', key: 'MBps', fmt: (v) => `${v.toFixed(1)} MB/s` },
       { title: 'requests per second', key: 'requestsPerSec', fmt: (v) => v.toFixed(0) },
+      { title: 'latency p50', key: 'p50Ms', fmt: (v) => `${v.toFixed(2)} ms` },
       { title: 'latency p99', key: 'p99Ms', fmt: (v) => `${v.toFixed(2)} ms` },
       { title: 'bytes copied per byte sent', key: 'copiedPerByte', fmt: (v) => v.toFixed(3) },
     ];
@@ -244,7 +345,10 @@
     for (const m of metrics) {
       const max = Math.max(...result.results.map((r) => r[m.key]), 1e-9);
       const block = el('div', { class: 'metric' });
-      block.append(el('h3', {}, m.title));
+      const title = el('h3', {}, m.title);
+      const ratio = ratios(result.results, m.key);
+      if (ratio) title.append(el('span', { class: 'ratio' }, `/zerocopy: ${ratio}`));
+      block.append(title);
       for (const r of result.results) {
         const row = el('div', { class: 'bar', 'data-route': r.route });
         const track = el('div', { class: 'track' });
@@ -260,7 +364,68 @@
       }
       wrap.append(block);
     }
+    const errors = result.results.map((r) => `/${r.route} ${r.errors}`).join(' · ');
+    const total = result.results.reduce((n, r) => n + r.errors, 0);
+    wrap.append(
+      el('p', { class: total > 0 ? 'errors bad' : 'errors', id: 'compare-errors' }, `errors: ${errors}`),
+      el(
+        'p',
+        { class: 'hint noise' },
+        'A few seconds of load on a shared machine is noisy: differences of 10–20% can be chance. ' +
+          'For figures to quote, run `npm run bench` on a quiet machine.',
+      ),
+    );
     $('compare-results').replaceChildren(wrap);
+  }
+
+  async function runTrace(event) {
+    event.preventDefault();
+    const file = $('trace-file').value;
+    const route = $('trace-route').value;
+    if (!file) return;
+    const button = $('trace-button');
+    button.disabled = true;
+    $('trace-status').textContent = `tracing GET /${route}/${file}…`;
+    $('trace-steps').replaceChildren();
+    try {
+      const r = await fetch(`/trace?${new URLSearchParams({ route, file })}`);
+      const report = await r.json();
+      if (!r.ok) throw new Error(report.error ?? r.statusText);
+      drawTrace(report);
+    } catch (err) {
+      $('trace-status').textContent = `trace of /${route}/${file} failed: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function drawTrace(r) {
+    const status = $('trace-status');
+    if (r.so === null) {
+      status.textContent = `${r.request}: ${r.status}, ${fmtBytes(r.bodyBytes)}; the kernel was not used (/stream is Node's own path)`;
+    } else {
+      status.textContent =
+        `${r.request}: ${r.status}, ${fmtBytes(r.bodyBytes)} on socket ${r.so}, vm object ${r.object}: ` +
+        `${r.eventsTotal} kernel events in ${r.durationMs.toFixed(1)} ms, ${r.steps.length} steps` +
+        (r.complete ? '' : ' (incomplete)');
+    }
+    $('trace-steps').replaceChildren(
+      ...r.steps.map((step) => {
+        const li = el('li', { class: 'step' });
+        li.append(el('span', { class: 't' }, `${step.tMs.toFixed(3)} ms`));
+        li.append(el('span', { class: 'n' }, step.repeat > 1 ? `×${step.repeat}` : ''));
+        const lines = el('div', { class: 'lines' });
+        for (const l of step.lines) lines.append(el('div', {}, l));
+        if (step.lastLines) {
+          const last = el('details');
+          last.append(el('summary', {}, `last of ${step.repeat}, at ${step.untilMs.toFixed(3)} ms`));
+          for (const l of step.lastLines) last.append(el('div', {}, l));
+          lines.append(last);
+        }
+        li.append(lines);
+        return li;
+      }),
+    );
   }
 
   function connect() {
@@ -277,6 +442,7 @@
   }
 
   setupCharts();
+  $('trace-form').addEventListener('submit', runTrace);
   loadFiles();
   connect();
 })();

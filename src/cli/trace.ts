@@ -1,0 +1,87 @@
+// zcsim trace URL: the journey of one request through the kernel, as a timeline. The server
+// makes the request itself on a fresh connection and records the kernel's events for it
+// (GET /trace); this prints them, repeats folded into counts.
+import type { JourneyReport, JourneyStep } from '../http/index.js';
+import { ROUTES } from '../http/index.js';
+import { helpText, type OptionTable, parseWith, UsageError } from './options.js';
+
+export const TRACE_OPTIONS: OptionTable = {
+  json: { type: 'boolean', default: 'off', help: 'print the server answer as JSON' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+export const TRACE_USAGE = 'zcsim trace URL [options]';
+const TRACE_SUMMARY = `Traces one request through the kernel of a running zcsim server and prints its timeline.
+URL is a file route, e.g. http://127.0.0.1:8080/zerocopy/1m.bin (routes: ${ROUTES.join(', ')}).`;
+
+/** The server, route and file of a file URL; a UsageError for anything else. */
+export function parseTraceUrl(text: string): { origin: string; route: string; file: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`not a URL: '${text}'`);
+  }
+  if (url.protocol !== 'http:') throw new UsageError(`url must start with http://, not '${text}'`);
+  const m = /^\/([^/]+)\/(.+)$/.exec(url.pathname);
+  const route = m?.[1];
+  if (m === null || route === undefined || !(ROUTES as readonly string[]).includes(route))
+    throw new UsageError(`url must name a file on a route (${ROUTES.map((r) => `/${r}/NAME`).join(', ')})`);
+  return { origin: url.origin, route, file: decodeURIComponent(m[2] ?? '') };
+}
+
+function ms(v: number): string {
+  return `${v.toFixed(3)} ms`.padStart(12);
+}
+
+function stepLines(step: JourneyStep): string[] {
+  const pad = ' '.repeat(14);
+  const count = step.repeat > 1 ? `x${step.repeat} ` : '';
+  const out = [`${ms(step.tMs)}  ${count}${step.lines[0] ?? ''}`];
+  for (const l of step.lines.slice(1)) out.push(`${pad}${' '.repeat(count.length)}${l}`);
+  if (step.lastLines !== null) {
+    out.push(`${pad}${' '.repeat(count.length)}... last, at ${step.untilMs.toFixed(3)} ms:`);
+    for (const l of step.lastLines) out.push(`${pad}${' '.repeat(count.length)}${l}`);
+  }
+  return out;
+}
+
+/** The timeline as text: a summary line, then one block per step. */
+export function formatTrace(r: JourneyReport): string {
+  const head =
+    r.so === null
+      ? `${r.request}: ${r.status ?? 'no answer'}, ${r.bodyBytes} body bytes; the kernel was not used (/stream is Node's own path)`
+      : `${r.request}: ${r.status ?? 'no answer'}, ${r.bodyBytes} body bytes, socket ${r.so}, vm object ${r.object}, ${r.eventsTotal} kernel events in ${r.durationMs.toFixed(1)} ms`;
+  const lines = [head];
+  if (!r.complete) lines.push('(incomplete: the request was cut or its socket did not close in time)');
+  if (r.eventsDropped > 0) lines.push(`(${r.eventsDropped} events past the recorder's bound are not shown)`);
+  for (const step of r.steps) lines.push(...stepLines(step));
+  return `${lines.join('\n')}\n`;
+}
+
+export async function trace(args: readonly string[]): Promise<number> {
+  const { values: v, positionals } = parseWith(TRACE_OPTIONS, args, 1);
+  if (v.help) {
+    process.stdout.write(helpText(TRACE_USAGE, TRACE_SUMMARY, TRACE_OPTIONS));
+    return 0;
+  }
+  const text = positionals[0];
+  if (text === undefined) throw new UsageError('a URL is required');
+  const { origin, route, file } = parseTraceUrl(text);
+  const query = new URLSearchParams({ route, file });
+  let r: Response;
+  try {
+    r = await fetch(`${origin}/trace?${query}`);
+  } catch {
+    process.stderr.write(`zcsim trace: cannot connect to ${origin}: is the server running?\n`);
+    return 1;
+  }
+  const body = (await r.json().catch(() => ({ error: `${origin}/trace answered ${r.status}, not JSON` }))) as
+    | JourneyReport
+    | { error: string };
+  if (!r.ok || 'error' in body) {
+    process.stderr.write(`zcsim trace: ${'error' in body ? body.error : `answered ${r.status}`}\n`);
+    return 1;
+  }
+  process.stdout.write(v.json ? `${JSON.stringify(body, null, 2)}\n` : formatTrace(body));
+  return 0;
+}
