@@ -13,6 +13,7 @@ const ROUTE_COUNTERS = [
   'copied_bytes',
   'aborted',
   'file_changed',
+  'changed_during_send',
   'errors',
 ] as const;
 
