@@ -5,7 +5,16 @@
 // hangs. Method: a child process swaps the names in a loop (bounded in count) while the test
 // requests the file on all three routes, a bounded number of times; then the kernel is at rest.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, makeFixture } from './fixture.js';
@@ -30,6 +39,7 @@ beforeAll(async () => {
   mkdirSync(outsideDir);
   writeFileSync(join(outsideDir, 'f.txt'), `${OUTSIDE}\n`);
   writeFileSync(join(fx.root, 'swap.txt'), INSIDE);
+  writeFileSync(join(fx.root, '.swap-master'), INSIDE);
   mkdirSync(join(fx.root, 'dswap'));
   writeFileSync(join(fx.root, 'dswap', 'f.txt'), INSIDE);
   mkdirSync(join(fx.root, 'ldir'));
@@ -71,17 +81,18 @@ async function stopSwapper(child: ChildProcess): Promise<void> {
   }
 }
 
-// A symlink out renamed over the file, then a regular file renamed back: rename(2) is atomic,
-// so the name is always one or the other.
+// A symlink out renamed over the file, then a hard link of the inside file renamed back:
+// rename(2) is atomic, so the name is always one or the other, each for one system call's time.
 const SWAP_FILE = `
 const fs = require('fs');
-const [max, served, target, tmpLink, tmpFile, inside] = process.argv.slice(1);
+const [max, served, target, tmpLink, tmpFile, master] = process.argv.slice(1);
+try { fs.unlinkSync(tmpLink); } catch {}
+try { fs.unlinkSync(tmpFile); } catch {}
 process.stdout.write('go\\n');
 for (let i = 0; i < Number(max); i++) {
-  try { fs.unlinkSync(tmpLink); } catch {}
   fs.symlinkSync(target, tmpLink);
   fs.renameSync(tmpLink, served);
-  fs.writeFileSync(tmpFile, inside);
+  fs.linkSync(master, tmpFile);
   fs.renameSync(tmpFile, served);
 }`;
 
@@ -123,7 +134,7 @@ describe.each([
       join(fx.outside, 'passwd'),
       join(fx.root, '.swap-link'),
       join(fx.root, '.swap-file'),
-      INSIDE,
+      join(fx.root, '.swap-master'),
     ]);
     let responses: RawResponse[];
     try {
@@ -136,6 +147,8 @@ describe.each([
     const statuses = new Set(responses.map((r) => r.status));
     for (const s of statuses) expect([200, 403, 404]).toContain(s);
     expect(responses.some((r) => r.status === 200 && r.body.toString() === INSIDE)).toBe(true);
+    // Stopped in either state: a plain file again (never written through the symlink).
+    rmSync(join(fx.root, 'swap.txt'));
     writeFileSync(join(fx.root, 'swap.txt'), INSIDE);
   });
 
