@@ -288,7 +288,7 @@ function makeEntry(relative: string, checked: CheckedFile): FileEntry {
   const ino = Number(st.ino);
   const sizeBytes = Number(st.size);
   const mtimeMs = Number(st.mtimeMs);
-  const etag = makeEtag(ino, sizeBytes, mtimeMs);
+  const etag = makeEtag(st.ino, st.size, st.mtimeNs);
   const lastModifiedSec = Math.floor(mtimeMs / 1000);
   const lastModified = new Date(lastModifiedSec * 1000).toUTCString();
   const name = relative.slice(relative.lastIndexOf('/') + 1);

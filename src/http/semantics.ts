@@ -37,9 +37,12 @@ export interface ConditionalHeaders {
   readonly 'if-range'?: string | undefined;
 }
 
-/** The entity tag from ino, size and mtime, like nginx's "mtime-size" with the inode added. */
-export function makeEtag(ino: number, sizeBytes: number, mtimeMs: number): string {
-  return `"${ino.toString(16)}-${sizeBytes.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+/**
+ * The entity tag from ino, size and mtime, like nginx's "mtime-size" with the inode added; the
+ * mtime in nanoseconds, so that two versions written within one millisecond differ.
+ */
+export function makeEtag(ino: bigint, sizeBytes: bigint, mtimeNs: bigint): string {
+  return `"${ino.toString(16)}-${sizeBytes.toString(16)}-${mtimeNs.toString(16)}"`;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

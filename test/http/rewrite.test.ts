@@ -54,9 +54,13 @@ async function rewriteInPlace(path: string, bytes: Buffer): Promise<void> {
   throw new Error('the file system never moved the timestamps');
 }
 
-async function fetchBody(path: string): Promise<{ status: number; body: Buffer }> {
+async function fetchBody(path: string): Promise<{ status: number; etag: string; body: Buffer }> {
   const r = await request(`${srv.origin}${path}`);
-  return { status: r.statusCode, body: Buffer.from(await r.body.arrayBuffer()) };
+  return {
+    status: r.statusCode,
+    etag: String(r.headers.etag),
+    body: Buffer.from(await r.body.arrayBuffer()),
+  };
 }
 
 describe('a same-size rewrite in place', () => {
@@ -65,12 +69,15 @@ describe('a same-size rewrite in place', () => {
     const wrong: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       // Warm both caches with the current bytes, then rewrite.
-      for (const route of ROUTES) await fetchBody(`/${route}/rw.bin`);
+      const etags = new Map<string, string>();
+      for (const route of ROUTES) etags.set(route, (await fetchBody(`/${route}/rw.bin`)).etag);
       const next = patternBytes(SIZE, 101 + round);
       await rewriteInPlace(path, next);
       for (const route of ROUTES) {
         const r = await fetchBody(`/${route}/rw.bin`);
         if (r.status !== 200 || sha256(r.body) !== sha256(next)) wrong.push(`round ${round} /${route}`);
+        // A new version has a new validator: a cached copy is not revalidated as current.
+        if (r.etag === etags.get(route)) wrong.push(`round ${round} /${route}: same ETag`);
       }
     }
     expect(wrong).toEqual([]);
