@@ -4,6 +4,7 @@
 // directory, a FIFO renamed over a cached file: no body ever holds the outside bytes, and nothing
 // hangs. Method: a child process swaps the names in a loop (bounded in count) while the test
 // requests the file on all three routes, a bounded number of times; then the kernel is at rest.
+// The swapper naps a millisecond every 32 rounds, leaving the other test files some CPU.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   closeSync,
@@ -88,8 +89,10 @@ const fs = require('fs');
 const [max, served, target, tmpLink, tmpFile, master] = process.argv.slice(1);
 try { fs.unlinkSync(tmpLink); } catch {}
 try { fs.unlinkSync(tmpFile); } catch {}
+const nap = new Int32Array(new SharedArrayBuffer(4));
 process.stdout.write('go\\n');
 for (let i = 0; i < Number(max); i++) {
+  if (i % 32 === 0) Atomics.wait(nap, 0, 0, 1);
   fs.symlinkSync(target, tmpLink);
   fs.renameSync(tmpLink, served);
   fs.linkSync(master, tmpFile);
@@ -102,8 +105,10 @@ const fs = require('fs');
 const [max, dir, aside, tmpLink, target] = process.argv.slice(1);
 try { fs.unlinkSync(tmpLink); } catch {}
 fs.symlinkSync(target, tmpLink);
+const nap = new Int32Array(new SharedArrayBuffer(4));
 process.stdout.write('go\\n');
 for (let i = 0; i < Number(max); i++) {
+  if (i % 32 === 0) Atomics.wait(nap, 0, 0, 1);
   fs.renameSync(dir, aside);
   fs.renameSync(tmpLink, dir);
   fs.renameSync(dir, tmpLink);
