@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_CLIENTS_MAX } from '../../src/http/events.js';
-import { decide } from '../../src/http/semantics.js';
+import { decide, httpDateSec } from '../../src/http/semantics.js';
 import { type Fixture, makeFixture } from './fixture.js';
 import { atRestSoon, type Running, rawExchange, rawGet, startServer } from './helpers.js';
 
@@ -91,6 +91,30 @@ describe('Range and conditionals', () => {
         true,
       );
       expect(r[0]!.status, route).toBe(200);
+    }
+  });
+});
+
+describe('httpDateSec', () => {
+  it('reads the three HTTP-date forms and nothing else', () => {
+    const nowMs = Date.UTC(2026, 0, 1);
+    const sec = Date.UTC(1994, 10, 6, 8, 49, 37) / 1000;
+    expect(httpDateSec('Sun, 06 Nov 1994 08:49:37 GMT', nowMs)).toBe(sec);
+    expect(httpDateSec('Sunday, 06-Nov-94 08:49:37 GMT', nowMs)).toBe(sec);
+    expect(httpDateSec('Sun Nov  6 08:49:37 1994', nowMs)).toBe(sec);
+    // A two-digit year more than 50 years ahead is in the past century.
+    expect(httpDateSec('Monday, 01-Jan-76 00:00:00 GMT', nowMs)).toBe(Date.UTC(2076, 0, 1) / 1000);
+    expect(httpDateSec('Friday, 01-Jan-77 00:00:00 GMT', nowMs)).toBe(Date.UTC(1977, 0, 1) / 1000);
+    for (const junk of [
+      'Sun, 31 Feb 2030 08:49:37 GMT',
+      'Sun, 06 Nov 1994 24:00:00 GMT',
+      'Sun, 06 Nov 1994 08:49:37 gmt',
+      'Sun, 6 Nov 1994 08:49:37 GMT',
+      'Sun, 06 Nov 1994 08:49:37 +0000',
+      '1994-11-06T08:49:37Z',
+      '',
+    ]) {
+      expect(httpDateSec(junk, nowMs), junk).toBeNaN();
     }
   });
 });
