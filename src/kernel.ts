@@ -255,6 +255,20 @@ export class Kernel {
     return { sizeBytes: o.sizeBytes, mtimeMs: o.mtimeMs, ino: o.ino, dev: o.dev };
   }
 
+  /**
+   * Drops the file's cached pages and takes a fresh fstat, for a caller that saw the file change
+   * in a way size and mtime may not show (a same-size rewrite within one mtime tick, a restored
+   * mtime). Pages held by a send in flight keep their bytes until freed, as after any
+   * invalidation. XXX(sim): in FreeBSD writers go through the same page cache, so it is never
+   * stale; zcsim's writers are outside it (other processes writing the real file).
+   */
+  async invalidate(file: KFile): Promise<void> {
+    if (file.closed) throw new SysError('EBADF', `invalidate: fd ${file.fd} is closed`);
+    // An impossible mtime makes the fresh fstat differ: vnode_pager_setsize's path drops the pages.
+    file.obj.mtimeMs = Number.NaN;
+    await this.vm.vmObjectRevalidate(file.obj);
+  }
+
   /** socket(2)+connect(2) over a connected stream; CPUs are handed out round-robin. */
   socket(
     transport: Transport,

@@ -108,8 +108,15 @@ async function loadRoute(
   };
 }
 
+/** The one comparison that may run: taken synchronously, released when the request is done. */
+export interface CompareSlot {
+  run(host: string, port: number, file: string, sizeBytes: number): Promise<CompareResult>;
+  release(): void;
+}
+
 export class Comparer {
   private child: ChildHandle | null = null;
+  private reserved = false;
 
   constructor(
     private readonly clock: Clock,
@@ -118,11 +125,29 @@ export class Comparer {
   ) {}
 
   get busy(): boolean {
-    return this.child !== null;
+    return this.reserved || this.child !== null;
+  }
+
+  /** The comparison slot, or null while one is taken (answer 409); synchronous, so races lose. */
+  reserve(): CompareSlot | null {
+    if (this.busy) return null;
+    this.reserved = true;
+    let held = true;
+    return {
+      run: (host, port, file, sizeBytes) => {
+        if (!held) return Promise.reject(new Error('compare slot released'));
+        return this.run(host, port, file, sizeBytes);
+      },
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved = false;
+      },
+    };
   }
 
   /** Runs the comparison for `file` (relative to each route) on host:port. */
-  async run(host: string, port: number, file: string, sizeBytes: number): Promise<CompareResult> {
+  private async run(host: string, port: number, file: string, sizeBytes: number): Promise<CompareResult> {
     const durationMs = Math.min(this.durationMs, COMPARE_ROUTE_MS_MAX);
     const loader = sizeBytes < RAW_LOADER_MIN_BYTES ? 'autocannon' : 'raw';
     const connections = sizeBytes >= 16 * 1024 * 1024 ? 2 : sizeBytes >= RAW_LOADER_MIN_BYTES ? 4 : 8;

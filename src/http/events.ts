@@ -1,15 +1,20 @@
 // GET /events: server-sent events with a /stats snapshot every interval (500 ms by default).
-// Bounded: at most EVENT_CLIENTS_MAX listeners, and a listener that does not read (more than
-// EVENT_BACKLOG_BYTES_MAX waiting in its socket) is dropped. The timer runs only while someone
+// Bounded: at most EVENT_CLIENTS_MAX listeners; a listener that has not taken its backlog within
+// EVENT_STALL_MS (or lets more than EVENT_BACKLOG_BYTES_MAX wait) is dropped; and a new listener
+// always gets in: when the hub is full, the listener furthest behind (or else the oldest) makes
+// room, so idle subscribers cannot lock dashboards out. The timer runs only while someone
 // listens, and closeAll() ends every stream so that server close never waits on one.
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../kern/index.js';
 
 export const EVENT_CLIENTS_MAX = 64;
 export const EVENT_BACKLOG_BYTES_MAX = 1024 * 1024;
+/** A listener whose backlog has not drained for this long is dropped. */
+export const EVENT_STALL_MS = 5000;
 
 export class EventHub {
-  private readonly clients = new Set<ServerResponse>();
+  /** Each listener, with the last time its backlog was seen empty. */
+  private readonly clients = new Map<ServerResponse, { caughtUpAtMs: number }>();
   private timer: TimerHandle | null = null;
   private closed = false;
 
@@ -23,9 +28,10 @@ export class EventHub {
     return this.clients.size;
   }
 
-  /** Starts an event stream on `res`; false when the hub is full or closed (answer 503). */
+  /** Starts an event stream on `res`; false when the hub is closed (answer 503). */
   attach(res: ServerResponse): boolean {
-    if (this.closed || this.clients.size >= EVENT_CLIENTS_MAX) return false;
+    if (this.closed) return false;
+    if (this.clients.size >= EVENT_CLIENTS_MAX) this.makeRoom();
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -33,7 +39,7 @@ export class EventHub {
       'X-Accel-Buffering': 'no',
     });
     res.write(`retry: 2000\n\n${this.frame(this.snapshotJson())}`);
-    this.clients.add(res);
+    this.clients.set(res, { caughtUpAtMs: this.clock.nowMs() });
     res.once('close', () => this.detach(res));
     this.arm();
     return true;
@@ -44,8 +50,19 @@ export class EventHub {
     this.closed = true;
     this.timer?.cancel();
     this.timer = null;
-    for (const res of this.clients) res.end();
+    for (const res of this.clients.keys()) res.end();
     this.clients.clear();
+  }
+
+  /** Drops the listener with the largest backlog; with none behind, the oldest. */
+  private makeRoom(): void {
+    let victim: ServerResponse | null = null;
+    for (const res of this.clients.keys()) {
+      if (victim === null || res.writableLength > victim.writableLength) victim = res;
+    }
+    if (victim === null) return;
+    this.clients.delete(victim);
+    victim.destroy();
   }
 
   private detach(res: ServerResponse): void {
@@ -67,8 +84,14 @@ export class EventHub {
   private tick(): void {
     if (this.clients.size === 0) return;
     const frame = this.frame(this.snapshotJson());
-    for (const res of this.clients) {
-      if (res.writableLength > EVENT_BACKLOG_BYTES_MAX) {
+    const nowMs = this.clock.nowMs();
+    for (const [res, listener] of this.clients) {
+      if (res.writableLength === 0) listener.caughtUpAtMs = nowMs;
+      else if (
+        nowMs - listener.caughtUpAtMs > EVENT_STALL_MS ||
+        res.writableLength > EVENT_BACKLOG_BYTES_MAX
+      ) {
+        this.clients.delete(res);
         res.destroy();
         continue;
       }

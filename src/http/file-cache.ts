@@ -1,23 +1,30 @@
 // An open-file cache in the manner of nginx's open_file_cache: one entry per request path holds
-// the real path (symlinks resolved and checked against the root), the fstat result, the
-// validators and header strings derived from it, and the kernel file opened once. An entry is
-// trusted for `revalidateMs`; after that the next request re-stats it, and a changed file
-// (ino, size or mtime) gets a new entry. So a busy server does no fs.stat per request.
+// the file opened and checked once (open-checked.ts: inside the root, no symlink swapped in, a
+// regular file or a directory), its fstat, and the validators and header strings derived from
+// that fstat. Every request fstat(2)s the held descriptor (one cheap system call): a file
+// written since (size, mtime or ctime in nanoseconds, or the inode) gets a new entry and its
+// cached pages dropped, so a request that starts after a write gets the new bytes. The path is
+// looked at again after `revalidateMs` (open_file_cache_valid): a file renamed over the path is
+// seen then; until then the entry serves the file it opened, whole.
 //
-// Ownership: an entry's kernel file is opened on first use and closed when the entry is retired
-// (replaced, evicted or the cache closed) and no response still uses it (`users` reaches 0).
-import { stat } from 'node:fs/promises';
+// Ownership: an entry's descriptor and its kernel file (opened through the descriptor on first
+// use) are closed when the entry is retired (replaced, evicted or the cache closed) and no
+// response still uses it (`users` reaches 0).
+import { type BigIntStats, fstatSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { sep } from 'node:path';
 import mime from 'mime-types';
-import type { Clock } from '../kern/index.js';
+import { type Clock, SysError } from '../kern/index.js';
 import type { HttpKernelPort, KernelFileRef } from './kernel-port.js';
-import { resolveInsideRoot } from './path.js';
+import { type CheckedFile, openChecked, reopenChecked, reopenPath } from './open-checked.js';
 import { makeEtag, type Validators } from './semantics.js';
 
 export interface FileEntry extends Validators {
   readonly relative: string;
+  /** Where the opened file is, inside the root. */
   readonly realPath: string;
   readonly isDirectory: boolean;
-  /** A regular file (not a directory, FIFO, socket or device). */
+  /** A regular file (not a directory). */
   readonly isRegular: boolean;
   readonly ino: number;
   readonly mtimeMs: number;
@@ -27,25 +34,26 @@ export interface FileEntry extends Validators {
   readonly baseHeaders: readonly string[];
 }
 
-/** The file at an entry's path is no longer the one its stat described. */
+/** The entry was replaced (its file changed) before a response could use it: look it up again. */
 export class StaleEntryError extends Error {
   override readonly name = 'StaleEntryError';
   readonly code = 'ESTALE';
 }
 
-/** Whether `st` (fstat of an open file) is the file an entry describes. */
-export function isSameFile(entry: FileEntry, st: { ino: number; size: number; mtimeMs: number }): boolean {
-  return st.ino === entry.ino && st.size === entry.sizeBytes && st.mtimeMs === entry.mtimeMs;
-}
-
-/** A response's hold on an entry's kernel file. */
+/** A response's hold on an entry's checked file. */
 export interface FileLease {
-  readonly file: Promise<KernelFileRef>;
+  /** The kernel's open file of the checked descriptor, opened once per entry. */
+  kernelFile(): Promise<KernelFileRef>;
+  /** A descriptor of its own on the checked file (the stream route), closed by the caller. */
+  openStream(): Promise<FileHandle>;
+  /** Whether the file changed since the entry was made (a write raced the response). */
+  changed(): boolean;
   release(): void;
 }
 
 interface Slot {
-  entry: FileEntry;
+  readonly entry: FileEntry;
+  readonly checked: CheckedFile;
   validatedAtMs: number;
   kfile: Promise<KernelFileRef> | null;
   users: number;
@@ -60,41 +68,75 @@ export interface FileCacheConfig {
   readonly kernel: HttpKernelPort;
 }
 
+/** Files whose last fstat is remembered, to know whether the kernel's pages may be older. */
+const SEEN_FILES_MAX = 65_536;
+
+/** The file's identity and content version as fstat tells them, to nanoseconds. */
+function sameStat(a: BigIntStats, b: BigIntStats): boolean {
+  return (
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
+}
+
+function fileKey(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+function version(st: BigIntStats): string {
+  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
 export class FileCache {
   private readonly slots = new Map<string, Slot>();
   private readonly pending = new Map<string, Promise<Slot>>();
+  private readonly slotOf = new WeakMap<FileEntry, Slot>();
+  /** dev:ino -> the version the kernel's pages were last known to hold. */
+  private readonly seen = new Map<string, string>();
+  private seenForgotten = false;
   private closed = false;
 
   constructor(private readonly config: FileCacheConfig) {}
 
-  /** The entry of `relative`, from the cache while it is fresh; rejects with the errno of stat. */
+  /**
+   * The entry of `relative`: the cached one while its path is fresh and its descriptor's fstat
+   * is unchanged; else the path is opened and checked again. Rejects with the errno of the open.
+   */
   async lookup(relative: string): Promise<FileEntry> {
     const slot = this.slots.get(relative);
     if (slot && this.config.clock.nowMs() - slot.validatedAtMs < this.config.revalidateMs) {
-      return slot.entry;
+      if (this.unchanged(slot)) return slot.entry;
+      this.retire(relative, slot);
     }
     return (await this.validate(relative)).entry;
   }
 
   /**
-   * The kernel file of `entry`, opened once per entry; call release() when the response is done.
-   * An entry replaced meanwhile (the file changed) gets a file of its own, closed on release.
+   * A hold on `entry`'s checked file; call release() when the response is done. Throws
+   * StaleEntryError when the entry was replaced meanwhile (its file changed).
    */
   acquire(entry: FileEntry): FileLease {
-    const slot = this.slots.get(entry.relative);
-    if (!slot || slot.entry !== entry || this.closed) return this.oneOff(entry);
-    if (slot.kfile === null) {
-      const opening = this.openVerified(entry);
-      slot.kfile = opening;
-      // A failed open must not stay cached: the next request tries again.
-      opening.catch(() => {
-        if (slot.kfile === opening) slot.kfile = null;
-      });
-    }
+    const slot = this.slotOf.get(entry);
+    if (!slot || slot.retired) throw new StaleEntryError(`${entry.relative} changed before it was sent`);
     slot.users++;
     let released = false;
     return {
-      file: slot.kfile,
+      kernelFile: () => {
+        if (slot.kfile === null) {
+          const opening = this.openKernelFile(slot);
+          slot.kfile = opening;
+          // A failed open must not stay cached: the next request tries again.
+          opening.catch(() => {
+            if (slot.kfile === opening) slot.kfile = null;
+          });
+        }
+        return slot.kfile;
+      },
+      openStream: () => reopenChecked(slot.checked),
+      changed: () => !this.unchanged(slot),
       release: () => {
         if (released) return;
         released = true;
@@ -104,41 +146,10 @@ export class FileCache {
     };
   }
 
-  /** Drops the entry of `relative` (its file changed between stat and open): the next lookup stats again. */
+  /** Drops the entry of `relative`: the next lookup opens the path again. */
   forget(relative: string): void {
     const slot = this.slots.get(relative);
     if (slot) this.retire(relative, slot);
-  }
-
-  /**
-   * open(2) by path, then fstat(2) of what was opened: the path may have been renamed over or
-   * rewritten since the entry's stat, and the headers must describe the bytes sent.
-   */
-  private async openVerified(entry: FileEntry): Promise<KernelFileRef> {
-    const kernel = this.config.kernel;
-    const file = await kernel.open(entry.realPath);
-    const st = await kernel.fstat(file).catch(async (err: unknown) => {
-      await kernel.close(file).catch(() => {});
-      throw err;
-    });
-    if (!isSameFile(entry, { ino: st.ino, size: st.sizeBytes, mtimeMs: st.mtimeMs })) {
-      await kernel.close(file).catch(() => {});
-      throw new StaleEntryError(`${entry.relative} changed between stat and open`);
-    }
-    return file;
-  }
-
-  private oneOff(entry: FileEntry): FileLease {
-    const file = this.openVerified(entry);
-    let released = false;
-    return {
-      file,
-      release: () => {
-        if (released) return;
-        released = true;
-        file.then((f) => this.config.kernel.close(f)).catch(() => {});
-      },
-    };
   }
 
   /** Number of entries and of open kernel files (for /stats). */
@@ -148,7 +159,7 @@ export class FileCache {
     return { entries: this.slots.size, open_files: open };
   }
 
-  /** Retires every entry; kernel files close as their last response finishes. */
+  /** Retires every entry; files close as their last response finishes. */
   async close(): Promise<void> {
     this.closed = true;
     const closing: Promise<void>[] = [];
@@ -160,36 +171,87 @@ export class FileCache {
     await Promise.all(closing);
   }
 
+  /** fstat(2) of the held descriptor: the same file, not written since the entry was made. */
+  private unchanged(slot: Slot): boolean {
+    try {
+      return sameStat(fstatSync(slot.checked.fh.fd, { bigint: true }), slot.checked.st);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The kernel's open(2) of the checked file, through its descriptor (never the path), and a
+   * check that the kernel has that inode open. Pages the kernel cached from an older version of
+   * the file are dropped: its own check (size and mtime, trusted for revalidateMs) can miss a
+   * same-size rewrite.
+   */
+  private async openKernelFile(slot: Slot): Promise<KernelFileRef> {
+    const kernel = this.config.kernel;
+    const st = slot.checked.st;
+    const file = await kernel.open(reopenPath(slot.checked));
+    try {
+      const kst = await kernel.fstat(file);
+      if (BigInt(kst.ino) !== st.ino || BigInt(kst.dev) !== st.dev)
+        throw new StaleEntryError(`${slot.entry.relative} is not the file that was checked`);
+      const key = fileKey(st);
+      const known = this.seen.get(key);
+      if (known === undefined ? this.seenForgotten : known !== version(st)) await kernel.invalidate(file);
+      this.remember(key, version(st));
+    } catch (err) {
+      await kernel.close(file).catch(() => {});
+      throw err;
+    }
+    return file;
+  }
+
+  private remember(key: string, v: string): void {
+    this.seen.delete(key);
+    this.seen.set(key, v);
+    if (this.seen.size > SEEN_FILES_MAX) {
+      const oldest = this.seen.keys().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+      this.seenForgotten = true;
+    }
+  }
+
   private validate(relative: string): Promise<Slot> {
     let p = this.pending.get(relative);
     if (!p) {
-      p = this.statEntry(relative).finally(() => this.pending.delete(relative));
+      p = this.openEntry(relative).finally(() => this.pending.delete(relative));
       this.pending.set(relative, p);
     }
     return p;
   }
 
-  private async statEntry(relative: string): Promise<Slot> {
-    const realPath = await resolveInsideRoot(this.config.realRoot, relative);
-    const st = await stat(realPath);
+  private async openEntry(relative: string): Promise<Slot> {
+    if (this.closed) throw new SysError('EAGAIN', 'the server is closing');
+    const root = this.config.realRoot;
+    const checked = await openChecked(root, relative === '' ? root : `${root}${sep}${relative}`);
     const old = this.slots.get(relative);
     const nowMs = this.config.clock.nowMs();
-    if (old && old.entry.realPath === realPath && isSameFile(old.entry, st)) {
+    if (old && sameStat(old.checked.st, checked.st) && old.checked.realPath === checked.realPath) {
       old.validatedAtMs = nowMs;
+      await checked.fh.close();
       return old;
     }
     if (old) this.retire(relative, old);
     const slot: Slot = {
-      entry: makeEntry(relative, realPath, st),
+      entry: makeEntry(relative, checked),
+      checked,
       validatedAtMs: nowMs,
       kfile: null,
       users: 0,
       retired: false,
     };
-    if (!this.closed) {
-      this.slots.set(relative, slot);
-      this.evict();
+    this.slotOf.set(slot.entry, slot);
+    if (this.closed) {
+      slot.retired = true;
+      await this.closeSlot(slot);
+      throw new SysError('EAGAIN', 'the server is closing');
     }
+    this.slots.set(relative, slot);
+    this.evict();
     return slot;
   }
 
@@ -201,7 +263,8 @@ export class FileCache {
   }
 
   private retire(key: string, slot: Slot): void {
-    this.slots.delete(key);
+    if (this.slots.get(key) === slot) this.slots.delete(key);
+    if (slot.retired) return;
     slot.retired = true;
     if (slot.users === 0) void this.closeSlot(slot);
   }
@@ -209,37 +272,35 @@ export class FileCache {
   private async closeSlot(slot: Slot): Promise<void> {
     const kfile = slot.kfile;
     slot.kfile = null;
-    if (kfile === null) return;
-    try {
-      await this.config.kernel.close(await kfile);
-    } catch {
-      // The open failed (its error went to that request) or the kernel is already gone.
+    if (kfile !== null) {
+      try {
+        await this.config.kernel.close(await kfile);
+      } catch {
+        // The open failed (its error went to that request) or the kernel is already gone.
+      }
     }
+    await slot.checked.fh.close().catch(() => {});
   }
 }
 
-interface StatLike {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  isDirectory(): boolean;
-  isFile(): boolean;
-}
-
-function makeEntry(relative: string, realPath: string, st: StatLike): FileEntry {
-  const etag = makeEtag(st.ino, st.size, st.mtimeMs);
-  const lastModifiedSec = Math.floor(st.mtimeMs / 1000);
+function makeEntry(relative: string, checked: CheckedFile): FileEntry {
+  const st = checked.st;
+  const ino = Number(st.ino);
+  const sizeBytes = Number(st.size);
+  const mtimeMs = Number(st.mtimeMs);
+  const etag = makeEtag(st.ino, st.size, st.mtimeNs);
+  const lastModifiedSec = Math.floor(mtimeMs / 1000);
   const lastModified = new Date(lastModifiedSec * 1000).toUTCString();
-  const contentType =
-    mime.contentType(realPath.slice(realPath.lastIndexOf('/') + 1)) || 'application/octet-stream';
+  const name = relative.slice(relative.lastIndexOf('/') + 1);
+  const contentType = mime.contentType(name) || 'application/octet-stream';
   return {
     relative,
-    realPath,
+    realPath: checked.realPath,
     isDirectory: st.isDirectory(),
     isRegular: st.isFile(),
-    ino: st.ino,
-    sizeBytes: st.size,
-    mtimeMs: st.mtimeMs,
+    ino,
+    sizeBytes,
+    mtimeMs,
     etag,
     lastModifiedSec,
     lastModified,

@@ -1,15 +1,15 @@
 // The file routes /zerocopy/*, /copy/* and /stream/*: one handler, three body senders. The
 // handler decodes the path, finds the file, decides the status (semantics.ts) and either answers
 // without a body (HEAD, 304, 412, 416) or hands a plan to the route's sender (send.ts).
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SysError } from '../kern/index.js';
-import { type FileEntry, isSameFile, StaleEntryError } from './file-cache.js';
+import { type FileEntry, type FileLease, StaleEntryError } from './file-cache.js';
 import type { KernelFileRef } from './kernel-port.js';
 import { directoryListing } from './listing.js';
 import { multipartLayout } from './multipart.js';
-import { type DecodedPath, decodeRequestPath } from './path.js';
+import { type DecodedPath, decodeRequestPath, routeRelativeTarget } from './path.js';
 import { countResponse, type RouteName } from './route-stats.js';
 import { type ConditionalHeaders, decide } from './semantics.js';
 import { type BodyPart, FileChangedError, type ResponsePlan, sendViaKernel, sendViaStream } from './send.js';
@@ -64,7 +64,7 @@ export async function handleFileRequest(
 ): Promise<void> {
   state.routes[route].requests++;
   const rawUrl = request.raw.url ?? '/';
-  const decoded = decodeRequestPath(rawUrl.slice(route.length + 1), state.options.dotfiles);
+  const decoded = decodeRequestPath(routeRelativeTarget(rawUrl, route), state.options.dotfiles);
   try {
     await respond(state, route, request, reply, decoded);
   } catch (err) {
@@ -82,7 +82,6 @@ async function answerDirectory(
   request: FastifyRequest,
   reply: FastifyReply,
   decoded: DecodedPath,
-  entry: FileEntry,
 ): Promise<void> {
   const counters = state.routes[route];
   const rawUrl = request.raw.url ?? '/';
@@ -95,7 +94,8 @@ async function answerDirectory(
   }
   // Listed before the hijack, so that a readdir error still goes through the errno table.
   const html = await directoryListing(
-    entry.realPath,
+    state.options.realRoot,
+    decoded.relative,
     `/${route}/${decoded.relative}`,
     state.options.dotfiles,
   );
@@ -115,7 +115,7 @@ async function respond(
   const counters = state.routes[route];
   const entry = await state.files.lookup(decoded.relative);
   const res = reply.raw;
-  if (entry.isDirectory) return answerDirectory(state, route, request, reply, decoded, entry);
+  if (entry.isDirectory) return answerDirectory(state, route, request, reply, decoded);
   if (!entry.isRegular) throw new SysError('EACCES', `${decoded.relative} is not a regular file`);
   const decision = decide(request.method, request.headers as ConditionalHeaders, entry);
   if (decision.status === 304 || decision.status === 412 || decision.status === 416) {
@@ -135,25 +135,26 @@ async function respond(
     countResponse(counters, plan.status);
     return answerWithoutBody(res, plan.status, plan.headers);
   }
-  if (route === 'stream') {
-    // Opened and checked before the head goes out, like the kernel routes' files.
-    const fh = await openVerified(entry);
-    reply.hijack();
-    countResponse(counters, plan.status);
-    try {
-      await sendBody(state, route, res, plan, entry, fh);
-    } finally {
-      await fh.close().catch(() => {});
-    }
-    return;
-  }
-  // Open before the head goes out, so that open(2)'s errno still picks the status.
+  // The file opened and checked at lookup, held until the response is done.
   const lease = state.files.acquire(entry);
   try {
-    const file = await lease.file;
+    if (route === 'stream') {
+      // A descriptor of its own on the checked file, opened before the head goes out.
+      const fh = await lease.openStream();
+      reply.hijack();
+      countResponse(counters, plan.status);
+      try {
+        await sendBody(state, route, res, plan, lease, fh);
+      } finally {
+        await fh.close().catch(() => {});
+      }
+      return;
+    }
+    // Open before the head goes out, so that open(2)'s errno still picks the status.
+    const file = await lease.kernelFile();
     reply.hijack();
     countResponse(counters, plan.status);
-    await sendBody(state, route, res, plan, entry, file);
+    await sendBody(state, route, res, plan, lease, file);
   } finally {
     lease.release();
   }
@@ -165,7 +166,7 @@ async function sendBody(
   route: RouteName,
   res: ServerResponse,
   plan: ResponsePlan,
-  entry: FileEntry,
+  lease: FileLease,
   file: KernelFileRef | FileHandle,
 ): Promise<void> {
   const counters = state.routes[route];
@@ -179,32 +180,13 @@ async function sendBody(
       const session = state.kernel.session(file, res, signal);
       await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
     }
+    // Sent whole, but a write may have landed meanwhile: the client got what the page cache
+    // held at each moment, as from FreeBSD or nginx.
+    if (lease.changed()) counters.changed_during_send++;
   } catch (err) {
-    await failAfterHead(state, route, res, entry, err);
+    failAfterHead(state, route, res, lease, err);
   } finally {
     counters.inflight--;
-  }
-}
-
-/** open(2) and fstat(2) for the stream route: the file opened must be the one the entry describes. */
-async function openVerified(entry: FileEntry): Promise<FileHandle> {
-  const fh = await open(entry.realPath, 'r');
-  try {
-    if (isSameFile(entry, await fh.stat())) return fh;
-  } catch {
-    // fall through: closed below, looked up again
-  }
-  await fh.close().catch(() => {});
-  throw new StaleEntryError(`${entry.relative} changed between stat and open`);
-}
-
-/** True when the file on disk is no longer the one the response's headers describe. */
-async function fileChanged(entry: FileEntry): Promise<boolean> {
-  try {
-    const st = await stat(entry.realPath);
-    return st.ino !== entry.ino || st.size !== entry.sizeBytes || st.mtimeMs !== entry.mtimeMs;
-  } catch {
-    return true;
   }
 }
 
@@ -213,13 +195,13 @@ async function fileChanged(entry: FileEntry): Promise<boolean> {
  * closed), then counts why: the client left, the file changed under it (a short read, seen as
  * EIO by the pager or a short stream), or another error.
  */
-async function failAfterHead(
+function failAfterHead(
   state: ServerState,
   route: RouteName,
   res: ServerResponse,
-  entry: FileEntry,
+  lease: FileLease,
   err: unknown,
-): Promise<void> {
+): void {
   // EIO: a page-in failed and the kernel aborted the socket, destroying the response: an error of
   // ours, not a departed client.
   const clientGone =
@@ -230,7 +212,7 @@ async function failAfterHead(
   } else res.destroy();
   const counters = state.routes[route];
   // The file is looked at first: a short read makes the kernel abort the socket too (EIO).
-  if (err instanceof FileChangedError || (await fileChanged(entry))) counters.file_changed++;
+  if (err instanceof FileChangedError || lease.changed()) counters.file_changed++;
   else if (clientGone) counters.aborted++;
   else {
     counters.errors++;

@@ -94,6 +94,7 @@ export function createKernelPort(config: KernelConfigForHttp): HttpKernelPort {
     open: (path) => kernel.open(path),
     close: (file: KernelFileRef) => kernel.close(file as KFile),
     fstat: (file: KernelFileRef) => kernel.fstat(file as KFile),
+    invalidate: (file: KernelFileRef) => kernel.invalidate(file as KFile),
     session: (file, transport, signal) => session(kernel, file as KFile, transport, signal),
     stats: () => kernel.stats() as unknown as Record<string, unknown>,
     netstatM: () => kernel.netstatM(),

@@ -56,7 +56,9 @@ export interface HttpKernelPort {
   open(path: string): Promise<KernelFileRef>;
   close(file: KernelFileRef): Promise<void>;
   /** fstat(2) of an open file: which file the kernel really has open. */
-  fstat(file: KernelFileRef): Promise<{ sizeBytes: number; mtimeMs: number; ino: number }>;
+  fstat(file: KernelFileRef): Promise<{ sizeBytes: number; mtimeMs: number; ino: number; dev: number }>;
+  /** Drops the file's cached pages (the file changed in a way its size and mtime may not show). */
+  invalidate(file: KernelFileRef): Promise<void>;
   session(file: KernelFileRef, transport: ResponseTransport, signal: AbortSignal): KernelSession;
   stats(): Record<string, unknown>;
   netstatM(): string;

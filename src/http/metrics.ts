@@ -50,6 +50,12 @@ const ROUTE_METRICS: readonly {
     help: 'Responses cut short because the file changed while it was sent',
   },
   {
+    key: 'changed_during_send',
+    name: 'zcsim_http_changed_during_send_responses_total',
+    type: 'counter',
+    help: 'Responses sent whole while a write changed their file (the client got what the page cache held at each moment)',
+  },
+  {
     key: 'errors',
     name: 'zcsim_http_failed_responses_total',
     type: 'counter',

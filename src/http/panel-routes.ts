@@ -1,14 +1,16 @@
 // The dashboard's routes: the page and its assets, /stats (JSON), /metrics (Prometheus),
 // /events (SSE), /files (the table of files) and POST /compare (the side-by-side load).
-import { readdir, stat } from 'node:fs/promises';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { readdir } from 'node:fs/promises';
+import { sep } from 'node:path';
+import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
 import type { Asset } from './assets.js';
 import type { Comparer } from './compare.js';
 import type { EventHub } from './events.js';
 import { registerJourneyRoute } from './journey-route.js';
 import { loopbackOf } from './loopback.js';
 import type { Metrics } from './metrics.js';
-import { decodeRequestPath, resolveInsideRoot } from './path.js';
+import { openChecked } from './open-checked.js';
+import { decodeRequestPath } from './path.js';
 import { takeSnapshot } from './snapshot.js';
 import type { ServerState } from './state.js';
 
@@ -29,14 +31,37 @@ async function listFiles(realRoot: string): Promise<{ name: string; sizeBytes: n
   for (const name of await readdir(realRoot)) {
     if (name.startsWith('.') || out.length >= FILES_LISTED_MAX) continue;
     try {
-      // The same check as the routes: a symlink leading out of the root is not listed.
-      const st = await stat(await resolveInsideRoot(realRoot, name));
-      if (st.isFile()) out.push({ name, sizeBytes: st.size });
+      // The same check as the routes: a file leading out of the root is neither listed nor sized.
+      const f = await openChecked(realRoot, `${realRoot}${sep}${name}`);
+      await f.fh.close().catch(() => {});
+      if (f.st.isFile()) out.push({ name, sizeBytes: Number(f.st.size) });
     } catch {
       // gone meanwhile, a dangling symlink, or one leading out
     }
   }
   return out.sort((a, b) => a.sizeBytes - b.sizeBytes || a.name.localeCompare(b.name));
+}
+
+/** The methods a page answers (HEAD: the GET head without the body). */
+const PAGE_METHODS = 'GET, HEAD';
+
+/**
+ * A page answered for GET and HEAD, and 405 with Allow for every other method fastify knows
+ * (nginx answers a static location the same way).
+ */
+function page(app: FastifyInstance, url: string, handler: RouteHandlerMethod): void {
+  app.route({ method: ['GET', 'HEAD'], url, handler });
+  const others = app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD');
+  app.route({
+    method: others,
+    url,
+    handler: (_req, reply) =>
+      reply
+        .code(405)
+        .header('Allow', PAGE_METHODS)
+        .type('text/plain; charset=utf-8')
+        .send('405 Method Not Allowed\n'),
+  });
 }
 
 export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void {
@@ -46,13 +71,13 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
     if (!a) return reply.code(404).send('404 Not Found\n');
     return reply.header('Content-Type', a.contentType).header('Cache-Control', 'no-cache').send(a.body);
   };
-  for (const path of assets.keys()) app.get(path, serveAsset(path));
+  for (const path of assets.keys()) page(app, path, serveAsset(path));
 
-  app.get('/stats', async (_req, reply) => {
+  page(app, '/stats', async (_req, reply) => {
     reply.header('Cache-Control', 'no-store');
     return takeSnapshot(state);
   });
-  app.get('/metrics', async (_req, reply) => {
+  page(app, '/metrics', async (_req, reply) => {
     const text = await metrics.render(takeSnapshot(state));
     return reply.header('Content-Type', metrics.contentType).send(text);
   });
@@ -63,18 +88,24 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
       reply.raw.end('too many listeners\n\n');
     }
   });
-  app.get('/files', async () => ({ files: await listFiles(state.options.realRoot) }));
+  page(app, '/files', async () => ({ files: await listFiles(state.options.realRoot) }));
   registerJourneyRoute(app, state);
   app.post('/compare', async (request, reply) => {
     const body = request.body as { file?: unknown } | null;
     if (typeof body?.file !== 'string')
       return reply.code(400).send({ error: 'body must be {"file": "<name>"}' });
-    if (comparer.busy) return reply.code(409).send({ error: 'a comparison is already running' });
-    const decoded = decodeRequestPath(body.file, state.options.dotfiles);
-    const entry = await state.files.lookup(decoded.relative);
-    if (!entry.isRegular) return reply.code(400).send({ error: `${body.file} is not a regular file` });
-    const self = loopbackOf(app);
-    if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
-    return comparer.run(self.host, self.port, decoded.relative, entry.sizeBytes);
+    // The slot is taken before the first await: of posts that race, one runs, the others get 409.
+    const slot = comparer.reserve();
+    if (slot === null) return reply.code(409).send({ error: 'a comparison is already running' });
+    try {
+      const decoded = decodeRequestPath(body.file, state.options.dotfiles);
+      const entry = await state.files.lookup(decoded.relative);
+      if (!entry.isRegular) return reply.code(400).send({ error: `${body.file} is not a regular file` });
+      const self = loopbackOf(app);
+      if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
+      return await slot.run(self.host, self.port, decoded.relative, entry.sizeBytes);
+    } finally {
+      slot.release();
+    }
   });
 }

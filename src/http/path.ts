@@ -1,9 +1,7 @@
-// Request path -> file under the served root, the way nginx's ngx_http_map_uri_to_path and
-// open_file_cache's disable_symlinks checks do it: decode once, refuse what could climb out,
-// then make sure the real path (symlinks resolved) is still inside the root.
-import { realpath } from 'node:fs/promises';
-import { sep } from 'node:path';
-import { SysError } from '../kern/index.js';
+// Request target -> path under the served root, the way nginx's ngx_http_map_uri_to_path does
+// it: take the path of the target (origin or absolute form), decode once, refuse what could climb
+// out. Whether the file found is inside the root is checked on the opened descriptor
+// (open-checked.ts).
 
 /** Why a path was refused; `status` is the HTTP answer. */
 export class PathError extends Error {
@@ -52,15 +50,30 @@ export function decodeRequestPath(rawPath: string, dotfiles: boolean): DecodedPa
   return { segments, relative: segments.join('/'), trailingSlash: path.endsWith('/') };
 }
 
+/** scheme "://" authority, the part of an absolute-form target before its path (RFC 9112 3.2.2). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
 /**
- * The real path of `relative` under `realRoot` (itself a real path); rejects with EACCES when
- * symlinks lead outside the root, ENOENT when it does not exist.
+ * The origin-form path (and query) of a request target: an absolute-form target
+ * (`http://host/zerocopy/a.bin`, which a server must accept, RFC 9112 3.2.2) loses its scheme
+ * and authority; anything else that does not start with '/' (authority or asterisk form) is 400.
  */
-export async function resolveInsideRoot(realRoot: string, relative: string): Promise<string> {
-  const joined = relative === '' ? realRoot : `${realRoot}${sep}${relative}`;
-  const real = await realpath(joined);
-  if (real !== realRoot && !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) {
-    throw new SysError('EACCES', `${relative} leads outside the served root`);
-  }
-  return real;
+export function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  const m = ABSOLUTE_FORM.exec(target);
+  if (m === null) throw new PathError(400, 'request target is not a path');
+  const rest = target.slice(m[0].length);
+  return rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+}
+
+/**
+ * The part of a file route's request target after `/<route>` (origin or absolute form), to be
+ * decoded by decodeRequestPath; 400 when the target is not on that route.
+ */
+export function routeRelativeTarget(target: string, route: string): string {
+  const path = originForm(target);
+  const prefix = `/${route}`;
+  if (path !== prefix && !path.startsWith(`${prefix}/`) && !path.startsWith(`${prefix}?`))
+    throw new PathError(400, 'request target is not on this route');
+  return path.slice(prefix.length);
 }

@@ -23,6 +23,11 @@ export interface RouteCounters {
   aborted: number;
   /** Responses cut short because the file changed while being sent (the connection is closed). */
   file_changed: number;
+  /**
+   * Responses sent whole while a write changed their file (fstat after the send differs): the
+   * body holds what the page cache held at each moment, old bytes, new bytes or a mix.
+   */
+  changed_during_send: number;
   /** Responses cut short by another error after the head was sent. */
   errors: number;
   /** Responses being sent now. */
@@ -42,6 +47,7 @@ export function newRouteCounters(): RouteCounters {
     copied_bytes: 0,
     aborted: 0,
     file_changed: 0,
+    changed_during_send: 0,
     errors: 0,
     // An accessor, so that every change of the gauge also moves its high-water mark.
     get inflight() {

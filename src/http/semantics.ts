@@ -37,14 +37,56 @@ export interface ConditionalHeaders {
   readonly 'if-range'?: string | undefined;
 }
 
-/** The entity tag from ino, size and mtime, like nginx's "mtime-size" with the inode added. */
-export function makeEtag(ino: number, sizeBytes: number, mtimeMs: number): string {
-  return `"${ino.toString(16)}-${sizeBytes.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+/**
+ * The entity tag from ino, size and mtime, like nginx's "mtime-size" with the inode added; the
+ * mtime in nanoseconds, so that two versions written within one millisecond differ.
+ */
+export function makeEtag(ino: bigint, sizeBytes: bigint, mtimeNs: bigint): string {
+  return `"${ino.toString(16)}-${sizeBytes.toString(16)}-${mtimeNs.toString(16)}"`;
 }
 
-/** Parses an HTTP date to whole seconds; NaN when it is not a date. */
-function httpDateSec(text: string): number {
-  return Math.floor(Date.parse(text) / 1000);
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const T = '(\\d{2}):(\\d{2}):(\\d{2})';
+const MON = `(${MONTHS.join('|')})`;
+/** IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+const IMF_FIXDATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) ${MON} (\\d{4}) ${T} GMT$`);
+/** rfc850-date (obsolete): Sunday, 06-Nov-94 08:49:37 GMT */
+const RFC850_DATE = new RegExp(
+  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MON}-(\\d{2}) ${T} GMT$`,
+);
+/** asctime-date (obsolete): Sun Nov  6 08:49:37 1994 */
+const ASCTIME_DATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MON} ( \\d|\\d{2}) ${T} (\\d{4})$`);
+
+function utcSec(year: number, month: string, day: number, h: string, m: string, s: string): number {
+  const mon = MONTHS.indexOf(month);
+  const hh = Number(h);
+  const mm = Number(m);
+  const ss = Number(s);
+  if (hh > 23 || mm > 59 || ss > 60) return Number.NaN;
+  const ms = Date.UTC(year, mon, day, hh, mm, ss);
+  // 31 Feb and the like are not dates.
+  if (new Date(ms).getUTCDate() !== day && ss !== 60) return Number.NaN;
+  return ms / 1000;
+}
+
+/**
+ * An HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete rfc850 and asctime forms a
+ * recipient must accept) in whole seconds; NaN for anything else ("2030" is not a date).
+ */
+export function httpDateSec(text: string, nowMs = Date.now()): number {
+  let m = IMF_FIXDATE.exec(text);
+  if (m) return utcSec(Number(m[3]), m[2]!, Number(m[1]), m[4]!, m[5]!, m[6]!);
+  m = RFC850_DATE.exec(text);
+  if (m) {
+    // A two-digit year more than 50 years ahead is the latest past year with those digits.
+    const nowYear = new Date(nowMs).getUTCFullYear();
+    let year = Math.floor(nowYear / 100) * 100 + Number(m[3]);
+    if (year > nowYear + 50) year -= 100;
+    return utcSec(year, m[2]!, Number(m[1]), m[4]!, m[5]!, m[6]!);
+  }
+  m = ASCTIME_DATE.exec(text);
+  if (m) return utcSec(Number(m[6]), m[1]!, Number(m[2]!.trim()), m[3]!, m[4]!, m[5]!);
+  return Number.NaN;
 }
 
 /** The tags of an If-Match / If-None-Match list ('*' stays '*'). */
@@ -106,16 +148,29 @@ export function decide(method: string, h: ConditionalHeaders, v: Validators): De
 }
 
 /**
+ * A suffix range longer than the file selects the whole file (RFC 9110 section 14.1.2), where
+ * range-parser would call it unsatisfiable: its length is cut to the file's.
+ */
+function clampSuffixes(range: string, sizeBytes: number): string {
+  if (sizeBytes === 0) return range;
+  return range.replace(/([=,]\s*)-(\d+)(?=\s*(?:,|$))/g, (_all, lead: string, n: string) =>
+    Number(n) > sizeBytes ? `${lead}-${sizeBytes}` : `${lead}-${n}`,
+  );
+}
+
+/**
  * ngx_http_range_parse's rules: another unit is ignored (200); a malformed "bytes=" set, a number
  * past the largest offset, or ranges adding up to more than the file (overlap used to amplify)
  * get 416; more than MAX_RANGES ranges, counted before merging, are ignored (200, the whole body).
  */
-function decideRange(range: string, sizeBytes: number): Decision {
+function decideRange(header: string, sizeBytes: number): Decision {
+  let range = header;
   const bytesUnit = /^\s*bytes\s*=/i.test(range);
   if (!bytesUnit) return { status: 200 };
   const specs = range.slice(range.indexOf('=') + 1).split(',');
   if (specs.length > MAX_RANGES) return { status: 200 };
   if ((range.match(/\d+/g) ?? []).some((d) => !Number.isSafeInteger(Number(d)))) return { status: 416 };
+  range = clampSuffixes(range, sizeBytes);
   const each = rangeParser(sizeBytes, range, { combine: false });
   if (each === -2) return { status: 416 };
   if (each === -1) return { status: 416 };

@@ -9,7 +9,7 @@ import { decide, MAX_RANGES, makeEtag, type Validators } from '../../src/http/se
 
 const seed = Number(process.env.SIM_SEED ?? 424242);
 const v = (sizeBytes: number): Validators => ({
-  etag: makeEtag(7, sizeBytes, 1_700_000_000_000),
+  etag: makeEtag(7n, BigInt(sizeBytes), 1_700_000_000_000_000_000n),
   lastModifiedSec: 1_700_000_000,
   sizeBytes,
 });
