@@ -155,6 +155,12 @@ export const KERNEL_METRICS: readonly KernelMetric[] = [
     'Bytes sosend copied from user memory into clusters',
   ),
   c('sockets', 'pr_ready_dropped', 'socket_ready_on_dropped_total', 'pr_ready calls on a dropped connection'),
+
+  // High-water marks since the previous read of /stats or /metrics (each read resets them).
+  g('peaks', 'nsfbufsused', 'sfbufs_in_use_peak', 'Most sf_bufs in use at once since the previous read'),
+  g('peaks', 'mbufs', 'mbufs_in_use_peak', 'Most mbufs in use at once since the previous read'),
+  g('peaks', 'clusters', 'clusters_in_use_peak', 'Most clusters in use at once since the previous read'),
+  g('peaks', 'v_wire_count', 'vm_wired_pages_peak', 'Most wired pages at once since the previous read'),
 ];
 
 /** The netstat -m zones under /stats kernel.mbuf: a labelled metric per field. */
