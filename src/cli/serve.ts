@@ -2,7 +2,8 @@
 // the URL of each route for each file and of the dashboard; SIGINT/SIGTERM close it cleanly and
 // report whether the kernel was at rest.
 import { statSync } from 'node:fs';
-import { buildServer, type KernelConfigForHttp } from '../http/index.js';
+import { buildServer } from '../http/index.js';
+import type { KernelConfig } from '../index.js';
 import { formatBytes, parseSizeBytes } from '../kern/index.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
 import { ensureSamples, SAMPLES_ALL, SAMPLES_SMALL, samplesDir } from './samples.js';
@@ -39,7 +40,13 @@ export const SERVE_OPTIONS: OptionTable = {
     type: 'string',
     default: '1M; kva: a 32nd of the pool',
     value: 'SIZE',
-    help: 'socket send buffer of each response (SO_SNDBUF; the kernel default is 32K)',
+    help: 'socket send buffer of each connection (SO_SNDBUF; the kernel default is 32K)',
+  },
+  'send-timeout': {
+    type: 'string',
+    default: '60',
+    value: 'SECONDS',
+    help: "close a connection that took no byte for this long (nginx's send_timeout)",
   },
   'disk-latency': {
     type: 'string',
@@ -69,7 +76,8 @@ export interface ServeConfig {
   readonly host: string;
   readonly list: boolean;
   readonly samples: 'all' | 'small';
-  readonly kernel: KernelConfigForHttp;
+  readonly kernel: KernelConfig;
+  readonly sendTimeoutMs: number;
 }
 
 function sizeOption(name: string, text: string): number {
@@ -91,7 +99,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   const samples = str('samples') ?? 'all';
   if (samples !== 'all' && samples !== 'small')
     throw new UsageError(`--samples must be all or small, not '${samples}'`);
-  const kernel: KernelConfigForHttp = {
+  const kernel: KernelConfig = {
     physmemBytes: sizeOption('physmem', str('physmem') ?? '64M'),
     mapping,
     cpuCount: intOption('cpus', str('cpus') ?? '2', 1, 64),
@@ -99,6 +107,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
   };
+  const sendTimeoutMs = intOption('send-timeout', str('send-timeout') ?? '60', 1, 86_400) * 1000;
   const root = positionals[0] ?? null;
   if (root !== null) {
     let isDir = false;
@@ -116,6 +125,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     list: v.list === true,
     samples,
     kernel,
+    sendTimeoutMs,
   };
 }
 
@@ -147,7 +157,12 @@ export async function serve(args: readonly string[]): Promise<number> {
     root = samplesDir();
     await ensureSamples(root, config.samples === 'small' ? SAMPLES_SMALL : SAMPLES_ALL, process.stderr);
   }
-  const server = await buildServer({ root, list: config.list, kernel: config.kernel });
+  const server = await buildServer({
+    root,
+    list: config.list,
+    kernel: config.kernel,
+    sendTimeoutMs: config.sendTimeoutMs,
+  });
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : config.port;

@@ -8,8 +8,8 @@
 // (replaced, evicted or the cache closed) and no response still uses it (`users` reaches 0).
 import { stat } from 'node:fs/promises';
 import mime from 'mime-types';
+import type { Kernel, KFile } from '../index.js';
 import type { Clock } from '../kern/index.js';
-import type { HttpKernelPort, KernelFileRef } from './kernel-port.js';
 import { resolveInsideRoot } from './path.js';
 import { makeEtag, type Validators } from './semantics.js';
 
@@ -40,14 +40,14 @@ export function isSameFile(entry: FileEntry, st: { ino: number; size: number; mt
 
 /** A response's hold on an entry's kernel file. */
 export interface FileLease {
-  readonly file: Promise<KernelFileRef>;
+  readonly file: Promise<KFile>;
   release(): void;
 }
 
 interface Slot {
   entry: FileEntry;
   validatedAtMs: number;
-  kfile: Promise<KernelFileRef> | null;
+  kfile: Promise<KFile> | null;
   users: number;
   retired: boolean;
 }
@@ -57,7 +57,7 @@ export interface FileCacheConfig {
   readonly revalidateMs: number;
   readonly capacity: number;
   readonly clock: Clock;
-  readonly kernel: HttpKernelPort;
+  readonly kernel: Kernel;
 }
 
 export class FileCache {
@@ -114,7 +114,7 @@ export class FileCache {
    * open(2) by path, then fstat(2) of what was opened: the path may have been renamed over or
    * rewritten since the entry's stat, and the headers must describe the bytes sent.
    */
-  private async openVerified(entry: FileEntry): Promise<KernelFileRef> {
+  private async openVerified(entry: FileEntry): Promise<KFile> {
     const kernel = this.config.kernel;
     const file = await kernel.open(entry.realPath);
     const st = await kernel.fstat(file).catch(async (err: unknown) => {

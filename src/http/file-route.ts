@@ -1,24 +1,66 @@
-// The file routes /zerocopy/*, /copy/* and /stream/*: one handler, three body senders. The
-// handler decodes the path, finds the file, decides the status (semantics.ts) and either answers
-// without a body (HEAD, 304, 412, 416) or hands a plan to the route's sender (send.ts).
-import { type FileHandle, open, stat } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+// The file routes /zerocopy/*, /copy/* and /stream/*, answered on the connection without
+// fastify's per-request machinery: decode the path, find the file, decide the status
+// (semantics.ts), then either a head alone (HEAD, 304, 412, 416, redirects, errors), written with
+// write(2) on the connection's kernel socket, or the head and the body through the route's
+// sender (senders.ts). A failure after the head went out closes the connection: never a wrong body.
+import { stat } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import { SysError } from '../kern/index.js';
-import { type FileEntry, isSameFile, StaleEntryError } from './file-cache.js';
-import type { KernelFileRef } from './kernel-port.js';
+import type { Connection } from './connection.js';
+import { FileChangedError, httpStatusOf, isClientGone, PoolExhaustedError } from './errors.js';
+import { type FileEntry, StaleEntryError } from './file-cache.js';
+import type { Heads } from './heads.js';
 import { directoryListing } from './listing.js';
 import { multipartLayout } from './multipart.js';
 import { type DecodedPath, decodeRequestPath } from './path.js';
+import type { HttpRequest } from './request-parser.js';
 import { countResponse, type RouteName } from './route-stats.js';
 import { type ConditionalHeaders, decide } from './semantics.js';
-import { type BodyPart, FileChangedError, type ResponsePlan, sendViaKernel, sendViaStream } from './send.js';
+import { BODY_SENDERS, type BodyPart, type ResponsePlan } from './senders.js';
 import type { ServerState } from './state.js';
 
-/** Answers a request without a body (HEAD, 304, 412, 416, redirects), straight on the response. */
-function answerWithoutBody(res: ServerResponse, status: number, headers: readonly string[]): void {
-  res.writeHead(status, headers as string[]);
-  res.end();
+const ALLOW = 'GET, HEAD';
+/** What a 503 for an exhausted pool asks the client to wait, in seconds. */
+export const RETRY_AFTER_SEC = 1;
+
+export interface FileRouteContext {
+  readonly state: ServerState;
+  readonly heads: Heads;
+  /** Counts a 503 given because a pool was exhausted. */
+  readonly onPool503: () => void;
+}
+
+/** A head alone, with an optional small body (error text, a listing). */
+async function answer(
+  ctx: FileRouteContext,
+  conn: Connection,
+  req: HttpRequest,
+  status: number,
+  fields: readonly string[],
+  body: Buffer | null = null,
+): Promise<void> {
+  const head = ctx.heads.build(status, fields, req.keepAlive);
+  const withBody = body !== null && req.method !== 'HEAD';
+  await conn.write(withBody ? Buffer.concat([head, body]) : head);
+}
+
+/** The plain-text error answer, as the server gave it through fastify's error handler. */
+function answerError(
+  ctx: FileRouteContext,
+  conn: Connection,
+  req: HttpRequest,
+  status: number,
+  extra: readonly string[] = [],
+) {
+  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`, 'latin1');
+  const fields = [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(body.length),
+    ...extra,
+  ];
+  return answer(ctx, conn, req, status, fields, body);
 }
 
 /** Builds the body plan for a 200 or 206 of `entry`. */
@@ -27,7 +69,7 @@ function makePlan(
   entry: FileEntry,
   status: 200 | 206,
   ranges: readonly { start: number; end: number }[],
-): { plan: ResponsePlan; lengthBytes: number } {
+): ResponsePlan {
   const size = entry.sizeBytes;
   if (status === 200 || ranges.length === 1) {
     const r = status === 200 ? { start: 0, end: size - 1 } : ranges[0]!;
@@ -41,7 +83,7 @@ function makePlan(
     ];
     if (status === 206) headers.push('Content-Range', `bytes ${r.start}-${r.end}/${size}`);
     const parts: BodyPart[] = length > 0 ? [{ header: null, start: r.start, end: r.end }] : [];
-    return { plan: { status, headers, parts, closing: null }, lengthBytes: length };
+    return { status, headers, parts, closing: null };
   }
   const layout = multipartLayout(state.nextBoundary(), entry.contentType, size, ranges);
   const headers = [
@@ -52,150 +94,152 @@ function makePlan(
     ...entry.baseHeaders,
   ];
   const parts = ranges.map((r, i) => ({ header: layout.partHeaders[i]!, start: r.start, end: r.end }));
-  return { plan: { status, headers, parts, closing: layout.closing }, lengthBytes: layout.lengthBytes };
+  return { status, headers, parts, closing: layout.closing };
 }
 
-/** The route handler; errors before the head is written go to fastify's error handler. */
-export async function handleFileRequest(
-  state: ServerState,
+/** The path of a request target: origin form as it is, absolute form from its path on. */
+export function targetPath(target: string): string {
+  if (target.startsWith('/')) return target;
+  const scheme = target.indexOf('://');
+  if (scheme === -1) return target;
+  const slash = target.indexOf('/', scheme + 3);
+  return slash === -1 ? '/' : target.slice(slash);
+}
+
+/** Answers one request of a file route on its connection. */
+export async function respondFile(
+  ctx: FileRouteContext,
+  conn: Connection,
   route: RouteName,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  req: HttpRequest,
 ): Promise<void> {
-  state.routes[route].requests++;
-  const rawUrl = request.raw.url ?? '/';
-  const decoded = decodeRequestPath(rawUrl.slice(route.length + 1), state.options.dotfiles);
+  const counters = ctx.state.routes[route];
+  counters.requests++;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    countResponse(counters, 405);
+    return answerError(ctx, conn, req, 405, ['Allow', ALLOW]);
+  }
   try {
-    await respond(state, route, request, reply, decoded);
+    const decoded = decodeRequestPath(
+      targetPath(req.target).slice(route.length + 1),
+      ctx.state.options.dotfiles,
+    );
+    try {
+      await respond(ctx, conn, route, req, decoded);
+    } catch (err) {
+      // The file was replaced between its stat and its open: look again, once.
+      if (!(err instanceof StaleEntryError)) throw err;
+      ctx.state.files.forget(decoded.relative);
+      await respond(ctx, conn, route, req, decoded);
+    }
   } catch (err) {
-    // The file was replaced between its stat and its open: look again, once.
-    if (!(err instanceof StaleEntryError)) throw err;
-    state.files.forget(decoded.relative);
-    await respond(state, route, request, reply, decoded);
+    // Only errors before the head went out reach here (respond catches the others).
+    if (conn.isClosed) return;
+    const status = httpStatusOf(err);
+    countResponse(counters, status);
+    if (status >= 500) ctx.state.log.error({ err }, 'request failed');
+    const pool = err instanceof PoolExhaustedError;
+    if (pool) ctx.onPool503();
+    const extra = pool ? ['Retry-After', String(RETRY_AFTER_SEC)] : [];
+    await answerError(ctx, conn, req, status, extra);
   }
 }
 
 /** A directory: 403 (EISDIR) unless --list; with it, a redirect to the slash form or the index. */
 async function answerDirectory(
-  state: ServerState,
+  ctx: FileRouteContext,
+  conn: Connection,
   route: RouteName,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  req: HttpRequest,
   decoded: DecodedPath,
   entry: FileEntry,
 ): Promise<void> {
-  const counters = state.routes[route];
-  const rawUrl = request.raw.url ?? '/';
-  const res = reply.raw;
-  if (!state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
+  const counters = ctx.state.routes[route];
+  if (!ctx.state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
   if (!decoded.trailingSlash) {
-    reply.hijack();
     countResponse(counters, 301);
-    return answerWithoutBody(res, 301, ['Location', `${rawUrl.split('?')[0]}/`, 'Content-Length', '0']);
+    const location = `${targetPath(req.target).split('?')[0]}/`;
+    return answer(ctx, conn, req, 301, ['Location', location, 'Content-Length', '0']);
   }
-  // Listed before the hijack, so that a readdir error still goes through the errno table.
   const html = await directoryListing(
     entry.realPath,
     `/${route}/${decoded.relative}`,
-    state.options.dotfiles,
+    ctx.state.options.dotfiles,
   );
-  reply.hijack();
   countResponse(counters, 200);
-  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': html.length });
-  res.end(request.method === 'HEAD' ? undefined : html);
+  const fields = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(html.length)];
+  return answer(ctx, conn, req, 200, fields, html);
+}
+
+/** Whether a zone a response needs has nothing free (or others already sleep on it). */
+function poolsExhausted(state: ServerState): boolean {
+  const { mbufZone, clusterZone } = state.kernel.mbufs;
+  return (
+    mbufZone.current >= mbufZone.limit ||
+    clusterZone.current >= clusterZone.limit ||
+    mbufZone.sleepers > 0 ||
+    clusterZone.sleepers > 0
+  );
+}
+
+/**
+ * M_NOWAIT admission: a body response starts only when the zones have room. When this
+ * connection's own earlier responses hold them, it waits for its own send buffer to drain first;
+ * otherwise the answer is 503 with Retry-After, and nothing waits without bound.
+ */
+async function admit(state: ServerState, conn: Connection): Promise<void> {
+  if (!poolsExhausted(state)) return;
+  if (conn.so.so_snd.sb_ccc > 0) {
+    await conn.drain();
+    if (!poolsExhausted(state)) return;
+  }
+  throw new PoolExhaustedError('mbuf or cluster zone exhausted');
 }
 
 async function respond(
-  state: ServerState,
+  ctx: FileRouteContext,
+  conn: Connection,
   route: RouteName,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  req: HttpRequest,
   decoded: DecodedPath,
 ): Promise<void> {
+  const state = ctx.state;
   const counters = state.routes[route];
   const entry = await state.files.lookup(decoded.relative);
-  const res = reply.raw;
-  if (entry.isDirectory) return answerDirectory(state, route, request, reply, decoded, entry);
+  if (entry.isDirectory) return answerDirectory(ctx, conn, route, req, decoded, entry);
   if (!entry.isRegular) throw new SysError('EACCES', `${decoded.relative} is not a regular file`);
-  const decision = decide(request.method, request.headers as ConditionalHeaders, entry);
+  const decision = decide(req.method, req.headers as ConditionalHeaders, entry);
   if (decision.status === 304 || decision.status === 412 || decision.status === 416) {
     countResponse(counters, decision.status);
-    const headers =
+    const fields =
       decision.status === 304
         ? ['ETag', entry.etag, 'Last-Modified', entry.lastModified]
         : decision.status === 416
           ? ['Content-Range', `bytes */${entry.sizeBytes}`, 'Content-Length', '0']
           : ['Content-Length', '0'];
-    reply.hijack();
-    return answerWithoutBody(res, decision.status, headers);
+    return answer(ctx, conn, req, decision.status, fields);
   }
-  const { plan } = makePlan(state, entry, decision.status, decision.status === 206 ? decision.ranges : []);
-  if (request.method === 'HEAD' || plan.parts.length === 0) {
-    reply.hijack();
+  const plan = makePlan(state, entry, decision.status, decision.status === 206 ? decision.ranges : []);
+  if (req.method === 'HEAD' || plan.parts.length === 0) {
     countResponse(counters, plan.status);
-    return answerWithoutBody(res, plan.status, plan.headers);
+    return answer(ctx, conn, req, plan.status, plan.headers);
   }
-  if (route === 'stream') {
-    // Opened and checked before the head goes out, like the kernel routes' files.
-    const fh = await openVerified(entry);
-    reply.hijack();
-    countResponse(counters, plan.status);
-    try {
-      await sendBody(state, route, res, plan, entry, fh);
-    } finally {
-      await fh.close().catch(() => {});
-    }
-    return;
-  }
-  // Open before the head goes out, so that open(2)'s errno still picks the status.
-  const lease = state.files.acquire(entry);
-  try {
-    const file = await lease.file;
-    reply.hijack();
-    countResponse(counters, plan.status);
-    await sendBody(state, route, res, plan, entry, file);
-  } finally {
-    lease.release();
-  }
-}
-
-/** Sends a body on its route; a failure after the head is out closes the connection. */
-async function sendBody(
-  state: ServerState,
-  route: RouteName,
-  res: ServerResponse,
-  plan: ResponsePlan,
-  entry: FileEntry,
-  file: KernelFileRef | FileHandle,
-): Promise<void> {
-  const counters = state.routes[route];
+  if (route !== 'stream') await admit(state, conn);
+  const body = await BODY_SENDERS[route].open(state, entry);
+  const head =
+    plan.status === 200 && plan.closing === null
+      ? ctx.heads.whole(entry, () => plan.headers, req.keepAlive)
+      : ctx.heads.build(plan.status, plan.headers, req.keepAlive);
+  countResponse(counters, plan.status);
   counters.inflight++;
-  // The connection's close aborts the body, also for a pipelined response still queued behind
-  // another (Node gives such a response neither a socket nor a 'close' event when the peer goes).
-  const signal = state.connectionSignal(res.req.socket);
   try {
-    if (route === 'stream') await sendViaStream(res, plan, file as FileHandle, counters, signal);
-    else {
-      const session = state.kernel.session(file, res, signal);
-      await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
-    }
+    await body.send(conn, plan, head, counters);
   } catch (err) {
-    await failAfterHead(state, route, res, entry, err);
+    await failAfterHead(state, conn, route, entry, err);
   } finally {
     counters.inflight--;
+    body.release();
   }
-}
-
-/** open(2) and fstat(2) for the stream route: the file opened must be the one the entry describes. */
-async function openVerified(entry: FileEntry): Promise<FileHandle> {
-  const fh = await open(entry.realPath, 'r');
-  try {
-    if (isSameFile(entry, await fh.stat())) return fh;
-  } catch {
-    // fall through: closed below, looked up again
-  }
-  await fh.close().catch(() => {});
-  throw new StaleEntryError(`${entry.relative} changed between stat and open`);
 }
 
 /** True when the file on disk is no longer the one the response's headers describe. */
@@ -215,19 +259,15 @@ async function fileChanged(entry: FileEntry): Promise<boolean> {
  */
 async function failAfterHead(
   state: ServerState,
+  conn: Connection,
   route: RouteName,
-  res: ServerResponse,
   entry: FileEntry,
   err: unknown,
 ): Promise<void> {
-  // EIO: a page-in failed and the kernel aborted the socket, destroying the response: an error of
-  // ours, not a departed client.
-  const clientGone =
-    (err as { code?: unknown } | null)?.code !== 'EIO' && (res.destroyed || isClientGone(err));
-  if (!res.headersSent) {
-    res.writeHead(503, ['Content-Length', '0', 'Connection', 'close']);
-    res.end();
-  } else res.destroy();
+  // EIO: a page-in failed and the kernel aborted the socket: an error of ours, not a departed client.
+  const code = (err as { code?: unknown } | null)?.code;
+  const clientGone = code !== 'EIO' && (conn.isClosed || isClientGone(err));
+  conn.destroy();
   const counters = state.routes[route];
   // The file is looked at first: a short read makes the kernel abort the socket too (EIO).
   if (err instanceof FileChangedError || (await fileChanged(entry))) counters.file_changed++;
@@ -236,17 +276,4 @@ async function failAfterHead(
     counters.errors++;
     state.log.warn({ err, route }, 'response cut short');
   }
-}
-
-function isClientGone(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    code === 'EPIPE' ||
-    code === 'ECONNRESET' ||
-    code === 'EINTR' ||
-    code === 'ENOTCONN' ||
-    code === 'ABORT_ERR' ||
-    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
-    code === 'ERR_STREAM_DESTROYED'
-  );
 }
