@@ -138,10 +138,12 @@ export async function respondFile(
     const status = httpStatusOf(err);
     countResponse(counters, status);
     if (status >= 500) ctx.state.log.error({ err }, 'request failed');
-    const pool = err instanceof PoolExhaustedError;
-    if (pool) ctx.onPool503();
-    const extra = pool ? ['Retry-After', String(RETRY_AFTER_SEC)] : [];
-    await answerError(ctx, conn, req, status, extra);
+    if (err instanceof PoolExhaustedError) {
+      // No body: the head fits one plain mbuf (under MINCLSIZE), so it needs no cluster.
+      ctx.onPool503();
+      return answer(ctx, conn, req, 503, ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0']);
+    }
+    await answerError(ctx, conn, req, status);
   }
 }
 

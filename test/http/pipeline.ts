@@ -20,7 +20,7 @@ export interface PipelineResult {
   readonly closed: boolean;
 }
 
-const TEXT_MAX_BYTES = 4096;
+const TEXT_MAX_BYTES = 256 * 1024;
 
 /** An incremental parser of consecutive responses to `methods`. */
 export class ResponseStream {
