@@ -2,7 +2,7 @@
 // each entry a code, a message, an HTTP status and a base class. The errno entries say what a
 // file server answers for an open(2)/sendfile(2)/write(2) failure (what nginx answers for the
 // same); the ZCSIM_ entries are the demo's own conditions. test/http/errors.test.ts pins it.
-import { type Errno, SysError } from '../kern/index.js';
+import { ERRNO_MEANING, type Errno, SysError } from '../kern/index.js';
 import { StaleEntryError } from './file-cache.js';
 import { PathError } from './path.js';
 
@@ -73,9 +73,13 @@ export const ERRORS: Readonly<Record<string, ErrorEntry>> = Object.freeze(
   ]),
 );
 
-/** The errno part of the catalogue, as a table (errno -> HTTP status). */
+/** The kernel's errno part of the catalogue, as a table (errno -> HTTP status). */
 export const ERRNO_HTTP_STATUS: Readonly<Partial<Record<Errno, number>>> = Object.freeze(
-  Object.fromEntries(Object.values(ERRORS).map((e) => [e.code, e.status])),
+  Object.fromEntries(
+    Object.values(ERRORS)
+      .filter((e) => Object.hasOwn(ERRNO_MEANING, e.code))
+      .map((e) => [e.code, e.status]),
+  ),
 );
 
 function codeOf(err: unknown): string | undefined {
