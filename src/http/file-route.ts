@@ -184,18 +184,41 @@ function poolsExhausted(state: ServerState): boolean {
   );
 }
 
+/** How long a response that has not started waits for a dry pool (a send timeout, SO_SNDTIMEO). */
+export const POOL_WAIT_MS = 1000;
+const POOL_POLL_MS = 20;
+
+/** Sleeps `ms` on the server's clock; the connection's close ends the sleep (rejects). */
+function nap(state: ServerState, conn: Connection, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const signal = conn.signal;
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(signal.reason);
+    };
+    const timer = state.clock.setTimer(ms, () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /**
- * M_NOWAIT admission: a body response starts only when the zones have room. When this
- * connection's own earlier responses hold them, it waits for its own send buffer to drain first;
- * otherwise the answer is 503 with Retry-After, and nothing waits without bound.
+ * Admission of a body response, as sbwait with SO_SNDTIMEO: it starts when the zones have room.
+ * When this connection's own earlier responses hold them it first waits for its own send buffer
+ * to drain; then it waits at most POOL_WAIT_MS for others to free some, and otherwise the answer
+ * is 503 with Retry-After: nothing waits without bound on a pool that others hold.
  */
 async function admit(state: ServerState, conn: Connection): Promise<void> {
   if (!poolsExhausted(state)) return;
-  if (conn.so.so_snd.sb_ccc > 0) {
-    await conn.drain();
-    if (!poolsExhausted(state)) return;
+  if (conn.so.so_snd.sb_ccc > 0) await conn.drain();
+  const deadline = state.clock.nowMs() + POOL_WAIT_MS;
+  while (poolsExhausted(state)) {
+    if (state.clock.nowMs() >= deadline) throw new PoolExhaustedError('mbuf or cluster zone exhausted');
+    await nap(state, conn, POOL_POLL_MS);
   }
-  throw new PoolExhaustedError('mbuf or cluster zone exhausted');
 }
 
 async function respond(
