@@ -13,6 +13,7 @@ import type { Heads } from './heads.js';
 import { directoryListing } from './listing.js';
 import { multipartLayout } from './multipart.js';
 import { type DecodedPath, decodeRequestPath } from './path.js';
+import type { PoolGate } from './pool-gate.js';
 import type { HttpRequest } from './request-parser.js';
 import { countResponse, type RouteName } from './route-stats.js';
 import { type ConditionalHeaders, decide } from './semantics.js';
@@ -26,6 +27,7 @@ export const RETRY_AFTER_SEC = 1;
 export interface FileRouteContext {
   readonly state: ServerState;
   readonly heads: Heads;
+  readonly pools: PoolGate;
   /** Counts a 503 given because a pool was exhausted. */
   readonly onPool503: () => void;
 }
@@ -173,54 +175,6 @@ async function answerDirectory(
   return answer(ctx, conn, req, 200, fields, html);
 }
 
-/** Whether a zone a response needs has nothing free (or others already sleep on it). */
-function poolsExhausted(state: ServerState): boolean {
-  const { mbufZone, clusterZone } = state.kernel.mbufs;
-  return (
-    mbufZone.current >= mbufZone.limit ||
-    clusterZone.current >= clusterZone.limit ||
-    mbufZone.sleepers > 0 ||
-    clusterZone.sleepers > 0
-  );
-}
-
-/** How long a response that has not started waits for a dry pool (a send timeout, SO_SNDTIMEO). */
-export const POOL_WAIT_MS = 1000;
-const POOL_POLL_MS = 20;
-
-/** Sleeps `ms` on the server's clock; the connection's close ends the sleep (rejects). */
-function nap(state: ServerState, conn: Connection, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const signal = conn.signal;
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      timer.cancel();
-      reject(signal.reason);
-    };
-    const timer = state.clock.setTimer(ms, () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/**
- * Admission of a body response, as sbwait with SO_SNDTIMEO: it starts when the zones have room.
- * When this connection's own earlier responses hold them it first waits for its own send buffer
- * to drain; then it waits at most POOL_WAIT_MS for others to free some, and otherwise the answer
- * is 503 with Retry-After: nothing waits without bound on a pool that others hold.
- */
-async function admit(state: ServerState, conn: Connection): Promise<void> {
-  if (!poolsExhausted(state)) return;
-  if (conn.so.so_snd.sb_ccc > 0) await conn.drain();
-  const deadline = state.clock.nowMs() + POOL_WAIT_MS;
-  while (poolsExhausted(state)) {
-    if (state.clock.nowMs() >= deadline) throw new PoolExhaustedError('mbuf or cluster zone exhausted');
-    await nap(state, conn, POOL_POLL_MS);
-  }
-}
-
 async function respond(
   ctx: FileRouteContext,
   conn: Connection,
@@ -249,7 +203,7 @@ async function respond(
     countResponse(counters, plan.status);
     return answer(ctx, conn, req, plan.status, plan.headers);
   }
-  if (route !== 'stream') await admit(state, conn);
+  if (route !== 'stream') await ctx.pools.admit(conn);
   const body = await BODY_SENDERS[route].open(state, entry);
   const head =
     plan.status === 200 && plan.closing === null

@@ -88,6 +88,11 @@ export class Metrics {
     const leaves: [string[], number][] = [];
     numericLeaves(snap.kernel, [], leaves, 0);
     for (const [path, value] of leaves) this.kernelGauge(metricName(['zcsim', ...path])).set(value);
+    for (const [name, value] of Object.entries(snap.http.connections)) {
+      this.kernelGauge(`zcsim_http_connections_${name}`, `HTTP connections: ${name.replace('_', ' ')}`).set(
+        value,
+      );
+    }
     return this.registry.metrics();
   }
 
@@ -95,12 +100,12 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  private kernelGauge(name: string): Gauge {
+  private kernelGauge(name: string, help = `kernel counter ${name.slice('zcsim_'.length)}`): Gauge {
     let g = this.kernelGauges.get(name);
     if (!g) {
       g = new Gauge({
         name,
-        help: `kernel counter ${name.slice('zcsim_'.length)}`,
+        help,
         registers: [this.registry],
       });
       this.kernelGauges.set(name, g);

@@ -24,6 +24,7 @@ import kernelPlugin from './kernel-plugin.js';
 import { Metrics } from './metrics.js';
 import { respondEvents, respondPanel } from './panel-bridge.js';
 import { registerPanelRoutes } from './panel-routes.js';
+import { PoolGate } from './pool-gate.js';
 import { ROUTES, type RouteName } from './route-stats.js';
 import { takeSnapshot } from './snapshot.js';
 import { ServerState } from './state.js';
@@ -166,7 +167,8 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   const hub = new EventHub(clock, state.options.eventsIntervalMs, () => JSON.stringify(takeSnapshot(state)));
   const comparer = new Comparer(clock, state.routes, options.compareDurationMs ?? 2000);
   const heads = new Heads(clock);
-  const fileCtx: FileRouteContext = { state, heads, onPool503: () => state.connections.pool_503++ };
+  const pools = new PoolGate(app.kernel, clock);
+  const fileCtx: FileRouteContext = { state, heads, pools, onPool503: () => state.connections.pool_503++ };
   let closing = false;
   host = {
     kernel: app.kernel,
@@ -201,6 +203,7 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
     });
   });
   beforeTeardown.push(async () => {
+    pools.close();
     grace?.cancel();
     conns.stop();
   });
