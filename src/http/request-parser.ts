@@ -52,7 +52,10 @@ function fail(status: ParseError['status'], reason: string): ParseStep {
 
 function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
-  for (const t of value.split(',')) if (t.trim().toLowerCase() === token) return true;
+  const v = value.toLowerCase();
+  if (v === token) return true;
+  if (!v.includes(',')) return false;
+  for (const t of v.split(',')) if (t.trim() === token) return true;
   return false;
 }
 
