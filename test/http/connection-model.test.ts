@@ -248,6 +248,22 @@ describe('one kernel socket per connection', () => {
   }, 30_000);
 });
 
+describe('counted as it goes', () => {
+  it('body bytes of a long download are counted while it is under way', async () => {
+    const srv = await startServer({ root: fx.root, kernel: { physmemBytes: 64 * MiB, invariants: false } });
+    const s = await staller(srv.port, '/zerocopy/big16.bin');
+    try {
+      const route = srv.server.zcsim.routes.zerocopy;
+      expect(await until(() => route.body_bytes > 0, 10_000)).toBe(true);
+      expect(route.inflight).toBe(1);
+      expect(route.body_bytes).toBeLessThan(16 * MiB);
+    } finally {
+      s.destroy();
+      await stop(srv);
+    }
+  }, 30_000);
+});
+
 describe('pool exhaustion', () => {
   it('a dry cluster zone gives 503 with Retry-After to a response that has not started; the server keeps serving', async () => {
     const srv = await startServer({
