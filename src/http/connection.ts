@@ -14,6 +14,8 @@ import { type HttpRequest, type ParseError, RequestParser } from './request-pars
 export const PIPELINE_MAX = 32;
 /** nginx's lingering_timeout is 5 s; a refused client gets at most this long to finish sending. */
 export const LINGER_MS = 2000;
+/** Node's headersTimeout: a request head must be complete this long after its first byte (408). */
+export const HEADERS_TIMEOUT_MS = 60_000;
 
 /** What the server counts of its connections (in /stats under http.connections). */
 export interface ConnectionCounters {
@@ -80,6 +82,8 @@ export class Connection {
   private takenBytes = 0;
   private progressAtMs: number;
   private lingerTimer: TimerHandle | null = null;
+  /** When the bytes of a request head that is not complete yet began to arrive (-1: none). */
+  private headStartMs = -1;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -138,6 +142,18 @@ export class Connection {
    */
   sweep(nowMs: number, sendTimeoutMs: number, idleTimeoutMs: number): void {
     if (this.done) return;
+    if (
+      this.headStartMs >= 0 &&
+      this.idle &&
+      !this.lingering &&
+      nowMs - this.headStartMs >= HEADERS_TIMEOUT_MS
+    ) {
+      // A head sent too slowly (slowloris): 408, then close.
+      this.headStartMs = -1;
+      this.queue.push({ error: { status: 408, reason: 'request head too slow' } });
+      void this.run();
+      return;
+    }
     const taken = this.socket.bytesWritten - this.socket.writableLength;
     const waiting = this.so.so_snd.sb_ccc > 0 || this.socket.writableLength > 0;
     if (taken !== this.takenBytes || (!waiting && !this.idle)) {
@@ -163,6 +179,7 @@ export class Connection {
 
   /** Parses what is buffered into the queue, up to PIPELINE_MAX; reads more only below it. */
   private pump(): void {
+    const queuedBefore = this.queue.length;
     while (this.queue.length < PIPELINE_MAX) {
       const step = this.parser.next();
       if (step.kind === 'more') {
@@ -180,6 +197,10 @@ export class Connection {
       }
       this.queue.push({ request: step.request });
     }
+    // A head still incomplete is timed from when it began (or from the last request parsed).
+    if (this.parser.bufferedBytes === 0) this.headStartMs = -1;
+    else if (this.headStartMs < 0 || this.queue.length !== queuedBefore)
+      this.headStartMs = this.host.clock.nowMs();
     if (this.queue.length >= PIPELINE_MAX) this.socket.pause();
     else this.socket.resume();
     if (!this.running && this.queue.length > 0) void this.run();
@@ -272,6 +293,7 @@ export class Connection {
 }
 
 function refusedReason(status: number): string {
+  if (status === 408) return 'Request Timeout';
   if (status === 431) return 'Request Header Fields Too Large';
   if (status === 413) return 'Payload Too Large';
   if (status === 411) return 'Length Required';

@@ -28,7 +28,7 @@ export interface HttpRequest {
 
 /** A request the parser refused: the status to answer, then the connection closes. */
 export interface ParseError {
-  readonly status: 400 | 411 | 413 | 431;
+  readonly status: 400 | 408 | 411 | 413 | 431;
   readonly reason: string;
 }
 

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/kern/index.js';
 import { type Fixture, makeFixture, patternBytes, sha256 } from './fixture.js';
 import { atRestSoon, type Running, rawExchange, startServer } from './helpers.js';
 import { getMany, pipeline } from './pipeline.js';
@@ -242,6 +243,34 @@ describe('one kernel socket per connection', () => {
       expect(after.tcps_sndbyte - before.tcps_sndbyte).toBeGreaterThanOrEqual(
         15 * fx.files['data.bin']!.length,
       );
+    } finally {
+      await stop(srv);
+    }
+  }, 30_000);
+});
+
+describe('a head sent too slowly', () => {
+  it('gets 408 once its first byte is 60 s old, then the connection closes', async () => {
+    const clock = new ManualClock();
+    const srv = await startServer({ root: fx.root, clock });
+    try {
+      const s = connect(srv.port, '127.0.0.1');
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+      });
+      const closed = new Promise((r) => s.on('close', r));
+      await new Promise((r) => s.on('connect', r));
+      s.write('GET /zerocopy/hello.txt HTTP/1.1\r\nHo');
+      expect(await until(() => srv.server.zcsim.connections.accepted === 1, 5000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+      clock.advance(59_000);
+      s.write('st: x\r\nX-A: 1\r\n');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(got).toBe('');
+      clock.advance(2000);
+      await closed;
+      expect(got).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       await stop(srv);
     }
