@@ -82,6 +82,8 @@ export class Connection {
   private takenBytes = 0;
   private progressAtMs: number;
   private lingerTimer: TimerHandle | null = null;
+  /** What earlier responses hold until the send buffer is empty (their files). */
+  private held: (() => void)[] = [];
   /** When the bytes of a request head that is not complete yet began to arrive (-1: none). */
   private headStartMs = -1;
 
@@ -124,6 +126,17 @@ export class Connection {
     return this.host.kernel.sodrain(this.so, this.abort.signal);
   }
 
+  /** Runs `release` once nothing is queued on the kernel socket (or the connection closed). */
+  holdUntilDrained(release: () => void): void {
+    this.held.push(release);
+    this.releaseDrained();
+  }
+
+  private releaseDrained(): void {
+    if (this.held.length === 0 || (this.so.so_snd.sb_ccc > 0 && !this.done)) return;
+    for (const r of this.held.splice(0)) r();
+  }
+
   /** Ends the connection gracefully after the current response (its body is close-delimited). */
   closeAfterResponse(): void {
     this.closeAfter = true;
@@ -142,6 +155,7 @@ export class Connection {
    */
   sweep(nowMs: number, sendTimeoutMs: number, idleTimeoutMs: number): void {
     if (this.done) return;
+    this.releaseDrained();
     if (
       this.headStartMs >= 0 &&
       this.idle &&
@@ -226,6 +240,7 @@ export class Connection {
           return;
         }
         await this.host.respond(this, item.request);
+        this.releaseDrained();
         if ((!item.request.keepAlive || this.closeAfter) && !this.isClosed) {
           await this.finish();
           return;
@@ -287,6 +302,7 @@ export class Connection {
     if (this.released) return;
     this.released = true;
     this.host.kernel.soclose(this.so);
+    this.releaseDrained();
     this.host.counters.open--;
     this.host.closed(this);
   }

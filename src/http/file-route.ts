@@ -217,7 +217,7 @@ async function respond(
     await failAfterHead(state, conn, route, entry, err);
   } finally {
     counters.inflight--;
-    body.release();
+    body.release(conn);
   }
 }
 

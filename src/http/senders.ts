@@ -32,7 +32,7 @@ export interface ResponsePlan {
 /** A body ready to go: its file open and checked (before the head, so open(2)'s errno picks the status). */
 export interface OpenBody {
   send(conn: Connection, plan: ResponsePlan, head: Buffer, counters: RouteCounters): Promise<void>;
-  release(): void;
+  release(conn: Connection): void;
 }
 
 export interface BodySender {
@@ -134,7 +134,9 @@ function kernelSender(mode: KernelCall): BodySender {
         throw err;
       }
       return {
-        release: () => lease.release(),
+        // The file stays held until the connection's send buffer is empty: its pages may still be
+        // read in (not-ready mbufs) after the call returned, as the kernel's own reference does.
+        release: (conn) => conn.holdUntilDrained(() => lease.release()),
         async send(conn, plan, head, counters) {
           const last = plan.parts.length - 1;
           for (let i = 0; i <= last; i++) {

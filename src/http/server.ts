@@ -62,6 +62,8 @@ declare module 'fastify' {
 export type ZcsimServer = FastifyInstance;
 
 export const SEND_TIMEOUT_MS_DEFAULT = 60_000;
+/** Event-loop turns that close waits for the last connections to let go of their kernel objects. */
+const CLOSE_TURNS_MAX = 100;
 
 function routeOf(path: string): RouteName | null {
   for (const r of ROUTES) {
@@ -206,6 +208,13 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
     pools.close();
     grace?.cancel();
     conns.stop();
+    // A connection lets go of its kernel socket and files on its own 'close', a turn or two
+    // after the listening socket counted it closed: wait for that (bounded), then cut the rest.
+    for (let turn = 0; turn < CLOSE_TURNS_MAX && conns.open.size > 0; turn++) {
+      // A turn of the event loop, not a timer: it must pass under a manual clock too.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    for (const c of conns.open) c.destroy();
   });
   beforeTeardown.push(() => files.close());
 
