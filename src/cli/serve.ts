@@ -4,7 +4,8 @@
 import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { totalmem } from 'node:os';
-import { buildServer, type KernelConfigForHttp } from '../http/index.js';
+import { buildServer } from '../http/index.js';
+import type { KernelConfig } from '../index.js';
 import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes } from '../kern/index.js';
 import { type BannerFile, type BannerSettings, bannerLines } from './banner.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
@@ -42,7 +43,13 @@ export const SERVE_OPTIONS: OptionTable = {
     type: 'string',
     default: '1M; kva: a 32nd of the pool',
     value: 'SIZE',
-    help: 'socket send buffer of each response (SO_SNDBUF; the kernel default is 32K)',
+    help: 'socket send buffer of each connection (SO_SNDBUF; the kernel default is 32K)',
+  },
+  'send-timeout': {
+    type: 'string',
+    default: '60',
+    value: 'SECONDS',
+    help: "close a connection that took no byte for this long (nginx's send_timeout)",
   },
   'disk-latency': {
     type: 'string',
@@ -74,7 +81,8 @@ export interface ServeConfig {
   readonly host: string;
   readonly list: boolean;
   readonly samples: 'all' | 'small';
-  readonly kernel: KernelConfigForHttp;
+  readonly kernel: KernelConfig;
+  readonly sendTimeoutMs: number;
 }
 
 function sizeOption(name: string, text: string): number {
@@ -120,7 +128,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   if (str('nsfbufs') !== undefined && mapping !== 'kva') {
     notes.push(`--nsfbufs has no effect with --mapping ${mapping}: only kva has an sf_buf pool`);
   }
-  const kernel: KernelConfigForHttp = {
+  const kernel: KernelConfig = {
     physmemBytes: physmemOption(str('physmem') ?? '64M'),
     mapping,
     // A CPU mask is one 32-bit word (sf_buf's cpumask), as on i386.
@@ -129,6 +137,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
   };
+  const sendTimeoutMs = intOption('send-timeout', str('send-timeout') ?? '60', 1, 86_400) * 1000;
   const root = positionals[0] ?? null;
   if (root !== null) {
     let isDir = false;
@@ -147,6 +156,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     list: v.list === true,
     samples,
     kernel,
+    sendTimeoutMs,
   };
 }
 
@@ -163,7 +173,12 @@ export async function serve(args: readonly string[]): Promise<number> {
     root = samplesDir();
     await ensureSamples(root, config.samples === 'small' ? SAMPLES_SMALL : SAMPLES_ALL, process.stderr);
   }
-  const server = await buildServer({ root, list: config.list, kernel: config.kernel });
+  const server = await buildServer({
+    root,
+    list: config.list,
+    kernel: config.kernel,
+    sendTimeoutMs: config.sendTimeoutMs,
+  });
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : config.port;

@@ -14,8 +14,8 @@ import { type BigIntStats, fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import mime from 'mime-types';
+import type { Kernel, KFile } from '../index.js';
 import { type Clock, SysError } from '../kern/index.js';
-import type { HttpKernelPort, KernelFileRef } from './kernel-port.js';
 import { type CheckedFile, openChecked, reopenChecked, reopenPath } from './open-checked.js';
 import { makeEtag, type Validators } from './semantics.js';
 
@@ -43,7 +43,7 @@ export class StaleEntryError extends Error {
 /** A response's hold on an entry's checked file. */
 export interface FileLease {
   /** The kernel's open file of the checked descriptor, opened once per entry. */
-  kernelFile(): Promise<KernelFileRef>;
+  kernelFile(): Promise<KFile>;
   /** A descriptor of its own on the checked file (the stream route), closed by the caller. */
   openStream(): Promise<FileHandle>;
   /** Whether the file changed since the entry was made (a write raced the response). */
@@ -55,7 +55,7 @@ interface Slot {
   readonly entry: FileEntry;
   readonly checked: CheckedFile;
   validatedAtMs: number;
-  kfile: Promise<KernelFileRef> | null;
+  kfile: Promise<KFile> | null;
   users: number;
   retired: boolean;
 }
@@ -65,7 +65,7 @@ export interface FileCacheConfig {
   readonly revalidateMs: number;
   readonly capacity: number;
   readonly clock: Clock;
-  readonly kernel: HttpKernelPort;
+  readonly kernel: Kernel;
 }
 
 /** Files whose last fstat is remembered, to know whether the kernel's pages may be older. */
@@ -186,7 +186,7 @@ export class FileCache {
    * the file are dropped: its own check (size and mtime, trusted for revalidateMs) can miss a
    * same-size rewrite.
    */
-  private async openKernelFile(slot: Slot): Promise<KernelFileRef> {
+  private async openKernelFile(slot: Slot): Promise<KFile> {
     const kernel = this.config.kernel;
     const st = slot.checked.st;
     const file = await kernel.open(reopenPath(slot.checked));

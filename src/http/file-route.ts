@@ -1,24 +1,67 @@
-// The file routes /zerocopy/*, /copy/* and /stream/*: one handler, three body senders. The
-// handler decodes the path, finds the file, decides the status (semantics.ts) and either answers
-// without a body (HEAD, 304, 412, 416) or hands a plan to the route's sender (send.ts).
-import type { FileHandle } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+// The file routes /zerocopy/*, /copy/* and /stream/*, answered on the connection without
+// fastify's per-request machinery: decode the path, find the file, decide the status
+// (semantics.ts), then either a head alone (HEAD, 304, 412, 416, redirects, errors), written with
+// write(2) on the connection's kernel socket, or the head and the body through the route's
+// sender (senders.ts). A failure after the head went out closes the connection: never a wrong body.
+import { STATUS_CODES } from 'node:http';
 import { SysError } from '../kern/index.js';
-import { type FileEntry, type FileLease, StaleEntryError } from './file-cache.js';
-import type { KernelFileRef } from './kernel-port.js';
+import type { Connection } from './connection.js';
+import { FileChangedError, httpStatusOf, isClientGone, PoolExhaustedError } from './errors.js';
+import { type FileEntry, StaleEntryError } from './file-cache.js';
+import type { Heads } from './heads.js';
 import { directoryListing } from './listing.js';
 import { multipartLayout } from './multipart.js';
-import { type DecodedPath, decodeRequestPath, routeRelativeTarget } from './path.js';
+import { type DecodedPath, decodeRequestPath, originForm, routeRelativeTarget } from './path.js';
+import type { PoolGate } from './pool-gate.js';
+import type { HttpRequest } from './request-parser.js';
 import { countResponse, type RouteName } from './route-stats.js';
 import { type ConditionalHeaders, decide } from './semantics.js';
-import { type BodyPart, FileChangedError, type ResponsePlan, sendViaKernel, sendViaStream } from './send.js';
+import { BODY_SENDERS, type BodyPart, type OpenBody, type ResponsePlan } from './senders.js';
 import type { ServerState } from './state.js';
 
-/** Answers a request without a body (HEAD, 304, 412, 416, redirects), straight on the response. */
-function answerWithoutBody(res: ServerResponse, status: number, headers: readonly string[]): void {
-  res.writeHead(status, headers as string[]);
-  res.end();
+const ALLOW = 'GET, HEAD';
+/** What a 503 for an exhausted pool asks the client to wait, in seconds. */
+export const RETRY_AFTER_SEC = 1;
+
+export interface FileRouteContext {
+  readonly state: ServerState;
+  readonly heads: Heads;
+  readonly pools: PoolGate;
+  /** Counts a 503 given because a pool was exhausted. */
+  readonly onPool503: () => void;
+}
+
+/** A head alone, with an optional small body (error text, a listing). */
+async function answer(
+  ctx: FileRouteContext,
+  conn: Connection,
+  req: HttpRequest,
+  status: number,
+  fields: readonly string[],
+  body: Buffer | null = null,
+): Promise<void> {
+  const head = ctx.heads.build(status, fields, req.keepAlive);
+  const withBody = body !== null && req.method !== 'HEAD';
+  await conn.write(withBody ? Buffer.concat([head, body]) : head);
+}
+
+/** The plain-text error answer, as the server gave it through fastify's error handler. */
+function answerError(
+  ctx: FileRouteContext,
+  conn: Connection,
+  req: HttpRequest,
+  status: number,
+  extra: readonly string[] = [],
+) {
+  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`, 'latin1');
+  const fields = [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(body.length),
+    ...extra,
+  ];
+  return answer(ctx, conn, req, status, fields, body);
 }
 
 /** Builds the body plan for a 200 or 206 of `entry`. */
@@ -27,7 +70,7 @@ function makePlan(
   entry: FileEntry,
   status: 200 | 206,
   ranges: readonly { start: number; end: number }[],
-): { plan: ResponsePlan; lengthBytes: number } {
+): ResponsePlan {
   const size = entry.sizeBytes;
   if (status === 200 || ranges.length === 1) {
     const r = status === 200 ? { start: 0, end: size - 1 } : ranges[0]!;
@@ -41,7 +84,7 @@ function makePlan(
     ];
     if (status === 206) headers.push('Content-Range', `bytes ${r.start}-${r.end}/${size}`);
     const parts: BodyPart[] = length > 0 ? [{ header: null, start: r.start, end: r.end }] : [];
-    return { plan: { status, headers, parts, closing: null }, lengthBytes: length };
+    return { status, headers, parts, closing: null };
   }
   const layout = multipartLayout(state.nextBoundary(), entry.contentType, size, ranges);
   const headers = [
@@ -52,141 +95,128 @@ function makePlan(
     ...entry.baseHeaders,
   ];
   const parts = ranges.map((r, i) => ({ header: layout.partHeaders[i]!, start: r.start, end: r.end }));
-  return { plan: { status, headers, parts, closing: layout.closing }, lengthBytes: layout.lengthBytes };
+  return { status, headers, parts, closing: layout.closing };
 }
 
-/** The route handler; errors before the head is written go to fastify's error handler. */
-export async function handleFileRequest(
-  state: ServerState,
-  route: RouteName,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<void> {
-  state.routes[route].requests++;
-  const rawUrl = request.raw.url ?? '/';
-  const decoded = decodeRequestPath(routeRelativeTarget(rawUrl, route), state.options.dotfiles);
+/** The path of a request target for routing: the origin form, or the target as it is when it has none. */
+export function targetPath(target: string): string {
   try {
-    await respond(state, route, request, reply, decoded);
+    return originForm(target);
+  } catch {
+    return target;
+  }
+}
+
+/** Answers one request of a file route on its connection. */
+export async function respondFile(
+  ctx: FileRouteContext,
+  conn: Connection,
+  route: RouteName,
+  req: HttpRequest,
+): Promise<void> {
+  const counters = ctx.state.routes[route];
+  counters.requests++;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    countResponse(counters, 405);
+    return answerError(ctx, conn, req, 405, ['Allow', ALLOW]);
+  }
+  try {
+    const decoded = decodeRequestPath(routeRelativeTarget(req.target, route), ctx.state.options.dotfiles);
+    try {
+      await respond(ctx, conn, route, req, decoded);
+    } catch (err) {
+      // The file was replaced between its stat and its open: look again, once.
+      if (!(err instanceof StaleEntryError)) throw err;
+      ctx.state.files.forget(decoded.relative);
+      await respond(ctx, conn, route, req, decoded);
+    }
   } catch (err) {
-    // The file was replaced between its stat and its open: look again, once.
-    if (!(err instanceof StaleEntryError)) throw err;
-    state.files.forget(decoded.relative);
-    await respond(state, route, request, reply, decoded);
+    // Only errors before the head went out reach here (respond catches the others).
+    if (conn.isClosed) return;
+    const status = httpStatusOf(err);
+    countResponse(counters, status);
+    if (status >= 500) ctx.state.log.error({ err }, 'request failed');
+    if (err instanceof PoolExhaustedError) {
+      // No body: the head fits one plain mbuf (under MINCLSIZE), so it needs no cluster.
+      ctx.onPool503();
+      return answer(ctx, conn, req, 503, ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0']);
+    }
+    await answerError(ctx, conn, req, status);
   }
 }
 
 /** A directory: 403 (EISDIR) unless --list; with it, a redirect to the slash form or the index. */
 async function answerDirectory(
-  state: ServerState,
+  ctx: FileRouteContext,
+  conn: Connection,
   route: RouteName,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  req: HttpRequest,
   decoded: DecodedPath,
 ): Promise<void> {
-  const counters = state.routes[route];
-  const rawUrl = request.raw.url ?? '/';
-  const res = reply.raw;
-  if (!state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
+  const counters = ctx.state.routes[route];
+  if (!ctx.state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
   if (!decoded.trailingSlash) {
-    reply.hijack();
     countResponse(counters, 301);
-    return answerWithoutBody(res, 301, ['Location', `${rawUrl.split('?')[0]}/`, 'Content-Length', '0']);
+    const location = `${targetPath(req.target).split('?')[0]}/`;
+    return answer(ctx, conn, req, 301, ['Location', location, 'Content-Length', '0']);
   }
-  // Listed before the hijack, so that a readdir error still goes through the errno table.
   const html = await directoryListing(
-    state.options.realRoot,
+    ctx.state.options.realRoot,
     decoded.relative,
     `/${route}/${decoded.relative}`,
-    state.options.dotfiles,
+    ctx.state.options.dotfiles,
   );
-  reply.hijack();
   countResponse(counters, 200);
-  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': html.length });
-  res.end(request.method === 'HEAD' ? undefined : html);
+  const fields = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(html.length)];
+  return answer(ctx, conn, req, 200, fields, html);
 }
 
 async function respond(
-  state: ServerState,
+  ctx: FileRouteContext,
+  conn: Connection,
   route: RouteName,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  req: HttpRequest,
   decoded: DecodedPath,
 ): Promise<void> {
+  const state = ctx.state;
   const counters = state.routes[route];
   const entry = await state.files.lookup(decoded.relative);
-  const res = reply.raw;
-  if (entry.isDirectory) return answerDirectory(state, route, request, reply, decoded);
+  if (entry.isDirectory) return answerDirectory(ctx, conn, route, req, decoded);
   if (!entry.isRegular) throw new SysError('EACCES', `${decoded.relative} is not a regular file`);
-  const decision = decide(request.method, request.headers as ConditionalHeaders, entry);
+  const decision = decide(req.method, req.headers as ConditionalHeaders, entry);
   if (decision.status === 304 || decision.status === 412 || decision.status === 416) {
     countResponse(counters, decision.status);
-    const headers =
+    const fields =
       decision.status === 304
         ? ['ETag', entry.etag, 'Last-Modified', entry.lastModified]
         : decision.status === 416
           ? ['Content-Range', `bytes */${entry.sizeBytes}`, 'Content-Length', '0']
           : ['Content-Length', '0'];
-    reply.hijack();
-    return answerWithoutBody(res, decision.status, headers);
+    return answer(ctx, conn, req, decision.status, fields);
   }
-  const { plan } = makePlan(state, entry, decision.status, decision.status === 206 ? decision.ranges : []);
-  if (request.method === 'HEAD' || plan.parts.length === 0) {
-    reply.hijack();
+  const plan = makePlan(state, entry, decision.status, decision.status === 206 ? decision.ranges : []);
+  if (req.method === 'HEAD' || plan.parts.length === 0) {
     countResponse(counters, plan.status);
-    return answerWithoutBody(res, plan.status, plan.headers);
+    return answer(ctx, conn, req, plan.status, plan.headers);
   }
-  // The file opened and checked at lookup, held until the response is done.
-  const lease = state.files.acquire(entry);
-  try {
-    if (route === 'stream') {
-      // A descriptor of its own on the checked file, opened before the head goes out.
-      const fh = await lease.openStream();
-      reply.hijack();
-      countResponse(counters, plan.status);
-      try {
-        await sendBody(state, route, res, plan, lease, fh);
-      } finally {
-        await fh.close().catch(() => {});
-      }
-      return;
-    }
-    // Open before the head goes out, so that open(2)'s errno still picks the status.
-    const file = await lease.kernelFile();
-    reply.hijack();
-    countResponse(counters, plan.status);
-    await sendBody(state, route, res, plan, lease, file);
-  } finally {
-    lease.release();
-  }
-}
-
-/** Sends a body on its route; a failure after the head is out closes the connection. */
-async function sendBody(
-  state: ServerState,
-  route: RouteName,
-  res: ServerResponse,
-  plan: ResponsePlan,
-  lease: FileLease,
-  file: KernelFileRef | FileHandle,
-): Promise<void> {
-  const counters = state.routes[route];
+  if (route !== 'stream') await ctx.pools.admit(conn);
+  const body = await BODY_SENDERS[route].open(state, entry);
+  const head =
+    plan.status === 200 && plan.closing === null
+      ? ctx.heads.whole(entry, () => plan.headers, req.keepAlive)
+      : ctx.heads.build(plan.status, plan.headers, req.keepAlive);
+  countResponse(counters, plan.status);
   counters.inflight++;
-  // The connection's close aborts the body, also for a pipelined response still queued behind
-  // another (Node gives such a response neither a socket nor a 'close' event when the peer goes).
-  const signal = state.connectionSignal(res.req.socket);
   try {
-    if (route === 'stream') await sendViaStream(res, plan, file as FileHandle, counters, signal);
-    else {
-      const session = state.kernel.session(file, res, signal);
-      await sendViaKernel(res, plan, session, route === 'zerocopy' ? 'sendfile' : 'copyfile', counters);
-    }
-    // Sent whole, but a write may have landed meanwhile: the client got what the page cache
-    // held at each moment, as from FreeBSD or nginx.
-    if (lease.changed()) counters.changed_during_send++;
+    await body.send(conn, plan, head, counters);
+    // Sent whole, but a write may have landed meanwhile: the client got what the page cache held
+    // at each moment, as from FreeBSD or nginx.
+    if (body.changed()) counters.changed_during_send++;
   } catch (err) {
-    failAfterHead(state, route, res, lease, err);
+    failAfterHead(state, conn, route, body, err);
   } finally {
     counters.inflight--;
+    body.release(conn);
   }
 }
 
@@ -197,38 +227,21 @@ async function sendBody(
  */
 function failAfterHead(
   state: ServerState,
+  conn: Connection,
   route: RouteName,
-  res: ServerResponse,
-  lease: FileLease,
+  body: OpenBody,
   err: unknown,
 ): void {
-  // EIO: a page-in failed and the kernel aborted the socket, destroying the response: an error of
-  // ours, not a departed client.
-  const clientGone =
-    (err as { code?: unknown } | null)?.code !== 'EIO' && (res.destroyed || isClientGone(err));
-  if (!res.headersSent) {
-    res.writeHead(503, ['Content-Length', '0', 'Connection', 'close']);
-    res.end();
-  } else res.destroy();
+  // EIO: a page-in failed and the kernel aborted the socket: an error of ours, not a departed client.
+  const code = (err as { code?: unknown } | null)?.code;
+  const clientGone = code !== 'EIO' && (conn.isClosed || isClientGone(err));
+  conn.destroy();
   const counters = state.routes[route];
   // The file is looked at first: a short read makes the kernel abort the socket too (EIO).
-  if (err instanceof FileChangedError || lease.changed()) counters.file_changed++;
+  if (err instanceof FileChangedError || body.changed()) counters.file_changed++;
   else if (clientGone) counters.aborted++;
   else {
     counters.errors++;
     state.log.warn({ err, route }, 'response cut short');
   }
-}
-
-function isClientGone(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    code === 'EPIPE' ||
-    code === 'ECONNRESET' ||
-    code === 'EINTR' ||
-    code === 'ENOTCONN' ||
-    code === 'ABORT_ERR' ||
-    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
-    code === 'ERR_STREAM_DESTROYED'
-  );
 }

@@ -1,15 +1,10 @@
-// src/http: the fastify file server demo, its dashboard, /stats, /metrics and /events.
-export { ERRNO_HTTP_STATUS, httpStatusOf } from './errno-status.js';
+// src/http: the file server demo over the simulated kernel, its dashboard, /stats, /metrics, /events.
+export { type ConnectionCounters, PIPELINE_MAX } from './connection.js';
+export { ERRNO_HTTP_STATUS, ERRORS, type ErrorEntry, httpStatusOf } from './errors.js';
 export type { JourneyStep } from './journey-fold.js';
 export type { JourneyReport } from './journey-route.js';
-export type {
-  HttpKernelPort,
-  KernelConfigForHttp,
-  KernelFileRef,
-  KernelSession,
-  ResponseTransport,
-} from './kernel-port.js';
+export { httpSndbufBytes } from './kernel-plugin.js';
 export { ROUTES, type RouteCounters, type RouteName } from './route-stats.js';
 export { MAX_RANGES } from './semantics.js';
-export { buildServer, type ServerOptions, type ZcsimServer } from './server.js';
+export { buildServer, SEND_TIMEOUT_MS_DEFAULT, type ServerOptions, type ZcsimServer } from './server.js';
 export type { StatsSnapshot } from './snapshot.js';

@@ -5,7 +5,7 @@
 // panel and `zcsim trace` both use it.
 import { connect, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { httpStatusOf } from './errno-status.js';
+import { httpStatusOf } from './errors.js';
 import { foldJourney, type JourneyStep } from './journey-fold.js';
 import { type JourneyEvent, JourneyRecorder } from './journey-recorder.js';
 import { loopbackOf } from './loopback.js';

@@ -1,28 +1,50 @@
-// The simulated kernel as a fastify plugin: one kernel per server, decorated on the instance as
+// The simulated kernel as a fastify plugin: one Kernel per server, decorated on the instance as
 // `kernel` (fastify-plugin, so the decorator is shared, not encapsulated). On close it runs the
-// server's own teardown first (event streams, open files), then checks that the kernel is at
-// rest (nothing wired, mapped or queued: no leak), records the verdict, and destroys it.
+// server's own teardown first (connections, event streams, open files), then checks that the
+// kernel is at rest (nothing wired, mapped or queued: no leak), records the verdict, destroys it.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { HttpKernelPort, KernelConfigForHttp } from './kernel-port.js';
+import {
+  createKernel,
+  type Kernel,
+  type KernelAtRest,
+  type KernelConfig,
+  type ResolvedKernelConfig,
+  resolveConfig,
+} from '../index.js';
+import { KiB, MiB, PAGE_SIZE } from '../kern/index.js';
 
 export interface KernelPluginOptions {
-  readonly config: KernelConfigForHttp;
-  readonly makePort: (config: KernelConfigForHttp) => HttpKernelPort;
+  readonly config: KernelConfig;
   /** Runs before the at-rest check: everything that still holds kernel objects lets go here. */
   readonly beforeTeardown: (() => Promise<void>)[];
   /** Receives the at-rest verdict taken at close. */
-  readonly onVerdict: (verdict: { atRest: boolean; leaks: string[] }) => void;
+  readonly onVerdict: (verdict: KernelAtRest) => void;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    kernel: HttpKernelPort;
+    kernel: Kernel;
   }
 }
 
+/** 32 connections sending at once: the benchmark's load, and what the KVA pool is shared by. */
+const HTTP_SENDERS_TYPICAL = 32;
+
+/**
+ * A connection's send buffer when the config names none (SO_SNDBUF, as a file server sets it):
+ * 1 MiB, so that a large body goes out in few batches. In the KVA mode the sf_buf pool bounds
+ * what every socket together may have mapped: each gets a 32nd of the pool (at least 32 KiB).
+ */
+export function httpSndbufBytes(config: ResolvedKernelConfig): number {
+  if (config.mapping !== 'kva') return MiB;
+  const pages = Math.floor(config.nsfbufs / HTTP_SENDERS_TYPICAL);
+  return Math.min(MiB, Math.max(32 * KiB, pages * PAGE_SIZE));
+}
+
 async function kernelPlugin(app: FastifyInstance, opts: KernelPluginOptions): Promise<void> {
-  const kernel = opts.makePort(opts.config);
+  const c = opts.config;
+  const kernel = createKernel({ ...c, sndbufBytes: c.sndbufBytes ?? httpSndbufBytes(resolveConfig(c)) });
   app.decorate('kernel', kernel);
   app.addHook('onClose', async () => {
     for (const step of opts.beforeTeardown) await step();

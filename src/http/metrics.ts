@@ -5,6 +5,7 @@
 // at the first scrape. A kernel value the table does not name yet is still exported, as a gauge
 // zcsim_<section>_<key>.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { ConnectionCounters } from './connection.js';
 import { ABORT_ERRNOS, KERNEL_METRICS, type KernelMetric, ZONE_METRICS } from './metric-table.js';
 import { ROUTES, type RouteCounters } from './route-stats.js';
 import type { StatsSnapshot } from './snapshot.js';
@@ -69,6 +70,52 @@ const ROUTE_METRICS: readonly {
   },
 ];
 
+/** The connection layer's counters (http.connections in /stats). */
+const CONNECTION_METRICS: readonly {
+  key: keyof ConnectionCounters;
+  name: string;
+  type: 'counter' | 'gauge';
+  help: string;
+}[] = [
+  {
+    key: 'accepted',
+    name: 'zcsim_http_connections_accepted_total',
+    type: 'counter',
+    help: 'TCP connections accepted (one kernel socket each)',
+  },
+  { key: 'open', name: 'zcsim_http_connections_open', type: 'gauge', help: 'TCP connections open now' },
+  {
+    key: 'send_timeouts',
+    name: 'zcsim_http_send_timeouts_total',
+    type: 'counter',
+    help: 'Connections closed because their socket took no byte for the send timeout',
+  },
+  {
+    key: 'idle_timeouts',
+    name: 'zcsim_http_idle_timeouts_total',
+    type: 'counter',
+    help: 'Keep-alive connections closed after idling',
+  },
+  {
+    key: 'parse_errors',
+    name: 'zcsim_http_parse_errors_total',
+    type: 'counter',
+    help: 'Requests refused by the parser (400, 411, 413, 431)',
+  },
+  {
+    key: 'pool_503',
+    name: 'zcsim_http_pool_exhausted_responses_total',
+    type: 'counter',
+    help: 'Responses answered 503 because a kernel pool was exhausted before they started',
+  },
+  {
+    key: 'pipelined',
+    name: 'zcsim_http_pipelined_requests_total',
+    type: 'counter',
+    help: 'Requests parsed while others were unanswered on the same connection',
+  },
+];
+
 function snake(key: string): string {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
@@ -111,7 +158,7 @@ export class Metrics {
     // Counters hold the snapshot's absolute values: cleared, then set, at each scrape.
     for (const m of this.metrics.values()) m.reset();
     this.renderHttp(snap);
-    this.renderKernel(snap.kernel);
+    this.renderKernel(asRecord(snap.kernel));
     const config: Record<string, string> = {};
     for (const [k, v] of Object.entries(snap.server.kernel)) {
       if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
@@ -134,6 +181,7 @@ export class Metrics {
       {},
       snap.atRest ? 1 : 0,
     );
+    this.renderConnections(snap.http.connections);
     return this.registry.metrics();
   }
 
@@ -165,6 +213,10 @@ export class Metrics {
       {},
       files.open_files,
     );
+  }
+
+  private renderConnections(c: Readonly<ConnectionCounters>): void {
+    for (const m of CONNECTION_METRICS) setTo(this.metric(m.name, m.type, m.help), {}, c[m.key]);
   }
 
   private renderKernel(kernel: Record<string, unknown>): void {

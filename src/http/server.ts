@@ -1,23 +1,31 @@
-// buildServer(options): the fastify demo. Routes: /zerocopy/*, /copy/*, /stream/* (files),
-// /stats, /metrics, /events, /files, /compare, and the dashboard at / with its assets. Used by
-// the CLI (zcsim serve) and by the tests, which listen on 127.0.0.1 port 0.
+// buildServer(options): the demo. Routes: /zerocopy/*, /copy/*, /stream/* (files), /stats,
+// /metrics, /events, /files, /compare, and the dashboard at / with its assets. Used by the CLI
+// (zcsim serve) and by the tests, which listen on 127.0.0.1 port 0.
+//
+// The server owns its connections (connection.ts): fastify is built with a serverFactory whose
+// http.Server hands each accepted socket to us instead of Node's HTTP parser. Each connection
+// gets one kernel socket; the file routes are answered on it directly (file-route.ts), the panel
+// through fastify's inject (panel-bridge.ts), in request order.
 import { realpathSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createServer, type Server, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { KernelConfig } from '../index.js';
 import { type Clock, realClock, type TimerHandle } from '../kern/index.js';
 import { loadAssets } from './assets.js';
-import { lingeringClientError } from './client-error.js';
 import { Comparer } from './compare.js';
-import { httpStatusOf } from './errno-status.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { httpStatusOf } from './errors.js';
 import { EventHub } from './events.js';
 import { FileCache } from './file-cache.js';
-import { handleFileRequest } from './file-route.js';
+import { type FileRouteContext, respondFile, targetPath } from './file-route.js';
+import { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
 import kernelPlugin from './kernel-plugin.js';
-import type { HttpKernelPort, KernelConfigForHttp } from './kernel-port.js';
 import { Metrics } from './metrics.js';
+import { respondEvents, respondPanel } from './panel-bridge.js';
 import { registerPanelRoutes } from './panel-routes.js';
-import { PathError } from './path.js';
-import { countResponse, ROUTES, type RouteName } from './route-stats.js';
+import { PoolGate } from './pool-gate.js';
+import { ROUTES, type RouteName } from './route-stats.js';
 import { takeSnapshot } from './snapshot.js';
 import { ServerState } from './state.js';
 
@@ -28,7 +36,7 @@ export interface ServerOptions {
   readonly list?: boolean;
   /** Serve names starting with '.' (off: 404). */
   readonly dotfiles?: boolean;
-  readonly kernel?: KernelConfigForHttp;
+  readonly kernel?: KernelConfig;
   /** How long a cached fstat is trusted, in ms (nginx's open_file_cache_valid); 1000. */
   readonly revalidateMs?: number;
   /** Open-file cache entries at most; 1024. */
@@ -39,10 +47,10 @@ export interface ServerOptions {
   readonly compareDurationMs?: number;
   /** How long close waits for busy connections before cutting them, in ms; 2000. */
   readonly closeGraceMs?: number;
+  /** A connection whose socket took no byte for this long is closed (nginx's send_timeout); 60 s. */
+  readonly sendTimeoutMs?: number;
   readonly logger?: boolean;
   readonly clock?: Clock;
-  /** Makes the kernel; the default is the simulator (src/kernel.ts). */
-  readonly kernelPort?: (config: KernelConfigForHttp) => HttpKernelPort;
 }
 
 declare module 'fastify' {
@@ -53,45 +61,49 @@ declare module 'fastify' {
 
 export type ZcsimServer = FastifyInstance;
 
-const ALLOW = 'GET, HEAD';
+export const SEND_TIMEOUT_MS_DEFAULT = 60_000;
+/** Event-loop turns that close waits for the last connections to let go of their kernel objects. */
+const CLOSE_TURNS_MAX = 100;
 
-function routeOfUrl(url: string): RouteName | null {
-  for (const r of ROUTES) if (url.startsWith(`/${r}/`) || url === `/${r}`) return r;
+function routeOf(path: string): RouteName | null {
+  for (const r of ROUTES) {
+    if (path.startsWith(`/${r}`)) {
+      const c = path.charCodeAt(r.length + 1);
+      if (Number.isNaN(c) || c === 0x2f || c === 0x3f) return r;
+    }
+  }
   return null;
 }
 
-function sendError(reply: FastifyReply, status: number, extra?: Record<string, string>): void {
-  reply.code(status).type('text/plain; charset=utf-8');
-  if (extra) reply.headers(extra);
-  void reply.send(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`);
-}
+/** Every accepted connection, and the sweep that applies the send and idle timeouts to them. */
+class Connections {
+  readonly open = new Set<Connection>();
+  private sweepTimer: TimerHandle | null = null;
 
-/** The file routes, and the error and not-found handlers that speak for them (errno table, 405). */
-function registerFileRoutes(app: FastifyInstance, state: ServerState): void {
-  app.setErrorHandler((err, request, reply) => {
-    const route = routeOfUrl(request.url);
-    const status =
-      err instanceof PathError
-        ? err.status
-        : ((err as { statusCode?: number }).statusCode ?? httpStatusOf(err));
-    if (route) countResponse(state.routes[route], status);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    sendError(reply, status);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const route = routeOfUrl(request.url);
-    if (route && request.method !== 'GET' && request.method !== 'HEAD') {
-      state.routes[route].requests++;
-      countResponse(state.routes[route], 405);
-      return sendError(reply, 405, { Allow: ALLOW });
-    }
-    sendError(reply, 404);
-  });
-  for (const route of ROUTES) {
-    const handler = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
-      handleFileRequest(state, route, request, reply);
-    app.route({ method: ['GET', 'HEAD'], url: `/${route}`, handler });
-    app.route({ method: ['GET', 'HEAD'], url: `/${route}/*`, handler });
+  constructor(
+    private readonly clock: Clock,
+    private readonly sendTimeoutMs: number,
+  ) {}
+
+  add(conn: Connection): void {
+    this.open.add(conn);
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.sweepTimer !== null || this.open.size === 0) return;
+    const periodMs = Math.max(20, Math.min(1000, Math.floor(this.sendTimeoutMs / 4)));
+    this.sweepTimer = this.clock.setTimer(periodMs, () => {
+      this.sweepTimer = null;
+      const nowMs = this.clock.nowMs();
+      for (const c of this.open) c.sweep(nowMs, this.sendTimeoutMs, KEEP_ALIVE_TIMEOUT_MS);
+      this.arm();
+    });
+  }
+
+  stop(): void {
+    this.sweepTimer?.cancel();
+    this.sweepTimer = null;
   }
 }
 
@@ -99,20 +111,31 @@ function registerFileRoutes(app: FastifyInstance, state: ServerState): void {
 export async function buildServer(options: ServerOptions): Promise<ZcsimServer> {
   const clock = options.clock ?? realClock();
   const realRoot = realpathSync(options.root);
+  const revalidateMs = options.revalidateMs ?? 1000;
+  const sendTimeoutMs = options.sendTimeoutMs ?? SEND_TIMEOUT_MS_DEFAULT;
   const beforeTeardown: (() => Promise<void>)[] = [];
-  let stateRef: ServerState | null = null;
+  const conns = new Connections(clock, sendTimeoutMs);
+  let host: ConnectionHost | null = null;
   const app = Fastify({
     logger: options.logger ?? false,
     exposeHeadRoutes: false,
     return503OnClosing: true,
-    clientErrorHandler: lingeringClientError(clock),
+    serverFactory: (handler) => {
+      const server: Server = createServer(handler);
+      // The connection is ours: Node's HTTP parser never sees it.
+      server.removeAllListeners('connection');
+      server.on('connection', (socket: Socket) => {
+        if (host === null) socket.destroy();
+        else conns.add(new Connection(host, socket));
+      });
+      return server;
+    },
   });
-  const makePort = options.kernelPort ?? (await import('./kernel-adapter.js')).createKernelPort;
+  let stateRef: ServerState | null = null;
   await app.register(kernelPlugin, {
     // The open-file cache re-stats each file every revalidateMs and opens a changed one afresh
     // (a fresh fstat in the kernel too), so the kernel need not fstat it at every sendfile.
-    config: { revalidateMs: options.revalidateMs ?? 1000, ...options.kernel },
-    makePort,
+    config: { revalidateMs, ...options.kernel },
     beforeTeardown,
     onVerdict: (v) => {
       if (stateRef) stateRef.closeReport = v;
@@ -120,7 +143,7 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   });
   const files = new FileCache({
     realRoot,
-    revalidateMs: options.revalidateMs ?? 1000,
+    revalidateMs,
     capacity: options.fileCacheCapacity ?? 1024,
     clock,
     kernel: app.kernel,
@@ -131,8 +154,9 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
       realRoot,
       list: options.list ?? false,
       dotfiles: options.dotfiles ?? false,
-      revalidateMs: options.revalidateMs ?? 1000,
+      revalidateMs,
       eventsIntervalMs: options.eventsIntervalMs ?? 500,
+      sendTimeoutMs,
     },
     app.kernel,
     files,
@@ -144,20 +168,68 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   app.decorate('zcsim', state);
   const hub = new EventHub(clock, state.options.eventsIntervalMs, () => JSON.stringify(takeSnapshot(state)));
   const comparer = new Comparer(clock, state.routes, options.compareDurationMs ?? 2000);
-  // Close: event streams end and the loader dies at once; connections still open after the
-  // grace period (a stalled download, a preconnected socket that never sent a request) are cut,
-  // so that close always finishes and the at-rest check runs.
+  const heads = new Heads(clock);
+  const pools = new PoolGate(app.kernel, clock);
+  const fileCtx: FileRouteContext = { state, heads, pools, onPool503: () => state.connections.pool_503++ };
+  let closing = false;
+  host = {
+    kernel: app.kernel,
+    clock,
+    counters: state.connections,
+    heads,
+    get closing() {
+      return closing;
+    },
+    respond: (conn, req) => {
+      const path = targetPath(req.target);
+      const route = routeOf(path);
+      if (route !== null) return respondFile(fileCtx, conn, route, req);
+      if (req.method === 'GET' && (path === '/events' || path.startsWith('/events?')))
+        return respondEvents(hub, heads, conn, req);
+      return respondPanel(app, heads, conn, req);
+    },
+    closed: (conn) => conns.open.delete(conn),
+  };
+
+  // Close: event streams end and the loader dies at once; idle connections close, and those
+  // still busy after the grace period (a stalled download, a preconnected socket that never sent
+  // a request) are cut, so that close always finishes and the at-rest check runs.
   let grace: TimerHandle | null = null;
   app.addHook('preClose', async () => {
+    closing = true;
     hub.closeAll();
     comparer.stop();
-    app.server.closeIdleConnections();
-    grace = clock.setTimer(options.closeGraceMs ?? 2000, () => app.server.closeAllConnections());
+    for (const c of conns.open) if (c.idle) c.destroy();
+    grace = clock.setTimer(options.closeGraceMs ?? 2000, () => {
+      for (const c of conns.open) c.destroy();
+    });
   });
-  beforeTeardown.push(async () => grace?.cancel());
+  beforeTeardown.push(async () => {
+    pools.close();
+    grace?.cancel();
+    conns.stop();
+    // A connection lets go of its kernel socket and files on its own 'close', a turn or two
+    // after the listening socket counted it closed: wait for that (bounded), then cut the rest.
+    for (let turn = 0; turn < CLOSE_TURNS_MAX && conns.open.size > 0; turn++) {
+      // A turn of the event loop, not a timer: it must pass under a manual clock too.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    for (const c of conns.open) c.destroy();
+  });
   beforeTeardown.push(() => files.close());
 
-  registerFileRoutes(app, state);
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).type('text/plain; charset=utf-8').send('404 Not Found\n');
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const status =
+      httpStatusOf(err) === 500 ? ((err as { statusCode?: number }).statusCode ?? 500) : httpStatusOf(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    void reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`);
+  });
   registerPanelRoutes(app, { state, hub, comparer, metrics: new Metrics(), assets: loadAssets() });
   return app;
 }

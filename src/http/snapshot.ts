@@ -1,6 +1,8 @@
 // The /stats document: every kernel counter (vm, sfbuf, mbuf zones, sendfile, copy, sockets, as
 // the kernel's stats() names them), the demo's per-route counters, atRest/leaks, and the
 // `netstat -m` text. docs/stats.md documents the shape; /metrics and /events are built from it.
+import type { KernelStats, ResolvedKernelConfig } from '../index.js';
+import type { ConnectionCounters } from './connection.js';
 import { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from './route-stats.js';
 import type { ServerState } from './state.js';
 
@@ -10,15 +12,17 @@ export interface StatsSnapshot {
   readonly server: {
     readonly root: string;
     readonly list: boolean;
-    readonly kernel: Readonly<Record<string, unknown>>;
+    readonly kernel: ResolvedKernelConfig;
   };
   /** The kernel's counters, section by section (vm, sfbuf, mbuf, sendfile, copy, sockets). */
-  readonly kernel: Record<string, unknown>;
+  readonly kernel: KernelStats;
   readonly http: {
     readonly routes: Readonly<Record<RouteName, RouteCounters>>;
     /** Each route's highest `inflight` since the previous snapshot (as kernel.peaks for the gauges). */
     readonly inflight_peak: Readonly<Record<RouteName, number>>;
     readonly files: { readonly entries: number; readonly open_files: number };
+    /** Connections accepted and open, and why the server closed some. */
+    readonly connections: Readonly<ConnectionCounters>;
   };
   readonly atRest: boolean;
   readonly leaks: readonly string[];
@@ -38,7 +42,12 @@ export function takeSnapshot(state: ServerState): StatsSnapshot {
     uptime_ms: Math.round(state.clock.nowMs() - state.startedAtMs),
     server: { root: state.options.root, list: state.options.list, kernel: state.kernel.config },
     kernel: state.kernel.stats(),
-    http: { routes: state.routes, inflight_peak: inflightPeaks(state), files: state.files.counters() },
+    http: {
+      routes: state.routes,
+      inflight_peak: inflightPeaks(state),
+      files: state.files.counters(),
+      connections: state.connections,
+    },
     atRest: rest.atRest,
     leaks: rest.leaks,
     netstat: state.kernel.netstatM(),

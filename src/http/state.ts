@@ -1,11 +1,10 @@
-// One server's state: its options, its kernel port, the open-file cache and the per-route
-// counters. Nothing here is module-level: every buildServer() has its own.
-import { setMaxListeners } from 'node:events';
-import type { Socket } from 'node:net';
+// One server's state: its options, its kernel, the open-file cache, the per-route counters and
+// the connection counters. Nothing here is module-level: every buildServer() has its own.
 import type { FastifyBaseLogger } from 'fastify';
+import type { Kernel, KernelAtRest } from '../index.js';
 import type { Clock } from '../kern/index.js';
+import { type ConnectionCounters, newConnectionCounters } from './connection.js';
 import type { FileCache } from './file-cache.js';
-import type { HttpKernelPort } from './kernel-port.js';
 import { newRouteCounters, type RouteCounters, type RouteName } from './route-stats.js';
 
 export interface ResolvedOptions {
@@ -15,6 +14,7 @@ export interface ResolvedOptions {
   readonly dotfiles: boolean;
   readonly revalidateMs: number;
   readonly eventsIntervalMs: number;
+  readonly sendTimeoutMs: number;
 }
 
 export class ServerState {
@@ -23,40 +23,20 @@ export class ServerState {
     copy: newRouteCounters(),
     stream: newRouteCounters(),
   };
+  readonly connections: ConnectionCounters = newConnectionCounters();
   /** Per-server multipart boundary sequence (deterministic, like nginx's boundary counter). */
   private boundarySeq = 0;
-  /** Each connection's abort, fired when it closes (every body on it stops). */
-  private readonly connectionAborts = new WeakMap<Socket, AbortController>();
   /** Set by onClose: whether the kernel was at rest when the server closed. */
-  closeReport: { atRest: boolean; leaks: string[] } | null = null;
+  closeReport: KernelAtRest | null = null;
 
   constructor(
     readonly options: ResolvedOptions,
-    readonly kernel: HttpKernelPort,
+    readonly kernel: Kernel,
     readonly files: FileCache,
     readonly clock: Clock,
     readonly log: FastifyBaseLogger,
     readonly startedAtMs: number,
   ) {}
-
-  /**
-   * The signal that aborts when `socket` closes, shared by every body sent on the connection
-   * (pipelined ones still queued included): one AbortController and one 'close' listener per
-   * connection, however many responses it carries.
-   */
-  connectionSignal(socket: Socket): AbortSignal {
-    let abort = this.connectionAborts.get(socket);
-    if (!abort) {
-      const created = new AbortController();
-      // Every pipelined body waiting on the connection listens to it: no leak warning at 11.
-      setMaxListeners(0, created.signal);
-      abort = created;
-      this.connectionAborts.set(socket, created);
-      if (socket.destroyed) created.abort();
-      else socket.once('close', () => created.abort());
-    }
-    return abort.signal;
-  }
 
   nextBoundary(): string {
     this.boundarySeq++;

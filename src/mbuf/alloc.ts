@@ -76,9 +76,9 @@ export class MbufZones {
   }
 
   /** m_get: a plain mbuf, data at M_START (MLEN bytes of room). */
-  mGet(how: MbufHow, type: number): Mbuf | null | Promise<Mbuf> {
+  mGet(how: MbufHow, type: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
     const m = this.mbufZone.alloc();
-    if (m === null) return this.mbufShortage(how, type, 0);
+    if (m === null) return this.mbufShortage(how, type, 0, signal);
     this.mInit(m, type, 0);
     if (this.invariants) this.checkInvariants();
     return m;
@@ -94,16 +94,16 @@ export class MbufZones {
   }
 
   /** m_getcl: an mbuf with a 2 KiB cluster attached (EXT_CLUSTER); `flags` may hold M_PKTHDR. */
-  mGetcl(how: MbufHow, type: number, flags: number): Mbuf | null | Promise<Mbuf> {
+  mGetcl(how: MbufHow, type: number, flags: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
     const m = this.mbufZone.alloc();
     if (m === null) {
       if (how === M_NOWAIT) return this.deny(this.mbufZone);
-      return this.mGetclSleep(null, type, flags);
+      return this.mGetclSleep(null, type, flags, signal);
     }
     this.mInit(m, type, flags);
     const cl = this.clusterZone.alloc();
     if (cl === null) {
-      if (how !== M_NOWAIT) return this.mGetclSleep(m, type, flags);
+      if (how !== M_NOWAIT) return this.mGetclSleep(m, type, flags, signal);
       this.mRelease(m);
       return this.deny(this.clusterZone);
     }
@@ -227,27 +227,53 @@ export class MbufZones {
     return null;
   }
 
-  /** M_WAITOK at a zone's limit: sleep on "zonelimit" until an item is freed for us. */
-  protected zoneSleep<T, R>(zone: Zone<T>, take: (item: T) => R): Promise<R> {
+  /**
+   * M_WAITOK at a zone's limit: sleep on "zonelimit" until an item is freed for us.
+   * XXX(sim): the caller's signal ends the sleep (EINTR); uma's zonelimit sleep is not
+   * interruptible, but here every wait must end when the caller's connection closes.
+   */
+  protected zoneSleep<T, R>(zone: Zone<T>, take: (item: T) => R, signal?: AbortSignal): Promise<R> {
     if (this.trace.on)
       this.trace.emit('zone_sleep', () => ({ zone: zone.name, sleepers: zone.sleepers + 1 }));
-    return zone.sleepAlloc(take);
+    return zone.sleepAlloc(take, signal);
   }
 
-  private mbufShortage(how: MbufHow, type: number, flags: number): null | Promise<Mbuf> {
+  private mbufShortage(
+    how: MbufHow,
+    type: number,
+    flags: number,
+    signal?: AbortSignal,
+  ): null | Promise<Mbuf> {
     if (how === M_NOWAIT) return this.deny(this.mbufZone);
-    return this.zoneSleep(this.mbufZone, (m) => {
-      this.mInit(m, type, flags);
-      if (this.invariants) this.checkInvariants();
-      return m;
-    });
+    return this.zoneSleep(
+      this.mbufZone,
+      (m) => {
+        this.mInit(m, type, flags);
+        if (this.invariants) this.checkInvariants();
+        return m;
+      },
+      signal,
+    );
   }
 
-  private async mGetclSleep(m: Mbuf | null, type: number, flags: number): Promise<Mbuf> {
-    const mm = m ?? (await this.zoneSleep(this.mbufZone, (w) => this.mInit(w, type, flags)));
+  private async mGetclSleep(
+    m: Mbuf | null,
+    type: number,
+    flags: number,
+    signal?: AbortSignal,
+  ): Promise<Mbuf> {
+    const mm = m ?? (await this.zoneSleep(this.mbufZone, (w) => this.mInit(w, type, flags), signal));
     const cl = this.clusterZone.alloc();
     if (cl !== null) this.mClattach(mm, cl);
-    else await this.zoneSleep(this.clusterZone, (c) => this.mClattach(mm, c));
+    else {
+      try {
+        await this.zoneSleep(this.clusterZone, (c) => this.mClattach(mm, c), signal);
+      } catch (e) {
+        // Interrupted: the mbuf taken for the cluster goes back.
+        this.mFreem(mm);
+        throw e;
+      }
+    }
     if (this.invariants) this.checkInvariants();
     return mm;
   }

@@ -31,11 +31,12 @@ export class MbufExtpgs extends MbufZones {
     arg1: unknown,
     arg2: unknown,
     flags: number,
+    signal?: AbortSignal,
   ): Mbuf | null | Promise<Mbuf> {
     const m = this.mbufZone.alloc();
     if (m === null) {
       if (how === M_NOWAIT) return this.deny(this.mbufZone);
-      return this.zoneSleep(this.mbufZone, (w) => this.mExtpgInit(w, freef, arg1, arg2, flags));
+      return this.zoneSleep(this.mbufZone, (w) => this.mExtpgInit(w, freef, arg1, arg2, flags), signal);
     }
     return this.mExtpgInit(m, freef, arg1, arg2, flags);
   }

@@ -79,9 +79,10 @@ export class Zone<T> {
    * runs in the same turn that takes the item off the cache, so no other code (an invariant walk
    * after some free) can see the item counted in use and not yet set up by its caller.
    */
-  sleepAlloc<R>(take: (item: T) => R): Promise<R> {
+  sleepAlloc<R>(take: (item: T) => R, signal?: AbortSignal): Promise<R> {
     this.sleeps++;
-    return this.waitq.sleep().then(() => take(this.takeReserved()));
+    // An aborted sleeper leaves the queue before any item is reserved for it (EINTR).
+    return this.waitq.sleep(signal).then(() => take(this.takeReserved()));
   }
 
   private takeReserved(): T {

@@ -89,8 +89,14 @@ async function sosendLocked(
       }
       continue;
     }
-    const chain = mUiotombuf(host.mbufs, buf, sentBytes, Math.min(space, residBytes));
-    const m = chain instanceof Promise ? await chain : chain;
+    const chain = mUiotombuf(host.mbufs, buf, sentBytes, Math.min(space, residBytes), signal);
+    let m: Mbuf;
+    try {
+      m = chain instanceof Promise ? await chain : chain;
+    } catch (e) {
+      // The first allocation's sleep was interrupted (EINTR): report what was sent.
+      throw isSysError(e) ? e.withSbytes(sentBytes) : e;
+    }
     // The chain may be short of what was asked (a dry zone): queue what it holds.
     const lengthBytes = host.mbufs.mLength(m);
     host.countCopyin(lengthBytes);
@@ -114,10 +120,11 @@ export function mUiotombuf(
   buf: Uint8Array,
   offsetBytes: number,
   lengthBytes: number,
+  signal?: AbortSignal,
 ): Mbuf | Promise<Mbuf> {
   kassert(lengthBytes > 0 && offsetBytes + lengthBytes <= buf.length, 'm_uiotombuf: bad range');
   const end = offsetBytes + lengthBytes;
-  const first = mUiotombufAlloc(mbufs, end - offsetBytes, M_WAITOK);
+  const first = mUiotombufAlloc(mbufs, end - offsetBytes, M_WAITOK, signal);
   if (first instanceof Promise) return first.then((m) => mUiotombufFill(mbufs, buf, m, offsetBytes, end));
   kassert(first !== null, 'm_uiotombuf: M_WAITOK allocation returned null');
   return mUiotombufFill(mbufs, buf, first, offsetBytes, end);
@@ -127,8 +134,9 @@ function mUiotombufAlloc(
   mbufs: MbufAllocator,
   residBytes: number,
   how: MbufHow,
+  signal?: AbortSignal,
 ): Mbuf | null | Promise<Mbuf> {
-  return residBytes >= MINCLSIZE ? mbufs.mGetcl(how, MT_DATA, 0) : mbufs.mGet(how, MT_DATA);
+  return residBytes >= MINCLSIZE ? mbufs.mGetcl(how, MT_DATA, 0, signal) : mbufs.mGet(how, MT_DATA, signal);
 }
 
 /** Fills `head`, then appends M_NOWAIT mbufs until the bytes are copied or a zone is dry. */

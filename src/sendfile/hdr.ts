@@ -34,23 +34,34 @@ export function copyIntoMbufs(
   mbufs: MbufAllocator,
   uio: IovCursor,
   maxBytes: number,
+  signal?: AbortSignal,
 ): Mbuf | null | Promise<Mbuf | null> {
-  return copyIntoMbufsResume(mbufs, uio, { head: null, tail: null, budget: Math.min(maxBytes, uio.left) });
+  const chain = { head: null, tail: null, budget: Math.min(maxBytes, uio.left) };
+  return copyIntoMbufsResume(mbufs, uio, chain, signal);
 }
 
 function copyIntoMbufsResume(
   mbufs: MbufAllocator,
   uio: IovCursor,
   chain: HdrChain,
+  signal: AbortSignal | undefined,
 ): Mbuf | null | Promise<Mbuf | null> {
   while (chain.budget > 0) {
     const want = chain.budget >= MINCLSIZE ? MCLBYTES : MLEN;
-    const r = want === MCLBYTES ? mbufs.mGetcl(M_WAITOK, MT_DATA, 0) : mbufs.mGet(M_WAITOK, MT_DATA);
+    const r =
+      want === MCLBYTES ? mbufs.mGetcl(M_WAITOK, MT_DATA, 0, signal) : mbufs.mGet(M_WAITOK, MT_DATA, signal);
     if (r instanceof Promise) {
-      return r.then((m) => {
-        copyIntoMbuf(uio, chain, m, want);
-        return copyIntoMbufsResume(mbufs, uio, chain);
-      });
+      return r.then(
+        (m) => {
+          copyIntoMbuf(uio, chain, m, want);
+          return copyIntoMbufsResume(mbufs, uio, chain, signal);
+        },
+        (e: unknown) => {
+          // Interrupted (EINTR): the part of the chain already built is freed.
+          mbufs.mFreem(chain.head);
+          throw e;
+        },
+      );
     }
     kassert(r !== null, 'm_uiotombuf: M_WAITOK allocation returned NULL');
     copyIntoMbuf(uio, chain, r, want);

@@ -76,8 +76,15 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     if (call.mPending === null) {
       // As for the sf_bufs below, only the chain's first mbuf may sleep. XXX(sim): the kernel
       // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks.
-      const r = env.mbufs.mGet(c.mhead === null ? M_WAITOK : M_NOWAIT, MT_DATA);
-      if (r instanceof Promise) return r.then((m) => setMPending(call, m));
+      const r = env.mbufs.mGet(c.mhead === null ? M_WAITOK : M_NOWAIT, MT_DATA, call.signal);
+      // An interrupted sleep (the connection closed) ends the chunk as a dry zone does.
+      if (r instanceof Promise)
+        return r.then(
+          (m) => setMPending(call, m),
+          async () => {
+            await buildAllocfail(env, c, call, false);
+          },
+        );
       if (r === null) return buildAllocfail(env, c, call, false);
       call.mPending = r;
     }
@@ -147,8 +154,14 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     if (m === null || m.m_epg!.m_epg_npgs === MBUF_PEXT_MAX_PGS) {
       if (call.mPending === null) {
         const how = c.mhead === null ? M_WAITOK : M_NOWAIT;
-        const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0);
-        if (r instanceof Promise) return r.then((x) => setMPending(call, x));
+        const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0, call.signal);
+        if (r instanceof Promise)
+          return r.then(
+            (x) => setMPending(call, x),
+            async () => {
+              await buildAllocfail(env, c, call, false);
+            },
+          );
         if (r === null) return buildAllocfail(env, c, call, false);
         call.mPending = r;
       }

@@ -184,7 +184,7 @@ async function sendfileLoop(
       let space = typeof w === 'number' ? w : await w;
       let hdrlen = 0;
       if (hdr.left > 0) {
-        const h = copyIntoMbufs(env.mbufs, hdr, space);
+        const h = copyIntoMbufs(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
         hdrlen = mh === null ? 0 : env.mbufs.mLength(mh);
         space -= hdrlen;

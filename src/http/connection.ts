@@ -1,0 +1,317 @@
+// One accepted TCP connection, as nginx's ngx_http_connection_t holds it: the real net.Socket, the
+// one kernel socket over it for as long as it lives (every response goes through its send
+// buffer, in request order), the request parser, and a bounded queue of parsed, unanswered
+// requests. Requests are parsed as they arrive; a response's work starts only at the head of the
+// queue, and past PIPELINE_MAX parsed requests the socket is not read (backpressure). The
+// connection's AbortSignal ends every wait of its responses when it closes.
+import type { Socket } from 'node:net';
+import type { Kernel, KSocket } from '../index.js';
+import type { Clock, TimerHandle } from '../kern/index.js';
+import type { Heads } from './heads.js';
+import { type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
+
+/** Parsed, unanswered requests a connection may hold (nginx answers one at a time too). */
+export const PIPELINE_MAX = 32;
+/** nginx's lingering_timeout is 5 s; a refused client gets at most this long to finish sending. */
+export const LINGER_MS = 2000;
+/** Node's headersTimeout: a request head must be complete this long after its first byte (408). */
+export const HEADERS_TIMEOUT_MS = 60_000;
+
+/** What the server counts of its connections (in /stats under http.connections). */
+export interface ConnectionCounters {
+  accepted: number;
+  open: number;
+  /** Closed because the socket took no byte for sendTimeoutMs (nginx's send_timeout). */
+  send_timeouts: number;
+  /** Closed after idling sendTimeoutMs-free for the keep-alive timeout. */
+  idle_timeouts: number;
+  /** Requests refused by the parser (400, 411, 413, 431). */
+  parse_errors: number;
+  /** Responses that had not started and got 503 because a kernel pool was exhausted. */
+  pool_503: number;
+  /** Requests that were parsed while others were still unanswered on the same connection. */
+  pipelined: number;
+}
+
+export function newConnectionCounters(): ConnectionCounters {
+  return {
+    accepted: 0,
+    open: 0,
+    send_timeouts: 0,
+    idle_timeouts: 0,
+    parse_errors: 0,
+    pool_503: 0,
+    pipelined: 0,
+  };
+}
+
+/** The server behind a connection: what answers a request, and its counters. */
+export interface ConnectionHost {
+  readonly kernel: Kernel;
+  readonly clock: Clock;
+  readonly counters: ConnectionCounters;
+  readonly heads: Heads;
+  /** Whether the server is closing: new requests get 503 and the connection closes. */
+  readonly closing: boolean;
+  /** Answers `request` on `conn`; may call conn.destroy() when a response cannot finish. */
+  respond(conn: Connection, request: HttpRequest): Promise<void>;
+  /** The connection closed and freed its kernel socket. */
+  closed(conn: Connection): void;
+}
+
+type Queued = { readonly request: HttpRequest } | { readonly error: ParseError } | { readonly eof: true };
+
+export class Connection {
+  readonly so: KSocket;
+  private readonly abort = new AbortController();
+  private readonly parser = new RequestParser();
+  private readonly queue: Queued[] = [];
+  private running = false;
+  /** The client sent its FIN; answered when the queue reaches it. */
+  private eof = false;
+  private eofQueued = false;
+  /** Closing after the last answer: what the client still sends is dropped. */
+  private lingering = false;
+  private done = false;
+  private released = false;
+  /** The current response ends the connection (a close-delimited body). */
+  private closeAfter = false;
+  /** Set by a response whose head already went out and that could not finish. */
+  private destroyed = false;
+  /** Send-timeout bookkeeping: bytes the host had taken at the last look, and when that changed. */
+  private takenBytes = 0;
+  private progressAtMs: number;
+  private lingerTimer: TimerHandle | null = null;
+  /** What earlier responses hold until the send buffer is empty (their files). */
+  private held: (() => void)[] = [];
+  /** When the bytes of a request head that is not complete yet began to arrive (-1: none). */
+  private headStartMs = -1;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    readonly socket: Socket,
+  ) {
+    this.so = host.kernel.socket(socket);
+    this.progressAtMs = host.clock.nowMs();
+    host.counters.accepted++;
+    host.counters.open++;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {});
+    socket.on('end', () => this.onEnd());
+    socket.once('close', () => this.onClose());
+  }
+
+  /** Aborts when the connection closes: every sleep of its responses ends (EINTR). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get isClosed(): boolean {
+    return this.done || this.destroyed;
+  }
+
+  /** Nothing being answered and nothing queued. */
+  get idle(): boolean {
+    return !this.running && this.queue.length === 0;
+  }
+
+  /** write(2) on the connection's kernel socket: a real copy into mbufs, in order. */
+  write(buf: Uint8Array): Promise<number> {
+    return this.host.kernel.write(this.so, buf, this.abort.signal);
+  }
+
+  /** Waits until the kernel socket has handed every byte to the net.Socket. */
+  drain(): Promise<void> {
+    return this.host.kernel.sodrain(this.so, this.abort.signal);
+  }
+
+  /** Runs `release` once nothing is queued on the kernel socket (or the connection closed). */
+  holdUntilDrained(release: () => void): void {
+    this.held.push(release);
+    this.releaseDrained();
+  }
+
+  private releaseDrained(): void {
+    if (this.held.length === 0 || (this.so.so_snd.sb_ccc > 0 && !this.done)) return;
+    for (const r of this.held.splice(0)) r();
+  }
+
+  /** Ends the connection gracefully after the current response (its body is close-delimited). */
+  closeAfterResponse(): void {
+    this.closeAfter = true;
+  }
+
+  /** Cuts the connection now (a response failed after its head went out, a timeout, close). */
+  destroy(): void {
+    this.destroyed = true;
+    this.socket.destroy();
+  }
+
+  /**
+   * The send-timeout and idle checks, run by the server's sweep. A connection with bytes waiting
+   * (in the send buffer or the host socket) that took none for `sendTimeoutMs` is closed; an idle
+   * one past the keep-alive timeout too.
+   */
+  sweep(nowMs: number, sendTimeoutMs: number, idleTimeoutMs: number): void {
+    if (this.done) return;
+    this.releaseDrained();
+    if (
+      this.headStartMs >= 0 &&
+      this.idle &&
+      !this.lingering &&
+      nowMs - this.headStartMs >= HEADERS_TIMEOUT_MS
+    ) {
+      // A head sent too slowly (slowloris): 408, then close.
+      this.headStartMs = -1;
+      this.queue.push({ error: { status: 408, reason: 'request head too slow' } });
+      void this.run();
+      return;
+    }
+    const taken = this.socket.bytesWritten - this.socket.writableLength;
+    const waiting = this.so.so_snd.sb_ccc > 0 || this.socket.writableLength > 0;
+    if (taken !== this.takenBytes || (!waiting && !this.idle)) {
+      this.takenBytes = taken;
+      this.progressAtMs = nowMs;
+      return;
+    }
+    if (waiting && nowMs - this.progressAtMs >= sendTimeoutMs) {
+      this.host.counters.send_timeouts++;
+      this.destroy();
+    } else if (!waiting && this.idle && nowMs - this.progressAtMs >= idleTimeoutMs) {
+      this.host.counters.idle_timeouts++;
+      this.destroy();
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.lingering) return;
+    this.progressAtMs = this.host.clock.nowMs();
+    this.parser.push(chunk);
+    this.pump();
+  }
+
+  /** Parses what is buffered into the queue, up to PIPELINE_MAX; reads more only below it. */
+  private pump(): void {
+    const queuedBefore = this.queue.length;
+    while (this.queue.length < PIPELINE_MAX) {
+      const step = this.parser.next();
+      if (step.kind === 'more') {
+        if (this.eof && !this.eofQueued) {
+          this.eofQueued = true;
+          this.queue.push({ eof: true });
+        }
+        break;
+      }
+      if (this.running || this.queue.length > 0) this.host.counters.pipelined++;
+      if (step.kind === 'error') {
+        this.host.counters.parse_errors++;
+        this.queue.push({ error: step.error });
+        break;
+      }
+      this.queue.push({ request: step.request });
+    }
+    // A head still incomplete is timed from when it began (or from the last request parsed).
+    if (this.parser.bufferedBytes === 0) this.headStartMs = -1;
+    else if (this.headStartMs < 0 || this.queue.length !== queuedBefore)
+      this.headStartMs = this.host.clock.nowMs();
+    if (this.queue.length >= PIPELINE_MAX) this.socket.pause();
+    else this.socket.resume();
+    if (!this.running && this.queue.length > 0) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.isClosed) {
+        const item = this.queue.shift();
+        if (item === undefined) break;
+        this.pump();
+        if ('eof' in item) {
+          await this.finish();
+          return;
+        }
+        if ('error' in item) {
+          await this.refuse(item.error.status);
+          return;
+        }
+        if (this.host.closing) {
+          await this.refuse(503);
+          return;
+        }
+        await this.host.respond(this, item.request);
+        this.releaseDrained();
+        if ((!item.request.keepAlive || this.closeAfter) && !this.isClosed) {
+          await this.finish();
+          return;
+        }
+      }
+    } catch {
+      // A response that failed after its head went out: never write into its body, close.
+      this.destroy();
+    } finally {
+      this.running = false;
+      if (this.done) this.release();
+    }
+  }
+
+  /** A refused request: its answer, then a lingering close (the rest of the input is dropped). */
+  private async refuse(status: number): Promise<void> {
+    const body = `${status} ${status === 503 ? 'Service Unavailable' : refusedReason(status)}\n`;
+    const head = this.host.heads.build(
+      status,
+      ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)],
+      false,
+    );
+    await this.write(Buffer.concat([head, Buffer.from(body, 'latin1')]));
+    await this.finish();
+  }
+
+  /**
+   * Closes after the last response, as nginx's lingering close: the bytes go out with a FIN,
+   * what the client still sends is read and dropped, and the socket is destroyed when the client
+   * closes or after LINGER_MS (closing with unread input makes the host send a reset, which can
+   * wipe the answer out of the client's receive queue).
+   */
+  private async finish(): Promise<void> {
+    await this.drain();
+    this.lingering = true;
+    this.queue.length = 0;
+    this.socket.resume();
+    this.socket.end();
+    this.lingerTimer = this.host.clock.setTimer(LINGER_MS, () => this.socket.destroy());
+  }
+
+  /** The client finished sending: what it asked is answered, then the connection closes. */
+  private onEnd(): void {
+    if (this.lingering) return;
+    this.eof = true;
+    this.pump();
+  }
+
+  private onClose(): void {
+    this.done = true;
+    this.lingerTimer?.cancel();
+    this.abort.abort();
+    this.queue.length = 0;
+    if (!this.running) this.release();
+  }
+
+  /** soclose(2), once no response holds the kernel socket any more. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.host.kernel.soclose(this.so);
+    this.releaseDrained();
+    this.host.counters.open--;
+    this.host.closed(this);
+  }
+}
+
+function refusedReason(status: number): string {
+  if (status === 408) return 'Request Timeout';
+  if (status === 431) return 'Request Header Fields Too Large';
+  if (status === 413) return 'Payload Too Large';
+  if (status === 411) return 'Length Required';
+  return 'Bad Request';
+}

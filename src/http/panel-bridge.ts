@@ -1,0 +1,137 @@
+// The panel's answers on a connection: fastify answers /stats, /metrics, /files, the dashboard,
+// POST /compare and every 404 through app.inject() (its routing, hooks and logging), and the
+// bytes it produced are written with write(2) on the connection's kernel socket, in request
+// order. /events, a stream that lasts, holds its connection: an SseSink stands in for the
+// ServerResponse the event hub writes to, and later pipelined requests wait behind it.
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Connection } from './connection.js';
+import type { EventHub } from './events.js';
+import type { Heads } from './heads.js';
+import type { HttpRequest } from './request-parser.js';
+
+/** Fields the server sets itself on every head. */
+const OWN_FIELDS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date', 'content-length']);
+
+/** Answers `req` through fastify (light-my-request) and writes the response on the connection. */
+export async function respondPanel(
+  app: FastifyInstance,
+  heads: Heads,
+  conn: Connection,
+  req: HttpRequest,
+): Promise<void> {
+  const res = await app.inject({
+    method: req.method as 'GET',
+    url: req.target,
+    headers: req.headers,
+    ...(req.body !== null ? { payload: req.body } : {}),
+  });
+  const fields: string[] = [];
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined || OWN_FIELDS.has(name)) continue;
+    for (const v of Array.isArray(value) ? value : [value]) fields.push(name, String(v));
+  }
+  const status = res.statusCode;
+  const noBody = status === 204 || status === 304;
+  const body = res.rawPayload;
+  if (!noBody) fields.push('Content-Length', String(body.length));
+  const head = heads.build(status, fields, req.keepAlive);
+  await conn.write(noBody || req.method === 'HEAD' || body.length === 0 ? head : Buffer.concat([head, body]));
+}
+
+/**
+ * The part of a ServerResponse the event hub uses, over a connection: the head and frames go
+ * through the kernel socket in order; the stream is close-delimited (no length), so the
+ * connection ends with it.
+ */
+class SseSink {
+  private chain: Promise<unknown> = Promise.resolve();
+  private pendingBytes = 0;
+  private closeListeners: (() => void)[] = [];
+  private finished = false;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly heads: Heads,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    conn.socket.once('close', () => this.finish());
+  }
+
+  /** Bytes written and not yet taken by the host socket (the hub drops a listener past a bound). */
+  get writableLength(): number {
+    return this.pendingBytes + this.conn.so.so_snd.sb_ccc + this.conn.socket.writableLength;
+  }
+
+  writeHead(status: number, headers: Record<string, string>): this {
+    const fields: string[] = [];
+    for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'connection') fields.push(k, v);
+    this.queue(this.heads.build(status, fields, false));
+    return this;
+  }
+
+  write(chunk: string): boolean {
+    this.queue(Buffer.from(chunk, 'utf8'));
+    return true;
+  }
+
+  end(chunk?: string): void {
+    if (chunk !== undefined) this.write(chunk);
+    void this.chain.then(() => this.finish());
+  }
+
+  destroy(): void {
+    this.conn.destroy();
+    this.finish();
+  }
+
+  once(event: 'close', fn: () => void): this {
+    if (event === 'close') {
+      if (this.finished) fn();
+      else this.closeListeners.push(fn);
+    }
+    return this;
+  }
+
+  private queue(buf: Buffer): void {
+    if (this.finished) return;
+    this.pendingBytes += buf.length;
+    this.chain = this.chain
+      .then(() => this.conn.write(buf))
+      .catch(() => this.conn.destroy())
+      .finally(() => {
+        this.pendingBytes -= buf.length;
+      });
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const fn of this.closeListeners.splice(0)) fn();
+    this.resolveDone();
+  }
+}
+
+/** GET /events on a connection: resolves when the stream ends (the connection then closes). */
+export async function respondEvents(
+  hub: EventHub,
+  heads: Heads,
+  conn: Connection,
+  req: HttpRequest,
+): Promise<void> {
+  const sink = new SseSink(conn, heads);
+  // XXX(sim): the hub is written against ServerResponse; the sink has the part of it the hub uses.
+  const res = sink as unknown as ServerResponse;
+  if (!hub.attach(res)) {
+    const body = Buffer.from('too many listeners\n\n');
+    const fields = ['Content-Type', 'text/plain', 'Content-Length', String(body.length)];
+    await conn.write(Buffer.concat([heads.build(503, fields, req.keepAlive), body]));
+    return;
+  }
+  conn.closeAfterResponse();
+  await sink.done;
+}

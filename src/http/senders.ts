@@ -1,0 +1,232 @@
+// The three ways a response body leaves, chosen once per route from BODY_SENDERS: sendfile(2)
+// through the simulated kernel (/zerocopy), read(2)+write(2) through the same kernel (/copy), and
+// Node's own fs.createReadStream (/stream, the reference). All three write the same bytes for the
+// same plan. On the kernel routes the head built by the server is sendfile's header iovec (as
+// nginx hands it), so it goes out in front of the file data through the connection's send buffer.
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type { KFile } from '../index.js';
+import type { Connection } from './connection.js';
+import { FileChangedError } from './errors.js';
+import type { FileEntry } from './file-cache.js';
+import type { RouteCounters, RouteName } from './route-stats.js';
+import type { ServerState } from './state.js';
+
+export interface BodyPart {
+  /** multipart part header, or null for a single range or the whole file */
+  readonly header: Buffer | null;
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+}
+
+export interface ResponsePlan {
+  readonly status: 200 | 206;
+  /** Flat [name, value, ...] list of the head's fields. */
+  readonly headers: readonly string[];
+  readonly parts: readonly BodyPart[];
+  readonly closing: Buffer | null;
+}
+
+/** A body ready to go: its file open and checked (before the head, so open(2)'s errno picks the status). */
+export interface OpenBody {
+  send(conn: Connection, plan: ResponsePlan, head: Buffer, counters: RouteCounters): Promise<void>;
+  release(conn: Connection): void;
+  /** Whether the file changed since its entry was made (a write raced the response). */
+  changed(): boolean;
+}
+
+export interface BodySender {
+  open(state: ServerState, entry: FileEntry): Promise<OpenBody>;
+}
+
+/**
+ * At most this much file data per kernel call, so that body bytes are counted while a large
+ * body is under way (the dashboard draws MB/s from them), not only when it ends.
+ */
+export const COUNT_SLICE_BYTES = 2 * 1024 * 1024;
+
+const NO_BUFFERS: readonly Uint8Array[] = [];
+
+function iov(b: Uint8Array | null): readonly Uint8Array[] {
+  return b === null || b.length === 0 ? NO_BUFFERS : [b];
+}
+
+function concatHead(a: Buffer, b: Buffer | null): Buffer {
+  return b === null ? a : Buffer.concat([a, b]);
+}
+
+type KernelCall = 'sendfile' | 'copyfile';
+
+/**
+ * Counts one call's bytes at once (body, header, and the copies the path made of them), so that
+ * a snapshot never sees a body without its copies: sendfile copies only the headers into mbufs,
+ * the copy path also copies the body out (read) and in (write).
+ */
+function countSent(
+  counters: RouteCounters,
+  mode: KernelCall,
+  headerBytes: number,
+  trailerBytes: number,
+  sbytes: number,
+): void {
+  const hdr = Math.min(sbytes, headerBytes);
+  const bodyBytes = Math.max(0, sbytes - hdr - trailerBytes);
+  const hdtrBytes = sbytes - bodyBytes;
+  counters.header_bytes += hdtrBytes;
+  counters.body_bytes += bodyBytes;
+  counters.copied_bytes += mode === 'sendfile' ? hdtrBytes : hdtrBytes + 2 * bodyBytes;
+}
+
+/** One kernel call: sendfile(2) or the copy loop, with headers and trailers; returns sbytes. */
+async function kernelCall(
+  conn: Connection,
+  state: ServerState,
+  mode: KernelCall,
+  file: KFile,
+  start: number,
+  nbytes: number,
+  headers: Uint8Array | null,
+  trailers: Uint8Array | null,
+  counters: RouteCounters,
+): Promise<void> {
+  const opts = { headers: iov(headers), trailers: iov(trailers), signal: conn.signal };
+  const hl = headers?.length ?? 0;
+  const tl = trailers?.length ?? 0;
+  let sbytes: number;
+  try {
+    sbytes =
+      mode === 'sendfile'
+        ? await state.kernel.sendfile(file, conn.so, start, nbytes, opts)
+        : await state.kernel.copyfile(file, conn.so, start, nbytes, opts);
+  } catch (err) {
+    // sendfile(2) reports what it queued before failing (*sbytes).
+    const partial = (err as { sbytes?: unknown }).sbytes;
+    countSent(counters, mode, hl, 0, typeof partial === 'number' ? partial : 0);
+    throw whyDropped(conn, err);
+  }
+  countSent(counters, mode, hl, tl, sbytes);
+  if (sbytes < hl + tl + nbytes) throw new FileChangedError('file shorter than its Content-Length');
+}
+
+/**
+ * A dropped connection makes the next send fail with EPIPE (SBS_CANTSENDMORE is tested first);
+ * the socket's pending so_error says why it was dropped (EIO: the page-in failed and the kernel
+ * aborted it; ECONNRESET: the client reset it), which is what the route counts.
+ */
+function whyDropped(conn: Connection, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const soError = conn.so.so_error;
+  if (code === 'EPIPE' && soError !== null) {
+    return Object.assign(new Error(`${soError}: connection dropped`), { code: soError });
+  }
+  return err;
+}
+
+function kernelSender(mode: KernelCall): BodySender {
+  return {
+    async open(state, entry) {
+      const lease = state.files.acquire(entry);
+      let file: KFile;
+      try {
+        file = await lease.kernelFile();
+      } catch (err) {
+        lease.release();
+        throw err;
+      }
+      return {
+        // The file stays held until the connection's send buffer is empty: its pages may still be
+        // read in (not-ready mbufs) after the call returned, as the kernel's own reference does.
+        release: (conn) => conn.holdUntilDrained(() => lease.release()),
+        changed: () => lease.changed(),
+        async send(conn, plan, head, counters) {
+          const last = plan.parts.length - 1;
+          for (let i = 0; i <= last; i++) {
+            const part = plan.parts[i]!;
+            let headers: Buffer | null = i === 0 ? concatHead(head, part.header) : part.header;
+            const end = part.end + 1;
+            for (let at = part.start; at < end; at += COUNT_SLICE_BYTES) {
+              const n = Math.min(COUNT_SLICE_BYTES, end - at);
+              const trailers = i === last && at + n === end ? plan.closing : null;
+              await kernelCall(conn, state, mode, file, at, n, headers, trailers, counters);
+              headers = null;
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * One range of the file through a read stream, written straight to the net.Socket with its
+ * backpressure ('drain'); the connection's signal ends a wait that would never end.
+ */
+async function streamPart(conn: Connection, fh: FileHandle, part: BodyPart, counters: RouteCounters) {
+  const nbytes = part.end - part.start + 1;
+  const rs = createReadStream('', {
+    fd: fh,
+    autoClose: false,
+    start: part.start,
+    end: part.end,
+    highWaterMark: 64 * 1024,
+  });
+  let got = 0;
+  for await (const chunk of rs as AsyncIterable<Buffer>) {
+    conn.signal.throwIfAborted();
+    got += chunk.length;
+    counters.body_bytes += chunk.length;
+    counters.copied_bytes += chunk.length;
+    if (!conn.socket.write(chunk)) await once(conn.socket, 'drain', { signal: conn.signal });
+  }
+  if (got < nbytes) throw new FileChangedError('file shorter than its Content-Length');
+}
+
+/** Node's own path, the reference: the connection's socket, after the kernel socket drained. */
+const streamSender: BodySender = {
+  async open(state, entry) {
+    // A descriptor of its own on the checked file (never the path again), opened before the head.
+    const lease = state.files.acquire(entry);
+    let fh: FileHandle;
+    try {
+      fh = await lease.openStream();
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    return {
+      release: () => {
+        void fh.close().catch(() => {});
+        lease.release();
+      },
+      changed: () => lease.changed(),
+      async send(conn, plan, head, counters) {
+        // Everything the kernel queued for earlier responses goes first.
+        await conn.drain();
+        // Node copies the head into its own buffer: counted like the kernel routes' header copies.
+        counters.header_bytes += head.length;
+        counters.copied_bytes += head.length;
+        conn.socket.write(head);
+        for (const part of plan.parts) {
+          if (part.header) {
+            counters.header_bytes += part.header.length;
+            conn.socket.write(part.header);
+          }
+          await streamPart(conn, fh, part, counters);
+        }
+        if (plan.closing) {
+          counters.header_bytes += plan.closing.length;
+          conn.socket.write(plan.closing);
+        }
+      },
+    };
+  },
+};
+
+/** The body sender of each route, chosen once. */
+export const BODY_SENDERS: Readonly<Record<RouteName, BodySender>> = {
+  zerocopy: kernelSender('sendfile'),
+  copy: kernelSender('copyfile'),
+  stream: streamSender,
+};
