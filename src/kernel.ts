@@ -17,6 +17,13 @@ import {
   realClock,
   SysError,
 } from './kern/index.js';
+import {
+  type KtlsEnableOptions,
+  KtlsLayer,
+  type KtlsSession,
+  TLS_RLTYPE_APP,
+  type TlsEnable,
+} from './ktls/index.js';
 import { MbufAllocator, type MbufCounters, MCLBYTES, MSIZE, netstatMbufLines } from './mbuf/index.js';
 import { type KSocket, type SocketCounters, SocketLayer, SS_NOFDREF, type Transport } from './net/index.js';
 import {
@@ -76,11 +83,15 @@ export interface KernelConfig {
   readonly pagerFault?: VmConfig['pagerFault'];
   /** Fault injection points (src/kern/fault.ts), off by default, drawn from a PRNG seeded by `seed`. */
   readonly faults?: FaultConfig;
+  /** kern.ipc.tls.maxlen: the largest KTLS record payload (default 16 KiB). */
+  readonly ktlsMaxlenBytes?: number;
 }
 
 /** The configuration a kernel runs with, every default filled in (the knobs that have one). */
 export type ResolvedKernelConfig = Readonly<
-  Required<Omit<KernelConfig, 'clock' | 'kernelId' | 'pagerFault' | 'freeTargetPages' | 'faults'>>
+  Required<
+    Omit<KernelConfig, 'clock' | 'kernelId' | 'pagerFault' | 'freeTargetPages' | 'faults' | 'ktlsMaxlenBytes'>
+  >
 >;
 
 /** fstat(2) of an open file. */
@@ -104,6 +115,8 @@ export interface KernelStats {
   readonly sendfile: Readonly<SfStat>;
   readonly copy: Readonly<CopyStat>;
   readonly sockets: SocketCounters;
+  /** kern.ipc.tls.* by sysctl name, and the KTLS work counters. */
+  readonly ktls: Readonly<Record<string, number>>;
 }
 
 export interface KernelAtRest {
@@ -155,6 +168,7 @@ export class Kernel {
   readonly mbufs: MbufAllocator;
   readonly sockets: SocketLayer;
   readonly sendfileLayer: SendfileLayer;
+  readonly ktls: KtlsLayer;
   readonly faults: FaultInjector;
   private readonly prng: Prng;
   private readonly files = new Set<KFile>();
@@ -204,7 +218,18 @@ export class Kernel {
       kernelId: this.id,
       clock: this.clock,
     });
+    this.ktls = new KtlsLayer({
+      vm: this.vm,
+      mbufs: this.mbufs,
+      sockets: this.sockets,
+      cpuCount: c.cpuCount,
+      invariants: c.invariants,
+      kernelId: this.id,
+      ...(config.ktlsMaxlenBytes !== undefined ? { maxlenBytes: config.ktlsMaxlenBytes } : {}),
+      checkAll: () => this.sendfileLayer.checkAll(),
+    });
     this.sendfileLayer = new SendfileLayer({
+      ktls: this.ktls,
       vm: this.vm,
       sfbufs: this.sfbufs,
       mbufs: this.mbufs,
@@ -257,6 +282,7 @@ export class Kernel {
   /** close(2) of a socket: anything still queued is dropped; later calls give EBADF. */
   soclose(so: KSocket): void {
     this.sockets.soclose(so);
+    this.ktls.ktlsCleanup(so);
     so.so_state |= SS_NOFDREF;
     this.openSockets.delete(so);
   }
@@ -267,6 +293,25 @@ export class Kernel {
    */
   sodrain(so: KSocket, signal?: AbortSignal): Promise<void> {
     return this.sockets.sodrain(so, signal);
+  }
+
+  /**
+   * setsockopt(TCP_TXTLS_ENABLE) (and TCP_TXTLS_MODE in `opts`): from now on the socket's send
+   * side is a kernel TLS session; write(2) and sendfile(2) send records. See src/ktls.
+   */
+  ktlsEnableTx(so: KSocket, en: TlsEnable, opts?: KtlsEnableOptions): KtlsSession {
+    return this.ktls.ktlsEnableTx(so, en, opts);
+  }
+
+  /** sendmsg(2) with TLS_SET_RECORD_TYPE on a KTLS socket: one or more records of `recordType`. */
+  sendRecord(
+    so: KSocket,
+    buf: Uint8Array,
+    recordType: number = TLS_RLTYPE_APP,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    this.migrate(so);
+    return this.ktls.sosend(so, buf, recordType, signal);
   }
 
   /** sendfile(2). */
@@ -319,6 +364,7 @@ export class Kernel {
       sendfile: this.sendfileLayer.counters(),
       copy: this.sendfileLayer.copyCounters(),
       sockets: this.sockets.counters(),
+      ktls: this.ktls.counters(),
     };
   }
 
@@ -340,6 +386,7 @@ export class Kernel {
       ...this.mbufs.atRest(),
       ...this.sockets.atRest(),
       ...this.sendfileLayer.atRest(),
+      ...this.ktls.atRest(),
     ];
     return { atRest: leaks.length === 0, leaks };
   }

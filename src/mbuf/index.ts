@@ -14,6 +14,7 @@ export {
   MS_LIVE,
   MS_ZOMBIE,
   mEpgBytes,
+  mEpgFrameBytes,
   mEpgPagelen,
 } from './mbuf.js';
 export { type MbufCounters, netstatMbufLines, type ZoneCounters } from './netstat.js';
