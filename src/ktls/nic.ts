@@ -12,9 +12,12 @@ import { epgPayloadViews, ktlsSealRecord } from './encrypt.js';
 import type { KtlsEnv } from './env.js';
 import type { KtlsSession } from './session.js';
 
-/** A simulated loss: segment `segmentIndex` (of `segmentBytes`) of record `seqno` is sent again. */
+/**
+ * A simulated loss, once per connection: segment `segmentIndex` (of `segmentBytes`) of the first
+ * record with at least `minPayloadBytes` of payload is lost and sent again.
+ */
 export interface KtlsRexmit {
-  readonly seqno: number;
+  readonly minPayloadBytes: number;
   readonly segmentBytes: number;
   readonly segmentIndex: number;
   /** Runs between the first transmission and the retransmission (a test changes the file here). */
@@ -24,6 +27,7 @@ export interface KtlsRexmit {
 /** The send tag of one connection. */
 export class KtlsNic implements SndTag {
   private readonly scratch: Uint8Array[] = [];
+  private rexmitDone = false;
 
   constructor(
     private readonly env: KtlsEnv,
@@ -35,8 +39,12 @@ export class KtlsNic implements SndTag {
     for (let n: Mbuf | null = m; n !== null && listed < bytes; n = n.m_next) {
       kassert(n.m_len <= bytes - listed, () => `nic: batch ends inside an mbuf (${bytes - listed} left)`);
       const wire = this.wireBytes(n);
-      if (this.rexmit !== null && isRecord(n) && n.m_epg!.m_epg_seqno === this.rexmit.seqno) {
-        this.retransmit(n, wire);
+      if (this.rexmit !== null && !this.rexmitDone && isRecord(n)) {
+        const epg = n.m_epg!;
+        if (n.m_len - epg.m_epg_hdrlen - epg.m_epg_trllen >= this.rexmit.minPayloadBytes) {
+          this.rexmitDone = true;
+          this.retransmit(n, wire);
+        }
       }
       for (const v of wire) out.push(v);
       listed += n.m_len;

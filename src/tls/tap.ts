@@ -77,7 +77,8 @@ export class KtlsRecordTap extends Duplex {
       if (!this.push(d)) raw.pause();
     });
     raw.on('end', () => this.push(null));
-    raw.on('error', (e) => this.destroy(e));
+    // The kernel socket learns of a reset through its own listener; up here the stream just ends.
+    raw.on('error', () => this.destroy());
     raw.on('close', () => this.destroy());
   }
 

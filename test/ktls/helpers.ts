@@ -16,7 +16,7 @@ import {
   tls13Suite,
   tls13TrafficKeys,
 } from '../../src/ktls/index.js';
-import type { KSocket } from '../../src/net/index.js';
+import type { KSocket, Transport } from '../../src/net/index.js';
 import type { KFile } from '../../src/sendfile/index.js';
 import { type KtlsConnection, ktlsAccept, RecordSplitter } from '../../src/tls/index.js';
 
@@ -41,6 +41,8 @@ export interface KtlsServerOptions {
   readonly takeoverAt?: 'secure' | 'request';
   readonly sndbufBytes?: number;
   readonly rexmit?: KtlsRexmit;
+  /** The kernel socket's transport (default: the connection's net.Socket). */
+  readonly transport?: (raw: Socket) => Transport;
 }
 
 export interface KtlsServer {
@@ -72,7 +74,10 @@ export async function startKtlsServer(
   const sockets = new Set<Socket>();
   const server: Server = createServer((raw) => {
     sockets.add(raw);
-    const so = kernel.socket(raw, opts.sndbufBytes !== undefined ? { sndbufBytes: opts.sndbufBytes } : {});
+    const so = kernel.socket(
+      opts.transport?.(raw) ?? raw,
+      opts.sndbufBytes !== undefined ? { sndbufBytes: opts.sndbufBytes } : {},
+    );
     const conn = ktlsAccept(kernel, so, raw, {
       secureContext,
       ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
@@ -91,10 +96,15 @@ export async function startKtlsServer(
     conn.tlsSocket.on('data', (d: Buffer) => {
       pending = Buffer.concat([pending, d]);
       for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
-        const line = pending.subarray(0, pending.indexOf('\r\n')).toString('latin1');
+        const headText = pending.subarray(0, end).toString('latin1');
         pending = pending.subarray(end + 4);
-        const path = line.split(' ')[1] ?? '/';
-        busy = busy.then(() => answer(kernel, conn, so, files.get(path) ?? null));
+        const path = headText.split(' ')[1] ?? '/';
+        const close = /\r\nconnection: *close/i.test(headText);
+        busy = busy.then(async () => {
+          await answer(kernel, conn, so, files.get(path) ?? null);
+          // close_notify: OpenSSL writes it, the tap hands it to the kernel.
+          if (close) conn.tlsSocket.end();
+        });
       }
     });
   });
@@ -193,7 +203,7 @@ export async function tlsClient(
     if (!tap.push(d)) raw.pause();
   });
   raw.on('end', () => tap.push(null));
-  raw.on('error', (e) => tap.destroy(e));
+  raw.on('error', () => tap.destroy());
   const socket = tls.connect({
     socket: tap,
     servername: 'localhost',
