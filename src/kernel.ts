@@ -11,7 +11,9 @@ import {
   invariantsFromEnv,
   KiB,
   kassert,
+  type MemoryTraffic,
   MiB,
+  memoryTraffic,
   PAGE_SIZE,
   type Prng,
   realClock,
@@ -117,6 +119,8 @@ export interface KernelStats {
   readonly sockets: SocketCounters;
   /** kern.ipc.tls.* by sysctl name, and the KTLS work counters. */
   readonly ktls: Readonly<Record<string, number>>;
+  /** Bytes moved through memory by the CPU and the NIC (src/kern/memtraffic.ts). */
+  readonly memory: MemoryTraffic;
 }
 
 export interface KernelAtRest {
@@ -365,7 +369,21 @@ export class Kernel {
       copy: this.sendfileLayer.copyCounters(),
       sockets: this.sockets.counters(),
       ktls: this.ktls.counters(),
+      memory: this.memoryTraffic(),
     };
+  }
+
+  /** The memory traffic model over this kernel's counters (copies, encryption, output). */
+  memoryTraffic(): MemoryTraffic {
+    const copy = this.sendfileLayer.copyCounters();
+    const k = this.ktls.cells;
+    return memoryTraffic({
+      copyOutBytes: copy.copy_bytes_out,
+      copyInBytes: copy.copy_bytes_in,
+      swEncryptBytes: k.sw_encrypt_bytes,
+      nicEncryptBytes: k.ifnet_encrypt_bytes,
+      wireBytes: this.sockets.counters().tcps_sndbyte,
+    });
   }
 
   /** Faults injected so far, by kind. */
@@ -397,11 +415,18 @@ export class Kernel {
     this.sfbufs.checkInvariants();
     this.mbufs.checkInvariants();
     this.sockets.checkInvariants();
+    this.ktls.checkInvariants();
     // Across rooms: a held sf_buf maps a wired page (sf_buf_alloc's precondition holds until
     // sf_buf_free, which the free routine calls before it unwires), one buffer per page.
     const used = this.sfbufs.counters().nsfbufsused;
     const wired = this.vm.stats.v_wire_count;
     kassert(used <= wired, () => `kernel invariants: ${used} sf_bufs held but ${wired} pages wired`);
+    // KTLS's ciphertext and header pages are wired anonymous pages, never mapped by an sf_buf.
+    const anon = this.ktls.cells.anon_pages_held;
+    kassert(
+      used + anon <= wired,
+      () => `kernel invariants: ${used} sf_bufs and ${anon} KTLS pages, ${wired} wired`,
+    );
   }
 
   /** Closes every socket and file still open. */

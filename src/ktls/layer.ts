@@ -262,6 +262,21 @@ export class KtlsLayer implements KtlsEnv {
     });
   }
 
+  /** The debug-mode check: counts never negative, one active count per live session. */
+  checkInvariants(): void {
+    const c = this.cells;
+    for (const [name, v] of Object.entries(c)) kassert(v >= 0, () => `ktls invariants: ${name} is ${v}`);
+    kassert(
+      c.active === this.sessions.size,
+      () => `ktls invariants: active ${c.active}, ${this.sessions.size} sessions`,
+    );
+    const queued = this.wqs.reduce((n, w) => n + w.length, 0);
+    kassert(
+      queued <= c.sw_tx_inqueue,
+      () => `ktls invariants: ${queued} queued, sw_tx_inqueue ${c.sw_tx_inqueue}`,
+    );
+  }
+
   /** What is not at rest: queued or running encryptions, held anonymous pages, live sessions. */
   atRest(): string[] {
     const out: string[] = [];

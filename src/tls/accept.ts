@@ -63,7 +63,7 @@ export class KtlsConnection {
     this.tlsSocket.on('keylog', (line: Buffer) => this.onKeylog(line));
     this.tlsSocket.once('secure', () => {
       this.secured = true;
-      this.waiter?.();
+      this.armTap();
     });
   }
 
@@ -105,6 +105,18 @@ export class KtlsConnection {
     const hex = text.trim().split(' ')[2];
     if (hex === undefined) return;
     this.#secret = Buffer.from(hex, 'hex');
+    this.armTap();
+  }
+
+  /**
+   * With the handshake done and the secret known, the tap learns the application key: it counts
+   * OpenSSL's records from then on (also on a connection the kernel never takes over).
+   */
+  private armTap(): void {
+    if (!this.secured || this.#secret === null) return;
+    const suite = tls13Suite(this.tlsSocket.getCipher().standardName);
+    if (suite !== undefined && this.tlsSocket.getProtocol() === 'TLSv1.3')
+      this.tap.setAppSecret(suite, this.#secret);
     this.waiter?.();
   }
 

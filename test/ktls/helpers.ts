@@ -41,6 +41,8 @@ export interface KtlsServerOptions {
   readonly takeoverAt?: 'secure' | 'request';
   readonly sndbufBytes?: number;
   readonly rexmit?: KtlsRexmit;
+  /** User-space TLS instead of KTLS: read(2) copies out, OpenSSL encrypts, write(2) copies in. */
+  readonly userSpace?: boolean;
   /** The kernel socket's transport (default: the connection's net.Socket). */
   readonly transport?: (raw: Socket) => Transport;
 }
@@ -101,7 +103,9 @@ export async function startKtlsServer(
         const path = headText.split(' ')[1] ?? '/';
         const close = /\r\nconnection: *close/i.test(headText);
         busy = busy.then(async () => {
-          await answer(kernel, conn, so, files.get(path) ?? null);
+          const file = files.get(path) ?? null;
+          if (opts.userSpace === true && file !== null) await answerUser(kernel, conn, file);
+          else await answer(kernel, conn, so, file);
           // close_notify: OpenSSL writes it, the tap hands it to the kernel.
           if (close) conn.tlsSocket.end();
         });
@@ -120,6 +124,20 @@ export async function startKtlsServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** nginx with `sendfile off` and OpenSSL: read(2) into a buffer, SSL_write, the tap's write(2). */
+async function answerUser(kernel: Kernel, conn: KtlsConnection, file: KFile): Promise<void> {
+  const size = (await kernel.fstat(file)).sizeBytes;
+  const write = (b: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => conn.tlsSocket.write(b, (e) => (e ? reject(e) : resolve())));
+  await write(head200(size));
+  for (let off = 0; off < size; ) {
+    const buf = new Uint8Array(Math.min(64 * 1024, size - off));
+    const n = await kernel.read(file, off, buf);
+    await write(buf.subarray(0, n));
+    off += n;
+  }
 }
 
 async function answer(kernel: Kernel, conn: KtlsConnection, so: KSocket, file: KFile | null): Promise<void> {
