@@ -2,7 +2,7 @@
 // one TLS record (header in m_epg_hdr, trailer room in m_epg_trail), and gets its sequence
 // number when it joins the socket buffer.
 import { kassert } from '../kern/index.js';
-import { M_EXTPG, M_NOTREADY, type Mbuf } from '../mbuf/index.js';
+import { M_EXTPG, M_NOTREADY, type Mbuf, mEpgTlsArea } from '../mbuf/index.js';
 import type { SockBuf } from '../net/index.js';
 import { TCP_TLS_MODE_SW, TLS_MAJOR_VER_ONE, TLS_MINOR_VER_THREE } from './constants.js';
 import type { KtlsCounterCells } from './env.js';
@@ -26,6 +26,7 @@ export function ktlsFrame(cells: KtlsCounterCells, top: Mbuf, tls: KtlsSession, 
     kassert((m.m_flags & M_EXTPG) !== 0 && epg !== null, () => `ktls_frame: mapped mbuf (len ${m?.m_len})`);
     kassert(m.m_len > 0 && m.m_len <= maxlen, () => `ktls_frame: m_len ${m?.m_len} of at most ${maxlen}`);
     kassert(epg.m_epg_tls === null && m.m_data === 0, 'ktls_frame: mbuf already framed or trimmed');
+    mEpgTlsArea(epg);
     epg.m_epg_tls = tls;
     epg.m_epg_hdrlen = tls.params.tls_hlen;
     epg.m_epg_trllen = tls.params.tls_tlen;

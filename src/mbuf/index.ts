@@ -16,5 +16,6 @@ export {
   mEpgBytes,
   mEpgFrameBytes,
   mEpgPagelen,
+  mEpgTlsArea,
 } from './mbuf.js';
 export { type MbufCounters, netstatMbufLines, type ZoneCounters } from './netstat.js';

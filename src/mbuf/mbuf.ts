@@ -95,8 +95,9 @@ function newMExtPg(): MExtPg {
     m_epg_flags: 0,
     m_epg_hdrlen: 0,
     m_epg_trllen: 0,
-    m_epg_hdr: new Uint8Array(MBUF_PEXT_HDR_LEN),
-    m_epg_trail: new Uint8Array(MBUF_PEXT_TRAIL_LEN),
+    // XXX(sim): allocated by the first ktls_frame of this mbuf (most mbufs never carry a record).
+    m_epg_hdr: EMPTY_BYTES,
+    m_epg_trail: EMPTY_BYTES,
     m_epg_tls: null,
     m_epg_seqno: 0,
     m_epg_record_type: 0,
@@ -159,12 +160,21 @@ export function mEpgCopy(to: MExtPg, from: MExtPg): void {
   for (let i = 0; i < from.m_epg_npgs; i++) to.m_epg_pa[i] = from.m_epg_pa[i] ?? 0;
   to.m_epg_hdrlen = from.m_epg_hdrlen;
   to.m_epg_trllen = from.m_epg_trllen;
-  to.m_epg_hdr.set(from.m_epg_hdr);
-  to.m_epg_trail.set(from.m_epg_trail);
+  if (from.m_epg_hdrlen + from.m_epg_trllen > 0) {
+    mEpgTlsArea(to);
+    to.m_epg_hdr.set(from.m_epg_hdr);
+    to.m_epg_trail.set(from.m_epg_trail);
+  }
   to.m_epg_tls = from.m_epg_tls;
   to.m_epg_seqno = from.m_epg_seqno;
   to.m_epg_record_type = from.m_epg_record_type;
   to.m_epg_enc_cnt = from.m_epg_enc_cnt;
+}
+
+/** Gives an M_EXTPG mbuf its inline record header and trailer storage (kept across reuses). */
+export function mEpgTlsArea(epg: MExtPg): void {
+  if (epg.m_epg_hdr.length === 0) epg.m_epg_hdr = new Uint8Array(MBUF_PEXT_HDR_LEN);
+  if (epg.m_epg_trail.length === 0) epg.m_epg_trail = new Uint8Array(MBUF_PEXT_TRAIL_LEN);
 }
 
 /** Bytes of an M_EXTPG mbuf's whole layout: header, pages, trailer (KTLS; pages alone without). */

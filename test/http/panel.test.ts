@@ -45,7 +45,16 @@ async function fetchBody(path: string): Promise<Buffer> {
 describe('/stats', () => {
   it('has every section, and counts requests, bytes and copies per route', async () => {
     const before = await stats();
-    expect(Object.keys(before.kernel).sort()).toEqual(['copy', 'mbuf', 'sendfile', 'sfbuf', 'sockets', 'vm']);
+    expect(Object.keys(before.kernel).sort()).toEqual([
+      'copy',
+      'ktls',
+      'mbuf',
+      'memory',
+      'sendfile',
+      'sfbuf',
+      'sockets',
+      'vm',
+    ]);
     expect(before.server.kernel.mapping).toBe('kva');
     expect(before.netstat).toContain('mbufs in use');
     expect(before.netstat).toContain('sendfile syscalls');

@@ -37,8 +37,11 @@ export interface ServedConnection {
 
 export interface KtlsServerOptions {
   readonly mode?: KtlsMode;
-  /** When the kernel takes over: at the handshake's end, or at the first request (after tickets). */
-  readonly takeoverAt?: 'secure' | 'request';
+  /**
+   * When the kernel takes over: asked at accept (it waits for the handshake and the secret), at
+   * the handshake's end, or at the first request (after the tickets).
+   */
+  readonly takeoverAt?: 'accept' | 'secure' | 'request';
   readonly sndbufBytes?: number;
   readonly rexmit?: KtlsRexmit;
   /** User-space TLS instead of KTLS: read(2) copies out, OpenSSL encrypts, write(2) copies in. */

@@ -94,6 +94,39 @@ describe('takeover of a Node TLS connection', () => {
     await settle(kernel);
   });
 
+  it('a takeover asked for before the handshake waits for it and for the secret', async () => {
+    const kernel = boot();
+    const path = await testFile(33_000, 16);
+    const file = await kernel.open(path);
+    const srv = await startKtlsServer(kernel, new Map([['/f', file]]), { takeoverAt: 'accept' });
+    cleanups.push(() => srv.close());
+    const { socket } = await tlsClient(srv.port, 'TLS_CHACHA20_POLY1305_SHA256');
+    expect(sha((await get(socket, '/f')).body)).toBe(sha(await readFile(path)));
+    expect(kernel.stats().ktls['kern.ipc.tls.sw.chacha20']).toBe(1);
+    socket.end();
+    await srv.close();
+    await kernel.close(file);
+    await settle(kernel);
+  });
+
+  it('a connection that closes during the handshake ends the takeover with ECONNRESET', async () => {
+    const kernel = boot();
+    const srv = await startKtlsServer(kernel, new Map(), { takeoverAt: 'accept' });
+    cleanups.push(() => srv.close());
+    const raw = (await import('node:net')).connect(srv.port, '127.0.0.1');
+    await new Promise((r) => raw.once('connect', r));
+    while (srv.connections.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const taken = srv.connections[0]!.conn.takeover().then(
+      () => 'taken',
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    raw.destroy();
+    expect(await taken).toBe('ECONNRESET');
+    await srv.close();
+    await settle(kernel);
+    expect(kernel.stats().ktls['kern.ipc.tls.stats.offload_total']).toBe(0);
+  });
+
   it('a second response on the same connection continues the sequence', async () => {
     const kernel = boot();
     const path = await testFile(70_000, 13);
