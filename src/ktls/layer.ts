@@ -204,6 +204,9 @@ export class KtlsLayer implements KtlsEnv {
   ): Promise<number> {
     const tls = this.sessionOf(so);
     if (tls === null) throw new SysError('EINVAL', 'ktls sosend: no session on the socket');
+    if (!Number.isInteger(recordType) || recordType < 0 || recordType > 255) {
+      throw new SysError('EINVAL', `TLS_SET_RECORD_TYPE: bad record type ${recordType}`);
+    }
     const lock = this.sockets.sblock(so, signal);
     const unlock = lock instanceof Promise ? await lock : lock;
     const uio: KtlsUio = { list: [buf], index: 0, offset: 0, left: buf.length };
