@@ -229,6 +229,8 @@ export class Kernel {
       cpuCount: c.cpuCount,
       invariants: c.invariants,
       kernelId: this.id,
+      // Unmapped mbufs need the direct map, which the i386-like 'kva' mapping lacks.
+      useExtPgs: c.mapping !== 'kva',
       ...(config.ktlsMaxlenBytes !== undefined ? { maxlenBytes: config.ktlsMaxlenBytes } : {}),
       checkAll: () => this.sendfileLayer.checkAll(),
     });

@@ -32,6 +32,11 @@ export interface KtlsConfig {
   readonly maxlenBytes?: number;
   /** kern.ipc.tls.enable (default on here; off by default in FreeBSD 13). */
   readonly enable?: boolean;
+  /**
+   * kern.ipc.mb_use_ext_pgs: unmapped mbufs, which need a direct map (false for the i386-like
+   * 'kva' mapping). KTLS needs them: without, TCP_TXTLS_ENABLE fails.
+   */
+  readonly useExtPgs: boolean;
   /** Every room's checkInvariants, queued to the end of the current job (debug mode). */
   readonly checkAll: () => void;
 }
@@ -53,6 +58,7 @@ export class KtlsLayer implements KtlsEnv {
   readonly invariants: boolean;
   readonly maxlenBytes: number;
   readonly enable: boolean;
+  readonly useExtPgs: boolean;
   readonly freeAnon = (m: Mbuf): void => ktlsFreeAnon(this, m);
   private readonly wqs: KtlsWq[];
   private readonly sessions = new Set<KtlsSession>();
@@ -65,6 +71,7 @@ export class KtlsLayer implements KtlsEnv {
     this.invariants = config.invariants;
     this.maxlenBytes = config.maxlenBytes ?? TLS_MAX_MSG_SIZE_V10_2;
     this.enable = config.enable ?? true;
+    this.useExtPgs = config.useExtPgs;
     this.checkQueued = config.checkAll;
     this.trace = tracer('ktls', config.kernelId);
     if (
@@ -95,6 +102,9 @@ export class KtlsLayer implements KtlsEnv {
   ktlsEnableTx(so: KSocket, en: TlsEnable, opts: KtlsEnableOptions = {}): KtlsSession {
     this.cells.enable_calls++;
     if (!this.enable) throw new SysError('EINVAL', 'TCP_TXTLS_ENABLE: kern.ipc.tls.enable is 0');
+    // XXX(sim): the kernel says ENOTSUP, EALREADY and ENXIO below; zcsim's errno list has EINVAL.
+    if (!this.useExtPgs)
+      throw new SysError('EINVAL', 'TCP_TXTLS_ENABLE: no unmapped mbufs (kern.ipc.mb_use_ext_pgs 0)');
     if (so.dropped) throw new SysError('ENOTCONN', `TCP_TXTLS_ENABLE: socket ${so.so_id} is not connected`);
     if (so.so_snd.sb_tls_info !== null) {
       throw new SysError('EINVAL', 'TCP_TXTLS_ENABLE: the socket has a session already (no rekeying)');

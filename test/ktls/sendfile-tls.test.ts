@@ -21,7 +21,7 @@ describe('sendfile over kernel TLS', () => {
 
   for (const mode of [TCP_TLS_MODE_SW, TCP_TLS_MODE_IFNET] as const) {
     for (const suite of SUITES) {
-      for (const mapping of ['dmap', 'kva'] as const) {
+      for (const mapping of ['dmap', 'extpg'] as const) {
         it(`${suite}, ${mode === TCP_TLS_MODE_SW ? 'sw' : 'ifnet'}, ${mapping}: body intact, one record per maxlen`, async () => {
           const kernel = boot({ mapping });
           const sizeBytes = 300 * 1024 + 123;

@@ -87,6 +87,13 @@ describe('write(2) on a KTLS socket', () => {
     kernel.soclose(so);
     assertAtRest(kernel);
     expect(() => createKernel({ ktlsMaxlenBytes: 1000 })).toThrow(/maxlen/);
+    // The i386-like pool has no direct map, so no unmapped mbufs, so no KTLS.
+    const kva = createKernel({ physmemBytes: 4 * 1024 * 1024, mapping: 'kva', nsfbufs: 64 });
+    const so2 = kva.socket(new MemoryTransport({ autoDrain: true }));
+    expect(await codeOf(() => kva.ktlsEnableTx(so2, en()))).toBe('EINVAL');
+    kva.soclose(so2);
+    assertAtRest(kva);
+    await kva.destroy();
     await kernel.destroy();
   });
 });
