@@ -2,6 +2,7 @@
 // the session's starting number, and the setsockopt and sendmsg arguments are checked (EINVAL,
 // never an assertion). Method: an in-memory transport collects the kernel's output; the test
 // opens each record with the key it handed to TCP_TXTLS_ENABLE.
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { assertAtRest, createKernel, isSysError } from '../../src/index.js';
 import {
@@ -79,6 +80,18 @@ describe('write(2) on a KTLS socket', () => {
       'EINVAL',
     );
     expect(await codeOf(() => kernel.ktlsEnableTx(so, en()))).toBe('ok');
+    // Key material never shows: not in the session's printout, JSON, or the kernel's stats.
+    const session = kernel.ktls.sessionOf(so)!;
+    for (const text of [
+      inspect(session, { depth: 5, showHidden: true }),
+      JSON.stringify(session),
+      JSON.stringify(kernel.stats()),
+    ]) {
+      expect(text).not.toContain(KEY.toString('hex'));
+      expect(text).not.toContain('3, 3, 3, 3');
+      expect(text).not.toContain('03 03 03 03');
+      expect(text).not.toContain(IV.toString('hex'));
+    }
     // ktls(4): no rekeying.
     expect(await codeOf(() => kernel.ktlsEnableTx(so, en()))).toBe('EINVAL');
     expect(await codeOf(() => kernel.sendRecord(so, Buffer.from('x'), 300))).toBe('EINVAL');
