@@ -15,10 +15,17 @@ export interface KtlsUio {
   left: number;
 }
 
-/** A wired anonymous page, sleeping for memory when none is free (VM_ALLOC_WAITFAIL, retried). */
-export async function ktlsPageAlloc(env: KtlsEnv, signal?: AbortSignal): Promise<VmPage> {
+/**
+ * A wired anonymous page, right after `prev` when that frame is free (a record's pages then make
+ * one view); sleeps for memory when none is free (VM_ALLOC_WAITFAIL, retried).
+ */
+export async function ktlsPageAlloc(
+  env: KtlsEnv,
+  prev: VmPage | null,
+  signal?: AbortSignal,
+): Promise<VmPage> {
   for (;;) {
-    const pg = vmPageAllocNoobj(env.vm);
+    const pg = vmPageAllocNoobj(env.vm, prev === null ? -1 : prev.physIndex + 1);
     if (pg !== null) {
       env.cells.anon_pages_allocated++;
       env.cells.anon_pages_held++;
@@ -67,8 +74,10 @@ export async function ktlsUiotombuf(
       tail = m;
       let rec = Math.min(budget, maxlenBytes);
       budget -= rec;
+      let prev: VmPage | null = null;
       while (rec > 0) {
-        const pg = await ktlsPageAlloc(env, signal);
+        const pg: VmPage = await ktlsPageAlloc(env, prev, signal);
+        prev = pg;
         const n = Math.min(rec, PAGE_SIZE);
         copyFromUio(uio, env.vm.pageBytes(pg).subarray(0, n));
         env.cells.copyin_bytes += n;

@@ -97,7 +97,7 @@ async function ktlsEncryptRecord(env: KtlsEnv, m: Mbuf): Promise<void> {
   }
   const pages: VmPage[] = [];
   try {
-    for (let i = 0; i < epg.m_epg_npgs; i++) pages.push(await ktlsPageAlloc(env));
+    for (let i = 0; i < epg.m_epg_npgs; i++) pages.push(await ktlsPageAlloc(env, pages.at(-1) ?? null));
   } catch (e) {
     for (const pg of pages) env.freeAnonPage(pg);
     throw e;

@@ -6,10 +6,17 @@ import { PQ_NONE, type VmPage } from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import type { VmInternals } from './vmtypes.js';
 
-/** vm_page_alloc_noobj(VM_ALLOC_WIRED): a wired page of no object, or null when none is free. */
-export function vmPageAllocNoobj(vm: VmInternals): VmPage | null {
+/**
+ * vm_page_alloc_noobj(VM_ALLOC_WIRED): a wired page of no object, or null when none is free.
+ * It takes frame `preferred` when free (the next one of a multi-page buffer), else the frame
+ * freed last: short-lived kernel buffers reuse each other's frames and leave the long free runs
+ * that file pages are given alone (and no search of the free bitmap is needed).
+ */
+export function vmPageAllocNoobj(vm: VmInternals, preferred = -1): VmPage | null {
   if (vm.phys.free.count < vm.freeTargetPages) vmPageoutScan(vm);
-  const m = vm.phys.allocFrame(-1);
+  const last = vm.phys.free.tail;
+  if (last === null) return null;
+  const m = vm.phys.allocFrame(preferred >= 0 && vm.phys.isFree(preferred) ? preferred : last.physIndex);
   if (m === null) return null;
   kassert(m.object === null && m.wireCount === 0, () => `vm_page_alloc_noobj: frame ${m.physIndex} in use`);
   m.queue = PQ_NONE;
