@@ -1,6 +1,13 @@
 // zcsim's public API: createKernel and the types and flags a program needs to use it.
 
-export { type Errno, isSysError, SysError } from './kern/index.js';
+export {
+  type Errno,
+  isSysError,
+  MEMORY_TRAFFIC_PER_BYTE,
+  type MemoryTraffic,
+  memoryTraffic,
+  SysError,
+} from './kern/index.js';
 export {
   assertAtRest,
   createKernel,
@@ -13,6 +20,15 @@ export {
   type ResolvedKernelConfig,
   resolveConfig,
 } from './kernel.js';
+export {
+  type KtlsEnableOptions,
+  type KtlsMode,
+  type KtlsSession,
+  TCP_TLS_MODE_IFNET,
+  TCP_TLS_MODE_SW,
+  TCP_TXTLS_ENABLE,
+  type TlsEnable,
+} from './ktls/index.js';
 export type { KSocket, Transport } from './net/index.js';
 export {
   type CopyfileOptions,

@@ -11,12 +11,21 @@ import {
   invariantsFromEnv,
   KiB,
   kassert,
+  type MemoryTraffic,
   MiB,
+  memoryTraffic,
   PAGE_SIZE,
   type Prng,
   realClock,
   SysError,
 } from './kern/index.js';
+import {
+  type KtlsEnableOptions,
+  KtlsLayer,
+  type KtlsSession,
+  TLS_RLTYPE_APP,
+  type TlsEnable,
+} from './ktls/index.js';
 import { MbufAllocator, type MbufCounters, MCLBYTES, MSIZE, netstatMbufLines } from './mbuf/index.js';
 import { type KSocket, type SocketCounters, SocketLayer, SS_NOFDREF, type Transport } from './net/index.js';
 import {
@@ -76,11 +85,15 @@ export interface KernelConfig {
   readonly pagerFault?: VmConfig['pagerFault'];
   /** Fault injection points (src/kern/fault.ts), off by default, drawn from a PRNG seeded by `seed`. */
   readonly faults?: FaultConfig;
+  /** kern.ipc.tls.maxlen: the largest KTLS record payload (default 16 KiB). */
+  readonly ktlsMaxlenBytes?: number;
 }
 
 /** The configuration a kernel runs with, every default filled in (the knobs that have one). */
 export type ResolvedKernelConfig = Readonly<
-  Required<Omit<KernelConfig, 'clock' | 'kernelId' | 'pagerFault' | 'freeTargetPages' | 'faults'>>
+  Required<
+    Omit<KernelConfig, 'clock' | 'kernelId' | 'pagerFault' | 'freeTargetPages' | 'faults' | 'ktlsMaxlenBytes'>
+  >
 >;
 
 /** fstat(2) of an open file. */
@@ -104,6 +117,10 @@ export interface KernelStats {
   readonly sendfile: Readonly<SfStat>;
   readonly copy: Readonly<CopyStat>;
   readonly sockets: SocketCounters;
+  /** kern.ipc.tls.* by sysctl name, and the KTLS work counters. */
+  readonly ktls: Readonly<Record<string, number>>;
+  /** Bytes moved through memory by the CPU and the NIC (src/kern/memtraffic.ts). */
+  readonly memory: MemoryTraffic;
   /** The gauges' highest values since the previous stats() (between two samples). */
   readonly peaks: KernelPeaks;
 }
@@ -168,6 +185,7 @@ export class Kernel {
   readonly mbufs: MbufAllocator;
   readonly sockets: SocketLayer;
   readonly sendfileLayer: SendfileLayer;
+  readonly ktls: KtlsLayer;
   readonly faults: FaultInjector;
   private readonly prng: Prng;
   private readonly files = new Set<KFile>();
@@ -217,7 +235,20 @@ export class Kernel {
       kernelId: this.id,
       clock: this.clock,
     });
+    this.ktls = new KtlsLayer({
+      vm: this.vm,
+      mbufs: this.mbufs,
+      sockets: this.sockets,
+      cpuCount: c.cpuCount,
+      invariants: c.invariants,
+      kernelId: this.id,
+      // Unmapped mbufs need the direct map, which the i386-like 'kva' mapping lacks.
+      useExtPgs: c.mapping !== 'kva',
+      ...(config.ktlsMaxlenBytes !== undefined ? { maxlenBytes: config.ktlsMaxlenBytes } : {}),
+      checkAll: () => this.sendfileLayer.checkAll(),
+    });
     this.sendfileLayer = new SendfileLayer({
+      ktls: this.ktls,
       vm: this.vm,
       sfbufs: this.sfbufs,
       mbufs: this.mbufs,
@@ -284,6 +315,7 @@ export class Kernel {
   /** close(2) of a socket: anything still queued is dropped; later calls give EBADF. */
   soclose(so: KSocket): void {
     this.sockets.soclose(so);
+    this.ktls.ktlsCleanup(so);
     so.so_state |= SS_NOFDREF;
     this.openSockets.delete(so);
   }
@@ -294,6 +326,25 @@ export class Kernel {
    */
   sodrain(so: KSocket, signal?: AbortSignal): Promise<void> {
     return this.sockets.sodrain(so, signal);
+  }
+
+  /**
+   * setsockopt(TCP_TXTLS_ENABLE) (and TCP_TXTLS_MODE in `opts`): from now on the socket's send
+   * side is a kernel TLS session; write(2) and sendfile(2) send records. See src/ktls.
+   */
+  ktlsEnableTx(so: KSocket, en: TlsEnable, opts?: KtlsEnableOptions): KtlsSession {
+    return this.ktls.ktlsEnableTx(so, en, opts);
+  }
+
+  /** sendmsg(2) with TLS_SET_RECORD_TYPE on a KTLS socket: one or more records of `recordType`. */
+  sendRecord(
+    so: KSocket,
+    buf: Uint8Array,
+    recordType: number = TLS_RLTYPE_APP,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    this.migrate(so);
+    return this.ktls.sosend(so, buf, recordType, signal);
   }
 
   /** sendfile(2). */
@@ -346,6 +397,8 @@ export class Kernel {
       sendfile: this.sendfileLayer.counters(),
       copy: this.sendfileLayer.copyCounters(),
       sockets: this.sockets.counters(),
+      ktls: this.ktls.counters(),
+      memory: this.memoryTraffic(),
       peaks: {
         nsfbufsused: this.sfbufs.takeUsedPeak(),
         mbufs: this.mbufs.mbufZone.takePeak(),
@@ -353,6 +406,19 @@ export class Kernel {
         v_wire_count: this.vm.takeWirePeak(),
       },
     };
+  }
+
+  /** The memory traffic model over this kernel's counters (copies, encryption, output). */
+  memoryTraffic(): MemoryTraffic {
+    const copy = this.sendfileLayer.copyCounters();
+    const k = this.ktls.cells;
+    return memoryTraffic({
+      copyOutBytes: copy.copy_bytes_out,
+      copyInBytes: copy.copy_bytes_in,
+      swEncryptBytes: k.sw_encrypt_bytes,
+      nicEncryptBytes: k.ifnet_encrypt_bytes,
+      wireBytes: this.sockets.counters().tcps_sndbyte,
+    });
   }
 
   /** Faults injected so far, by kind. */
@@ -373,6 +439,7 @@ export class Kernel {
       ...this.mbufs.atRest(),
       ...this.sockets.atRest(),
       ...this.sendfileLayer.atRest(),
+      ...this.ktls.atRest(),
     ];
     return { atRest: leaks.length === 0, leaks };
   }
@@ -383,11 +450,18 @@ export class Kernel {
     this.sfbufs.checkInvariants();
     this.mbufs.checkInvariants();
     this.sockets.checkInvariants();
+    this.ktls.checkInvariants();
     // Across rooms: a held sf_buf maps a wired page (sf_buf_alloc's precondition holds until
     // sf_buf_free, which the free routine calls before it unwires), one buffer per page.
     const used = this.sfbufs.counters().nsfbufsused;
     const wired = this.vm.stats.v_wire_count;
     kassert(used <= wired, () => `kernel invariants: ${used} sf_bufs held but ${wired} pages wired`);
+    // KTLS's ciphertext and header pages are wired anonymous pages, never mapped by an sf_buf.
+    const anon = this.ktls.cells.anon_pages_held;
+    kassert(
+      used + anon <= wired,
+      () => `kernel invariants: ${used} sf_bufs and ${anon} KTLS pages, ${wired} wired`,
+    );
   }
 
   /** Closes every socket and file still open. */

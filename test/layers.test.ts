@@ -14,9 +14,11 @@ const FLOOR: Record<string, number> = {
   sfbuf: 2,
   mbuf: 2,
   net: 3,
+  ktls: 3.5,
   sendfile: 4,
   'kernel.ts': 5,
   'index.ts': 5,
+  tls: 5.5,
   http: 6,
   cli: 7,
 };

@@ -4,6 +4,12 @@ export { invariantsFromEnv, KernelAssertionError, kassert } from './assert.js';
 export { type Clock, ManualClock, realClock, type TimerHandle } from './clock.js';
 export { ERRNO_MEANING, type Errno, errnoFromNode, isSysError, SysError } from './errno.js';
 export { type FaultConfig, type FaultCounters, FaultInjector } from './fault.js';
+export {
+  MEMORY_TRAFFIC_PER_BYTE,
+  type MemoryTraffic,
+  type MemoryTrafficInputs,
+  memoryTraffic,
+} from './memtraffic.js';
 export { createPrng, type Prng } from './prng.js';
 export { TRACE_CHANNELS, type TraceEvent, type TraceRoom, type Tracer, tracer } from './trace.js';
 export {

@@ -8,6 +8,7 @@ export const TRACE_CHANNELS = {
   sfbuf: 'zcsim:sfbuf',
   mbuf: 'zcsim:mbuf',
   net: 'zcsim:net',
+  ktls: 'zcsim:ktls',
   sendfile: 'zcsim:sendfile',
   http: 'zcsim:http',
 } as const;

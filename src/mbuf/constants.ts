@@ -18,6 +18,10 @@ export const MJUM9BYTES = 9216;
 export const MJUM16BYTES = 16384;
 /** Pages one M_EXTPG mbuf can carry: 40 bytes of vm_paddr_t on LP64. */
 export const MBUF_PEXT_MAX_PGS = 5;
+/** Bytes of the inline KTLS record header and trailer of an M_EXTPG mbuf (sys/sys/mbuf.h). */
+export const MBUF_PEXT_HDR_LEN = 23;
+export const MBUF_PEXT_TRAIL_LEN = 64;
+
 /** m_copym's "to the end of the chain". */
 export const M_COPYALL = 1000000000;
 

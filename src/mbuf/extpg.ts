@@ -100,6 +100,12 @@ export class MbufExtpgs extends MbufZones {
     epg.m_epg_1st_off = 0;
     epg.m_epg_last_len = 0;
     epg.m_epg_flags = 0;
+    epg.m_epg_hdrlen = 0;
+    epg.m_epg_trllen = 0;
+    epg.m_epg_tls = null;
+    epg.m_epg_seqno = 0;
+    epg.m_epg_record_type = 0;
+    epg.m_epg_enc_cnt = 0;
     m.m_epg = epg;
     if (this.invariants) this.checkInvariants();
     return m;

@@ -14,6 +14,8 @@ export {
   MS_LIVE,
   MS_ZOMBIE,
   mEpgBytes,
+  mEpgFrameBytes,
   mEpgPagelen,
+  mEpgTlsArea,
 } from './mbuf.js';
 export { type MbufCounters, netstatMbufLines, type ZoneCounters } from './netstat.js';

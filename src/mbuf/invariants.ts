@@ -3,7 +3,7 @@
 // really point at it, and the bounds of every mbuf's data (reference invariants 10 and 12).
 import { PAGE_SIZE } from '../kern/index.js';
 import { EXT_CLUSTER, EXT_FLAG_EMBREF, M_EXT, M_EXTPG, MBUF_PEXT_MAX_PGS } from './constants.js';
-import { type Mbuf, type MExt, type MExtPg, MS_FREE, MS_LIVE, MS_ZOMBIE, mEpgBytes } from './mbuf.js';
+import { type Mbuf, type MExt, type MExtPg, MS_FREE, MS_LIVE, MS_ZOMBIE, mEpgFrameBytes } from './mbuf.js';
 import type { Zone } from './zone.js';
 
 /** Returns every broken rule (empty when all hold). */
@@ -62,8 +62,8 @@ function mbufBounds(m: Mbuf, bad: string[]): void {
     if (m.m_epg === null) bad.push('M_EXTPG mbuf without a page list');
     else {
       epgRules(m.m_epg, bad);
-      if (m.m_data + m.m_len > mEpgBytes(m.m_epg)) {
-        bad.push(`M_EXTPG data ${m.m_data}+${m.m_len} beyond its pages (${mEpgBytes(m.m_epg)})`);
+      if (m.m_data + m.m_len > mEpgFrameBytes(m.m_epg)) {
+        bad.push(`M_EXTPG data ${m.m_data}+${m.m_len} beyond its pages (${mEpgFrameBytes(m.m_epg)})`);
       }
     }
     return;

@@ -13,7 +13,7 @@
 //   last reference goes and ext_free(owner) has run exactly once.
 // - M_EXTPG metadata (the page list) is per mbuf, copied by mCopym, as mb_dupcl copies it.
 import { PAGE_SIZE } from '../kern/index.js';
-import { MBUF_PEXT_MAX_PGS } from './constants.js';
+import { MBUF_PEXT_HDR_LEN, MBUF_PEXT_MAX_PGS, MBUF_PEXT_TRAIL_LEN } from './constants.js';
 
 /** The free routine of external storage: called once, with the owner mbuf (EXT_EXTREF: the last). */
 export type MExtFree = (m: Mbuf) => void;
@@ -35,7 +35,10 @@ export interface MExt {
   ext_mref: Mbuf | null;
 }
 
-/** The M_EXTPG fields of struct mbuf (m_epg_*), without the KTLS ones. */
+/**
+ * The M_EXTPG fields of struct mbuf (m_epg_*). A KTLS record lays its bytes out as
+ * m_epg_hdr[0..hdrlen) | the pages | m_epg_trail[0..trllen); m_data and m_len count over all three.
+ */
 export interface MExtPg {
   m_epg_npgs: number;
   m_epg_nrdy: number;
@@ -43,6 +46,20 @@ export interface MExtPg {
   m_epg_last_len: number;
   m_epg_pa: number[];
   m_epg_flags: number;
+  /** KTLS: bytes of the record header in m_epg_hdr (0 without TLS). */
+  m_epg_hdrlen: number;
+  /** KTLS: bytes of the trailer (TLS 1.3: the inner content type and the tag) in m_epg_trail. */
+  m_epg_trllen: number;
+  m_epg_hdr: Uint8Array;
+  m_epg_trail: Uint8Array;
+  /** KTLS: the session (struct ktls_session, opaque here), null without TLS. */
+  m_epg_tls: unknown;
+  /** KTLS: the record's sequence number (ktls_seq). */
+  m_epg_seqno: number;
+  /** KTLS: the real record type (TLS 1.3 sends it encrypted, in the trailer). */
+  m_epg_record_type: number;
+  /** KTLS: pages left to encrypt for the chain queued with this mbuf (ktls_enqueue). */
+  m_epg_enc_cnt: number;
 }
 
 /** XXX(sim): an Mbuf's life in its zone. The kernel keeps no such state; we assert on it. */
@@ -76,6 +93,15 @@ function newMExtPg(): MExtPg {
     m_epg_last_len: 0,
     m_epg_pa: new Array<number>(MBUF_PEXT_MAX_PGS).fill(0),
     m_epg_flags: 0,
+    m_epg_hdrlen: 0,
+    m_epg_trllen: 0,
+    // XXX(sim): allocated by the first ktls_frame of this mbuf (most mbufs never carry a record).
+    m_epg_hdr: EMPTY_BYTES,
+    m_epg_trail: EMPTY_BYTES,
+    m_epg_tls: null,
+    m_epg_seqno: 0,
+    m_epg_record_type: 0,
+    m_epg_enc_cnt: 0,
   };
 }
 
@@ -132,4 +158,26 @@ export function mEpgCopy(to: MExtPg, from: MExtPg): void {
   to.m_epg_last_len = from.m_epg_last_len;
   to.m_epg_flags = from.m_epg_flags;
   for (let i = 0; i < from.m_epg_npgs; i++) to.m_epg_pa[i] = from.m_epg_pa[i] ?? 0;
+  to.m_epg_hdrlen = from.m_epg_hdrlen;
+  to.m_epg_trllen = from.m_epg_trllen;
+  if (from.m_epg_hdrlen + from.m_epg_trllen > 0) {
+    mEpgTlsArea(to);
+    to.m_epg_hdr.set(from.m_epg_hdr);
+    to.m_epg_trail.set(from.m_epg_trail);
+  }
+  to.m_epg_tls = from.m_epg_tls;
+  to.m_epg_seqno = from.m_epg_seqno;
+  to.m_epg_record_type = from.m_epg_record_type;
+  to.m_epg_enc_cnt = from.m_epg_enc_cnt;
+}
+
+/** Gives an M_EXTPG mbuf its inline record header and trailer storage (kept across reuses). */
+export function mEpgTlsArea(epg: MExtPg): void {
+  if (epg.m_epg_hdr.length === 0) epg.m_epg_hdr = new Uint8Array(MBUF_PEXT_HDR_LEN);
+  if (epg.m_epg_trail.length === 0) epg.m_epg_trail = new Uint8Array(MBUF_PEXT_TRAIL_LEN);
+}
+
+/** Bytes of an M_EXTPG mbuf's whole layout: header, pages, trailer (KTLS; pages alone without). */
+export function mEpgFrameBytes(epg: MExtPg): number {
+  return epg.m_epg_hdrlen + mEpgBytes(epg) + epg.m_epg_trllen;
 }

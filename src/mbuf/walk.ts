@@ -35,12 +35,22 @@ export function mbufWalk(
   return lengthBytes - left;
 }
 
-/** The pages of an M_EXTPG mbuf from data offset `offsetBytes`, each through the direct map. */
+/**
+ * The bytes of an M_EXTPG mbuf from data offset `offsetBytes`: the KTLS record header, the pages
+ * through the direct map, then the trailer (m_unmapped_copydata's order).
+ */
 function walkPages(m: Mbuf, offsetBytes: number, lengthBytes: number, dmap: Dmap, sink: ByteSink): void {
   const epg = m.m_epg;
   if (epg === null) return;
   let off = offsetBytes;
   let left = lengthBytes;
+  const hdrlen = epg.m_epg_hdrlen;
+  if (off < hdrlen && left > 0) {
+    const n = Math.min(hdrlen - off, left);
+    sink.put(epg.m_epg_hdr.buffer, epg.m_epg_hdr.byteOffset + off, n);
+    left -= n;
+    off = 0;
+  } else off -= hdrlen;
   for (let i = 0; i < epg.m_epg_npgs && left > 0; i++) {
     const pglen = mEpgPagelen(epg, i);
     if (off >= pglen) {
@@ -54,6 +64,7 @@ function walkPages(m: Mbuf, offsetBytes: number, lengthBytes: number, dmap: Dmap
     left -= n;
     off = 0;
   }
+  if (left > 0) sink.put(epg.m_epg_trail.buffer, epg.m_epg_trail.byteOffset + off, left);
 }
 
 /**

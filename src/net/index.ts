@@ -50,6 +50,7 @@ export {
 export {
   KSocket,
   type SndBatch,
+  type SndTag,
   SS_ISCONNECTED,
   SS_ISCONNECTING,
   SS_ISDISCONNECTED,

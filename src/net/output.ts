@@ -44,7 +44,10 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   const start = sb.sb_sndptr;
   kassert(start !== null, () => `tcp_output: ${availBytes} bytes available but no sb_sndptr`);
   scratch.length = 0;
-  const listed = core.mbufs.mbufViews(start, availBytes, scratch);
+  const listed =
+    tp.snd_tag !== null
+      ? tp.snd_tag.output(start, availBytes, scratch)
+      : core.mbufs.mbufViews(start, availBytes, scratch);
   kassert(listed === availBytes, () => `tcp_output: mbufViews listed ${listed} of ${availBytes}`);
   sb.sb_sndptr = skipBytes(start, availBytes);
   sb.sb_sndptroff += availBytes;

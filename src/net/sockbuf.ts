@@ -82,6 +82,10 @@ export class SockBuf {
   sb_sndptr: Mbuf | null = null;
   /** Bytes from the head handed to the transport and not yet dropped. */
   sb_sndptroff = 0;
+  /** The KTLS session (struct ktls_session, opaque here; src/ktls owns it), null without TLS. */
+  sb_tls_info: unknown = null;
+  /** The next KTLS record's sequence number (ktls_seq). */
+  sb_tls_seqno = 0;
 }
 
 /** sbspace: bytes a sender may still queue; may be negative. Not-ready bytes count. */

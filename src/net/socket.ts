@@ -8,6 +8,7 @@
 // listener at soCreate and detach them once, when the connection is finished (undici's one
 // `finished` flag, here `tp.dropped`).
 import { type Errno, WaitQueue } from '../kern/index.js';
+import type { Mbuf } from '../mbuf/index.js';
 import { SockBuf } from './sockbuf.js';
 
 /**
@@ -40,6 +41,14 @@ export interface SndBatch {
   readonly viewCount: number;
 }
 
+/**
+ * An ifnet send tag (struct m_snd_tag): the NIC that takes a batch's mbufs and puts its own bytes
+ * on the wire (KTLS ifnet mode encrypts there). Returns the bytes listed into `out`.
+ */
+export interface SndTag {
+  output(m: Mbuf, bytes: number, out: Uint8Array[]): number;
+}
+
 /** The protocol control block: what tcp_usrreq and tcp_output keep for one connection. */
 export class TcpCb {
   transport: Transport | null;
@@ -55,6 +64,8 @@ export class TcpCb {
   /** Our listeners on the transport, kept to detach them. */
   onError: ((...a: unknown[]) => void) | null = null;
   onClose: ((...a: unknown[]) => void) | null = null;
+  /** The NIC's send tag when one rewrites this connection's output (KTLS ifnet), else null. */
+  snd_tag: SndTag | null = null;
 
   constructor(transport: Transport) {
     this.transport = transport;

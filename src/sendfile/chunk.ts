@@ -158,7 +158,7 @@ export function sendfileQueue(
 }
 
 /** Unlinks the part of chain `m` before `stop`; returns that part. */
-function chainCut(m: Mbuf, stop: Mbuf | null): Mbuf {
+export function chainCut(m: Mbuf, stop: Mbuf | null): Mbuf {
   let t = m;
   while (t.m_next !== stop && t.m_next !== null) t = t.m_next;
   t.m_next = null;

@@ -1,11 +1,13 @@
 // The copy path for comparison (reference section 4): read(2) through the same buffer cache with
 // a real copy out of the page (vn_read -> uiomove), and write(2) on the socket (sosend: a real
 // copy into clusters). copyfile is the read+write loop a program without sendfile runs.
+
 import { isSysError, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
 import type { KFile } from './file.js';
 import type { CopyfileOptions } from './flags.js';
+import { soWrite } from './ktls.js';
 import type { SendfileEnv } from './sfio.js';
 import { vmPageRegrab } from './swapin.js';
 import { checkFileArgs, checkSocket } from './validate.js';
@@ -95,7 +97,7 @@ export async function kernRead(
 /** write(2) on a socket: sosend copies the bytes into clusters (and counts copy_bytes_in). */
 export async function kernWrite(env: SendfileEnv, so: KSocket, buf: Uint8Array, signal?: AbortSignal) {
   checkSocket(so);
-  const n = await env.sockets.sosend(so, buf, signal);
+  const n = await soWrite(env, so, buf, signal);
   if (env.trace.on) env.trace.emit('copyin', () => ({ so: so.so_id, bytes: n }));
   return n;
 }

@@ -2,6 +2,7 @@
 // callbacks handed to the mbuf code, and the system calls sendfile(2), read(2), write(2) and the
 // copy path's read+write loop. Mirrors the global state of sys/kern/kern_sendfile.c.
 import { type Tracer, tracer } from '../kern/index.js';
+import type { KtlsLayer } from '../ktls/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { KSocket, SocketLayer } from '../net/index.js';
 import type { SfBufMap } from '../sfbuf/index.js';
@@ -34,6 +35,8 @@ export interface SendfileConfig {
   readonly kernelId: number;
   /** How long a file's fstat is trusted, in ms (0, the default: an fstat per call). */
   readonly revalidateMs?: number;
+  /** Kernel TLS (src/ktls), if the kernel has it. */
+  readonly ktls?: KtlsLayer;
 }
 
 export class SendfileLayer implements SendfileEnv {
@@ -42,6 +45,7 @@ export class SendfileLayer implements SendfileEnv {
   readonly mbufs: MbufAllocator;
   readonly sockets: SocketLayer;
   readonly mapping: SendfileMapping;
+  readonly ktls: KtlsLayer | null;
   readonly invariants: boolean;
   readonly revalidateMs: number;
   readonly sfstat: SfStat = sfstatZero();
@@ -60,6 +64,7 @@ export class SendfileLayer implements SendfileEnv {
     this.mbufs = config.mbufs;
     this.sockets = config.sockets;
     this.mapping = config.mapping;
+    this.ktls = config.ktls ?? null;
     this.invariants = config.invariants;
     this.revalidateMs = config.revalidateMs ?? 0;
     this.copyBufferBytes = config.copyBufferBytes;

@@ -3,6 +3,7 @@
 // mbufs of up to MBUF_PEXT_MAX_PGS pages), and the free callbacks sendfile_free_mext and
 // sendfile_free_mext_pg that the mbuf code calls when a storage's last reference goes.
 import { kassert, PAGE_MASK, PAGE_SIZE } from '../kern/index.js';
+import type { KtlsSession } from '../ktls/index.js';
 import {
   EXT_FLAG_CACHE_LAST,
   EXT_FLAG_NOCACHE,
@@ -32,6 +33,8 @@ export interface SfCall {
   rem: number;
   /** A soft error met while building (EBUSY, ENOBUFS): queue what was built, then stop. */
   softerr: 'EBUSY' | 'ENOBUFS' | null;
+  /** The socket's KTLS session: M_EXTPG mbufs of at most one record each. */
+  readonly tls: KtlsSession | null;
   /** An mbuf obtained before a sleep, waiting to be used. */
   mPending: Mbuf | null;
   /** The result of a first sf_buf allocation that had to sleep (undefined: none pending). */
@@ -65,7 +68,8 @@ function chainAppend(c: SfChunk, m: Mbuf): void {
  * had to sleep (an mbuf, or the chain's first sf_buf); the caller awaits it and calls again.
  */
 export function sendfileBuildMbufs(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
-  return env.mapping === 'extpg' ? buildExtpg(env, c, call) : buildSfbuf(env, c, call);
+  // TLS records always need unmapped mbufs.
+  return env.mapping === 'extpg' || call.tls !== null ? buildExtpg(env, c, call) : buildSfbuf(env, c, call);
 }
 
 function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
@@ -147,11 +151,12 @@ function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall, noSfBuf: boo
 
 function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
   const notready = c.iosStarted > 0;
+  const maxPgs = call.tls !== null ? Math.ceil(call.tls.params.max_frame_len / PAGE_SIZE) : MBUF_PEXT_MAX_PGS;
   while (c.built < c.npages) {
     const i = c.built;
     const pg = c.pa[i]!;
     let m = c.mcur;
-    if (m === null || m.m_epg!.m_epg_npgs === MBUF_PEXT_MAX_PGS) {
+    if (m === null || m.m_epg!.m_epg_npgs === maxPgs) {
       if (call.mPending === null) {
         const how = c.mhead === null ? M_WAITOK : M_NOWAIT;
         const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0, call.signal);

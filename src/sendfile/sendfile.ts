@@ -9,6 +9,7 @@ import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
 import type { KFile } from './file.js';
 import { type SendfileOptions, SF_FLAGS_ALL, SF_READAHEAD, SF_SYNC } from './flags.js';
 import { copyIntoMbufs } from './hdr.js';
+import { sendfileKtlsQueue, sendfileKtlsSession, soWrite } from './ktls.js';
 import type { SfCall } from './mext.js';
 import { type SendfileEnv, SendfileSync, sendfileSyncWait } from './sfio.js';
 import { SfChunk } from './swapin.js';
@@ -50,6 +51,7 @@ export async function vnSendfile(
     cpu: opts.cpu ?? so.cpu,
     signal: opts.signal,
     sync: (flags & SF_SYNC) !== 0 ? new SendfileSync() : null,
+    tls: sendfileKtlsSession(env, so),
     rem: 0,
     softerr: null,
     mPending: null,
@@ -103,7 +105,7 @@ async function sendTrailers(env: SendfileEnv, so: KSocket, opts: SendfileOptions
   for (const t of opts.trailers ?? []) {
     if (t.length === 0) continue;
     try {
-      r.sbytes += await env.sockets.sosend(so, t, opts.signal);
+      r.sbytes += await soWrite(env, so, t, opts.signal);
     } catch (e) {
       if (!isSysError(e)) throw e;
       r.sbytes += e.sbytes;
@@ -184,7 +186,11 @@ async function sendfileLoop(
       let space = typeof w === 'number' ? w : await w;
       let hdrlen = 0;
       if (hdr.left > 0) {
-        const h = copyIntoMbufs(env.mbufs, hdr, space, call.signal);
+        // On a KTLS socket the header becomes records of anonymous pages (m_uiotombuf M_EXTPG).
+        const h =
+          call.tls !== null && env.ktls !== null
+            ? env.ktls.uiotombuf(call.tls, hdr, space, call.signal)
+            : copyIntoMbufs(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
         hdrlen = mh === null ? 0 : env.mbufs.mLength(mh);
         space -= hdrlen;
@@ -213,7 +219,10 @@ async function sendfileLoop(
           () => `vn_sendfile: mlen ${env.mbufs.mLength(m)} space ${fileBytes} hdrlen ${hdrlen}`,
         );
       }
-      const err = sendfileQueue(env, so, c, chunk !== null, m);
+      const err =
+        call.tls !== null
+          ? sendfileKtlsQueue(env, so, c, chunk !== null, m, call.tls)
+          : sendfileQueue(env, so, c, chunk !== null, m);
       if (err !== null) {
         r.error = err;
         return r;

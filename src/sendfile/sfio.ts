@@ -1,6 +1,7 @@
 // Mirrors the per-call structures of sys/kern/kern_sendfile.c: struct sf_io (one per chunk),
 // struct sendfile_sync (SF_SYNC), and the environment the sendfile room runs in.
 import type { SysError, Tracer } from '../kern/index.js';
+import type { KtlsLayer, KtlsSession } from '../ktls/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { KSocket, SocketLayer } from '../net/index.js';
 import type { SfBufMap } from '../sfbuf/index.js';
@@ -21,6 +22,8 @@ export interface SendfileEnv {
   readonly mbufs: MbufAllocator;
   readonly sockets: SocketLayer;
   readonly mapping: SendfileMapping;
+  /** Kernel TLS, when the kernel has it: sockets with a session send records. */
+  readonly ktls: KtlsLayer | null;
   readonly sfstat: SfStat;
   /** copy_bytes_in is the socket layer's (sosend counts it where it copies). */
   readonly copystat: Pick<CopyStat, 'copy_bytes_out'>;
@@ -61,6 +64,8 @@ export class SfIo {
   so: KSocket | null = null;
   /** First page mbuf of the chunk (after any header); null until queued. */
   m: Mbuf | null = null;
+  /** The socket's KTLS session: software mode encrypts the chunk when its reads complete. */
+  tls: KtlsSession | null = null;
   /** Woken when only the syscall's reference is left ("sfnosf": reads of the chunk drained). */
   drained: (() => void) | null = null;
 

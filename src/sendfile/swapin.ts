@@ -2,6 +2,7 @@
 // pages of one chunk, start asynchronous pager reads for the ones not valid, and finish the
 // chunk when the last read completes.
 import { kassert, PAGE_SIZE, SysError } from '../kern/index.js';
+import { TCP_TLS_MODE_SW } from '../ktls/index.js';
 import type { Mbuf } from '../mbuf/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
 import { SF_NODISKIO } from './flags.js';
@@ -178,6 +179,9 @@ export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | n
     // storages' free callbacks unwire the pages, left invalid by the failed read.
     env.sockets.prAbort(so, 'EIO');
     env.mbufs.mbFreeNotready(m, sfio.npages);
+  } else if (sfio.tls !== null && sfio.tls.mode === TCP_TLS_MODE_SW && env.ktls !== null) {
+    // The reads are done but the records still need encrypting: hand them to a KTLS worker.
+    env.ktls.enqueue(m, so, sfio.npages);
   } else {
     env.sockets.prReady(so, m, sfio.npages);
   }

@@ -1,6 +1,7 @@
 // src/vm: the public header of the vm room (sys/vm): physical memory, struct vm_page, page queues,
 // wiring, vm objects (the buffer cache), the vnode pager and the page daemon.
 // Imports kern only. Other rooms import only this file.
+export { vmPageAllocNoobj, vmPageFreeNoobj } from './noobj.js';
 export { VmObject, type VmObjectStat } from './object.js';
 export {
   type PageQueue,

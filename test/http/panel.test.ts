@@ -47,7 +47,9 @@ describe('/stats', () => {
     const before = await stats();
     expect(Object.keys(before.kernel).sort()).toEqual([
       'copy',
+      'ktls',
       'mbuf',
+      'memory',
       'peaks',
       'sendfile',
       'sfbuf',

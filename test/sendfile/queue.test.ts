@@ -161,7 +161,17 @@ describe('vn_sendfile queueing', () => {
     const cpus = [0, 1, 2, 3].map(() => k.socket(new MemoryTransport()).cpu);
     expect(cpus).toEqual([0, 1, 2, 0]);
     const s = JSON.parse(JSON.stringify(k.stats()));
-    expect(Object.keys(s)).toEqual(['vm', 'sfbuf', 'mbuf', 'sendfile', 'copy', 'sockets', 'peaks']);
+    expect(Object.keys(s)).toEqual([
+      'vm',
+      'sfbuf',
+      'mbuf',
+      'sendfile',
+      'copy',
+      'sockets',
+      'ktls',
+      'memory',
+      'peaks',
+    ]);
     expect(Object.keys(s.sendfile)).toEqual([
       'sf_syscalls',
       'sf_noiocnt',

@@ -1,0 +1,120 @@
+// Mirrors ktls_encrypt of sys/kern/uipc_ktls.c (software mode): each record of a queued chain is
+// encrypted from its pages into newly allocated anonymous pages (file pages are never written),
+// the file pages' references are dropped through the storage's old free routine, the mbuf takes
+// the new pages, and the chain is marked ready (pr_ready) so that TCP can send it.
+import { isSysError, kassert, PAGE_SIZE } from '../kern/index.js';
+import {
+  EPG_FLAG_ANON,
+  EXT_FLAG_CACHE_LAST,
+  EXT_FLAG_NOCACHE,
+  EXT_FLAG_SYNC,
+  M_EXTPG,
+  M_NOTREADY,
+  M_RDONLY,
+  type Mbuf,
+  mEpgPagelen,
+} from '../mbuf/index.js';
+import type { KSocket } from '../net/index.js';
+import type { VmPage } from '../vm/index.js';
+import { ktlsPageAlloc } from './anon.js';
+import type { KtlsEnv } from './env.js';
+import { tls13Seal } from './record.js';
+import type { KtlsSession } from './session.js';
+
+/** The views of an M_EXTPG mbuf's payload, page by page, at the page addresses `pa`. */
+export function epgPayloadViews(env: KtlsEnv, m: Mbuf, pa: readonly number[]): Uint8Array[] {
+  const epg = m.m_epg!;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < epg.m_epg_npgs; i++) {
+    const off = i === 0 ? epg.m_epg_1st_off : 0;
+    out.push(env.vm.physBytes((pa[i] ?? 0) + off, mEpgPagelen(epg, i)));
+  }
+  return out;
+}
+
+/** Seals one framed record whose payload is `src`, writing the ciphertext into `dst`. */
+export function ktlsSealRecord(
+  m: Mbuf,
+  src: readonly Uint8Array[],
+  dst: readonly Uint8Array[],
+  trail: Uint8Array = m.m_epg!.m_epg_trail,
+): number {
+  const epg = m.m_epg!;
+  const tls = epg.m_epg_tls as KtlsSession;
+  return tls13Seal(
+    tls.nodeCipher,
+    tls.key(),
+    tls.nonce(epg.m_epg_seqno),
+    epg.m_epg_hdr,
+    src,
+    dst,
+    epg.m_epg_record_type,
+    trail,
+  );
+}
+
+/**
+ * ktls_encrypt: encrypts the records of the chain from `top` until `totalPages` pages are done,
+ * then pr_ready. On a dropped connection nothing is encrypted: pr_ready frees the records.
+ */
+export async function ktlsEncrypt(env: KtlsEnv, top: Mbuf, so: KSocket, totalPages: number): Promise<void> {
+  let npages = 0;
+  env.cells.tasks_active++;
+  try {
+    for (let m: Mbuf | null = top; npages !== totalPages; m = m.m_next) {
+      kassert(
+        m !== null && m.m_epg !== null,
+        () => `ktls_encrypt: chain ended after ${npages} of ${totalPages} pages`,
+      );
+      kassert(
+        (m.m_flags & (M_EXTPG | M_NOTREADY)) === (M_EXTPG | M_NOTREADY),
+        'ktls_encrypt: not an unready M_EXTPG mbuf',
+      );
+      npages += m.m_epg.m_epg_nrdy;
+      if (so.dropped) continue;
+      await ktlsEncryptRecord(env, m);
+    }
+  } catch (e) {
+    // A failed encryption leaves the connection unusable: abort it; pr_ready below frees the records.
+    if (!isSysError(e)) env.cells.failed_crypto++;
+    env.sockets.prAbort(so, 'EIO');
+  } finally {
+    env.cells.tasks_active--;
+  }
+  env.sockets.prReady(so, top, totalPages);
+  if (env.invariants) env.checkAll();
+}
+
+/** One record: anonymous pages are encrypted in place; file pages into new pages, then swapped. */
+async function ktlsEncryptRecord(env: KtlsEnv, m: Mbuf): Promise<void> {
+  const epg = m.m_epg!;
+  const ext = m.m_ext!;
+  const src = epgPayloadViews(env, m, epg.m_epg_pa);
+  if ((epg.m_epg_flags & EPG_FLAG_ANON) !== 0) {
+    env.cells.sw_encrypt_bytes += ktlsSealRecord(m, src, src);
+    env.cells.records_sw++;
+    return;
+  }
+  const pages: VmPage[] = [];
+  try {
+    for (let i = 0; i < epg.m_epg_npgs; i++) pages.push(await ktlsPageAlloc(env, pages.at(-1) ?? null));
+  } catch (e) {
+    for (const pg of pages) env.freeAnonPage(pg);
+    throw e;
+  }
+  const parray = pages.map((pg) => pg.physAddr);
+  env.cells.sw_encrypt_bytes += ktlsSealRecord(m, src, epgPayloadViews(env, m, parray));
+  env.cells.records_sw++;
+  // Drop the reference to the file pages (their sendfile free routine runs now), then the mbuf
+  // carries the ciphertext pages, freed by the basic routine with the mbuf.
+  const fileFree = ext.ext_free;
+  kassert(fileFree !== null, 'ktls_encrypt: storage without a free routine');
+  fileFree(m);
+  ext.ext_flags &= ~(EXT_FLAG_SYNC | EXT_FLAG_NOCACHE | EXT_FLAG_CACHE_LAST);
+  for (let i = 0; i < parray.length; i++) epg.m_epg_pa[i] = parray[i] ?? 0;
+  ext.ext_free = env.freeAnon;
+  ext.ext_arg1 = null;
+  epg.m_epg_flags |= EPG_FLAG_ANON;
+  m.m_flags &= ~M_RDONLY;
+  kassert(pages.length === 0 || pages[0]!.physAddr % PAGE_SIZE === 0, 'ktls_encrypt: unaligned page');
+}

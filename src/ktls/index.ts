@@ -1,0 +1,12 @@
+// src/ktls: kernel TLS, the send side (sys/kern/uipc_ktls.c, sys/sys/ktls.h, ktls(4)): sessions
+// set with setsockopt(TCP_TXTLS_ENABLE), records framed into M_EXTPG mbufs, encrypted by per-CPU
+// workers (software mode) or by the simulated NIC (ifnet mode). Imports kern, vm, mbuf and net.
+
+export type { KtlsUio } from './anon.js';
+export * from './constants.js';
+export type { KtlsCounterCells } from './env.js';
+export { hkdfExpand, hkdfExpandLabel, tls13TrafficKeys } from './hkdf.js';
+export { type KtlsConfig, type KtlsEnableOptions, KtlsLayer } from './layer.js';
+export type { KtlsRexmit } from './nic.js';
+export { type Tls13Opened, tls13Nonce, tls13Open, tls13Seal, tlsRecordHeader } from './record.js';
+export { type KtlsParams, KtlsSession, type TlsEnable } from './session.js';

@@ -1,0 +1,95 @@
+// Mirrors sys/sys/ktls.h: struct tls_enable (what setsockopt(TCP_TXTLS_ENABLE) passes), struct
+// ktls_session and its parameters, the modes and record types. TLS 1.3 only, AEAD suites only.
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { SysError } from '../kern/index.js';
+import {
+  AES_GMAC_HASH_LEN,
+  type CipherAlgorithm,
+  type KtlsMode,
+  TLS_HEADER_BYTES,
+  TLS_MAX_MSG_SIZE_V10_2,
+  TLS13_SUITES,
+  type Tls13Suite,
+} from './constants.js';
+import { tls13Nonce } from './record.js';
+
+/** struct tls_enable: the argument of setsockopt(TCP_TXTLS_ENABLE). */
+export interface TlsEnable {
+  readonly cipher_algorithm: CipherAlgorithm;
+  readonly cipher_key: Uint8Array;
+  readonly iv: Uint8Array;
+  readonly tls_vmajor: number;
+  readonly tls_vminor: number;
+  /** The sequence number of the first record the kernel sends (rec_seq). */
+  readonly rec_seq: number;
+}
+
+/** struct ktls_session's params (without the key, which the session keeps out of sight). */
+export interface KtlsParams {
+  readonly cipher_algorithm: CipherAlgorithm;
+  readonly cipher_key_len: number;
+  readonly tls_vmajor: number;
+  readonly tls_vminor: number;
+  /** Record header and trailer bytes (TLS 1.3: 5; 1 inner type + 16 tag). */
+  readonly tls_hlen: number;
+  readonly tls_tlen: number;
+  readonly max_frame_len: number;
+}
+
+let nextSessionId = 1;
+
+/**
+ * struct ktls_session. The key lives in a KeyObject and the IV in a private field: neither is
+ * enumerable, printed by util.inspect or serialised (never show key material).
+ */
+export class KtlsSession {
+  readonly id = nextSessionId++;
+  readonly params: KtlsParams;
+  readonly mode: KtlsMode;
+  /** The per-CPU work queue its records go to (ktls_get_cpu). */
+  readonly wq_index: number;
+  readonly nodeCipher: Tls13Suite['nodeCipher'];
+  readonly #key: KeyObject;
+  readonly #iv: Uint8Array;
+  /** ktls_cleanup ran (the socket closed). */
+  destroyed = false;
+
+  constructor(en: TlsEnable, mode: KtlsMode, maxlenBytes: number, wqIndex: number) {
+    const suite = TLS13_SUITES.find(
+      (s) => s.cipher_algorithm === en.cipher_algorithm && s.keyBytes === en.cipher_key.length,
+    );
+    if (suite === undefined)
+      throw new SysError(
+        'EINVAL',
+        `ktls_create_session: no cipher for ${en.cipher_algorithm}/${en.cipher_key.length}`,
+      );
+    this.params = {
+      cipher_algorithm: en.cipher_algorithm,
+      cipher_key_len: en.cipher_key.length,
+      tls_vmajor: en.tls_vmajor,
+      tls_vminor: en.tls_vminor,
+      tls_hlen: TLS_HEADER_BYTES,
+      tls_tlen: 1 + AES_GMAC_HASH_LEN,
+      max_frame_len: Math.min(TLS_MAX_MSG_SIZE_V10_2, maxlenBytes),
+    };
+    this.mode = mode;
+    this.wq_index = wqIndex;
+    this.nodeCipher = suite.nodeCipher;
+    this.#key = createSecretKey(en.cipher_key);
+    this.#iv = Uint8Array.from(en.iv);
+  }
+
+  /** The record's nonce: the IV XOR the 64-bit sequence number (RFC 8446 §5.3). */
+  nonce(seqno: number): Buffer {
+    return tls13Nonce(this.#iv, seqno);
+  }
+
+  /** The key, for the AEAD only. */
+  key(): KeyObject {
+    return this.#key;
+  }
+
+  toJSON(): object {
+    return { id: this.id, mode: this.mode, params: this.params };
+  }
+}

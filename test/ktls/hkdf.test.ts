@@ -1,0 +1,43 @@
+// Goal: HKDF-Expand-Label and the traffic key derivation match RFC 8448's "Simple 1-RTT
+// Handshake" trace (TLS_AES_128_GCM_SHA256), and the record seal opens with the same keys.
+import { createSecretKey } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { tls13Open, tls13Seal, tls13Suite, tls13TrafficKeys, tlsRecordHeader } from '../../src/ktls/index.js';
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+const suite = tls13Suite('TLS_AES_128_GCM_SHA256')!;
+
+describe('TLS 1.3 key schedule (RFC 8448 §3)', () => {
+  it('derives the server handshake write key and IV', () => {
+    const secret = hex(
+      'b6 7b 7d 69 0c c1 6c 4e 75 e5 42 13 cb 2d 37 b4 e9 c9 12 bc de d9 10 5d 42 be fd 59 d3 91 ad 38',
+    );
+    const { key, iv } = tls13TrafficKeys(suite, secret);
+    expect(key.toString('hex')).toBe('3fce516009c21727d0f2e4e86ee403bc');
+    expect(iv.toString('hex')).toBe('5d313eb2671276ee13000b30');
+  });
+
+  it('derives the server application write key and IV', () => {
+    const secret = hex(
+      'a1 1a f9 f0 55 31 f8 56 ad 47 11 6b 45 a9 50 32 82 04 b4 f4 4b fb 6b 3a 4b 4f 1f 3f cb 63 16 43',
+    );
+    const { key, iv } = tls13TrafficKeys(suite, secret);
+    expect(key.toString('hex')).toBe('9f02283b6c9c07efc26bb9f2ac92e356');
+    expect(iv.toString('hex')).toBe('cf782b88dd83549aadf1e984');
+  });
+
+  it('a sealed record opens at its sequence number only', () => {
+    const { key, iv } = tls13TrafficKeys(suite, Buffer.alloc(32, 7));
+    const payload = Buffer.from('hello, kernel');
+    const hdr = new Uint8Array(5);
+    tlsRecordHeader(hdr, payload.length + 17);
+    const body = Buffer.alloc(payload.length);
+    const trail = new Uint8Array(17);
+    const nonce = Buffer.from(iv);
+    nonce[11] = (nonce[11] ?? 0) ^ 5;
+    tls13Seal(suite.nodeCipher, createSecretKey(key), nonce, hdr, [payload], [body], 23, trail);
+    const record = Buffer.concat([hdr, body, trail]);
+    expect(tls13Open(suite.nodeCipher, key, iv, 5, record)).toEqual({ type: 23, plaintext: payload });
+    expect(tls13Open(suite.nodeCipher, key, iv, 4, record)).toBeNull();
+  });
+});
