@@ -85,9 +85,15 @@ export async function kernRead(
   buf: Uint8Array,
 ): Promise<number> {
   checkFileArgs(file, offset, buf.length);
-  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
-  if (stale !== null) await stale;
-  return vnRead(env, file.obj, offset, buf);
+  const obj = file.obj;
+  env.vm.vmObjectReference(obj);
+  try {
+    const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+    if (stale !== null) await stale;
+    return await vnRead(env, obj, offset, buf);
+  } finally {
+    env.vm.vmObjectDeallocate(obj);
+  }
 }
 
 /** write(2) on a socket: sosend copies the bytes into clusters (copy_bytes_in). */
@@ -121,9 +127,27 @@ export async function kernCopyfile(
   checkSocket(so);
   const bufferBytes = opts.bufferBytes ?? defaultBufferBytes;
   if (!Number.isSafeInteger(bufferBytes) || bufferBytes <= 0) throw new SysError('EINVAL', 'bad buffer size');
-  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
-  if (stale !== null) await stale;
+  // The loop holds its own reference on the file (fget_read): close(fd) meanwhile disturbs nothing.
   const obj = file.obj;
+  env.vm.vmObjectReference(obj);
+  try {
+    return await copyfileLoop(env, obj, so, offset, nbytes, opts, bufferBytes);
+  } finally {
+    env.vm.vmObjectDeallocate(obj);
+  }
+}
+
+async function copyfileLoop(
+  env: SendfileEnv,
+  obj: VmObject,
+  so: KSocket,
+  offset: number,
+  nbytes: number,
+  opts: CopyfileOptions,
+  bufferBytes: number,
+): Promise<number> {
+  const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+  if (stale !== null) await stale;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
   let off = offset;
   let sbytes = 0;

@@ -58,16 +58,14 @@ export async function vnSendfile(
   if (env.trace.on) {
     env.trace.emit('sendfile', () => ({ fd: file.fd, so: so.so_id, offset, nbytes, flags, readahead }));
   }
-  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
-  if (stale !== null) await revalidate(stale);
-  // The socket's send lock serialises senders; as in the kernel it is not interruptible.
-  const lock = env.sockets.sblock(so);
-  const unlock = lock instanceof Promise ? await lock : lock;
+  // sendfile_getobj: the call holds its own reference, so close(fd) meanwhile disturbs nothing.
+  const obj = file.obj;
+  env.vm.vmObjectReference(obj);
   let r: SendResult;
   try {
-    r = await sendfileLoop(env, file.obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
+    r = await sendfileLocked(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
   } finally {
-    unlock();
+    env.vm.vmObjectDeallocate(obj);
   }
   if (r.error === null && opts.trailers !== undefined) await sendTrailers(env, so, opts, r);
   if (call.sync !== null) await syncWait(call.sync, opts.signal, r);
@@ -80,6 +78,30 @@ export async function vnSendfile(
     throw e.withSbytes(r.sbytes);
   }
   return r.sbytes;
+}
+
+/** fstat, then the chunk loop under the socket's send lock. */
+async function sendfileLocked(
+  env: SendfileEnv,
+  obj: VmObject,
+  so: KSocket,
+  offset: number,
+  nbytes: number,
+  call: SfCall,
+  readahead: number,
+  headers: readonly Uint8Array[],
+): Promise<SendResult> {
+  const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+  if (stale !== null) await revalidate(stale);
+  // The socket's send lock serialises senders (SBL_NOINTR in the kernel; here the caller's
+  // signal ends the wait, as a closed connection must end every sleep).
+  const lock = env.sockets.sblock(so, call.signal);
+  const unlock = lock instanceof Promise ? await lock : lock;
+  try {
+    return await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, headers);
+  } finally {
+    unlock();
+  }
 }
 
 async function revalidate(fstat: Promise<void>): Promise<void> {

@@ -13,7 +13,13 @@ import { kassert, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import { pageBusySleep, pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
-import { objectClose, objectOpen, objectRevalidate, objectRevalidateStale } from './objectops.js';
+import {
+  objectDeallocate,
+  objectOpen,
+  objectReference,
+  objectRevalidate,
+  objectRevalidateStale,
+} from './objectops.js';
 import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
@@ -104,8 +110,25 @@ export class Vm implements VmInternals {
   }
 
   /** Drops one reference; the file is closed at the last (its pages stay cached). */
-  vmObjectClose(obj: VmObject): Promise<void> {
-    return objectClose(this, obj);
+  async vmObjectClose(obj: VmObject): Promise<void> {
+    await objectDeallocate(this, obj);
+  }
+
+  /** vm_object_reference: a call in flight holds the object (and its file) open. */
+  vmObjectReference(obj: VmObject): void {
+    objectReference(obj);
+  }
+
+  /**
+   * vm_object_deallocate for a call's own reference: synchronous; when it was the last, the file
+   * closes in the background once its reads are done (a failure to close is only traced).
+   */
+  vmObjectDeallocate(obj: VmObject): void {
+    const last = objectDeallocate(this, obj);
+    if (last !== null)
+      last.catch((e: unknown) =>
+        this.trace.emit('object-close-error', () => ({ object: obj.id, error: String(e) })),
+      );
   }
 
   /** vm_page_lookup: the resident page at `pindex`, or null. */
