@@ -2,6 +2,7 @@
 // instance of every room (vm, sf_buf map, mbuf zones, sockets, sendfile) wired together, and
 // offers the system calls on top: open/close/fstat, socket, sendfile, read, write, and the copy
 // path's read+write loop. Nothing here is module state: a test can boot as many kernels as it likes.
+import { constants as bufferConstants } from 'node:buffer';
 import {
   type Clock,
   createPrng,
@@ -18,12 +19,21 @@ import {
   SysError,
 } from './kern/index.js';
 import { MbufAllocator, type MbufCounters, MCLBYTES, MSIZE, netstatMbufLines } from './mbuf/index.js';
-import { type KSocket, type SocketCounters, SocketLayer, SS_NOFDREF, type Transport } from './net/index.js';
+import {
+  type KSocket,
+  SB_MAX_DEFAULT_BYTES,
+  type SocketCounters,
+  SocketLayer,
+  SS_NOFDREF,
+  sbMaxAdjBytes,
+  type Transport,
+} from './net/index.js';
 import {
   type CopyfileOptions,
   type CopyStat,
   KFile,
   SendfileLayer,
+  SENDFILE_MAPPINGS,
   type SendfileMapping,
   type SendfileOptions,
   type SfStat,
@@ -118,19 +128,86 @@ function nsfbufsDefault(physmemBytes: number): number {
   return 512 + 16 * maxusers;
 }
 
-/** The configuration `createKernel(c)` runs with: every default filled in. */
+/** The smallest memory a kernel boots with: enough pages for the page daemon's reserve and a send. */
+export const PHYSMEM_MIN_BYTES = 32 * PAGE_SIZE;
+/** The largest: one ArrayBuffer, as large as Node allocates (buffer.constants.MAX_LENGTH). */
+export const PHYSMEM_MAX_BYTES = Math.floor(bufferConstants.MAX_LENGTH / PAGE_SIZE) * PAGE_SIZE;
+/** Simulated CPUs: the sf_buf CPU masks are 32 bits wide. */
+export const CPU_COUNT_MAX = 32;
+
+/**
+ * kern.ipc.maxsockbuf for a memory size: SB_MAX, but at most a quarter of memory.
+ * XXX(sim): the kernel's SB_MAX does not scale with memory; here one socket's wired pages must
+ * never be all of a small memory, or its own sender would wait for pages forever.
+ */
+export function maxsockbufBytesFor(physmemBytes: number): number {
+  return Math.min(SB_MAX_DEFAULT_BYTES, Math.floor(physmemBytes / 4));
+}
+
+/** One knob's refusal: a self-contained line naming the knob, its value and what it accepts. */
+function invalid(knob: string, value: unknown, want: string): SysError {
+  return new SysError('EINVAL', `${knob} ${String(value)} is invalid: ${want}`);
+}
+
+function checkInteger(knob: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (!Number.isSafeInteger(v) || v < min || v > max)
+    throw invalid(knob, v, `want a whole number from ${min} to ${max}`);
+}
+
+function checkNumber(knob: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw invalid(knob, v, `want a number from ${min} to ${max}`);
+}
+
+/** Every knob's range, checked before anything is allocated (EINVAL naming the first bad one). */
+export function validateKernelConfig(c: KernelConfig): void {
+  const physmem = c.physmemBytes;
+  if (physmem !== undefined) {
+    if (!Number.isSafeInteger(physmem) || physmem % PAGE_SIZE !== 0) {
+      throw invalid('physmemBytes', physmem, `want a whole number of ${PAGE_SIZE}-byte pages`);
+    }
+    if (physmem < PHYSMEM_MIN_BYTES || physmem > PHYSMEM_MAX_BYTES) {
+      throw invalid('physmemBytes', physmem, `want ${PHYSMEM_MIN_BYTES} to ${PHYSMEM_MAX_BYTES} bytes`);
+    }
+  }
+  if (c.mapping !== undefined && !SENDFILE_MAPPINGS.includes(c.mapping)) {
+    throw invalid('mapping', c.mapping, `want one of ${SENDFILE_MAPPINGS.join(', ')}`);
+  }
+  checkInteger('nsfbufs', c.nsfbufs, c.mapping === 'kva' ? 1 : 0, 1 << 24);
+  checkInteger('cpuCount', c.cpuCount, 1, CPU_COUNT_MAX);
+  checkInteger('sndbufBytes', c.sndbufBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('nmbufs', c.nmbufs, 1, 1 << 26);
+  checkInteger('nmbclusters', c.nmbclusters, 1, 1 << 24);
+  checkInteger('copyBufferBytes', c.copyBufferBytes, 1, 1 << 30);
+  checkInteger('freeTargetPages', c.freeTargetPages, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('seed', c.seed, 0, 0xffffffff);
+  checkNumber('diskLatencyMs', c.diskLatencyMs, 0, 60_000);
+  checkNumber('diskBandwidthMBps', c.diskBandwidthMBps, 0, Number.MAX_VALUE);
+  checkNumber('revalidateMs', c.revalidateMs, 0, Number.MAX_VALUE);
+  checkNumber('cpuMigratePct', c.cpuMigratePct, 0, 100);
+}
+
+/**
+ * The configuration `createKernel(c)` runs with: every default filled in, after
+ * validateKernelConfig. The send buffer is clamped to sb_max_adj of the memory's
+ * kern.ipc.maxsockbuf, as sbreserve bounds every reservation.
+ */
 export function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
+  validateKernelConfig(c);
   const physmemBytes = c.physmemBytes ?? 64 * MiB;
   // tunable_mbinit: maxmbufmem is half of memory; a quarter of it for clusters.
   const maxmbufmemBytes = physmemBytes / 2;
   const nmbclusters = c.nmbclusters ?? Math.max(1024, Math.floor(maxmbufmemBytes / MCLBYTES / 4));
   const nmbufs = c.nmbufs ?? Math.max(nmbclusters * 2, Math.floor(maxmbufmemBytes / MSIZE / 5));
+  const sndbufMaxBytes = sbMaxAdjBytes(maxsockbufBytesFor(physmemBytes));
   return {
     physmemBytes,
     mapping: c.mapping ?? 'dmap',
     nsfbufs: c.nsfbufs ?? nsfbufsDefault(physmemBytes),
     cpuCount: c.cpuCount ?? 2,
-    sndbufBytes: c.sndbufBytes ?? 32 * KiB,
+    sndbufBytes: Math.min(c.sndbufBytes ?? 32 * KiB, sndbufMaxBytes),
     sndbufAutosize: c.sndbufAutosize ?? false,
     nmbufs,
     nmbclusters,
@@ -199,6 +276,7 @@ export class Kernel {
     });
     this.sockets = new SocketLayer(this.mbufs, {
       sndbufBytes: c.sndbufBytes,
+      maxsockbufBytes: maxsockbufBytesFor(c.physmemBytes),
       autosize: c.sndbufAutosize,
       invariants: c.invariants,
       kernelId: this.id,

@@ -8,7 +8,8 @@ import type { Vm, VmObject } from '../vm/index.js';
 import type { CopyStat, SfStat } from './flags.js';
 
 /** Mapping modes: sf_buf direct map, sf_buf KVA pool, or unmapped M_EXTPG mbufs. */
-export type SendfileMapping = 'dmap' | 'kva' | 'extpg';
+export const SENDFILE_MAPPINGS = ['dmap', 'kva', 'extpg'] as const;
+export type SendfileMapping = (typeof SENDFILE_MAPPINGS)[number];
 
 /**
  * What the sendfile room needs from the kernel it runs in (one per kernel). The free callbacks
