@@ -136,12 +136,13 @@ export const PHYSMEM_MAX_BYTES = Math.floor(bufferConstants.MAX_LENGTH / PAGE_SI
 export const CPU_COUNT_MAX = 32;
 
 /**
- * kern.ipc.maxsockbuf for a memory size: SB_MAX, but at most a quarter of memory.
- * XXX(sim): the kernel's SB_MAX does not scale with memory; here one socket's wired pages must
- * never be all of a small memory, or its own sender would wait for pages forever.
+ * The largest default send buffer (net.inet.tcp.sendspace) for a memory size: sb_max_adj of
+ * kern.ipc.maxsockbuf, and at most a quarter of memory. XXX(sim): the kernel does not scale
+ * sendspace with memory; here a chunk of one full send buffer must never need every page, or its
+ * sender would wait for pages that only its own chunk holds.
  */
-export function maxsockbufBytesFor(physmemBytes: number): number {
-  return Math.min(SB_MAX_DEFAULT_BYTES, Math.floor(physmemBytes / 4));
+export function sendspaceMaxBytes(physmemBytes: number): number {
+  return sbMaxAdjBytes(Math.min(SB_MAX_DEFAULT_BYTES, Math.floor(physmemBytes / 4)));
 }
 
 /** One knob's refusal: a self-contained line naming the knob, its value and what it accepts. */
@@ -191,8 +192,8 @@ export function validateKernelConfig(c: KernelConfig): void {
 
 /**
  * The configuration `createKernel(c)` runs with: every default filled in, after
- * validateKernelConfig. The send buffer is clamped to sb_max_adj of the memory's
- * kern.ipc.maxsockbuf, as sbreserve bounds every reservation.
+ * validateKernelConfig. The default send buffer is clamped to sendspaceMaxBytes, as sbreserve
+ * bounds every reservation by sb_max_adj.
  */
 export function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
   validateKernelConfig(c);
@@ -201,13 +202,12 @@ export function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
   const maxmbufmemBytes = physmemBytes / 2;
   const nmbclusters = c.nmbclusters ?? Math.max(1024, Math.floor(maxmbufmemBytes / MCLBYTES / 4));
   const nmbufs = c.nmbufs ?? Math.max(nmbclusters * 2, Math.floor(maxmbufmemBytes / MSIZE / 5));
-  const sndbufMaxBytes = sbMaxAdjBytes(maxsockbufBytesFor(physmemBytes));
   return {
     physmemBytes,
     mapping: c.mapping ?? 'dmap',
     nsfbufs: c.nsfbufs ?? nsfbufsDefault(physmemBytes),
     cpuCount: c.cpuCount ?? 2,
-    sndbufBytes: Math.min(c.sndbufBytes ?? 32 * KiB, sndbufMaxBytes),
+    sndbufBytes: Math.min(c.sndbufBytes ?? 32 * KiB, sendspaceMaxBytes(physmemBytes)),
     sndbufAutosize: c.sndbufAutosize ?? false,
     nmbufs,
     nmbclusters,
@@ -276,7 +276,6 @@ export class Kernel {
     });
     this.sockets = new SocketLayer(this.mbufs, {
       sndbufBytes: c.sndbufBytes,
-      maxsockbufBytes: maxsockbufBytesFor(c.physmemBytes),
       autosize: c.sndbufAutosize,
       invariants: c.invariants,
       kernelId: this.id,

@@ -5,7 +5,7 @@
 // M_NOWAIT at a zone's limit it returns null (the zone's failures++); with M_WAITOK it returns a
 // Promise that resolves when an item is freed for it (the zone's sleeps++). The hot paths make no
 // closure, promise or object: Mbuf objects, their m_ext and their page list are reused.
-import { KernelAssertionError, type Tracer, tracer } from '../kern/index.js';
+import { panic, type Tracer, tracer } from '../kern/index.js';
 import {
   EXT_CLUSTER,
   EXT_EXTREF,
@@ -44,10 +44,6 @@ export interface MbufConfig {
 const MBUF_SLAB_ITEMS = 64;
 const CLUSTER_SLAB_ITEMS = 16;
 
-function panic(message: string): never {
-  throw new KernelAssertionError(message);
-}
-
 /** The zones and the life of one mbuf; MbufAllocator adds the chain operations. */
 export class MbufZones {
   readonly mbufZone: Zone<Mbuf>;
@@ -75,35 +71,39 @@ export class MbufZones {
     );
   }
 
-  /** m_get: a plain mbuf, data at M_START (MLEN bytes of room). */
-  mGet(how: MbufHow, type: number): Mbuf | null | Promise<Mbuf> {
+  /**
+   * m_get: a plain mbuf, data at M_START (MLEN bytes of room). XXX(sim): an M_WAITOK sleep ends
+   * with EINTR when `signal` aborts (the kernel's is uninterruptible; a closed connection must
+   * end every wait here).
+   */
+  mGet(how: MbufHow, type: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
     const m = this.mbufZone.alloc();
-    if (m === null) return this.mbufShortage(how, type, 0);
+    if (m === null) return this.mbufShortage(how, type, 0, signal);
     this.mInit(m, type, 0);
     if (this.invariants) this.checkInvariants();
     return m;
   }
 
   /** m_gethdr: a packet-header mbuf (MHLEN bytes of room). */
-  mGethdr(how: MbufHow, type: number): Mbuf | null | Promise<Mbuf> {
+  mGethdr(how: MbufHow, type: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
     const m = this.mbufZone.alloc();
-    if (m === null) return this.mbufShortage(how, type, M_PKTHDR);
+    if (m === null) return this.mbufShortage(how, type, M_PKTHDR, signal);
     this.mInit(m, type, M_PKTHDR);
     if (this.invariants) this.checkInvariants();
     return m;
   }
 
   /** m_getcl: an mbuf with a 2 KiB cluster attached (EXT_CLUSTER); `flags` may hold M_PKTHDR. */
-  mGetcl(how: MbufHow, type: number, flags: number): Mbuf | null | Promise<Mbuf> {
+  mGetcl(how: MbufHow, type: number, flags: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
     const m = this.mbufZone.alloc();
     if (m === null) {
       if (how === M_NOWAIT) return this.deny(this.mbufZone);
-      return this.mGetclSleep(null, type, flags);
+      return this.mGetclSleep(null, type, flags, signal);
     }
     this.mInit(m, type, flags);
     const cl = this.clusterZone.alloc();
     if (cl === null) {
-      if (how !== M_NOWAIT) return this.mGetclSleep(m, type, flags);
+      if (how !== M_NOWAIT) return this.mGetclSleep(m, type, flags, signal);
       this.mRelease(m);
       return this.deny(this.clusterZone);
     }
@@ -228,26 +228,48 @@ export class MbufZones {
   }
 
   /** M_WAITOK at a zone's limit: sleep on "zonelimit" until an item is freed for us. */
-  protected zoneSleep<T, R>(zone: Zone<T>, take: (item: T) => R): Promise<R> {
+  protected zoneSleep<T, R>(zone: Zone<T>, take: (item: T) => R, signal?: AbortSignal): Promise<R> {
     if (this.trace.on)
       this.trace.emit('zone_sleep', () => ({ zone: zone.name, sleepers: zone.sleepers + 1 }));
-    return zone.sleepAlloc(take);
+    return zone.sleepAlloc(take, signal);
   }
 
-  private mbufShortage(how: MbufHow, type: number, flags: number): null | Promise<Mbuf> {
+  private mbufShortage(
+    how: MbufHow,
+    type: number,
+    flags: number,
+    signal: AbortSignal | undefined,
+  ): null | Promise<Mbuf> {
     if (how === M_NOWAIT) return this.deny(this.mbufZone);
-    return this.zoneSleep(this.mbufZone, (m) => {
-      this.mInit(m, type, flags);
-      if (this.invariants) this.checkInvariants();
-      return m;
-    });
+    return this.zoneSleep(
+      this.mbufZone,
+      (m) => {
+        this.mInit(m, type, flags);
+        if (this.invariants) this.checkInvariants();
+        return m;
+      },
+      signal,
+    );
   }
 
-  private async mGetclSleep(m: Mbuf | null, type: number, flags: number): Promise<Mbuf> {
-    const mm = m ?? (await this.zoneSleep(this.mbufZone, (w) => this.mInit(w, type, flags)));
+  /** m_getcl's sleeps; an interrupted sleep for the cluster gives back the mbuf already held. */
+  private async mGetclSleep(
+    m: Mbuf | null,
+    type: number,
+    flags: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Mbuf> {
+    const mm = m ?? (await this.zoneSleep(this.mbufZone, (w) => this.mInit(w, type, flags), signal));
     const cl = this.clusterZone.alloc();
     if (cl !== null) this.mClattach(mm, cl);
-    else await this.zoneSleep(this.clusterZone, (c) => this.mClattach(mm, c));
+    else {
+      try {
+        await this.zoneSleep(this.clusterZone, (c) => this.mClattach(mm, c), signal);
+      } catch (e) {
+        this.mRelease(mm);
+        throw e;
+      }
+    }
     if (this.invariants) this.checkInvariants();
     return mm;
   }

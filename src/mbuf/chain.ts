@@ -4,7 +4,7 @@
 // XXX(sim): these never sleep. m_copym with M_WAITOK may sleep in the kernel; here it behaves as
 // M_NOWAIT and returns null at the zone's limit (counted as a failure), so callers stay
 // synchronous. m_append takes clusters for large remainders (the kernel appends plain mbufs).
-import { KernelAssertionError } from '../kern/index.js';
+import { panic } from '../kern/index.js';
 import {
   EXT_FLAG_EMBREF,
   M_COPYALL,
@@ -18,10 +18,6 @@ import {
 import { MbufExtpgs } from './extpg.js';
 import { type Mbuf, mEpgCopy } from './mbuf.js';
 import { CopyOutSink, mbufWalk } from './walk.js';
-
-function panic(message: string): never {
-  throw new KernelAssertionError(message);
-}
 
 /** M_WRITABLE: not read-only, and external storage only if nobody else refers to it. */
 export function mWritable(m: Mbuf): boolean {

@@ -2,7 +2,7 @@
 // list that kern_sendfile.c fills, and mb_free_notready. An M_EXTPG mbuf carries up to
 // MBUF_PEXT_MAX_PGS physical pages instead of a buffer; its bytes are reached through the direct
 // map, and its free routine (run once, with the owner) must release every page of the list.
-import { KernelAssertionError, PAGE_SIZE } from '../kern/index.js';
+import { PAGE_SIZE, panic } from '../kern/index.js';
 import { MbufZones } from './alloc.js';
 import {
   EXT_FLAG_EMBREF,
@@ -16,10 +16,6 @@ import {
 } from './constants.js';
 import { EMPTY_BYTES, type Mbuf, type MExtFree } from './mbuf.js';
 
-function panic(message: string): never {
-  throw new KernelAssertionError(message);
-}
-
 export class MbufExtpgs extends MbufZones {
   /**
    * mb_alloc_ext_pgs: an empty M_EXTPG mbuf (M_EXT|M_EXTPG|M_RDONLY|flags, no pages, ext_size 0)
@@ -31,11 +27,12 @@ export class MbufExtpgs extends MbufZones {
     arg1: unknown,
     arg2: unknown,
     flags: number,
+    signal?: AbortSignal,
   ): Mbuf | null | Promise<Mbuf> {
     const m = this.mbufZone.alloc();
     if (m === null) {
       if (how === M_NOWAIT) return this.deny(this.mbufZone);
-      return this.zoneSleep(this.mbufZone, (w) => this.mExtpgInit(w, freef, arg1, arg2, flags));
+      return this.zoneSleep(this.mbufZone, (w) => this.mExtpgInit(w, freef, arg1, arg2, flags), signal);
     }
     return this.mExtpgInit(m, freef, arg1, arg2, flags);
   }

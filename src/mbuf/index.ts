@@ -17,3 +17,4 @@ export {
   mEpgPagelen,
 } from './mbuf.js';
 export { type MbufCounters, netstatMbufLines, type ZoneCounters } from './netstat.js';
+export { mUiotombuf, type Uio, uioCreate } from './uio.js';

@@ -7,6 +7,7 @@ import { type NetCore, type NetCounterCells, sowwakeup, tcpOutput, transportErrn
 import { socketsAtRest, socketsCheck } from './sbcheck.js';
 import {
   EINPROGRESS,
+  SB_AUTOLOWAT,
   SB_AUTOSIZE,
   SB_MAX_DEFAULT_BYTES,
   SB_WAIT,
@@ -128,6 +129,7 @@ export class SocketLayer implements NetCore {
     if (!soreserve(sb, sndbuf, this.sbMaxBytes)) {
       throw new SysError('ENOBUFS', `soCreate: send buffer ${sndbuf} above sb_max_adj`);
     }
+    sb.sb_flags |= SB_AUTOLOWAT;
     if (opts.autosize ?? (opts.sndbufBytes === undefined && this.config.autosize === true)) {
       sb.sb_flags |= SB_AUTOSIZE;
     }
@@ -150,6 +152,15 @@ export class SocketLayer implements NetCore {
     }
     sb.sb_flags &= ~SB_AUTOSIZE;
     sowwakeup(so);
+    this.afterOp();
+  }
+
+  /** setsockopt(SO_SNDLOWAT): at most hiwat; sendfile no longer raises it (SB_AUTOLOWAT off). */
+  sbsetoptSndlowat(so: KSocket, bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new SysError('EINVAL', `SO_SNDLOWAT ${bytes}`);
+    const sb = so.so_snd;
+    sb.sb_lowat = Math.min(bytes, sb.sb_hiwat);
+    sb.sb_flags &= ~SB_AUTOLOWAT;
     this.afterOp();
   }
 

@@ -75,9 +75,14 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     const pg = c.pa[i]!;
     if (call.mPending === null) {
       // As for the sf_bufs below, only the chain's first mbuf may sleep. XXX(sim): the kernel
-      // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks.
-      const r = env.mbufs.mGet(c.mhead === null ? M_WAITOK : M_NOWAIT, MT_DATA);
-      if (r instanceof Promise) return r.then((m) => setMPending(call, m));
+      // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks. An
+      // interrupted sleep is a failed allocation, as for the first sf_buf (ENOBUFS).
+      const r = env.mbufs.mGet(c.mhead === null ? M_WAITOK : M_NOWAIT, MT_DATA, call.signal);
+      if (r instanceof Promise)
+        return r.then(
+          (m) => setMPending(call, m),
+          () => mbufAllocfail(env, c, call),
+        );
       if (r === null) return buildAllocfail(env, c, call, false);
       call.mPending = r;
     }
@@ -138,6 +143,11 @@ function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall, noSfBuf: boo
   return null;
 }
 
+/** An interrupted sleep for the chain's first mbuf: the chunk ends as with no buffer. */
+function mbufAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | undefined {
+  return buildAllocfail(env, c, call, false) ?? undefined;
+}
+
 function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
   const notready = c.iosStarted > 0;
   while (c.built < c.npages) {
@@ -147,8 +157,12 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     if (m === null || m.m_epg!.m_epg_npgs === MBUF_PEXT_MAX_PGS) {
       if (call.mPending === null) {
         const how = c.mhead === null ? M_WAITOK : M_NOWAIT;
-        const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0);
-        if (r instanceof Promise) return r.then((x) => setMPending(call, x));
+        const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0, call.signal);
+        if (r instanceof Promise)
+          return r.then(
+            (x) => setMPending(call, x),
+            () => mbufAllocfail(env, c, call),
+          );
         if (r === null) return buildAllocfail(env, c, call, false);
         call.mPending = r;
       }

@@ -2,13 +2,12 @@
 // sendfile_wait_generic (waiting for socket space). One chunk's work is in chunk.ts, the page
 // side in swapin.ts, the mbuf side in mext.ts.
 import { isSysError, kassert, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
-import type { Mbuf } from '../mbuf/index.js';
-import { type KSocket, SBS_CANTSENDMORE } from '../net/index.js';
+import { type Mbuf, mUiotombuf, uioCreate } from '../mbuf/index.js';
+import { type KSocket, SB_AUTOLOWAT, SBS_CANTSENDMORE } from '../net/index.js';
 import type { VmObject } from '../vm/index.js';
 import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
 import type { KFile } from './file.js';
 import { type SendfileOptions, SF_FLAGS_ALL, SF_READAHEAD, SF_SYNC } from './flags.js';
-import { copyIntoMbufs } from './hdr.js';
 import type { SfCall } from './mext.js';
 import { type SendfileEnv, SendfileSync, sendfileSyncWait } from './sfio.js';
 import { SfChunk } from './swapin.js';
@@ -72,11 +71,8 @@ export async function vnSendfile(
   if (env.trace.on) {
     env.trace.emit('sendfile-done', () => ({ so: so.so_id, sbytes: r.sbytes, error: r.error?.code ?? null }));
   }
-  if (r.error !== null) {
-    const e =
-      r.error.code === 'ENOBUFS' && opts.signal?.aborted ? new SysError('EINTR', 'sendfile') : r.error;
-    throw e.withSbytes(r.sbytes);
-  }
+  // An interrupted wait for the chain's first sf_buf is ENOBUFS, as vn_sendfile gives it.
+  if (r.error !== null) throw r.error.withSbytes(r.sbytes);
   return r.sbytes;
 }
 
@@ -139,8 +135,9 @@ async function syncWait(sync: SendfileSync, signal: AbortSignal | undefined, r: 
 }
 
 /**
- * sendfile_wait_generic: raises sb_lowat to hiwat/2 so sends go out in bulk, then returns the
- * space to fill, or throws (EPIPE, so_error, ENOTCONN, EAGAIN), or sleeps in sbwait and retries.
+ * sendfile_wait_generic: with SB_AUTOLOWAT raises sb_lowat to hiwat/2 so sends go out in bulk,
+ * then returns the space to fill, or throws (EPIPE, so_error, ENOTCONN, EAGAIN), or sleeps in
+ * sbwait and retries.
  */
 function sendfileWaitSpace(
   env: SendfileEnv,
@@ -151,8 +148,10 @@ function sendfileWaitSpace(
   const sb = so.so_snd;
   // Wait for a good part of the buffer to be free so that sends go out in bulk. This also
   // changes sb_lowat for later sends, as it does in the kernel.
-  const lowat = Math.max(Math.floor(sb.sb_hiwat / 2), sb.sb_hiwat >= PAGE_SIZE ? PAGE_SIZE : 0);
-  if (sb.sb_lowat < lowat) sb.sb_lowat = lowat;
+  if ((sb.sb_flags & SB_AUTOLOWAT) !== 0) {
+    const lowat = Math.max(Math.floor(sb.sb_hiwat / 2), sb.sb_hiwat >= PAGE_SIZE ? PAGE_SIZE : 0);
+    if (sb.sb_lowat < lowat) sb.sb_lowat = lowat;
+  }
   if ((sb.sb_state & SBS_CANTSENDMORE) !== 0)
     throw new SysError('EPIPE', 'sendfile: socket cannot send more');
   if (so.so_error !== null) {
@@ -169,7 +168,10 @@ function sendfileWaitSpace(
   return space;
 }
 
-/** vn_sendfile's loop: one chunk per turn, at most the socket's free space. */
+/**
+ * vn_sendfile's loop: one chunk per turn, at most the socket's free space. As in the kernel the
+ * loop runs while file data remains, so with none (offset at EOF) the headers are not sent.
+ */
 async function sendfileLoop(
   env: SendfileEnv,
   obj: VmObject,
@@ -181,27 +183,27 @@ async function sendfileLoop(
   headers: readonly Uint8Array[],
 ): Promise<SendResult> {
   const r: SendResult = { sbytes: 0, error: null };
-  const hdr = { list: headers, index: 0, offset: 0, left: headers.reduce((n, h) => n + h.length, 0) };
+  const hdr = uioCreate(headers);
   // XXX(sim): the size is the one fstat'ed at the start of the call; the kernel looks again
   // (VOP_GETATTR) before each chunk, which costs a host system call per chunk here.
   const size = obj.sizeBytes;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, size - offset) : size - offset);
   let off = offset;
   const c = new SfChunk();
-  // XXX(sim): headers are sent even when no file data is (offset at EOF); the kernel's loop
-  // appears not to (reference 2.5, open question), but the manual page says they are sent.
-  while (rem > 0 || hdr.left > 0) {
+  while (rem > 0) {
     // The header mbufs are ours until they are joined to the chunk: an error in between frees them.
     let mh: Mbuf | null = null;
     try {
-      const w = sendfileWaitSpace(env, so, rem + hdr.left, call.signal);
+      const w = sendfileWaitSpace(env, so, rem, call.signal);
       let space = typeof w === 'number' ? w : await w;
       let hdrlen = 0;
-      if (hdr.left > 0) {
-        const h = copyIntoMbufs(env.mbufs, hdr, space);
+      if (hdr.uio_resid > 0) {
+        const h = mUiotombuf(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
-        hdrlen = mh === null ? 0 : env.mbufs.mLength(mh);
+        hdrlen = env.mbufs.mLength(mh);
         space -= hdrlen;
+        // A header cut short by a dry zone goes out alone; file data follows the whole header.
+        if (hdr.uio_resid > 0) space = 0;
       }
       if (space > rem) space = rem;
       else if (space > PAGE_SIZE) space -= (off + space) & PAGE_MASK;

@@ -9,7 +9,7 @@
 //   object has let go of it (file changed) or VPR_TRYFREE asks.
 // - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
 // So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
-import { kassert, type Tracer, tracer, WaitQueue } from '../kern/index.js';
+import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import { pageBusySleep, pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
@@ -24,7 +24,6 @@ import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } fr
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { vmPagerGetPages } from './pager.js';
-import { panic } from './panic.js';
 import { VmPhys } from './phys.js';
 import {
   VM_PHYSMEM_DEFAULT_BYTES,
