@@ -325,7 +325,9 @@ export class Kernel {
     opts: { sndbufBytes?: number; nonblocking?: boolean; cpu?: number; autosize?: boolean } = {},
   ): KSocket {
     const cpu = opts.cpu ?? this.nextCpu++ % this.config.cpuCount;
-    kassert(cpu >= 0 && cpu < this.config.cpuCount, () => `socket: cpu ${cpu} of ${this.config.cpuCount}`);
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.config.cpuCount) {
+      throw new SysError('EINVAL', `socket: cpu ${cpu} is not one of the ${this.config.cpuCount} CPUs`);
+    }
     const so = this.sockets.soCreate(transport, { ...opts, cpu });
     this.openSockets.add(so);
     return so;

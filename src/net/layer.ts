@@ -123,6 +123,10 @@ export class SocketLayer implements NetCore {
 
   /** socreate + soconnect: a connected socket over `transport`. */
   soCreate(transport: Transport, opts: SoCreateOptions = {}): KSocket {
+    const sndbufAsked = opts.sndbufBytes;
+    if (sndbufAsked !== undefined && (!Number.isSafeInteger(sndbufAsked) || sndbufAsked < 1)) {
+      throw new SysError('EINVAL', `SO_SNDBUF ${sndbufAsked}: not a positive whole size`);
+    }
     const so = new KSocket(this.cells.so_created++, transport, opts.nonblocking ?? false, opts.cpu ?? 0);
     const sb = so.so_snd;
     const sndbuf = opts.sndbufBytes ?? this.sendspaceBytes;
@@ -147,7 +151,8 @@ export class SocketLayer implements NetCore {
   /** setsockopt(SO_SNDBUF): ENOBUFS above sb_max_adj; turns autosizing off. */
   sbsetoptSndbuf(so: KSocket, bytes: number): void {
     const sb = so.so_snd;
-    if (bytes <= 0 || !soreserve(sb, bytes, this.sbMaxBytes)) {
+    if (!Number.isSafeInteger(bytes) || bytes < 1) throw new SysError('EINVAL', `SO_SNDBUF ${bytes}`);
+    if (!soreserve(sb, bytes, this.sbMaxBytes)) {
       throw new SysError('ENOBUFS', `SO_SNDBUF ${bytes}: above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`);
     }
     sb.sb_flags &= ~SB_AUTOSIZE;

@@ -1,0 +1,33 @@
+// Goal: each thing the API fuzzer found, pinned as a regression test: the call gives a SysError
+// (never a KernelAssertionError) and the kernel stays usable and comes to rest.
+import { describe, expect, it } from 'vitest';
+import { createKernel, isSysError } from '../../src/index.js';
+import { MemoryTransport } from '../../src/net/index.js';
+
+function errno(run: () => unknown): string {
+  try {
+    run();
+  } catch (e) {
+    return isSysError(e) ? e.code : String(e);
+  }
+  return 'ok';
+}
+
+describe('API fuzzer findings', () => {
+  it('socket() with a CPU out of range or NaN: EINVAL', () => {
+    const k = createKernel({ physmemBytes: 1 << 20, cpuCount: 2 });
+    expect(errno(() => k.socket(new MemoryTransport(), { cpu: 7 }))).toBe('EINVAL');
+    expect(errno(() => k.socket(new MemoryTransport(), { cpu: Number.NaN }))).toBe('EINVAL');
+    expect(errno(() => k.socket(new MemoryTransport(), { cpu: -1 }))).toBe('EINVAL');
+    expect(k.atRest().leaks).toEqual([]);
+  });
+
+  it('socket() with a send buffer of -1, 0 or NaN: EINVAL; above sb_max: ENOBUFS', () => {
+    const k = createKernel({ physmemBytes: 1 << 20 });
+    for (const sndbufBytes of [-1, 0, Number.NaN, 1.5]) {
+      expect(errno(() => k.socket(new MemoryTransport(), { sndbufBytes }))).toBe('EINVAL');
+    }
+    expect(errno(() => k.socket(new MemoryTransport(), { sndbufBytes: 2 ** 40 }))).toBe('ENOBUFS');
+    expect(k.atRest().leaks).toEqual([]);
+  });
+});
