@@ -15,6 +15,7 @@ import {
   MiB,
   PAGE_SIZE,
   type Prng,
+  pageIndexOf,
   realClock,
   SysError,
 } from './kern/index.js';
@@ -124,14 +125,14 @@ export interface KernelAtRest {
 
 /** maxusers as subr_param.c autotunes it (pages / 512, at least 32, at most 384 on 32-bit). */
 function nsfbufsDefault(physmemBytes: number): number {
-  const maxusers = Math.min(384, Math.max(32, Math.floor(physmemBytes / PAGE_SIZE / 512)));
+  const maxusers = Math.min(384, Math.max(32, Math.floor(pageIndexOf(physmemBytes) / 512)));
   return 512 + 16 * maxusers;
 }
 
 /** The smallest memory a kernel boots with: enough pages for the page daemon's reserve and a send. */
 export const PHYSMEM_MIN_BYTES = 32 * PAGE_SIZE;
 /** The largest: one ArrayBuffer, as large as Node allocates (buffer.constants.MAX_LENGTH). */
-export const PHYSMEM_MAX_BYTES = Math.floor(bufferConstants.MAX_LENGTH / PAGE_SIZE) * PAGE_SIZE;
+export const PHYSMEM_MAX_BYTES = pageIndexOf(bufferConstants.MAX_LENGTH) * PAGE_SIZE;
 /** Simulated CPUs: the sf_buf CPU masks are 32 bits wide. */
 export const CPU_COUNT_MAX = 32;
 

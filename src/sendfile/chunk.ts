@@ -1,7 +1,7 @@
 // Mirrors one turn of vn_sendfile's loop (sys/kern/kern_sendfile.c): cut the chunk, run
 // sendfile_swapin, build the mbufs, and hand the chain to the protocol (pr_send), not ready while
 // its pages are being read.
-import { PAGE_MASK, PAGE_SIZE, type SysError } from '../kern/index.js';
+import { PAGE_MASK, pagesCeil, type SysError } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { PQ_INACTIVE, type VmObject } from '../vm/index.js';
@@ -32,7 +32,7 @@ export function sendfileChunk(
   space: number,
   readahead: number,
 ): Mbuf | null | Promise<Mbuf | null> {
-  const npages = Math.ceil((space + (off & PAGE_MASK)) / PAGE_SIZE);
+  const npages = pagesCeil(space + (off & PAGE_MASK));
   const rhpages = sendfileReadahead(call.flags, readahead, call.rem, off, npages, obj.sizeBytes);
   c.reset(obj, off, space, npages, rhpages);
   let p: Promise<void> | null;

@@ -1,7 +1,7 @@
 // The copy path for comparison (reference section 4): read(2) through the same buffer cache with
 // a real copy out of the page (vn_read -> uiomove), and write(2) on the socket (sosend: a real
 // copy into clusters). copyfile is the read+write loop a program without sendfile runs.
-import { isSysError, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
+import { isSysError, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
 import type { KFile } from './file.js';
@@ -28,7 +28,7 @@ export async function vnRead(
   const end = Math.min(obj.sizeBytes, offset + buf.length);
   let off = offset;
   while (off < end) {
-    const m = vm.vmPageLookup(obj, Math.floor(off / PAGE_SIZE));
+    const m = vm.vmPageLookup(obj, pageIndexOf(off));
     if (m?.valid && !m.busy) {
       const inPage = off & PAGE_MASK;
       const n = Math.min(PAGE_SIZE - inPage, end - off);
@@ -40,7 +40,7 @@ export async function vnRead(
     } else if (m?.busy) {
       await vm.vmPageBusySleep(m, signal);
     } else {
-      await pageInRun(env, obj, Math.floor(off / PAGE_SIZE), Math.ceil(end / PAGE_SIZE), signal);
+      await pageInRun(env, obj, pageIndexOf(off), pagesCeil(end), signal);
     }
   }
   return Math.max(0, end - offset);
@@ -68,7 +68,7 @@ async function pageInRun(
     await vm.vmWait(signal);
     return;
   }
-  const filePages = Math.ceil(obj.sizeBytes / PAGE_SIZE);
+  const filePages = pagesCeil(obj.sizeBytes);
   const readahead = Math.max(0, Math.min(READ_AHEAD_PAGES, filePages - (pindex + run.length)));
   try {
     await vm.vmPagerGetPages(obj, run, readahead);

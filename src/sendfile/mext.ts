@@ -2,7 +2,7 @@
 // chunk's wired pages into mbufs (one EXT_SFBUF mbuf per page through an sf_buf, or M_EXTPG
 // mbufs of up to MBUF_PEXT_MAX_PGS pages), and the free callbacks sendfile_free_mext and
 // sendfile_free_mext_pg that the mbuf code calls when a storage's last reference goes.
-import { kassert, PAGE_MASK, PAGE_SIZE } from '../kern/index.js';
+import { kassert, PAGE_MASK, PAGE_SIZE, pageIndexOf } from '../kern/index.js';
 import {
   EXT_FLAG_CACHE_LAST,
   EXT_FLAG_NOCACHE,
@@ -36,6 +36,8 @@ export interface SfCall {
   mPending: Mbuf | null;
   /** The result of a first sf_buf allocation that had to sleep (undefined: none pending). */
   sfPending: SfBuf | null | undefined;
+  /** The chunk's header mbufs are built: its page mbufs are all M_NOWAIT (no sleep holding mbufs). */
+  holdsHeader: boolean;
 }
 
 /**
@@ -77,7 +79,8 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
       // As for the sf_bufs below, only the chain's first mbuf may sleep. XXX(sim): the kernel
       // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks. An
       // interrupted sleep is a failed allocation, as for the first sf_buf (ENOBUFS).
-      const r = env.mbufs.mGet(c.mhead === null ? M_WAITOK : M_NOWAIT, MT_DATA, call.signal);
+      const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
+      const r = env.mbufs.mGet(how, MT_DATA, call.signal);
       if (r instanceof Promise)
         return r.then(
           (m) => setMPending(call, m),
@@ -156,7 +159,7 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     let m = c.mcur;
     if (m === null || m.m_epg!.m_epg_npgs === MBUF_PEXT_MAX_PGS) {
       if (call.mPending === null) {
-        const how = c.mhead === null ? M_WAITOK : M_NOWAIT;
+        const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
         const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0, call.signal);
         if (r instanceof Promise)
           return r.then(
@@ -216,7 +219,7 @@ export function sendfileFreeMextPg(env: SendfileEnv, m: Mbuf): void {
   const flags = ext.ext_flags;
   const pages = env.vm.pages;
   for (let i = 0; i < epg.m_epg_npgs; i++) {
-    const pg = pages[Math.floor(epg.m_epg_pa[i]! / PAGE_SIZE)];
+    const pg = pages[pageIndexOf(epg.m_epg_pa[i]!)];
     kassert(pg !== undefined, () => `sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);
     const cacheLast = i === epg.m_epg_npgs - 1 && (flags & EXT_FLAG_CACHE_LAST) !== 0;
     env.vm.vmPageRelease(pg, (flags & EXT_FLAG_NOCACHE) !== 0 && !cacheLast ? VPR_TRYFREE : 0);

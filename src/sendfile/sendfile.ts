@@ -53,6 +53,7 @@ export async function vnSendfile(
     softerr: null,
     mPending: null,
     sfPending: undefined,
+    holdsHeader: false,
   };
   if (env.trace.on) {
     env.trace.emit('sendfile', () => ({ fd: file.fd, so: so.so_id, offset, nbytes, flags, readahead }));
@@ -208,6 +209,7 @@ async function sendfileLoop(
       if (space > rem) space = rem;
       else if (space > PAGE_SIZE) space -= (off + space) & PAGE_MASK;
       call.rem = rem;
+      call.holdsHeader = mh !== null;
       let chunk: Mbuf | null = null;
       if (space > 0) {
         const b = sendfileChunk(env, obj, c, call, off, space, readahead);

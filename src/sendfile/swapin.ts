@@ -1,7 +1,7 @@
 // Mirrors sendfile_swapin and sendfile_iodone of sys/kern/kern_sendfile.c: grab and wire the
 // pages of one chunk, start asynchronous pager reads for the ones not valid, and finish the
 // chunk when the last read completes.
-import { kassert, PAGE_SIZE, SysError } from '../kern/index.js';
+import { kassert, pageIndexOf, SysError } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
 import { SF_NODISKIO } from './flags.js';
@@ -51,7 +51,7 @@ export class SfChunk {
     this.mhead = null;
     this.mtail = null;
     this.mcur = null;
-    const sfio = new SfIo(obj, Math.floor(off / PAGE_SIZE));
+    const sfio = new SfIo(obj, pageIndexOf(off));
     this.sfio = sfio;
     return sfio;
   }

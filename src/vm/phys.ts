@@ -9,7 +9,7 @@
 // XXX(sim): the kernel's buddy allocator and 2 MiB reservations are replaced by a free list plus a
 // "take this frame" operation and a scan for the largest free run; enough to give sequentially
 // read file pages contiguous frames, which later stages join into one view.
-import { kassert, PAGE_SIZE, SysError } from '../kern/index.js';
+import { kassert, PAGE_SIZE, pagesCeil, SysError } from '../kern/index.js';
 import { PQ_FREE, PQ_NONE, VmPage } from './page.js';
 import { VmPagequeue } from './pagequeue.js';
 
@@ -28,7 +28,7 @@ export class VmPhys {
       () => `vm_phys: physmemBytes ${physmemBytes} is not a positive multiple of PAGE_SIZE`,
     );
     this.physmem = allocPhysmem(physmemBytes);
-    this.pageCount = physmemBytes / PAGE_SIZE;
+    this.pageCount = pagesCeil(physmemBytes);
     this.free = new VmPagequeue(PQ_FREE, 'vm_phys free list');
     this.freeBits = new Uint32Array(Math.ceil(this.pageCount / 32));
     const pages: VmPage[] = [];
