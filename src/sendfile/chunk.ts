@@ -6,9 +6,9 @@ import type { Mbuf } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { PQ_INACTIVE, type VmObject } from '../vm/index.js';
 import { fixspace, sendfileReadahead } from './flags.js';
-import { type SfCall, sendfileBuildMbufs } from './mext.js';
-import type { SendfileEnv } from './sfio.js';
-import { type SfChunk, sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
+import { sendfileBuildMbufs } from './mext.js';
+import type { SendfileEnv, SfCall, SfChunk } from './sfio.js';
+import { sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
 
 export function chainJoin(mh: Mbuf | null, m: Mbuf | null): Mbuf | null {
   if (mh === null) return m;

@@ -1,4 +1,4 @@
-// The copy path for comparison (reference section 4): read(2) through the same buffer cache with
+// The copy path for comparison: read(2) through the same buffer cache with
 // a real copy out of the page (vn_read -> uiomove), and write(2) on the socket (sosend: a real
 // copy into clusters). copyfile is the read+write loop a program without sendfile runs.
 import { isSysError, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
@@ -7,7 +7,6 @@ import type { VmObject, VmPage } from '../vm/index.js';
 import type { KFile } from './file.js';
 import type { CopyfileOptions } from './flags.js';
 import type { SendfileEnv } from './sfio.js';
-import { vmPageRegrab } from './swapin.js';
 import { checkFileArgs, checkSocket } from './validate.js';
 
 /** Read-ahead of the copy path's page-ins, in pages (a stand-in for the vfs cluster read). */
@@ -59,7 +58,7 @@ async function pageInRun(
   for (let p = pindex; p < endPindex; p++) {
     let m = vm.vmPageLookup(obj, p);
     if (m !== null && (m.valid || m.busy || p !== pindex)) break;
-    m = m === null ? vm.vmPageAlloc(obj, p) : vmPageRegrab(vm, obj, m);
+    m = m === null ? vm.vmPageAlloc(obj, p) : vm.vmPageRegrab(obj, m);
     if (m === null) break;
     vm.vmPageWire(m);
     run.push(m);

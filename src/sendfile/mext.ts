@@ -19,26 +19,14 @@ import {
 import { SFB_CATCH, SFB_NOWAIT, type SfBuf } from '../sfbuf/index.js';
 import { PQ_INACTIVE, VPR_TRYFREE } from '../vm/index.js';
 import { fixspace, SF_NOCACHE, vmoffInPage, xfsize } from './flags.js';
-import { type SendfileEnv, type SendfileSync, sendfileSyncSignal } from './sfio.js';
-import { type SfChunk, sendfileIowait } from './swapin.js';
-
-/** What the mbuf loop needs to know about the call (fixed for the whole call). */
-export interface SfCall {
-  readonly flags: number;
-  readonly cpu: number;
-  readonly signal: AbortSignal | undefined;
-  readonly sync: SendfileSync | null;
-  /** File bytes left in the request when the chunk was cut (the kernel's `rem`). */
-  rem: number;
-  /** A soft error met while building (EBUSY, ENOBUFS): queue what was built, then stop. */
-  softerr: 'EBUSY' | 'ENOBUFS' | null;
-  /** An mbuf obtained before a sleep, waiting to be used. */
-  mPending: Mbuf | null;
-  /** The result of a first sf_buf allocation that had to sleep (undefined: none pending). */
-  sfPending: SfBuf | null | undefined;
-  /** The chunk's header mbufs are built: its page mbufs are all M_NOWAIT (no sleep holding mbufs). */
-  holdsHeader: boolean;
-}
+import {
+  type SendfileEnv,
+  type SendfileSync,
+  type SfCall,
+  type SfChunk,
+  sendfileSyncSignal,
+} from './sfio.js';
+import { sendfileIowait } from './swapin.js';
 
 /**
  * SF_NOCACHE frees pages once sent, except the chunk's last page when it is only partly sent and

@@ -8,16 +8,15 @@ import type { VmObject } from '../vm/index.js';
 import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
 import type { KFile } from './file.js';
 import { type SendfileOptions, SF_FLAGS_ALL, SF_READAHEAD, SF_SYNC } from './flags.js';
-import type { SfCall } from './mext.js';
-import { type SendfileEnv, SendfileSync, sendfileSyncWait } from './sfio.js';
-import { SfChunk } from './swapin.js';
+import {
+  type SendfileEnv,
+  SendfileSync,
+  type SendResult,
+  type SfCall,
+  SfChunk,
+  sendfileSyncWait,
+} from './sfio.js';
 import { checkConnected, checkFileArgs, checkSocket } from './validate.js';
-
-/** The outcome of the chunk loop: bytes queued, and the error that ended it, if any. */
-interface SendResult {
-  sbytes: number;
-  error: SysError | null;
-}
 
 /**
  * sendfile(2): sends `nbytes` of `file` from `offset` (0 = to EOF) on `so`, with optional

@@ -278,6 +278,23 @@ export class Vm implements VmInternals {
     return true;
   }
 
+  /**
+   * vm_page_grab of a resident page left invalid by a failed read, to read it again: freed and
+   * allocated afresh (busy, the caller's) when nobody holds it; null when memory has no page.
+   * XXX(sim): when a holder still wires it, it is busied in place, as the kernel's grab xbusies it.
+   */
+  vmPageRegrab(obj: VmObject, m: VmPage): VmPage | null {
+    kassert(!m.valid && !m.busy, () => `vmPageRegrab: page ${m.physIndex} valid ${m.valid} busy ${m.busy}`);
+    if (m.wireCount === 0) {
+      const pindex = m.pindex;
+      this.vmPageFree(m);
+      return this.vmPageAlloc(obj, pindex);
+    }
+    m.busy = true;
+    if (this.invariants) this.changed(m);
+    return m;
+  }
+
   /** vm_page_busy_sleep: resolves when `m` is unbusied (at once if it is not busy). */
   vmPageBusySleep(m: VmPage, signal?: AbortSignal): Promise<void> {
     return pageBusySleep(this, m, signal);
