@@ -3,19 +3,25 @@
 export { type Errno, isSysError, SysError } from './kern/index.js';
 export {
   assertAtRest,
+  CPU_COUNT_MAX,
   createKernel,
   Kernel,
   type KernelAtRest,
   type KernelConfig,
   type KernelStats,
   type KStat,
+  PHYSMEM_MAX_BYTES,
+  PHYSMEM_MIN_BYTES,
   type ResolvedKernelConfig,
   resolveConfig,
+  sendspaceMaxBytes,
+  validateKernelConfig,
 } from './kernel.js';
 export type { KSocket, Transport } from './net/index.js';
 export {
   type CopyfileOptions,
   KFile,
+  SENDFILE_MAPPINGS,
   type SendfileMapping,
   type SendfileOptions,
   SF_FLAGS,
