@@ -138,12 +138,12 @@ export const CPU_COUNT_MAX = 32;
 
 /**
  * The largest default send buffer (net.inet.tcp.sendspace) for a memory size: sb_max_adj of
- * kern.ipc.maxsockbuf, and at most a quarter of memory. XXX(sim): the kernel does not scale
- * sendspace with memory; here a chunk of one full send buffer must never need every page, or its
- * sender would wait for pages that only its own chunk holds.
+ * kern.ipc.maxsockbuf, and at most half of memory. XXX(sim): the kernel does not scale sendspace
+ * with memory; here a chunk of one full send buffer must never need every page, or its sender
+ * would wait for pages that only its own chunk holds.
  */
 export function sendspaceMaxBytes(physmemBytes: number): number {
-  return sbMaxAdjBytes(Math.min(SB_MAX_DEFAULT_BYTES, Math.floor(physmemBytes / 4)));
+  return Math.min(sbMaxAdjBytes(SB_MAX_DEFAULT_BYTES), Math.floor(physmemBytes / 2));
 }
 
 /** One knob's refusal: a self-contained line naming the knob, its value and what it accepts. */
