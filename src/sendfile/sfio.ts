@@ -4,12 +4,12 @@
 import { pageIndexOf, type SysError, type Tracer } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { KSocket, SocketLayer } from '../net/index.js';
-import type { SfBuf, SfBufMap } from '../sfbuf/index.js';
+import { SF_BUF_KINDS, type SfBuf, type SfBufMap } from '../sfbuf/index.js';
 import type { Vm, VmObject, VmPage } from '../vm/index.js';
 import type { CopyStat, SfStat } from './flags.js';
 
 /** Mapping modes: sf_buf direct map, sf_buf KVA pool, or unmapped M_EXTPG mbufs. */
-export const SENDFILE_MAPPINGS = ['dmap', 'kva', 'extpg'] as const;
+export const SENDFILE_MAPPINGS = [...SF_BUF_KINDS, 'extpg'] as const;
 export type SendfileMapping = (typeof SENDFILE_MAPPINGS)[number];
 
 /**
