@@ -10,6 +10,7 @@ export {
 } from './kern/index.js';
 export {
   assertAtRest,
+  CPU_COUNT_MAX,
   createKernel,
   Kernel,
   type KernelAtRest,
@@ -17,8 +18,12 @@ export {
   type KernelPeaks,
   type KernelStats,
   type KStat,
+  PHYSMEM_MAX_BYTES,
+  PHYSMEM_MIN_BYTES,
   type ResolvedKernelConfig,
   resolveConfig,
+  sendspaceMaxBytes,
+  validateKernelConfig,
 } from './kernel.js';
 export {
   type KtlsEnableOptions,
@@ -33,6 +38,7 @@ export type { KSocket, Transport } from './net/index.js';
 export {
   type CopyfileOptions,
   KFile,
+  SENDFILE_MAPPINGS,
   type SendfileMapping,
   type SendfileOptions,
   SF_FLAGS,

@@ -2,6 +2,7 @@
 // instance of every room (vm, sf_buf map, mbuf zones, sockets, sendfile) wired together, and
 // offers the system calls on top: open/close/fstat, socket, sendfile, read, write, and the copy
 // path's read+write loop. Nothing here is module state: a test can boot as many kernels as it likes.
+import { constants as bufferConstants } from 'node:buffer';
 import {
   type Clock,
   createPrng,
@@ -16,6 +17,7 @@ import {
   memoryTraffic,
   PAGE_SIZE,
   type Prng,
+  pageIndexOf,
   realClock,
   SysError,
 } from './kern/index.js';
@@ -27,11 +29,20 @@ import {
   type TlsEnable,
 } from './ktls/index.js';
 import { MbufAllocator, type MbufCounters, MCLBYTES, MSIZE, netstatMbufLines } from './mbuf/index.js';
-import { type KSocket, type SocketCounters, SocketLayer, SS_NOFDREF, type Transport } from './net/index.js';
+import {
+  type KSocket,
+  SB_MAX_DEFAULT_BYTES,
+  type SocketCounters,
+  SocketLayer,
+  SS_NOFDREF,
+  sbMaxAdjBytes,
+  type Transport,
+} from './net/index.js';
 import {
   type CopyfileOptions,
   type CopyStat,
   KFile,
+  SENDFILE_MAPPINGS,
   SendfileLayer,
   type SendfileMapping,
   type SendfileOptions,
@@ -144,12 +155,79 @@ export interface KernelAtRest {
 
 /** maxusers as subr_param.c autotunes it (pages / 512, at least 32, at most 384 on 32-bit). */
 function nsfbufsDefault(physmemBytes: number): number {
-  const maxusers = Math.min(384, Math.max(32, Math.floor(physmemBytes / PAGE_SIZE / 512)));
+  const maxusers = Math.min(384, Math.max(32, Math.floor(pageIndexOf(physmemBytes) / 512)));
   return 512 + 16 * maxusers;
 }
 
-/** The configuration `createKernel(c)` runs with: every default filled in. */
+/** The smallest memory a kernel boots with: enough pages for the page daemon's reserve and a send. */
+export const PHYSMEM_MIN_BYTES = 32 * PAGE_SIZE;
+/** The largest: one ArrayBuffer, as large as Node allocates (buffer.constants.MAX_LENGTH). */
+export const PHYSMEM_MAX_BYTES = pageIndexOf(bufferConstants.MAX_LENGTH) * PAGE_SIZE;
+/** Simulated CPUs: the sf_buf CPU masks are 32 bits wide. */
+export const CPU_COUNT_MAX = 32;
+
+/**
+ * The largest default send buffer (net.inet.tcp.sendspace) for a memory size: sb_max_adj of
+ * kern.ipc.maxsockbuf, and at most half of memory. XXX(sim): the kernel does not scale sendspace
+ * with memory; here a chunk of one full send buffer must never need every page, or its sender
+ * would wait for pages that only its own chunk holds.
+ */
+export function sendspaceMaxBytes(physmemBytes: number): number {
+  return Math.min(sbMaxAdjBytes(SB_MAX_DEFAULT_BYTES), Math.floor(physmemBytes / 2));
+}
+
+/** One knob's refusal: a self-contained line naming the knob, its value and what it accepts. */
+function invalid(knob: string, value: unknown, want: string): SysError {
+  return new SysError('EINVAL', `${knob} ${String(value)} is invalid: ${want}`);
+}
+
+function checkInteger(knob: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (!Number.isSafeInteger(v) || v < min || v > max)
+    throw invalid(knob, v, `want a whole number from ${min} to ${max}`);
+}
+
+function checkNumber(knob: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw invalid(knob, v, `want a number from ${min} to ${max}`);
+}
+
+/** Every knob's range, checked before anything is allocated (EINVAL naming the first bad one). */
+export function validateKernelConfig(c: KernelConfig): void {
+  const physmem = c.physmemBytes;
+  if (physmem !== undefined) {
+    if (!Number.isSafeInteger(physmem) || physmem % PAGE_SIZE !== 0) {
+      throw invalid('physmemBytes', physmem, `want a whole number of ${PAGE_SIZE}-byte pages`);
+    }
+    if (physmem < PHYSMEM_MIN_BYTES || physmem > PHYSMEM_MAX_BYTES) {
+      throw invalid('physmemBytes', physmem, `want ${PHYSMEM_MIN_BYTES} to ${PHYSMEM_MAX_BYTES} bytes`);
+    }
+  }
+  if (c.mapping !== undefined && !SENDFILE_MAPPINGS.includes(c.mapping)) {
+    throw invalid('mapping', c.mapping, `want one of ${SENDFILE_MAPPINGS.join(', ')}`);
+  }
+  checkInteger('nsfbufs', c.nsfbufs, c.mapping === 'kva' ? 1 : 0, 1 << 24);
+  checkInteger('cpuCount', c.cpuCount, 1, CPU_COUNT_MAX);
+  checkInteger('sndbufBytes', c.sndbufBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('nmbufs', c.nmbufs, 1, 1 << 26);
+  checkInteger('nmbclusters', c.nmbclusters, 1, 1 << 24);
+  checkInteger('copyBufferBytes', c.copyBufferBytes, 1, 1 << 30);
+  checkInteger('freeTargetPages', c.freeTargetPages, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('seed', c.seed, 0, 0xffffffff);
+  checkNumber('diskLatencyMs', c.diskLatencyMs, 0, 60_000);
+  checkNumber('diskBandwidthMBps', c.diskBandwidthMBps, 0, Number.MAX_VALUE);
+  checkNumber('revalidateMs', c.revalidateMs, 0, Number.MAX_VALUE);
+  checkNumber('cpuMigratePct', c.cpuMigratePct, 0, 100);
+}
+
+/**
+ * The configuration `createKernel(c)` runs with: every default filled in, after
+ * validateKernelConfig. The default send buffer is clamped to sendspaceMaxBytes, as sbreserve
+ * bounds every reservation by sb_max_adj.
+ */
 export function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
+  validateKernelConfig(c);
   const physmemBytes = c.physmemBytes ?? 64 * MiB;
   // tunable_mbinit: maxmbufmem is half of memory; a quarter of it for clusters.
   const maxmbufmemBytes = physmemBytes / 2;
@@ -160,7 +238,7 @@ export function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
     mapping: c.mapping ?? 'dmap',
     nsfbufs: c.nsfbufs ?? nsfbufsDefault(physmemBytes),
     cpuCount: c.cpuCount ?? 2,
-    sndbufBytes: c.sndbufBytes ?? 32 * KiB,
+    sndbufBytes: Math.min(c.sndbufBytes ?? 32 * KiB, sendspaceMaxBytes(physmemBytes)),
     sndbufAutosize: c.sndbufAutosize ?? false,
     nmbufs,
     nmbclusters,
@@ -306,7 +384,9 @@ export class Kernel {
     opts: { sndbufBytes?: number; nonblocking?: boolean; cpu?: number; autosize?: boolean } = {},
   ): KSocket {
     const cpu = opts.cpu ?? this.nextCpu++ % this.config.cpuCount;
-    kassert(cpu >= 0 && cpu < this.config.cpuCount, () => `socket: cpu ${cpu} of ${this.config.cpuCount}`);
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.config.cpuCount) {
+      throw new SysError('EINVAL', `socket: cpu ${cpu} is not one of the ${this.config.cpuCount} CPUs`);
+    }
     const so = this.sockets.soCreate(transport, { ...opts, cpu });
     this.openSockets.add(so);
     return so;

@@ -6,6 +6,14 @@ export class KernelAssertionError extends Error {
   override readonly name = 'KernelAssertionError';
 }
 
+/**
+ * panic(9) for the hot paths: `if (!cond) panic(msg)` is KASSERT without a message closure built
+ * on every call (kassert's lazy message allocates one; wiring and mbuf frees must not allocate).
+ */
+export function panic(message: string): never {
+  throw new KernelAssertionError(message);
+}
+
 export function kassert(condition: unknown, message: string | (() => string)): asserts condition {
   if (!condition) {
     throw new KernelAssertionError(typeof message === 'function' ? message() : message);

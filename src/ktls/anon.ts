@@ -3,17 +3,9 @@
 // of such storage (mb_free_mext_pgs). XXX(sim): m_uiotombuf lives in uipc_mbuf.c; here it sits in
 // ktls because src/mbuf knows nothing of vm pages.
 import { kassert, PAGE_SIZE } from '../kern/index.js';
-import { EPG_FLAG_ANON, M_EXTPG, M_WAITOK, type Mbuf } from '../mbuf/index.js';
+import { EPG_FLAG_ANON, M_EXTPG, M_WAITOK, type Mbuf, type Uio } from '../mbuf/index.js';
 import { type VmPage, vmPageAllocNoobj, vmPageFreeNoobj } from '../vm/index.js';
 import type { KtlsEnv } from './env.js';
-
-/** An iovec cursor (sendfile's header cursor has this shape). */
-export interface KtlsUio {
-  readonly list: readonly Uint8Array[];
-  index: number;
-  offset: number;
-  left: number;
-}
 
 /**
  * A wired anonymous page, right after `prev` when that frame is free (a record's pages then make
@@ -55,12 +47,12 @@ export function ktlsFreeAnon(env: KtlsEnv, m: Mbuf): void {
  */
 export async function ktlsUiotombuf(
   env: KtlsEnv,
-  uio: KtlsUio,
+  uio: Uio,
   maxBytes: number,
   maxlenBytes: number,
   signal?: AbortSignal,
 ): Promise<Mbuf | null> {
-  let budget = Math.min(maxBytes, uio.left);
+  let budget = Math.min(maxBytes, uio.uio_resid);
   let head: Mbuf | null = null;
   let tail: Mbuf | null = null;
   try {
@@ -92,19 +84,19 @@ export async function ktlsUiotombuf(
   return head;
 }
 
-function copyFromUio(uio: KtlsUio, into: Uint8Array): void {
+function copyFromUio(uio: Uio, into: Uint8Array): void {
   let pos = 0;
   while (pos < into.length) {
-    const iov = uio.list[uio.index];
+    const iov = uio.uio_iov[uio.iovIndex];
     kassert(iov !== undefined, 'm_uiotombuf: cursor ran out');
-    const n = Math.min(iov.length - uio.offset, into.length - pos);
-    into.set(iov.subarray(uio.offset, uio.offset + n), pos);
+    const n = Math.min(iov.length - uio.iovOffsetBytes, into.length - pos);
+    into.set(iov.subarray(uio.iovOffsetBytes, uio.iovOffsetBytes + n), pos);
     pos += n;
-    uio.offset += n;
-    uio.left -= n;
-    if (uio.offset === iov.length) {
-      uio.index++;
-      uio.offset = 0;
+    uio.iovOffsetBytes += n;
+    uio.uio_resid -= n;
+    if (uio.iovOffsetBytes === iov.length) {
+      uio.iovIndex++;
+      uio.iovOffsetBytes = 0;
     }
   }
 }

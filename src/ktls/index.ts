@@ -2,7 +2,6 @@
 // set with setsockopt(TCP_TXTLS_ENABLE), records framed into M_EXTPG mbufs, encrypted by per-CPU
 // workers (software mode) or by the simulated NIC (ifnet mode). Imports kern, vm, mbuf and net.
 
-export type { KtlsUio } from './anon.js';
 export * from './constants.js';
 export type { KtlsCounterCells } from './env.js';
 export { hkdfExpand, hkdfExpandLabel, tls13TrafficKeys } from './hkdf.js';

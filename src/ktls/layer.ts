@@ -2,10 +2,10 @@
 // sysctls (kern.ipc.tls.*), the per-CPU work queues, setsockopt(TCP_TXTLS_ENABLE) and the
 // session's end with its socket, sosend on a KTLS socket, and the at-rest check.
 import { kassert, SysError, type Tracer, tracer } from '../kern/index.js';
-import { M_NOTREADY, type Mbuf, type MbufAllocator } from '../mbuf/index.js';
+import { M_NOTREADY, type Mbuf, type MbufAllocator, type Uio, uioCreate } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY, type SocketLayer } from '../net/index.js';
 import { type Vm, type VmPage, vmPageFreeNoobj } from '../vm/index.js';
-import { type KtlsUio, ktlsFreeAnon, ktlsUiotombuf } from './anon.js';
+import { ktlsFreeAnon, ktlsUiotombuf } from './anon.js';
 import {
   type KtlsMode,
   TCP_TLS_MODE_IFNET,
@@ -160,7 +160,7 @@ export class KtlsLayer implements KtlsEnv {
   }
 
   /** m_uiotombuf(..., M_EXTPG) for a TLS socket: records of at most max_frame_len. */
-  uiotombuf(tls: KtlsSession, uio: KtlsUio, maxBytes: number, signal?: AbortSignal): Promise<Mbuf | null> {
+  uiotombuf(tls: KtlsSession, uio: Uio, maxBytes: number, signal?: AbortSignal): Promise<Mbuf | null> {
     return ktlsUiotombuf(this, uio, maxBytes, tls.params.max_frame_len, signal);
   }
 
@@ -219,14 +219,14 @@ export class KtlsLayer implements KtlsEnv {
     }
     const lock = this.sockets.sblock(so, signal);
     const unlock = lock instanceof Promise ? await lock : lock;
-    const uio: KtlsUio = { list: [buf], index: 0, offset: 0, left: buf.length };
+    const uio = uioCreate([buf]);
     try {
-      while (uio.left > 0) {
-        const space = await this.waitSpace(so, uio.left, signal);
+      while (uio.uio_resid > 0) {
+        const space = await this.waitSpace(so, uio.uio_resid, signal);
         const m = await this.uiotombuf(tls, uio, space, signal);
         if (m === null) break;
         const err = this.send(so, m, this.frame(m, tls, recordType));
-        if (err !== null) throw err.withSbytes(buf.length - uio.left);
+        if (err !== null) throw err.withSbytes(buf.length - uio.uio_resid);
       }
     } finally {
       unlock();

@@ -1,6 +1,6 @@
 // The debug-mode checks of the mbuf room (the simulator's INVARIANTS for kern_mbuf.c): the zones'
 // counts, the life state of every mbuf, every storage's reference count against the mbufs that
-// really point at it, and the bounds of every mbuf's data (reference invariants 10 and 12).
+// really point at it, and the bounds of every mbuf's data.
 import { PAGE_SIZE } from '../kern/index.js';
 import { EXT_CLUSTER, EXT_FLAG_EMBREF, M_EXT, M_EXTPG, MBUF_PEXT_MAX_PGS } from './constants.js';
 import { type Mbuf, type MExt, type MExtPg, MS_FREE, MS_LIVE, MS_ZOMBIE, mEpgFrameBytes } from './mbuf.js';

@@ -43,7 +43,7 @@ export function idleZone(max: number, sizeBytes: number): ZoneCounters {
   return { current: 0, cache: 0, total: 0, max, failures: 0, sleeps: 0, sizeBytes };
 }
 
-/** mbpr's byte sums (reference 3.1), over every zone including the unused ones. */
+/** mbpr's byte sums (usr.bin/netstat/mbuf.c), over every zone including the unused ones. */
 export function mbufBytes(
   c: Omit<MbufCounters, 'bytes_in_use' | 'bytes_in_cache' | 'bytes_total' | 'ext_live'>,
 ): {

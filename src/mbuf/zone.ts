@@ -77,7 +77,8 @@ export class Zone<T> {
   /**
    * The M_WAITOK path at the limit: sleep on "zonelimit" until an item is freed for us. `take`
    * runs in the same turn that takes the item off the cache, so no other code (an invariant walk
-   * after some free) can see the item counted in use and not yet set up by its caller.
+   * after some free) can see the item counted in use and not yet set up by its caller. An
+   * aborted `signal` ends the sleep with EINTR (the caller's connection went away).
    */
   sleepAlloc<R>(take: (item: T) => R, signal?: AbortSignal): Promise<R> {
     this.sleeps++;

@@ -20,6 +20,7 @@ export { transportErrno } from './output.js';
 export { sbcheck } from './sbcheck.js';
 export {
   EINPROGRESS,
+  SB_AUTOLOWAT,
   SB_AUTOSIZE,
   SB_EFFICIENCY,
   SB_MAX_DEFAULT_BYTES,
@@ -60,4 +61,3 @@ export {
   TcpCb,
   type Transport,
 } from './socket.js';
-export { mUiotombuf } from './sosend.js';

@@ -7,6 +7,7 @@ import { type NetCore, type NetCounterCells, sowwakeup, tcpOutput, transportErrn
 import { socketsAtRest, socketsCheck } from './sbcheck.js';
 import {
   EINPROGRESS,
+  SB_AUTOLOWAT,
   SB_AUTOSIZE,
   SB_MAX_DEFAULT_BYTES,
   SB_WAIT,
@@ -123,12 +124,17 @@ export class SocketLayer implements NetCore {
 
   /** socreate + soconnect: a connected socket over `transport`. */
   soCreate(transport: Transport, opts: SoCreateOptions = {}): KSocket {
+    const sndbufAsked = opts.sndbufBytes;
+    if (sndbufAsked !== undefined && (!Number.isSafeInteger(sndbufAsked) || sndbufAsked < 1)) {
+      throw new SysError('EINVAL', `SO_SNDBUF ${sndbufAsked}: not a positive whole size`);
+    }
     const so = new KSocket(this.cells.so_created++, transport, opts.nonblocking ?? false, opts.cpu ?? 0);
     const sb = so.so_snd;
     const sndbuf = opts.sndbufBytes ?? this.sendspaceBytes;
     if (!soreserve(sb, sndbuf, this.sbMaxBytes)) {
       throw new SysError('ENOBUFS', `soCreate: send buffer ${sndbuf} above sb_max_adj`);
     }
+    sb.sb_flags |= SB_AUTOLOWAT;
     if (opts.autosize ?? (opts.sndbufBytes === undefined && this.config.autosize === true)) {
       sb.sb_flags |= SB_AUTOSIZE;
     }
@@ -148,11 +154,21 @@ export class SocketLayer implements NetCore {
   /** setsockopt(SO_SNDBUF): ENOBUFS above sb_max_adj; turns autosizing off. */
   sbsetoptSndbuf(so: KSocket, bytes: number): void {
     const sb = so.so_snd;
-    if (bytes <= 0 || !soreserve(sb, bytes, this.sbMaxBytes)) {
+    if (!Number.isSafeInteger(bytes) || bytes < 1) throw new SysError('EINVAL', `SO_SNDBUF ${bytes}`);
+    if (!soreserve(sb, bytes, this.sbMaxBytes)) {
       throw new SysError('ENOBUFS', `SO_SNDBUF ${bytes}: above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`);
     }
     sb.sb_flags &= ~SB_AUTOSIZE;
     sowwakeup(so);
+    this.afterOp();
+  }
+
+  /** setsockopt(SO_SNDLOWAT): at most hiwat; sendfile no longer raises it (SB_AUTOLOWAT off). */
+  sbsetoptSndlowat(so: KSocket, bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new SysError('EINVAL', `SO_SNDLOWAT ${bytes}`);
+    const sb = so.so_snd;
+    sb.sb_lowat = Math.min(bytes, sb.sb_hiwat);
+    sb.sb_flags &= ~SB_AUTOLOWAT;
     this.afterOp();
   }
 

@@ -42,6 +42,8 @@ export const SB_NOINTR = 0x40;
 export const SB_NOCOALESCE = 0x200;
 export const SB_AUTOSIZE = 0x800;
 export const SB_STOP = 0x1000;
+/** sendfile(2) may raise sb_lowat (set at socket creation, cleared by SO_SNDLOWAT). */
+export const SB_AUTOLOWAT = 0x10000;
 
 /** kern.ipc.maxsockbuf (sb_max) default: 2 MiB. */
 export const SB_MAX_DEFAULT_BYTES = 2 * MiB;

@@ -1,14 +1,14 @@
 // Mirrors one turn of vn_sendfile's loop (sys/kern/kern_sendfile.c): cut the chunk, run
 // sendfile_swapin, build the mbufs, and hand the chain to the protocol (pr_send), not ready while
 // its pages are being read.
-import { PAGE_MASK, PAGE_SIZE, type SysError } from '../kern/index.js';
+import { PAGE_MASK, pagesCeil, type SysError } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { PQ_INACTIVE, type VmObject } from '../vm/index.js';
 import { fixspace, sendfileReadahead } from './flags.js';
-import { type SfCall, sendfileBuildMbufs } from './mext.js';
-import type { SendfileEnv } from './sfio.js';
-import { type SfChunk, sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
+import { sendfileBuildMbufs } from './mext.js';
+import type { SendfileEnv, SfCall, SfChunk } from './sfio.js';
+import { sendfileIodone, sendfileIowait, sendfileSwapin } from './swapin.js';
 import { describePageMbufs } from './trace-mbufs.js';
 
 export function chainJoin(mh: Mbuf | null, m: Mbuf | null): Mbuf | null {
@@ -33,7 +33,7 @@ export function sendfileChunk(
   space: number,
   readahead: number,
 ): Mbuf | null | Promise<Mbuf | null> {
-  const npages = Math.ceil((space + (off & PAGE_MASK)) / PAGE_SIZE);
+  const npages = pagesCeil(space + (off & PAGE_MASK));
   const rhpages = sendfileReadahead(call.flags, readahead, call.rem, off, npages, obj.sizeBytes);
   c.reset(obj, off, space, npages, rhpages);
   let p: Promise<void> | null;

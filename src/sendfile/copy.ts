@@ -1,15 +1,13 @@
-// The copy path for comparison (reference section 4): read(2) through the same buffer cache with
+// The copy path for comparison: read(2) through the same buffer cache with
 // a real copy out of the page (vn_read -> uiomove), and write(2) on the socket (sosend: a real
 // copy into clusters). copyfile is the read+write loop a program without sendfile runs.
-
-import { isSysError, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
+import { isSysError, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
 import type { KFile } from './file.js';
 import type { CopyfileOptions } from './flags.js';
 import { soWrite } from './ktls.js';
 import type { SendfileEnv } from './sfio.js';
-import { vmPageRegrab } from './swapin.js';
 import { checkFileArgs, checkSocket } from './validate.js';
 
 /** Read-ahead of the copy path's page-ins, in pages (a stand-in for the vfs cluster read). */
@@ -30,7 +28,7 @@ export async function vnRead(
   const end = Math.min(obj.sizeBytes, offset + buf.length);
   let off = offset;
   while (off < end) {
-    const m = vm.vmPageLookup(obj, Math.floor(off / PAGE_SIZE));
+    const m = vm.vmPageLookup(obj, pageIndexOf(off));
     if (m?.valid && !m.busy) {
       const inPage = off & PAGE_MASK;
       const n = Math.min(PAGE_SIZE - inPage, end - off);
@@ -42,7 +40,7 @@ export async function vnRead(
     } else if (m?.busy) {
       await vm.vmPageBusySleep(m, signal);
     } else {
-      await pageInRun(env, obj, Math.floor(off / PAGE_SIZE), Math.ceil(end / PAGE_SIZE), signal);
+      await pageInRun(env, obj, pageIndexOf(off), pagesCeil(end), signal);
     }
   }
   if (env.trace.on)
@@ -63,7 +61,7 @@ async function pageInRun(
   for (let p = pindex; p < endPindex; p++) {
     let m = vm.vmPageLookup(obj, p);
     if (m !== null && (m.valid || m.busy || p !== pindex)) break;
-    m = m === null ? vm.vmPageAlloc(obj, p) : vmPageRegrab(vm, obj, m);
+    m = m === null ? vm.vmPageAlloc(obj, p) : vm.vmPageRegrab(obj, m);
     if (m === null) break;
     vm.vmPageWire(m);
     run.push(m);
@@ -72,7 +70,7 @@ async function pageInRun(
     await vm.vmWait(signal);
     return;
   }
-  const filePages = Math.ceil(obj.sizeBytes / PAGE_SIZE);
+  const filePages = pagesCeil(obj.sizeBytes);
   const readahead = Math.max(0, Math.min(READ_AHEAD_PAGES, filePages - (pindex + run.length)));
   try {
     await vm.vmPagerGetPages(obj, run, readahead);
@@ -89,9 +87,15 @@ export async function kernRead(
   buf: Uint8Array,
 ): Promise<number> {
   checkFileArgs(file, offset, buf.length);
-  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
-  if (stale !== null) await stale;
-  return vnRead(env, file.obj, offset, buf);
+  const obj = file.obj;
+  env.vm.vmObjectReference(obj);
+  try {
+    const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+    if (stale !== null) await stale;
+    return await vnRead(env, obj, offset, buf);
+  } finally {
+    env.vm.vmObjectDeallocate(obj);
+  }
 }
 
 /** write(2) on a socket: sosend copies the bytes into clusters (and counts copy_bytes_in). */
@@ -123,9 +127,27 @@ export async function kernCopyfile(
   if (env.trace.on) {
     env.trace.emit('copyfile', () => ({ fd: file.fd, object: file.obj.id, so: so.so_id, offset, nbytes }));
   }
-  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
-  if (stale !== null) await stale;
+  // The loop holds its own reference on the file (fget_read): close(fd) meanwhile disturbs nothing.
   const obj = file.obj;
+  env.vm.vmObjectReference(obj);
+  try {
+    return await copyfileLoop(env, obj, so, offset, nbytes, opts, bufferBytes);
+  } finally {
+    env.vm.vmObjectDeallocate(obj);
+  }
+}
+
+async function copyfileLoop(
+  env: SendfileEnv,
+  obj: VmObject,
+  so: KSocket,
+  offset: number,
+  nbytes: number,
+  opts: CopyfileOptions,
+  bufferBytes: number,
+): Promise<number> {
+  const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+  if (stale !== null) await stale;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
   let off = offset;
   let sbytes = 0;

@@ -1,6 +1,6 @@
 // Mirrors sys/sys/socket.h (the sendfile(2) flags and struct sf_hdtr) and sys/sys/sf_buf.h
 // (struct sfstat): the numbers and names user space sees.
-import { PAGE_MASK, PAGE_SIZE } from '../kern/index.js';
+import { PAGE_MASK, PAGE_SIZE, pagesCeil } from '../kern/index.js';
 
 /** Do not wait on a page that is busy being read for someone else: stop with EBUSY. */
 export const SF_NODISKIO = 0x01;
@@ -137,8 +137,8 @@ export function sendfileReadahead(
   sizeBytes: number,
 ): number {
   let rhpages = readahead;
-  if ((flags & SF_USER_READAHEAD) === 0) rhpages += Math.ceil((rem + (off & PAGE_MASK)) / PAGE_SIZE) - npages;
+  if ((flags & SF_USER_READAHEAD) === 0) rhpages += pagesCeil(rem + (off & PAGE_MASK)) - npages;
   rhpages = Math.min(SF_READAHEAD_MAX_PAGES, rhpages);
-  const pagesToEof = Math.ceil((sizeBytes - (off - (off & PAGE_MASK))) / PAGE_SIZE) - npages;
+  const pagesToEof = pagesCeil(sizeBytes - (off - (off & PAGE_MASK))) - npages;
   return Math.max(0, Math.min(pagesToEof, rhpages));
 }

@@ -24,4 +24,4 @@ export { type SendfileConfig, SendfileLayer } from './layer.js';
 export { sendfileFreeMext, sendfileFreeMextPg } from './mext.js';
 export { sendfileNetstatLines } from './netstat.js';
 export { vnSendfile } from './sendfile.js';
-export { type SendfileEnv, type SendfileMapping, SendfileSync, SfIo } from './sfio.js';
+export { SENDFILE_MAPPINGS, type SendfileEnv, type SendfileMapping, SendfileSync, SfIo } from './sfio.js';

@@ -7,8 +7,8 @@ import { type KtlsSession, TCP_TLS_MODE_SW, TLS_RLTYPE_APP } from '../ktls/index
 import type { Mbuf } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { chainCut } from './chunk.js';
-import type { SendfileEnv } from './sfio.js';
-import { type SfChunk, sendfileIodone } from './swapin.js';
+import type { SendfileEnv, SfChunk } from './sfio.js';
+import { sendfileIodone } from './swapin.js';
 
 /** The socket's KTLS session, or null (the kernel's so_snd.sb_tls_info, held for the call). */
 export function sendfileKtlsSession(env: SendfileEnv, so: KSocket): KtlsSession | null {

@@ -2,8 +2,7 @@
 // chunk's wired pages into mbufs (one EXT_SFBUF mbuf per page through an sf_buf, or M_EXTPG
 // mbufs of up to MBUF_PEXT_MAX_PGS pages), and the free callbacks sendfile_free_mext and
 // sendfile_free_mext_pg that the mbuf code calls when a storage's last reference goes.
-import { kassert, PAGE_MASK, PAGE_SIZE } from '../kern/index.js';
-import type { KtlsSession } from '../ktls/index.js';
+import { kassert, PAGE_MASK, PAGE_SIZE, pageIndexOf } from '../kern/index.js';
 import {
   EXT_FLAG_CACHE_LAST,
   EXT_FLAG_NOCACHE,
@@ -20,26 +19,14 @@ import {
 import { SFB_CATCH, SFB_NOWAIT, type SfBuf } from '../sfbuf/index.js';
 import { PQ_INACTIVE, VPR_TRYFREE } from '../vm/index.js';
 import { fixspace, SF_NOCACHE, vmoffInPage, xfsize } from './flags.js';
-import { type SendfileEnv, type SendfileSync, sendfileSyncSignal } from './sfio.js';
-import { type SfChunk, sendfileIowait } from './swapin.js';
-
-/** What the mbuf loop needs to know about the call (fixed for the whole call). */
-export interface SfCall {
-  readonly flags: number;
-  readonly cpu: number;
-  readonly signal: AbortSignal | undefined;
-  readonly sync: SendfileSync | null;
-  /** File bytes left in the request when the chunk was cut (the kernel's `rem`). */
-  rem: number;
-  /** A soft error met while building (EBUSY, ENOBUFS): queue what was built, then stop. */
-  softerr: 'EBUSY' | 'ENOBUFS' | null;
-  /** The socket's KTLS session: M_EXTPG mbufs of at most one record each. */
-  readonly tls: KtlsSession | null;
-  /** An mbuf obtained before a sleep, waiting to be used. */
-  mPending: Mbuf | null;
-  /** The result of a first sf_buf allocation that had to sleep (undefined: none pending). */
-  sfPending: SfBuf | null | undefined;
-}
+import {
+  type SendfileEnv,
+  type SendfileSync,
+  type SfCall,
+  type SfChunk,
+  sendfileSyncSignal,
+} from './sfio.js';
+import { sendfileIowait } from './swapin.js';
 
 /**
  * SF_NOCACHE frees pages once sent, except the chunk's last page when it is only partly sent and
@@ -79,15 +66,14 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     const pg = c.pa[i]!;
     if (call.mPending === null) {
       // As for the sf_bufs below, only the chain's first mbuf may sleep. XXX(sim): the kernel
-      // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks.
-      const r = env.mbufs.mGet(c.mhead === null ? M_WAITOK : M_NOWAIT, MT_DATA, call.signal);
-      // An interrupted sleep (the connection closed) ends the chunk as a dry zone does.
+      // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks. An
+      // interrupted sleep is a failed allocation, as for the first sf_buf (ENOBUFS).
+      const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
+      const r = env.mbufs.mGet(how, MT_DATA, call.signal);
       if (r instanceof Promise)
         return r.then(
           (m) => setMPending(call, m),
-          async () => {
-            await buildAllocfail(env, c, call, false);
-          },
+          () => mbufAllocfail(env, c, call),
         );
       if (r === null) return buildAllocfail(env, c, call, false);
       call.mPending = r;
@@ -149,6 +135,11 @@ function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall, noSfBuf: boo
   return null;
 }
 
+/** An interrupted sleep for the chain's first mbuf: the chunk ends as with no buffer. */
+function mbufAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | undefined {
+  return buildAllocfail(env, c, call, false) ?? undefined;
+}
+
 function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
   const notready = c.iosStarted > 0;
   const maxPgs = call.tls !== null ? Math.ceil(call.tls.params.max_frame_len / PAGE_SIZE) : MBUF_PEXT_MAX_PGS;
@@ -158,14 +149,12 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     let m = c.mcur;
     if (m === null || m.m_epg!.m_epg_npgs === maxPgs) {
       if (call.mPending === null) {
-        const how = c.mhead === null ? M_WAITOK : M_NOWAIT;
+        const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
         const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0, call.signal);
         if (r instanceof Promise)
           return r.then(
             (x) => setMPending(call, x),
-            async () => {
-              await buildAllocfail(env, c, call, false);
-            },
+            () => mbufAllocfail(env, c, call),
           );
         if (r === null) return buildAllocfail(env, c, call, false);
         call.mPending = r;
@@ -225,7 +214,7 @@ export function sendfileFreeMextPg(env: SendfileEnv, m: Mbuf): void {
     env.trace.emit('free_mext_pg', () => ({ pages: physIndexes }));
   }
   for (let i = 0; i < epg.m_epg_npgs; i++) {
-    const pg = pages[Math.floor(epg.m_epg_pa[i]! / PAGE_SIZE)];
+    const pg = pages[pageIndexOf(epg.m_epg_pa[i]!)];
     kassert(pg !== undefined, () => `sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);
     const cacheLast = i === epg.m_epg_npgs - 1 && (flags & EXT_FLAG_CACHE_LAST) !== 0;
     env.vm.vmPageRelease(pg, (flags & EXT_FLAG_NOCACHE) !== 0 && !cacheLast ? VPR_TRYFREE : 0);

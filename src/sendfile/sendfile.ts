@@ -2,24 +2,22 @@
 // sendfile_wait_generic (waiting for socket space). One chunk's work is in chunk.ts, the page
 // side in swapin.ts, the mbuf side in mext.ts.
 import { isSysError, kassert, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
-import type { Mbuf } from '../mbuf/index.js';
-import { type KSocket, SBS_CANTSENDMORE } from '../net/index.js';
+import { type Mbuf, mUiotombuf, uioCreate } from '../mbuf/index.js';
+import { type KSocket, SB_AUTOLOWAT, SBS_CANTSENDMORE } from '../net/index.js';
 import type { VmObject } from '../vm/index.js';
 import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
 import type { KFile } from './file.js';
 import { type SendfileOptions, SF_FLAGS_ALL, SF_READAHEAD, SF_SYNC } from './flags.js';
-import { copyIntoMbufs } from './hdr.js';
 import { sendfileKtlsQueue, sendfileKtlsSession, soWrite } from './ktls.js';
-import type { SfCall } from './mext.js';
-import { type SendfileEnv, SendfileSync, sendfileSyncWait } from './sfio.js';
-import { SfChunk } from './swapin.js';
+import {
+  type SendfileEnv,
+  SendfileSync,
+  type SendResult,
+  type SfCall,
+  SfChunk,
+  sendfileSyncWait,
+} from './sfio.js';
 import { checkConnected, checkFileArgs, checkSocket } from './validate.js';
-
-/** The outcome of the chunk loop: bytes queued, and the error that ended it, if any. */
-interface SendResult {
-  sbytes: number;
-  error: SysError | null;
-}
 
 /**
  * sendfile(2): sends `nbytes` of `file` from `offset` (0 = to EOF) on `so`, with optional
@@ -56,6 +54,7 @@ export async function vnSendfile(
     softerr: null,
     mPending: null,
     sfPending: undefined,
+    holdsHeader: false,
   };
   if (env.trace.on) {
     env.trace.emit('sendfile', () => ({
@@ -68,28 +67,47 @@ export async function vnSendfile(
       readahead,
     }));
   }
-  const stale = env.vm.vmObjectRevalidateStale(file.obj, env.revalidateMs);
-  if (stale !== null) await revalidate(stale);
-  // The socket's send lock serialises senders; as in the kernel it is not interruptible.
-  const lock = env.sockets.sblock(so);
-  const unlock = lock instanceof Promise ? await lock : lock;
+  // sendfile_getobj: the call holds its own reference, so close(fd) meanwhile disturbs nothing.
+  const obj = file.obj;
+  env.vm.vmObjectReference(obj);
   let r: SendResult;
   try {
-    r = await sendfileLoop(env, file.obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
+    r = await sendfileLocked(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
   } finally {
-    unlock();
+    env.vm.vmObjectDeallocate(obj);
   }
   if (r.error === null && opts.trailers !== undefined) await sendTrailers(env, so, opts, r);
   if (call.sync !== null) await syncWait(call.sync, opts.signal, r);
   if (env.trace.on) {
     env.trace.emit('sendfile-done', () => ({ so: so.so_id, sbytes: r.sbytes, error: r.error?.code ?? null }));
   }
-  if (r.error !== null) {
-    const e =
-      r.error.code === 'ENOBUFS' && opts.signal?.aborted ? new SysError('EINTR', 'sendfile') : r.error;
-    throw e.withSbytes(r.sbytes);
-  }
+  // An interrupted wait for the chain's first sf_buf is ENOBUFS, as vn_sendfile gives it.
+  if (r.error !== null) throw r.error.withSbytes(r.sbytes);
   return r.sbytes;
+}
+
+/** fstat, then the chunk loop under the socket's send lock. */
+async function sendfileLocked(
+  env: SendfileEnv,
+  obj: VmObject,
+  so: KSocket,
+  offset: number,
+  nbytes: number,
+  call: SfCall,
+  readahead: number,
+  headers: readonly Uint8Array[],
+): Promise<SendResult> {
+  const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+  if (stale !== null) await revalidate(stale);
+  // The socket's send lock serialises senders (SBL_NOINTR in the kernel; here the caller's
+  // signal ends the wait, as a closed connection must end every sleep).
+  const lock = env.sockets.sblock(so, call.signal);
+  const unlock = lock instanceof Promise ? await lock : lock;
+  try {
+    return await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, headers);
+  } finally {
+    unlock();
+  }
 }
 
 async function revalidate(fstat: Promise<void>): Promise<void> {
@@ -127,8 +145,9 @@ async function syncWait(sync: SendfileSync, signal: AbortSignal | undefined, r: 
 }
 
 /**
- * sendfile_wait_generic: raises sb_lowat to hiwat/2 so sends go out in bulk, then returns the
- * space to fill, or throws (EPIPE, so_error, ENOTCONN, EAGAIN), or sleeps in sbwait and retries.
+ * sendfile_wait_generic: with SB_AUTOLOWAT raises sb_lowat to hiwat/2 so sends go out in bulk,
+ * then returns the space to fill, or throws (EPIPE, so_error, ENOTCONN, EAGAIN), or sleeps in
+ * sbwait and retries.
  */
 function sendfileWaitSpace(
   env: SendfileEnv,
@@ -139,8 +158,10 @@ function sendfileWaitSpace(
   const sb = so.so_snd;
   // Wait for a good part of the buffer to be free so that sends go out in bulk. This also
   // changes sb_lowat for later sends, as it does in the kernel.
-  const lowat = Math.max(Math.floor(sb.sb_hiwat / 2), sb.sb_hiwat >= PAGE_SIZE ? PAGE_SIZE : 0);
-  if (sb.sb_lowat < lowat) sb.sb_lowat = lowat;
+  if ((sb.sb_flags & SB_AUTOLOWAT) !== 0) {
+    const lowat = Math.max(Math.floor(sb.sb_hiwat / 2), sb.sb_hiwat >= PAGE_SIZE ? PAGE_SIZE : 0);
+    if (sb.sb_lowat < lowat) sb.sb_lowat = lowat;
+  }
   if ((sb.sb_state & SBS_CANTSENDMORE) !== 0)
     throw new SysError('EPIPE', 'sendfile: socket cannot send more');
   if (so.so_error !== null) {
@@ -157,7 +178,10 @@ function sendfileWaitSpace(
   return space;
 }
 
-/** vn_sendfile's loop: one chunk per turn, at most the socket's free space. */
+/**
+ * vn_sendfile's loop: one chunk per turn, at most the socket's free space. As in the kernel the
+ * loop runs while file data remains, so with none (offset at EOF) the headers are not sent.
+ */
 async function sendfileLoop(
   env: SendfileEnv,
   obj: VmObject,
@@ -169,35 +193,36 @@ async function sendfileLoop(
   headers: readonly Uint8Array[],
 ): Promise<SendResult> {
   const r: SendResult = { sbytes: 0, error: null };
-  const hdr = { list: headers, index: 0, offset: 0, left: headers.reduce((n, h) => n + h.length, 0) };
+  const hdr = uioCreate(headers);
   // XXX(sim): the size is the one fstat'ed at the start of the call; the kernel looks again
   // (VOP_GETATTR) before each chunk, which costs a host system call per chunk here.
   const size = obj.sizeBytes;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, size - offset) : size - offset);
   let off = offset;
   const c = new SfChunk();
-  // XXX(sim): headers are sent even when no file data is (offset at EOF); the kernel's loop
-  // appears not to (reference 2.5, open question), but the manual page says they are sent.
-  while (rem > 0 || hdr.left > 0) {
+  while (rem > 0) {
     // The header mbufs are ours until they are joined to the chunk: an error in between frees them.
     let mh: Mbuf | null = null;
     try {
-      const w = sendfileWaitSpace(env, so, rem + hdr.left, call.signal);
+      const w = sendfileWaitSpace(env, so, rem, call.signal);
       let space = typeof w === 'number' ? w : await w;
       let hdrlen = 0;
-      if (hdr.left > 0) {
+      if (hdr.uio_resid > 0) {
         // On a KTLS socket the header becomes records of anonymous pages (m_uiotombuf M_EXTPG).
         const h =
           call.tls !== null && env.ktls !== null
             ? env.ktls.uiotombuf(call.tls, hdr, space, call.signal)
-            : copyIntoMbufs(env.mbufs, hdr, space, call.signal);
+            : mUiotombuf(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
-        hdrlen = mh === null ? 0 : env.mbufs.mLength(mh);
+        hdrlen = env.mbufs.mLength(mh);
         space -= hdrlen;
+        // A header cut short by a dry zone goes out alone; file data follows the whole header.
+        if (hdr.uio_resid > 0) space = 0;
       }
       if (space > rem) space = rem;
       else if (space > PAGE_SIZE) space -= (off + space) & PAGE_MASK;
       call.rem = rem;
+      call.holdsHeader = mh !== null;
       let chunk: Mbuf | null = null;
       if (space > 0) {
         const b = sendfileChunk(env, obj, c, call, off, space, readahead);

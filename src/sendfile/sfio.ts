@@ -1,15 +1,17 @@
-// Mirrors the per-call structures of sys/kern/kern_sendfile.c: struct sf_io (one per chunk),
-// struct sendfile_sync (SF_SYNC), and the environment the sendfile room runs in.
-import type { SysError, Tracer } from '../kern/index.js';
+// The sendfile room's header of per-call state, as struct sf_io's block in sys/kern/kern_sendfile.c:
+// the call (SfCall), the chunk being built (SfChunk), the loop's outcome (SendResult), struct
+// sf_io (one per chunk's pager I/O), struct sendfile_sync (SF_SYNC), and the room's environment.
+import { pageIndexOf, type SysError, type Tracer } from '../kern/index.js';
 import type { KtlsLayer, KtlsSession } from '../ktls/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { KSocket, SocketLayer } from '../net/index.js';
-import type { SfBufMap } from '../sfbuf/index.js';
-import type { Vm, VmObject } from '../vm/index.js';
+import { SF_BUF_KINDS, type SfBuf, type SfBufMap } from '../sfbuf/index.js';
+import type { Vm, VmObject, VmPage } from '../vm/index.js';
 import type { CopyStat, SfStat } from './flags.js';
 
 /** Mapping modes: sf_buf direct map, sf_buf KVA pool, or unmapped M_EXTPG mbufs. */
-export type SendfileMapping = 'dmap' | 'kva' | 'extpg';
+export const SENDFILE_MAPPINGS = [...SF_BUF_KINDS, 'extpg'] as const;
+export type SendfileMapping = (typeof SENDFILE_MAPPINGS)[number];
 
 /**
  * What the sendfile room needs from the kernel it runs in (one per kernel). The free callbacks
@@ -112,4 +114,80 @@ export function sendfileSyncWait(sfs: SendfileSync, signal?: AbortSignal): Promi
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** What the mbuf loop needs to know about the call (fixed for the whole call). */
+export interface SfCall {
+  readonly flags: number;
+  readonly cpu: number;
+  readonly signal: AbortSignal | undefined;
+  readonly sync: SendfileSync | null;
+  /** File bytes left in the request when the chunk was cut (the kernel's `rem`). */
+  rem: number;
+  /** A soft error met while building (EBUSY, ENOBUFS): queue what was built, then stop. */
+  softerr: 'EBUSY' | 'ENOBUFS' | null;
+  /** The socket's KTLS session: M_EXTPG mbufs of at most one record each. */
+  readonly tls: KtlsSession | null;
+  /** An mbuf obtained before a sleep, waiting to be used. */
+  mPending: Mbuf | null;
+  /** The result of a first sf_buf allocation that had to sleep (undefined: none pending). */
+  sfPending: SfBuf | null | undefined;
+  /** The chunk's header mbufs are built: its page mbufs are all M_NOWAIT (no sleep holding mbufs). */
+  holdsHeader: boolean;
+}
+
+/**
+ * The state of the chunk being built. One per call, reused by every chunk, so that the per-page
+ * loops allocate nothing. `pa[i]` is page i of the chunk (wired by us) or null past a stop.
+ */
+export class SfChunk {
+  /** File offset of the chunk's first byte. */
+  off = 0;
+  /** Bytes of file data in the chunk (the kernel's `space` once trimmed). */
+  space = 0;
+  npages = 0;
+  /** Readahead pages for the run that reaches the chunk's last page. */
+  rhpages = 0;
+  readonly pa: (VmPage | null)[] = [];
+  /** Pages grabbed so far (swapin resumes here after a sleep). */
+  grabbed = 0;
+  /** First page of the run of fresh invalid pages not yet handed to the pager, or -1. */
+  runStart = -1;
+  /** Pager reads started for this chunk (the kernel's local `nios`). */
+  iosStarted = 0;
+  /** SF_NODISKIO met a busy page or no free page: pages from `grabbed` on are missing. */
+  stopped = false;
+  /** Pages turned into mbufs so far. */
+  built = 0;
+  mhead: Mbuf | null = null;
+  mtail: Mbuf | null = null;
+  /** The M_EXTPG mbuf being filled (extpg mode). */
+  mcur: Mbuf | null = null;
+  sfio: SfIo | null = null;
+
+  reset(obj: VmObject, off: number, space: number, npages: number, rhpages: number): SfIo {
+    this.off = off;
+    this.space = space;
+    this.npages = npages;
+    this.rhpages = rhpages;
+    if (this.pa.length < npages) this.pa.length = npages;
+    this.pa.fill(null, 0, npages);
+    this.grabbed = 0;
+    this.runStart = -1;
+    this.iosStarted = 0;
+    this.stopped = false;
+    this.built = 0;
+    this.mhead = null;
+    this.mtail = null;
+    this.mcur = null;
+    const sfio = new SfIo(obj, pageIndexOf(off));
+    this.sfio = sfio;
+    return sfio;
+  }
+}
+
+/** The outcome of the chunk loop: bytes queued, and the error that ended it, if any. */
+export interface SendResult {
+  sbytes: number;
+  error: SysError | null;
 }

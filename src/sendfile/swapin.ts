@@ -1,62 +1,11 @@
 // Mirrors sendfile_swapin and sendfile_iodone of sys/kern/kern_sendfile.c: grab and wire the
 // pages of one chunk, start asynchronous pager reads for the ones not valid, and finish the
 // chunk when the last read completes.
-import { kassert, PAGE_SIZE, SysError } from '../kern/index.js';
+import { kassert, SysError } from '../kern/index.js';
 import { TCP_TLS_MODE_SW } from '../ktls/index.js';
-import type { Mbuf } from '../mbuf/index.js';
-import type { VmObject, VmPage } from '../vm/index.js';
+import type { VmPage } from '../vm/index.js';
 import { SF_NODISKIO } from './flags.js';
-import { type SendfileEnv, SfIo } from './sfio.js';
-
-/**
- * The state of the chunk being built. One per call, reused by every chunk, so that the per-page
- * loops allocate nothing. `pa[i]` is page i of the chunk (wired by us) or null past a stop.
- */
-export class SfChunk {
-  /** File offset of the chunk's first byte. */
-  off = 0;
-  /** Bytes of file data in the chunk (the kernel's `space` once trimmed). */
-  space = 0;
-  npages = 0;
-  /** Readahead pages for the run that reaches the chunk's last page. */
-  rhpages = 0;
-  readonly pa: (VmPage | null)[] = [];
-  /** Pages grabbed so far (swapin resumes here after a sleep). */
-  grabbed = 0;
-  /** First page of the run of fresh invalid pages not yet handed to the pager, or -1. */
-  runStart = -1;
-  /** Pager reads started for this chunk (the kernel's local `nios`). */
-  iosStarted = 0;
-  /** SF_NODISKIO met a busy page or no free page: pages from `grabbed` on are missing. */
-  stopped = false;
-  /** Pages turned into mbufs so far. */
-  built = 0;
-  mhead: Mbuf | null = null;
-  mtail: Mbuf | null = null;
-  /** The M_EXTPG mbuf being filled (extpg mode). */
-  mcur: Mbuf | null = null;
-  sfio: SfIo | null = null;
-
-  reset(obj: VmObject, off: number, space: number, npages: number, rhpages: number): SfIo {
-    this.off = off;
-    this.space = space;
-    this.npages = npages;
-    this.rhpages = rhpages;
-    if (this.pa.length < npages) this.pa.length = npages;
-    this.pa.fill(null, 0, npages);
-    this.grabbed = 0;
-    this.runStart = -1;
-    this.iosStarted = 0;
-    this.stopped = false;
-    this.built = 0;
-    this.mhead = null;
-    this.mtail = null;
-    this.mcur = null;
-    const sfio = new SfIo(obj, Math.floor(off / PAGE_SIZE));
-    this.sfio = sfio;
-    return sfio;
-  }
-}
+import type { SendfileEnv, SfChunk, SfIo } from './sfio.js';
 
 /**
  * sendfile_swapin, resumable: grabs pages from `c.grabbed` on. Returns null when every page is
@@ -89,7 +38,7 @@ export function sendfileSwapin(
       c.grabbed++;
       continue;
     }
-    m = m === null ? vm.vmPageAlloc(obj, pindex0 + i) : vmPageRegrab(env.vm, obj, m);
+    m = m === null ? vm.vmPageAlloc(obj, pindex0 + i) : vm.vmPageRegrab(obj, m);
     if (m === null) {
       swapinFlushRun(env, c);
       if ((flags & SF_NODISKIO) !== 0) return swapinStop(c);
@@ -103,22 +52,6 @@ export function sendfileSwapin(
   swapinFlushRun(env, c);
   if (c.iosStarted === 0 && c.npages > 0) env.sfstat.sf_noiocnt++;
   return null;
-}
-
-/**
- * A resident page left invalid by a failed read, to be read again: freed and allocated afresh
- * (busy, ours) when nobody holds it. XXX(sim): when a holder still wires it, it is busied in
- * place, as the kernel's grab would xbusy it; the vm room has no call for that.
- */
-export function vmPageRegrab(vm: SendfileEnv['vm'], obj: VmObject, m: VmPage): VmPage | null {
-  kassert(!m.valid && !m.busy, () => `vmPageRegrab: page ${m.physIndex} valid ${m.valid} busy ${m.busy}`);
-  if (m.wireCount === 0) {
-    const pindex = m.pindex;
-    vm.vmPageFree(m);
-    return vm.vmPageAlloc(obj, pindex);
-  }
-  m.busy = true;
-  return m;
 }
 
 function swapinStop(c: SfChunk): null {

@@ -6,7 +6,7 @@
 // kept for the life of the map (the kernel needs no object at all; we need one to hand out).
 // No reference is counted, so the direct map cannot notice a missing or doubled free, exactly
 // like the kernel.
-import { kassert, PAGE_SIZE, type Tracer, tracer } from '../kern/index.js';
+import { kassert, pageIndexOf, type Tracer, tracer } from '../kern/index.js';
 import type { VmPage } from '../vm/index.js';
 import { physToDmap } from './kva.js';
 import {
@@ -49,7 +49,7 @@ export class DmapSfBufMap implements SfBufMap {
     kernelId = 0,
   ) {
     this.trace = tracer('sfbuf', kernelId);
-    this.bufs = new Array<DmapSfBuf | null>(Math.floor(vm.physmem.byteLength / PAGE_SIZE)).fill(null);
+    this.bufs = new Array<DmapSfBuf | null>(pageIndexOf(vm.physmem.byteLength)).fill(null);
   }
 
   /** sf_buf_alloc: never sleeps, never fails; flags and CPU are checked, then ignored. */

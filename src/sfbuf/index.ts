@@ -7,6 +7,7 @@ import type { SfBufConfig, SfBufMap, SfBufVm } from './types.js';
 
 export { DMAP_MIN_ADDRESS_48, formatKva, SFBUF_KVA_BASE } from './kva.js';
 export {
+  SF_BUF_KINDS,
   SFB_CATCH,
   SFB_CPUPRIVATE,
   SFB_DEFAULT,
@@ -14,6 +15,7 @@ export {
   type SfBuf,
   type SfBufConfig,
   type SfBufCounters,
+  type SfBufKind,
   type SfBufMap,
   type SfBufVm,
 } from './types.js';

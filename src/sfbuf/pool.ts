@@ -10,7 +10,7 @@
 // (32-bit arm) the translation is dropped and the buffer maps nothing. A new page takes the
 // free list's head. When the list is empty callers sleep FIFO on "sfbufa"; a free hands the
 // buffer straight to the oldest sleeper.
-import { kassert, PAGE_SIZE, type Tracer, tracer, WaitQueue } from '../kern/index.js';
+import { kassert, pageIndexOf, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import type { VmPage } from '../vm/index.js';
 import { poolSlotKva } from './kva.js';
 import { type AllocWaiter, PoolSfBuf } from './pool-buf.js';
@@ -59,7 +59,7 @@ export class KvaSfBufMap implements SfBufMap {
     this.allCpus = allCpusMask(config.cpuCount);
     this.unmapOnFree = config.unmapOnFree === true;
     this.trace = tracer('sfbuf', config.kernelId);
-    this.active = new Array<PoolSfBuf | null>(Math.floor(vm.physmem.byteLength / PAGE_SIZE)).fill(null);
+    this.active = new Array<PoolSfBuf | null>(pageIndexOf(vm.physmem.byteLength)).fill(null);
     const bufs: PoolSfBuf[] = [];
     for (let i = 0; i < config.nsfbufs; i++) {
       const sf = new PoolSfBuf(poolSlotKva(i), this);

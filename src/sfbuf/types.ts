@@ -40,9 +40,13 @@ export interface SfBufVm {
   pageBytes(m: VmPage): Uint8Array;
 }
 
+/** The two sf_buf implementations: 'dmap', the amd64/arm64 direct map; 'kva', the pool of subr_sfbuf.c. */
+export const SF_BUF_KINDS = ['dmap', 'kva'] as const;
+export type SfBufKind = (typeof SF_BUF_KINDS)[number];
+
 export interface SfBufConfig {
   /** 'dmap': amd64/arm64 direct map; 'kva': the i386 / 32-bit arm pool of subr_sfbuf.c. */
-  readonly kind: 'dmap' | 'kva';
+  readonly kind: SfBufKind;
   /** Pool size in buffers (kern.ipc.nsfbufs); ignored by the direct map. */
   readonly nsfbufs: number;
   /** Simulated CPUs, ids 0 .. cpuCount-1 (at most 32: a CPU mask is one 32-bit word). */
@@ -78,7 +82,7 @@ export interface SfBufCounters {
 
 /** sf_buf(9): the four calls of the manual page plus sf_buf_ref. */
 export interface SfBufMap {
-  readonly kind: 'dmap' | 'kva';
+  readonly kind: SfBufKind;
   /** The highest nsfbufsused since the last call (nsfbufspeak is the highest ever). */
   takeUsedPeak(): number;
   /** False in the direct map: no pool exists, `netstat -m` omits the sfbufs line. */

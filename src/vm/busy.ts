@@ -6,9 +6,8 @@
 // first sleep and dropped at the unbusy that wakes them. An unwired page leaving busy goes to the
 // inactive tail if it holds the file's bytes; if it does not (never read, or the read failed), or
 // its object let go of it meanwhile, it is freed (vm_page_readahead_finish does the same).
-import { WaitQueue } from '../kern/index.js';
+import { panic, WaitQueue } from '../kern/index.js';
 import { PQ_NONE, type VmPage } from './page.js';
-import { panic } from './panic.js';
 import type { VmInternals } from './vmtypes.js';
 
 export function pageUnbusy(vm: VmInternals, m: VmPage): void {

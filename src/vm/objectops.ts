@@ -54,13 +54,24 @@ export function objectRevalidateStale(
   return objectRevalidate(vm, obj);
 }
 
+/** vm_object_reference: one more holder (a call in flight), so a close cannot pull the file away. */
+export function objectReference(obj: VmObject): void {
+  kassert(obj.ref_count > 0, () => `vm_object_reference: object ${obj.id} is not open`);
+  obj.ref_count++;
+}
+
 /**
- * Drops one reference. At the last, waits for reads in flight, then closes the file unless the
- * object was opened again meanwhile. The pages stay cached for the next open.
+ * vm_object_deallocate: drops one reference. At the last, the file is closed once the reads in
+ * flight are done (unless the object was opened again meanwhile); the returned Promise settles
+ * then. Null when other references remain. The pages stay cached for the next open.
  */
-export async function objectClose(vm: VmInternals, obj: VmObject): Promise<void> {
+export function objectDeallocate(vm: VmInternals, obj: VmObject): Promise<void> | null {
   kassert(obj.ref_count > 0, () => `vm_object_deallocate: object ${obj.id} is not open`);
-  if (--obj.ref_count > 0) return;
+  if (--obj.ref_count > 0) return null;
+  return objectCloseLast(vm, obj);
+}
+
+async function objectCloseLast(vm: VmInternals, obj: VmObject): Promise<void> {
   while (obj.paging_in_progress > 0) await obj.pipWait.sleep();
   if (obj.ref_count > 0 || !obj.fh) return;
   const fh = obj.fh;

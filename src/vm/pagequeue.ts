@@ -4,8 +4,9 @@
 // Ownership: a page is on at most one queue at a time and `page.queue` names it; only the queue
 // that holds a page touches its `qnext`/`qprev`. Insert and remove are O(1) and allocate nothing,
 // so wiring and unwiring a page costs a few field writes (no Array.splice on the hot path).
+
+import { panic } from '../kern/index.js';
 import { type PageQueue, PQ_NONE, type VmPage } from './page.js';
-import { panic } from './panic.js';
 
 export class VmPagequeue {
   head: VmPage | null = null;

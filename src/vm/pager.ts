@@ -9,7 +9,7 @@
 // and left invalid: unwired ones are freed, wired ones stay with their holders (nothing is ever
 // half-valid). `paging_in_progress` holds the object open across the read.
 import type { FileHandle } from 'node:fs/promises';
-import { kassert, PAGE_SIZE, SysError } from '../kern/index.js';
+import { kassert, PAGE_SIZE, pagesCeil, SysError } from '../kern/index.js';
 import type { VmObject } from './object.js';
 import type { VmPage } from './page.js';
 import type { VmInternals } from './vmtypes.js';
@@ -55,7 +55,7 @@ export function vmPagerGetPages(
  */
 function allocReadahead(vm: VmInternals, obj: VmObject, from: number, count: number): VmPage[] {
   const out: VmPage[] = [];
-  const endPindex = Math.ceil(obj.sizeBytes / PAGE_SIZE);
+  const endPindex = pagesCeil(obj.sizeBytes);
   for (let p = from; p < from + count && p < endPindex && !obj.pages.has(p); p++) {
     const m = vm.vmPageAlloc(obj, p);
     if (!m) break;

@@ -9,7 +9,7 @@
 // XXX(sim): the kernel's buddy allocator and 2 MiB reservations are replaced by a free list plus a
 // "take this frame" operation and a scan for the largest free run; enough to give sequentially
 // read file pages contiguous frames, which later stages join into one view.
-import { kassert, PAGE_SIZE } from '../kern/index.js';
+import { kassert, PAGE_SIZE, pagesCeil, SysError } from '../kern/index.js';
 import { PQ_FREE, PQ_NONE, VmPage } from './page.js';
 import { VmPagequeue } from './pagequeue.js';
 
@@ -27,8 +27,8 @@ export class VmPhys {
       Number.isSafeInteger(physmemBytes) && physmemBytes >= PAGE_SIZE && physmemBytes % PAGE_SIZE === 0,
       () => `vm_phys: physmemBytes ${physmemBytes} is not a positive multiple of PAGE_SIZE`,
     );
-    this.physmem = new ArrayBuffer(physmemBytes);
-    this.pageCount = physmemBytes / PAGE_SIZE;
+    this.physmem = allocPhysmem(physmemBytes);
+    this.pageCount = pagesCeil(physmemBytes);
     this.free = new VmPagequeue(PQ_FREE, 'vm_phys free list');
     this.freeBits = new Uint32Array(Math.ceil(this.pageCount / 32));
     const pages: VmPage[] = [];
@@ -158,4 +158,17 @@ function popcount(x: number): number {
   let v = x - ((x >>> 1) & 0x55555555);
   v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
   return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+}
+
+/** The one ArrayBuffer of physical memory; ENOMEM (one line) when the host cannot give it. */
+function allocPhysmem(physmemBytes: number): ArrayBuffer {
+  try {
+    return new ArrayBuffer(physmemBytes);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new SysError(
+      'ENOMEM',
+      `physmemBytes ${physmemBytes}: the host could not allocate that much memory`,
+    );
+  }
 }

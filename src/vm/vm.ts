@@ -9,16 +9,21 @@
 //   object has let go of it (file changed) or VPR_TRYFREE asks.
 // - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
 // So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
-import { kassert, type Tracer, tracer, WaitQueue } from '../kern/index.js';
+import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import { pageBusySleep, pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
-import { objectClose, objectOpen, objectRevalidate, objectRevalidateStale } from './objectops.js';
+import {
+  objectDeallocate,
+  objectOpen,
+  objectReference,
+  objectRevalidate,
+  objectRevalidateStale,
+} from './objectops.js';
 import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { vmPagerGetPages } from './pager.js';
-import { panic } from './panic.js';
 import { VmPhys } from './phys.js';
 import {
   VM_PHYSMEM_DEFAULT_BYTES,
@@ -106,8 +111,25 @@ export class Vm implements VmInternals {
   }
 
   /** Drops one reference; the file is closed at the last (its pages stay cached). */
-  vmObjectClose(obj: VmObject): Promise<void> {
-    return objectClose(this, obj);
+  async vmObjectClose(obj: VmObject): Promise<void> {
+    await objectDeallocate(this, obj);
+  }
+
+  /** vm_object_reference: a call in flight holds the object (and its file) open. */
+  vmObjectReference(obj: VmObject): void {
+    objectReference(obj);
+  }
+
+  /**
+   * vm_object_deallocate for a call's own reference: synchronous; when it was the last, the file
+   * closes in the background once its reads are done (a failure to close is only traced).
+   */
+  vmObjectDeallocate(obj: VmObject): void {
+    const last = objectDeallocate(this, obj);
+    if (last !== null)
+      last.catch((e: unknown) =>
+        this.trace.emit('object-close-error', () => ({ object: obj.id, error: String(e) })),
+      );
   }
 
   /** The highest v_wire_count since the last call; the next interval starts at the current count. */
@@ -283,6 +305,23 @@ export class Vm implements VmInternals {
     m.busy = true;
     if (this.invariants) this.changed(m);
     return true;
+  }
+
+  /**
+   * vm_page_grab of a resident page left invalid by a failed read, to read it again: freed and
+   * allocated afresh (busy, the caller's) when nobody holds it; null when memory has no page.
+   * XXX(sim): when a holder still wires it, it is busied in place, as the kernel's grab xbusies it.
+   */
+  vmPageRegrab(obj: VmObject, m: VmPage): VmPage | null {
+    kassert(!m.valid && !m.busy, () => `vmPageRegrab: page ${m.physIndex} valid ${m.valid} busy ${m.busy}`);
+    if (m.wireCount === 0) {
+      const pindex = m.pindex;
+      this.vmPageFree(m);
+      return this.vmPageAlloc(obj, pindex);
+    }
+    m.busy = true;
+    if (this.invariants) this.changed(m);
+    return m;
   }
 
   /** vm_page_busy_sleep: resolves when `m` is unbusied (at once if it is not busy). */
