@@ -223,8 +223,11 @@ export class KtlsLayer implements KtlsEnv {
     try {
       while (uio.uio_resid > 0) {
         const space = await this.waitSpace(so, uio.uio_resid, signal);
+        const before = uio.uio_resid;
         const m = await this.uiotombuf(tls, uio, space, signal);
         if (m === null) break;
+        // sosend's copy_bytes_in, as on a socket without TLS.
+        this.sockets.cells.copy_bytes_in += before - uio.uio_resid;
         const err = this.send(so, m, this.frame(m, tls, recordType));
         if (err !== null) throw err.withSbytes(buf.length - uio.uio_resid);
       }
