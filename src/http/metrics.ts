@@ -12,13 +12,16 @@ import type { StatsSnapshot } from './snapshot.js';
 
 type Metric = Counter<string> | Gauge<string>;
 
-/** Per-route counters: the /stats key, the metric name and what it counts. */
-const ROUTE_METRICS: readonly {
-  key: keyof RouteCounters;
-  name: string;
-  type: 'counter' | 'gauge';
-  help: string;
-}[] = [
+/** A metric read from one field of a counters object: the /stats key, its name and what it counts. */
+interface FieldMetric<T> {
+  readonly key: keyof T;
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly help: string;
+}
+
+/** Per-route counters. */
+const ROUTE_METRICS: readonly FieldMetric<RouteCounters>[] = [
   {
     key: 'requests',
     name: 'zcsim_http_requests_total',
@@ -71,12 +74,7 @@ const ROUTE_METRICS: readonly {
 ];
 
 /** The connection layer's counters (http.connections in /stats). */
-const CONNECTION_METRICS: readonly {
-  key: keyof ConnectionCounters;
-  name: string;
-  type: 'counter' | 'gauge';
-  help: string;
-}[] = [
+const CONNECTION_METRICS: readonly FieldMetric<ConnectionCounters>[] = [
   {
     key: 'accepted',
     name: 'zcsim_http_connections_accepted_total',
