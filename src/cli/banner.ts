@@ -59,6 +59,7 @@ function endpointLines(origin: string): string[] {
     ['/events', 'server-sent events: a snapshot per interval (the dashboard reads it)'],
     ['/files', 'the files served, as JSON'],
     ['/compare', 'POST {"file": name}: loads each route in turn, one run at a time'],
+    ['/trace', "?route=zerocopy&file=NAME: one request's journey through the kernel (zcsim trace URL)"],
   ];
   return rows.map(([path, what]) => `  ${`${origin}${path}`.padEnd(origin.length + 11)} ${what}`);
 }

@@ -81,7 +81,7 @@ describe('zcsim serve', () => {
     expect(out).toMatch(/^ {2}sf_bufs {7}no pool/m);
     expect(out).toMatch(/^ {2}send buffer {3}1 MiB per socket/m);
     expect(out).toContain(`  root          ${samples} (3 files)`);
-    for (const path of ['/', '/stats', '/metrics', '/events', '/files', '/compare'])
+    for (const path of ['/', '/stats', '/metrics', '/events', '/files', '/compare', '/trace'])
       expect(out).toMatch(new RegExp(`^ {2}${s.origin}${path} +\\S`, 'm'));
     for (const name of ['4k.bin', '64k.bin', '1m.bin']) {
       for (const route of ['zerocopy', 'copy', 'stream'])
