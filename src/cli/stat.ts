@@ -3,6 +3,7 @@
 // per interval instead, as vmstat does.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROUTES, type StatsSnapshot } from '../http/index.js';
+import type { KernelStats } from '../index.js';
 import { formatBytes } from '../kern/index.js';
 import { CommandError } from './errors.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
@@ -27,9 +28,28 @@ const STAT_SUMMARY =
   'clusters, wired pages (and sf_bufs) in use at its end, and responses in flight. The first line\n' +
   'averages over the time since the server started.';
 
-/** The text of one print: netstat -m, then a line per route, then the at-rest verdict. */
+/**
+ * `sysctl kern.ipc.tls` once a socket has had a TLS session (nothing before: a server without TLS
+ * prints netstat -m alone), then the memory traffic the kernel counted.
+ */
+export function formatKtls(kernel: Pick<KernelStats, 'ktls' | 'memory'>): string[] {
+  const lines: string[] = [];
+  if ((kernel.ktls['kern.ipc.tls.stats.offload_total'] ?? 0) > 0) {
+    for (const [name, v] of Object.entries(kernel.ktls))
+      if (name.startsWith('kern.ipc.tls.')) lines.push(`${name}: ${v}`);
+    lines.push('');
+  }
+  const m = kernel.memory;
+  lines.push(
+    `memory traffic: ${formatBytes(m.cpu_read_bytes)} read and ${formatBytes(m.cpu_write_bytes)} written by the CPU, ` +
+      `${formatBytes(m.dma_read_bytes)} read by the NIC, ${formatBytes(m.nic_encrypt_bytes)} encrypted by the NIC`,
+  );
+  return lines;
+}
+
+/** The text of one print: netstat -m, KTLS and memory traffic, a line per route, the at-rest verdict. */
 export function formatStat(snap: StatsSnapshot): string {
-  const lines = [snap.netstat.trimEnd(), ''];
+  const lines = [snap.netstat.trimEnd(), '', ...formatKtls(snap.kernel), ''];
   for (const route of ROUTES) {
     const c = snap.http.routes[route];
     const statuses = Object.entries(c.responses)
