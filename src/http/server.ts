@@ -204,7 +204,12 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   stateRef = state;
   app.decorate('zcsim', state);
   const hub = new EventHub(clock, state.options.eventsIntervalMs, () => JSON.stringify(takeSnapshot(state)));
-  const comparer = new Comparer(clock, state.routes, options.compareDurationMs ?? 2000);
+  const comparer = new Comparer(
+    clock,
+    state.routes,
+    options.compareDurationMs ?? 2000,
+    options.tls !== undefined,
+  );
   const heads = new Heads(clock);
   const pools = new PoolGate(app.kernel, clock);
   const fileCtx: FileRouteContext = { state, heads, pools, onPool503: () => state.connections.pool_503++ };
