@@ -347,7 +347,11 @@
       { title: 'latency p50', key: 'p50Ms', fmt: (v) => `${v.toFixed(2)} ms` },
       { title: 'latency p99', key: 'p99Ms', fmt: (v) => `${v.toFixed(2)} ms` },
       { title: 'bytes copied per byte sent', key: 'copiedPerByte', fmt: (v) => v.toFixed(3) },
-      { title: 'memory read per byte sent (as much written)', key: 'memoryPerByte', fmt: (v) => v.toFixed(3) },
+      {
+        title: 'memory read per byte sent (as much written)',
+        key: 'memoryPerByte',
+        fmt: (v) => v.toFixed(3),
+      },
     ];
     const wrap = el('div', { class: 'bars', id: 'compare-bars' });
     for (const m of metrics) {
