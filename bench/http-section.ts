@@ -31,6 +31,7 @@ import {
   startSystem,
 } from './lib/servers.js';
 import { checkHttpTargets, summariseHttp } from './lib/summary.js';
+import { nicEncryptSecondsPerGB } from './lib/tls-report.js';
 import { findExecutable } from './lib/wrk.js';
 
 export function selectHttpSystems(options: BenchOptions): HttpSystem[] {
@@ -189,6 +190,7 @@ export async function runHttpSection(
     throughputGenerator,
     cells,
     targets: checkHttpTargets(cells, throughputGenerator),
+    nicEncryptSecondsPerGB: systems.includes('https-zerocopy-ifnet') ? nicEncryptSecondsPerGB() : Number.NaN,
   };
 }
 

@@ -4,6 +4,7 @@ import { formatBytes } from '../../src/kern/index.js';
 import type { TcpResult } from '../tcp.js';
 import type { BenchOptions } from './options.js';
 import type { HttpCell, TargetCheck } from './summary.js';
+import { tlsLines } from './tls-report.js';
 import { PIPELINE_DEPTH } from './wrk.js';
 
 export interface HttpSectionResult {
@@ -14,6 +15,8 @@ export interface HttpSectionResult {
   throughputGenerator: string;
   cells: HttpCell[];
   targets: TargetCheck[];
+  /** CPU s/GB of the ifnet "NIC"'s encryption, measured in the benchmark process (NaN: not run). */
+  nicEncryptSecondsPerGB: number;
 }
 
 /** A number for a table cell: fixed digits by magnitude, an en dash for a missing value. */
@@ -259,6 +262,8 @@ export function httpMarkdown(result: HttpSectionResult, quick: boolean): string 
     );
   }
   out.push('', ...copiesLines(result));
+  const tls = tlsLines(result.cells, result.throughputGenerator, result.nicEncryptSecondsPerGB, n);
+  if (tls.length > 0) out.push('', ...tls);
   for (const [system, reason] of Object.entries(result.skipped)) out.push('', `Skipped ${system}: ${reason}`);
   return out.join('\n');
 }
