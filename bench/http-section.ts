@@ -4,8 +4,11 @@
 // and nginx. A missing tool (wrk, nginx) is said in the report and the rest goes on. Servers and
 // the loader are stopped whatever happens.
 
+import os from 'node:os';
+import path from 'node:path';
 import { formatBytes } from '../src/kern/index.js';
 import { builtScript, ChildHandle, LOADER_SCRIPT } from '../src/load/index.js';
+import { selfSignedCert } from '../src/tls/index.js';
 import {
   autocannonRun,
   type HttpContext,
@@ -18,8 +21,17 @@ import {
 import type { BenchFile } from './lib/files.js';
 import type { BenchOptions } from './lib/options.js';
 import type { HttpSectionResult } from './lib/report.js';
-import { COPY_SYSTEM, HTTP_SYSTEMS, type HttpSystem, type LiveServer, startSystem } from './lib/servers.js';
+import {
+  type BenchTls,
+  COPY_SYSTEM,
+  HTTP_SYSTEMS,
+  type HttpSystem,
+  isTlsSystem,
+  type LiveServer,
+  startSystem,
+} from './lib/servers.js';
 import { checkHttpTargets, summariseHttp } from './lib/summary.js';
+import { nicEncryptSecondsPerGB } from './lib/tls-report.js';
 import { findExecutable } from './lib/wrk.js';
 
 export function selectHttpSystems(options: BenchOptions): HttpSystem[] {
@@ -49,13 +61,19 @@ function pipelinedConnections(options: BenchOptions): number {
 
 export function httpRunCount(plan: HttpPlan, options: BenchOptions): number {
   const small = plan.files.filter((f) => f.sizeBytes <= options.autocannonMaxBytes).length;
+  const plain = plan.systems.filter((s) => !isTlsSystem(s)).length;
   return (
-    plan.systems.length *
-      options.connections.length *
+    options.connections.length *
       options.reps *
-      (plan.files.length + (plan.useAutocannon ? small : 0)) +
+      (plan.systems.length * plan.files.length + (plan.useAutocannon ? plain * small : 0)) +
     (plan.pipelinedFile ? pipelinedSystems(plan).length * options.reps : 0)
   );
+}
+
+async function benchTls(): Promise<BenchTls> {
+  const uid = process.getuid?.() ?? 0;
+  const pair = await selfSignedCert(path.join(os.tmpdir(), `zcsim-bench-tls-${uid}`));
+  return { cert: pair.cert, key: pair.key, certPath: pair.certPath, keyPath: pair.keyPath };
 }
 
 async function startAll(
@@ -74,6 +92,7 @@ async function startAll(
     sndbufBytes: options.sndbufBytes,
     nginxPath: findExecutable('nginx'),
     profileDir: options.profileDir,
+    tls: plan.systems.some(isTlsSystem) ? await benchTls() : null,
   };
   const started = await Promise.allSettled(plan.systems.map((system) => startSystem(system, context)));
   started.forEach((outcome, i) => {
@@ -133,7 +152,8 @@ export async function runHttpSection(
         if (plan.useAutocannon && file.sizeBytes <= options.autocannonMaxBytes) generators.push('autocannon');
         for (const generator of generators) {
           for (let rep = 0; rep < options.reps; rep++) {
-            for (const system of live) {
+            // autocannon is not pointed at the HTTPS systems (their generator is wrk or the load room).
+            for (const system of live.filter((s) => generator !== 'autocannon' || !isTlsSystem(s))) {
               const run = generator === 'throughput' ? throughputRun : autocannonRun;
               runs.push(await run(context, { system, sizeBytes: file.sizeBytes, connections, rep }));
               onRunDone(`${generator} ${system} ${formatBytes(file.sizeBytes)} ×${connections}`);
@@ -170,6 +190,7 @@ export async function runHttpSection(
     throughputGenerator,
     cells,
     targets: checkHttpTargets(cells, throughputGenerator),
+    nicEncryptSecondsPerGB: systems.includes('https-zerocopy-ifnet') ? nicEncryptSecondsPerGB() : Number.NaN,
   };
 }
 

@@ -12,7 +12,7 @@ import {
   type LoadResult,
   megabytesPerSecond,
 } from '../src/load/index.js';
-import { type CounterDelta, copiesPerByte, counterDelta } from './lib/counters.js';
+import { type CounterDelta, copiesPerByte, counterDelta, memoryPerByte } from './lib/counters.js';
 import type { BenchFile } from './lib/files.js';
 import type { HttpSystem, LiveServer } from './lib/servers.js';
 import { runWrk, writeWrkScript } from './lib/wrk.js';
@@ -34,6 +34,8 @@ export interface HttpRun {
   serverRssBytes: number;
   counters: CounterDelta;
   copiesPerByte: number;
+  /** CPU memory traffic per body byte (reads; as many writes), from the route's counters. */
+  memoryPerByte: number;
   errors: string[];
 }
 
@@ -66,7 +68,14 @@ async function aroundWindow<T>(server: LiveServer, generatorRun: (marks: WindowM
   const rssBytes = await server.rssBytes();
   const route = server.urlPath('').split('/')[1] ?? '';
   const delta = statsBefore ? counterDelta(statsBefore, statsAfter) : {};
-  return { value, cpuSeconds, rssBytes, delta, copiesPerByte: copiesPerByte(statsBefore, statsAfter, route) };
+  return {
+    value,
+    cpuSeconds,
+    rssBytes,
+    delta,
+    copiesPerByte: copiesPerByte(statsBefore, statsAfter, route),
+    memoryPerByte: memoryPerByte(statsBefore, statsAfter, route),
+  };
 }
 
 /** CPU readings at the loader's window-start and window-end events (or around the whole run). */
@@ -118,7 +127,13 @@ function finishRun(
     latencyMs: HttpRun['latencyMs'];
     errors: readonly string[];
   },
-  around: { cpuSeconds: number; rssBytes: number; delta: CounterDelta; copiesPerByte: number },
+  around: {
+    cpuSeconds: number;
+    rssBytes: number;
+    delta: CounterDelta;
+    copiesPerByte: number;
+    memoryPerByte: number;
+  },
 ): HttpRun {
   return {
     ...base,
@@ -131,6 +146,7 @@ function finishRun(
     serverRssBytes: around.rssBytes,
     counters: around.delta,
     copiesPerByte: around.copiesPerByte,
+    memoryPerByte: around.memoryPerByte,
     errors: [...measured.errors],
   };
 }
@@ -162,6 +178,7 @@ export async function throughputRun(context: HttpContext, cell: RunCell): Promis
     warmupMs: context.warmupSeconds * 1000,
     durationMs: context.durationSeconds * 1000,
     expected: { sizeBytes: file.sizeBytes, sha256: file.sha256 },
+    tls: server.scheme === 'https',
   };
   const around = await aroundWindow(server, (marks) =>
     childRunInWindow<LoadResult>(context, 'run', request, marks),
@@ -200,7 +217,7 @@ async function wrkRun(
   scriptPath: string,
   generator: 'wrk' | 'wrk-pipelined',
 ) {
-  const url = `http://127.0.0.1:${server.port}${server.urlPath(file.name)}`;
+  const url = `${server.scheme}://127.0.0.1:${server.port}${server.urlPath(file.name)}`;
   const base = {
     wrkPath: context.wrkPath ?? 'wrk',
     scriptPath,
@@ -281,6 +298,7 @@ export async function verifySystem(
     warmupMs: 0,
     durationMs: 50,
     expected: { sizeBytes: file.sizeBytes, sha256: file.sha256 },
+    tls: server.scheme === 'https',
   };
   const r = await context.loader.request<LoadResult>('verify', request, 120_000);
   if (r.errors.length > 0) return r.errors.join('; ');

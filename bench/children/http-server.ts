@@ -6,6 +6,7 @@
 // (an HTTP GET /stats waits behind a thousand busy connections).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { listenLoopback, serveIpc } from '../../src/load/index.js';
@@ -20,6 +21,8 @@ export interface ServerStart {
   mapping: Mapping;
   physmemBytes: number;
   sndbufBytes: number | null;
+  /** HTTPS (TLS 1.3): zcsim with kernel TLS in this mode; node-memory with node:https. */
+  tls: { cert: string; key: string; ktlsMode: 'sw' | 'ifnet' } | null;
 }
 interface Closable {
   close(): Promise<unknown> | unknown;
@@ -31,7 +34,7 @@ let kernelOf: (() => { stats(): unknown; readonly config: unknown }) | null = nu
 function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
   const bodies = new Map<string, Buffer>();
   for (const name of start.fileNames) bodies.set(`/${name}`, readFileSync(path.join(start.root, name)));
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const body = bodies.get(req.url ?? '');
     if (!body) {
       res.statusCode = 404;
@@ -40,7 +43,10 @@ function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable:
     }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
     res.end(body);
-  });
+  };
+  const server = start.tls
+    ? https.createServer({ cert: start.tls.cert, key: start.tls.key, minVersion: 'TLSv1.3' }, handler)
+    : http.createServer(handler);
   server.keepAliveTimeout = 60_000;
   server.maxRequestsPerSocket = 0;
   return new Promise((resolve) => {
@@ -60,7 +66,13 @@ async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; 
 }
 
 async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
-  const app = await benchZcsimServer(start.root, start.mapping, start.physmemBytes, start.sndbufBytes);
+  const app = await benchZcsimServer(
+    start.root,
+    start.mapping,
+    start.physmemBytes,
+    start.sndbufBytes,
+    start.tls ?? undefined,
+  );
   kernelOf = () => app.kernel;
   return { port: await listenLoopback(app), closable: app };
 }

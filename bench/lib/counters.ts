@@ -51,12 +51,10 @@ export function counterDelta(before: unknown, after: unknown): CounterDelta {
   return out;
 }
 
+type RouteKey = 'body_bytes' | 'copied_bytes' | 'cpu_read_bytes';
+
 /** A zcsim route's counter from GET /stats (http.routes.<route>.<key>), if present. */
-export function routeCounter(
-  snapshot: unknown,
-  route: string,
-  key: 'body_bytes' | 'copied_bytes',
-): number | undefined {
+export function routeCounter(snapshot: unknown, route: string, key: RouteKey): number | undefined {
   const routes = (snapshot as { http?: { routes?: Record<string, Record<string, unknown>> } } | null)?.http
     ?.routes;
   const value = routes?.[route]?.[key];
@@ -69,13 +67,26 @@ export function routeCounter(
  * about 1 (the host read into a Node buffer), /zerocopy about 0 (only the headers go into mbufs).
  */
 export function copiesPerByte(before: unknown, after: unknown, route: string): number {
-  const delta = (key: 'body_bytes' | 'copied_bytes') => {
-    const a = routeCounter(before, route, key);
-    const b = routeCounter(after, route, key);
+  return perBodyByte(before, after, route, 'copied_bytes');
+}
+
+/**
+ * Memory traffic per body byte (src/kern/memtraffic.ts): bytes the CPU read on the route's path
+ * (each copy and encryption pass; it writes as many): /zerocopy 0, with KTLS software 1, /copy 2,
+ * /copy over TLS 3.
+ */
+export function memoryPerByte(before: unknown, after: unknown, route: string): number {
+  return perBodyByte(before, after, route, 'cpu_read_bytes');
+}
+
+function perBodyByte(before: unknown, after: unknown, route: string, key: RouteKey): number {
+  const delta = (k: RouteKey) => {
+    const a = routeCounter(before, route, k);
+    const b = routeCounter(after, route, k);
     return a !== undefined && b !== undefined ? b - a : Number.NaN;
   };
   const bodyBytes = delta('body_bytes');
-  return bodyBytes > 0 ? delta('copied_bytes') / bodyBytes : Number.NaN;
+  return bodyBytes > 0 ? delta(key) / bodyBytes : Number.NaN;
 }
 
 /** File bytes copied by the kernel's copy path (copy_bytes_out + copy_bytes_in) per byte sent. */

@@ -1,7 +1,9 @@
 // nginx as a peer (when `nginx` is on PATH; `apt-get install nginx`): one process
 // (master_process off, so its CPU time is one /proc/<pid>/stat, like Node's one thread), a temp
 // prefix under os.tmpdir() holding the generated nginx.conf, logs and temp paths, listening on
-// 127.0.0.1 only, serving the benchmark files with sendfile on or off.
+// 127.0.0.1 only, serving the benchmark files with sendfile on or off, or over TLS 1.3 (`ssl`;
+// Debian's nginx and OpenSSL on Linux without the kernel's tls module: OpenSSL encrypts in user
+// space, as zcsim's /copy over TLS).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
@@ -15,7 +17,22 @@ export interface NginxServer {
   stop(): Promise<void>;
 }
 
-export function nginxConf(prefix: string, root: string, port: number, sendfile: boolean): string {
+/** PEM files nginx reads for `ssl`. */
+export interface NginxTls {
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+export function nginxConf(
+  prefix: string,
+  root: string,
+  port: number,
+  sendfile: boolean,
+  tls: NginxTls | null = null,
+): string {
+  const ssl = tls
+    ? ` ssl;\n    ssl_certificate ${tls.certPath};\n    ssl_certificate_key ${tls.keyPath};\n    ssl_protocols TLSv1.3`
+    : '';
   const temp = (name: string) => `${name}_temp_path ${path.join(prefix, `${name}_temp`)};`;
   return `daemon off;
 master_process off;
@@ -32,7 +49,7 @@ http {
   default_type application/octet-stream;
   ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${ssl};
     root ${root};
     location / { }
   }
@@ -69,11 +86,16 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   throw new Error(`nginx did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-export async function startNginx(nginxPath: string, root: string, sendfile: boolean): Promise<NginxServer> {
-  const prefix = mkdtempSync(path.join(os.tmpdir(), `zcsim-nginx-${sendfile ? 'on' : 'off'}-`));
+export async function startNginx(
+  nginxPath: string,
+  root: string,
+  sendfile: boolean,
+  tls: NginxTls | null = null,
+): Promise<NginxServer> {
+  const prefix = mkdtempSync(path.join(os.tmpdir(), `zcsim-nginx-${tls ? 'ssl' : sendfile ? 'on' : 'off'}-`));
   const port = await freePort();
   const confPath = path.join(prefix, 'nginx.conf');
-  writeFileSync(confPath, nginxConf(prefix, root, port, sendfile));
+  writeFileSync(confPath, nginxConf(prefix, root, port, sendfile, tls));
   const child = spawn(nginxPath, ['-p', prefix, '-c', confPath, '-e', path.join(prefix, 'error.log')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

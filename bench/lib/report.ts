@@ -4,6 +4,7 @@ import { formatBytes } from '../../src/kern/index.js';
 import type { TcpResult } from '../tcp.js';
 import type { BenchOptions } from './options.js';
 import type { HttpCell, TargetCheck } from './summary.js';
+import { tlsLines } from './tls-report.js';
 import { PIPELINE_DEPTH } from './wrk.js';
 
 export interface HttpSectionResult {
@@ -14,6 +15,8 @@ export interface HttpSectionResult {
   throughputGenerator: string;
   cells: HttpCell[];
   targets: TargetCheck[];
+  /** CPU s/GB of the ifnet "NIC"'s encryption, measured in the benchmark process (NaN: not run). */
+  nicEncryptSecondsPerGB: number;
 }
 
 /** A number for a table cell: fixed digits by magnitude, an en dash for a missing value. */
@@ -156,6 +159,7 @@ function detailTable(cells: HttpCell[]): string[] {
       'server CPU µs/response',
       'server RSS MiB (max)',
       'CPU copies/body byte (/stats)',
+      'CPU memory read/body byte (/stats)',
       'sf_buf allocs',
       'nsfbufspeak',
       'sf_allocwait',
@@ -164,7 +168,7 @@ function detailTable(cells: HttpCell[]): string[] {
       'page-ins',
       'errors',
     ]),
-    rule(20),
+    rule(21),
   ];
   for (const c of cells) {
     const k = c.counters;
@@ -183,6 +187,7 @@ function detailTable(cells: HttpCell[]): string[] {
         n(c.serverCpuMicrosecondsPerResponse, 1),
         n(c.serverRssBytesMax / 2 ** 20, 0),
         n(c.copiesPerByte, 2),
+        n(c.memoryPerByte, 2),
         n(k.alloc_calls ?? Number.NaN, 0),
         n(k.nsfbufspeak ?? Number.NaN, 0),
         n(k.sf_allocwait ?? Number.NaN, 0),
@@ -257,23 +262,42 @@ export function httpMarkdown(result: HttpSectionResult, quick: boolean): string 
     );
   }
   out.push('', ...copiesLines(result));
+  const tls = tlsLines(result.cells, result.throughputGenerator, result.nicEncryptSecondsPerGB, n);
+  if (tls.length > 0) out.push('', ...tls);
   for (const [system, reason] of Object.entries(result.skipped)) out.push('', `Skipped ${system}: ${reason}`);
   return out.join('\n');
 }
 
-/** Copies per body byte beside the copy/zerocopy comparison ("2 vs 0"). */
+const COUNTED_SYSTEMS = [
+  'zerocopy-dmap',
+  'zerocopy-kva',
+  'zerocopy-extpg',
+  'copy',
+  'stream',
+  'https-zerocopy-sw',
+  'https-zerocopy-ifnet',
+  'https-copy',
+];
+
+/**
+ * Copies and memory traffic per body byte beside the copy/zerocopy comparison ("2 vs 0"), for
+ * the zcsim systems that ran.
+ */
 function copiesLines(result: HttpSectionResult): string[] {
   const out = [
-    'Bytes copied by the CPU per body byte sent (GET /stats, route counters, median of the runs):',
+    'Per body byte sent, bytes copied by the CPU / bytes of memory the CPU read (as many written),',
+    "from GET /stats route counters, median of the runs (the NIC's DMA read, 1 a byte everywhere,",
+    'is not included; in ifnet mode the "NIC" encrypts on the host CPU, counted apart):',
     '',
   ];
+  const systems = COUNTED_SYSTEMS.filter((s) => result.systems.includes(s));
   const sizes = [...new Set(result.cells.map((c) => c.sizeBytes))].sort((a, b) => a - b);
   for (const size of sizes) {
-    const parts = ['zerocopy-dmap', 'zerocopy-kva', 'zerocopy-extpg', 'copy', 'stream'].map((system) => {
+    const parts = systems.map((system) => {
       const cell = result.cells.find(
         (c) => c.generator === result.throughputGenerator && c.system === system && c.sizeBytes === size,
       );
-      return `${system} ${cell ? n(cell.copiesPerByte, 2) : '–'}`;
+      return `${system} ${cell ? `${n(cell.copiesPerByte, 2)} / ${n(cell.memoryPerByte, 2)}` : '–'}`;
     });
     out.push(`- ${formatBytes(size)}: ${parts.join(', ')}`);
   }

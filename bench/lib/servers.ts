@@ -1,8 +1,11 @@
 // The systems of the HTTP comparison and how each one is started, each in its own process:
 // the zcsim routes (one server process per system), fastify + @fastify/static, node:http from
-// memory, and nginx with sendfile on and off. A LiveServer gives the URL of a file, the
-// server's CPU seconds and RSS (IPC for Node, /proc for nginx) and, for zcsim, GET /stats.
+// memory, and nginx with sendfile on and off; over HTTPS the zcsim routes with kernel TLS
+// (software and ifnet) and OpenSSL (/copy), node:https from memory and nginx with ssl. A
+// LiveServer gives the URL of a file, the server's CPU seconds and RSS (IPC for Node, /proc for
+// nginx) and, for zcsim, GET /stats.
 import http from 'node:http';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { ChildHandle } from '../../src/load/index.js';
 import type { ServerKind, ServerStart } from '../children/http-server.js';
@@ -19,6 +22,11 @@ export const HTTP_SYSTEMS = [
   'node-memory',
   'nginx-sendfile-on',
   'nginx-sendfile-off',
+  'https-zerocopy-sw',
+  'https-zerocopy-ifnet',
+  'https-copy',
+  'https-node-memory',
+  'nginx-ssl',
 ] as const;
 export type HttpSystem = (typeof HTTP_SYSTEMS)[number];
 
@@ -36,8 +44,15 @@ export interface WiredSample {
   rssBytes: number;
 }
 
+/** The systems that speak HTTPS (TLS 1.3, a self-signed certificate). */
+export function isTlsSystem(system: HttpSystem): boolean {
+  return system.startsWith('https-') || system === 'nginx-ssl';
+}
+
 export interface LiveServer {
   system: HttpSystem;
+  /** http or https. */
+  scheme: 'http' | 'https';
   port: number;
   pid: number;
   urlPath(fileName: string): string;
@@ -58,10 +73,38 @@ export interface StartContext {
   nginxPath: string | null;
   /** When set, each Node server runs under --cpu-prof and writes <system>.cpuprofile here. */
   profileDir?: string | null;
+  /** The HTTPS systems' certificate and key (PEM text and files). */
+  tls?: BenchTls | null;
 }
 
-function describe(system: HttpSystem): { kind: ServerKind; mapping: Mapping; prefix: string } | null {
+export interface BenchTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+interface Described {
+  kind: ServerKind;
+  mapping: Mapping;
+  prefix: string;
+  ktlsMode?: 'sw' | 'ifnet';
+}
+
+function describe(system: HttpSystem): Described | null {
   switch (system) {
+    case 'https-zerocopy-sw':
+    case 'https-zerocopy-ifnet':
+      return {
+        kind: 'zcsim',
+        mapping: 'dmap',
+        prefix: '/zerocopy/',
+        ktlsMode: system === 'https-zerocopy-sw' ? 'sw' : 'ifnet',
+      };
+    case 'https-copy':
+      return { kind: 'zcsim', mapping: 'dmap', prefix: '/copy/', ktlsMode: 'sw' };
+    case 'https-node-memory':
+      return { kind: 'node-memory', mapping: 'dmap', prefix: '/', ktlsMode: 'sw' };
     case 'zerocopy-dmap':
     case 'zerocopy-kva':
     case 'zerocopy-extpg':
@@ -79,11 +122,12 @@ function describe(system: HttpSystem): { kind: ServerKind; mapping: Mapping; pre
   }
 }
 
-/** GET a JSON document from 127.0.0.1 (the /stats of a zcsim server). */
-export function getJson(port: number, urlPath: string, timeoutMs = 5000): Promise<unknown> {
+/** GET a JSON document from 127.0.0.1 (the /stats of a zcsim server), over TLS with `tls`. */
+export function getJson(port: number, urlPath: string, timeoutMs = 5000, tls = false): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs },
+    const get = tls ? https.get : http.get;
+    const req = get(
+      { host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs, rejectUnauthorized: false },
       (res) => {
         const parts: Buffer[] = [];
         res.on('data', (d: Buffer) => parts.push(d));
@@ -117,6 +161,10 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     mapping: d.mapping,
     physmemBytes: context.physmemBytes,
     sndbufBytes: context.sndbufBytes,
+    tls:
+      d.ktlsMode !== undefined && context.tls
+        ? { cert: context.tls.cert, key: context.tls.key, ktlsMode: d.ktlsMode }
+        : null,
   };
   let port: number;
   try {
@@ -126,8 +174,10 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     throw error;
   }
   const usage = () => child.request<{ cpu: NodeJS.CpuUsage; rssBytes: number }>('cpu', null, 10_000);
+  const tls = start.tls !== null;
   return {
     system,
+    scheme: tls ? 'https' : 'http',
     port,
     pid: child.pid,
     urlPath: (name) => `${d.prefix}${name}`,
@@ -136,7 +186,7 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
       return (cpu.user + cpu.system) / 1e6;
     },
     rssBytes: async () => (await usage()).rssBytes,
-    stats: async () => (d.kind === 'zcsim' ? getJson(port, '/stats') : null),
+    stats: async () => (d.kind === 'zcsim' ? getJson(port, '/stats', 5000, tls) : null),
     wired: () => child.request<WiredSample | null>('wired', null, 30_000),
     stop: () => child.stop(),
   };
@@ -144,9 +194,12 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
 
 async function startNginxSystem(system: HttpSystem, context: StartContext): Promise<LiveServer> {
   if (!context.nginxPath) throw new Error('nginx is not on PATH (apt-get install nginx)');
-  const nginx = await startNginx(context.nginxPath, context.root, system === 'nginx-sendfile-on');
+  const tls = system === 'nginx-ssl' ? context.tls : null;
+  if (system === 'nginx-ssl' && !tls) throw new Error('no certificate for nginx ssl');
+  const nginx = await startNginx(context.nginxPath, context.root, system !== 'nginx-sendfile-off', tls);
   return {
     system,
+    scheme: tls ? 'https' : 'http',
     port: nginx.port,
     pid: nginx.pid,
     urlPath: (name) => `/${name}`,

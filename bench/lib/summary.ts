@@ -19,6 +19,7 @@ export interface HttpCell {
   serverCpuMicrosecondsPerResponse: number;
   serverRssBytesMax: number;
   copiesPerByte: number;
+  memoryPerByte: number;
   counters: CounterDelta;
   errors: string[];
 }
@@ -57,6 +58,7 @@ export function summariseHttp(runs: HttpRun[]): HttpCell[] {
       serverCpuMicrosecondsPerResponse: med((r) => r.serverCpuMicrosecondsPerResponse),
       serverRssBytesMax: Math.max(...group.map((r) => r.serverRssBytes)),
       copiesPerByte: med((r) => r.copiesPerByte),
+      memoryPerByte: med((r) => r.memoryPerByte),
       counters: medianCounters(group),
       errors: [...new Set(group.flatMap((r) => r.errors))],
     };

@@ -1,7 +1,7 @@
 // The benchmark's one door into the simulator: createKernel for the raw TCP section and
 // buildServer for the HTTP servers, with the knobs the benchmark sets (invariants always off:
 // the O(n) checks are for tests, not for measurements).
-import { buildServer, type ZcsimServer } from '../../src/http/index.js';
+import { buildServer, type TlsOptions, type ZcsimServer } from '../../src/http/index.js';
 import { createKernel, type Kernel, type KSocket } from '../../src/index.js';
 
 export type Mapping = 'dmap' | 'kva' | 'extpg';
@@ -16,9 +16,10 @@ export function benchZcsimServer(
   mapping: Mapping,
   physmemBytes: number,
   sndbufBytes: number | null,
+  tls?: TlsOptions,
 ): Promise<ZcsimServer> {
   const kernel = { mapping, physmemBytes, invariants: false, ...(sndbufBytes ? { sndbufBytes } : {}) };
-  return buildServer({ root, logger: false, kernel });
+  return buildServer({ root, logger: false, kernel, ...(tls ? { tls } : {}) });
 }
 
 /** Waits (bounded) until the kernel socket has written everything queued; rejects on a drop. */

@@ -27,6 +27,11 @@ const MAPPING_TEXT: Readonly<Record<string, string>> = {
   extpg: 'extpg (unmapped M_EXTPG mbufs carry the pages)',
 };
 
+const KTLS_TEXT = {
+  sw: 'kernel TLS in software (a kernel worker encrypts)',
+  ifnet: 'kernel TLS on the NIC (ifnet: the card encrypts)',
+} as const;
+
 /** C0 and C1 control characters and DEL as \xNN (\n, \r, \t by name), as ls -b shows them. */
 export function escapeControls(name: string): string {
   return name.replace(/\p{Cc}/gu, (c) => {
@@ -83,10 +88,12 @@ export function bannerLines(
   settings: BannerSettings,
   root: string,
   files: readonly BannerFile[],
+  ktls: 'sw' | 'ifnet' | null = null,
 ): string[] {
   return [
     `zcsim listening on ${origin}`,
     ...settingsLines(settings, root, files.length),
+    ...(ktls === null ? [] : [`  tls           TLS 1.3, ALPN http/1.1; /zerocopy with ${KTLS_TEXT[ktls]}`]),
     '',
     'endpoints:',
     ...endpointLines(origin),

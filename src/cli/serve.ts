@@ -2,11 +2,13 @@
 // its settings, every endpoint and each file's URLs (banner.ts); SIGINT/SIGTERM close it cleanly
 // and report whether the kernel was at rest.
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { totalmem } from 'node:os';
-import { buildServer } from '../http/index.js';
+import { buildServer, type TlsOptions } from '../http/index.js';
 import type { KernelConfig } from '../index.js';
 import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes } from '../kern/index.js';
+import { selfSignedCert } from '../tls/index.js';
 import { type BannerFile, type BannerSettings, bannerLines } from './banner.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
 import { ensureSamples, SAMPLES_ALL, SAMPLES_SMALL, samplesDir } from './samples.js';
@@ -58,6 +60,24 @@ export const SERVE_OPTIONS: OptionTable = {
     help: 'simulated disk latency per pager read',
   },
   list: { type: 'boolean', default: 'off', help: 'list directories (an HTML index) instead of 403' },
+  tls: {
+    type: 'boolean',
+    default: 'off',
+    help: 'HTTPS (TLS 1.3, ALPN http/1.1): /zerocopy sends with kernel TLS, /copy and /stream with OpenSSL',
+  },
+  ktls: {
+    type: 'string',
+    default: 'sw',
+    value: 'sw|ifnet',
+    help: 'where kernel TLS encrypts with --tls: a kernel worker (sw) or the NIC (ifnet)',
+  },
+  cert: {
+    type: 'string',
+    default: 'self-signed, made into the cache folder',
+    value: 'FILE',
+    help: 'PEM certificate chain for --tls (with --key)',
+  },
+  key: { type: 'string', default: 'with --cert', value: 'FILE', help: 'PEM private key for --tls' },
   samples: {
     type: 'string',
     default: 'all',
@@ -83,6 +103,12 @@ export interface ServeConfig {
   readonly samples: 'all' | 'small';
   readonly kernel: KernelConfig;
   readonly sendTimeoutMs: number;
+  /** HTTPS: null for plain HTTP; cert/key paths null for the cached self-signed pair. */
+  readonly tls: {
+    readonly ktlsMode: 'sw' | 'ifnet';
+    readonly certPath: string | null;
+    readonly keyPath: string | null;
+  } | null;
 }
 
 function sizeOption(name: string, text: string): number {
@@ -137,6 +163,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
   };
+  const tls = tlsOption(v.tls === true, str('ktls'), str('cert'), str('key'));
   const sendTimeoutMs = intOption('send-timeout', str('send-timeout') ?? '60', 1, 86_400) * 1000;
   const root = positionals[0] ?? null;
   if (root !== null) {
@@ -157,7 +184,42 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     samples,
     kernel,
     sendTimeoutMs,
+    tls,
   };
+}
+
+function tlsOption(
+  on: boolean,
+  ktls: string | undefined,
+  cert: string | undefined,
+  key: string | undefined,
+): ServeConfig['tls'] {
+  if (!on) {
+    const stray =
+      ktls !== undefined ? '--ktls' : cert !== undefined ? '--cert' : key !== undefined ? '--key' : null;
+    if (stray !== null) throw new UsageError(`${stray} needs --tls`);
+    return null;
+  }
+  const ktlsMode = ktls ?? 'sw';
+  if (ktlsMode !== 'sw' && ktlsMode !== 'ifnet')
+    throw new UsageError(`--ktls must be sw or ifnet, not '${ktlsMode}'`);
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together');
+  return { ktlsMode, certPath: cert ?? null, keyPath: key ?? null };
+}
+
+/** The certificate and key for --tls: the files given, or the cached self-signed pair. */
+async function loadTls(tls: NonNullable<ServeConfig['tls']>): Promise<TlsOptions> {
+  if (tls.certPath !== null && tls.keyPath !== null) {
+    try {
+      const [cert, key] = await Promise.all([readFile(tls.certPath), readFile(tls.keyPath)]);
+      return { cert, key, ktlsMode: tls.ktlsMode };
+    } catch (err) {
+      throw new UsageError(`cannot read --cert/--key: ${(err as Error).message}`);
+    }
+  }
+  const pair = await selfSignedCert();
+  if (pair.created) process.stderr.write(`zcsim: made a self-signed certificate in ${pair.certPath}\n`);
+  return { cert: pair.cert, key: pair.key, ktlsMode: tls.ktlsMode };
 }
 
 /** Runs the server until SIGINT or SIGTERM; resolves to the process exit code. */
@@ -178,19 +240,23 @@ export async function serve(args: readonly string[]): Promise<number> {
     list: config.list,
     kernel: config.kernel,
     sendTimeoutMs: config.sendTimeoutMs,
+    ...(config.tls !== null ? { tls: await loadTls(config.tls) } : {}),
   });
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const origin = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const scheme = config.tls !== null ? 'https' : 'http';
+  const origin = `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const { files } = (await server.inject({ method: 'GET', url: '/files' })).json() as {
     files: BannerFile[];
   };
   // The settings as the kernel resolved them (defaults filled in), from the /stats document.
   const settings = (await server.inject({ method: 'GET', url: '/stats' })).json().server
     .kernel as BannerSettings;
-  process.stdout.write(`${bannerLines(origin, settings, root, files).join('\n')}\n`);
+  process.stdout.write(
+    `${bannerLines(origin, settings, root, files, config.tls?.ktlsMode ?? null).join('\n')}\n`,
+  );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -6,6 +6,7 @@ import { ROUTES, type StatsSnapshot } from '../http/index.js';
 import type { KernelStats } from '../index.js';
 import { formatBytes } from '../kern/index.js';
 import { CommandError } from './errors.js';
+import { type FetchResponse, fetchUrl } from './fetch-url.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
 import { HEADER_EVERY, sampleOf, type WatchSample, watchHeader, watchRow } from './stat-watch.js';
 
@@ -18,6 +19,12 @@ export const STAT_OPTIONS: OptionTable = {
   },
   interval: { type: 'string', default: '1000', value: 'MS', help: 'interval of --watch' },
   count: { type: 'string', default: 'unlimited', value: 'N', help: 'stop after N lines (implies --watch)' },
+  insecure: {
+    type: 'boolean',
+    short: 'k',
+    default: 'off',
+    help: "https: do not check the server's certificate (zcsim serve --tls makes a self-signed one)",
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 export const STAT_USAGE = 'zcsim stat [url] [options]';
@@ -63,11 +70,11 @@ export function formatStat(snap: StatsSnapshot): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function fetchStats(url: string): Promise<StatsSnapshot> {
+async function fetchStats(url: string, insecure: boolean): Promise<StatsSnapshot> {
   const target = `${url.replace(/\/$/, '')}/stats`;
-  let r: Response;
+  let r: FetchResponse;
   try {
-    r = await fetch(target);
+    r = await fetchUrl(target, insecure);
   } catch (err) {
     const code = (err as { cause?: { code?: unknown } }).cause?.code;
     const why = typeof code === 'string' ? ` (${code})` : '';
@@ -94,24 +101,24 @@ export async function stat(args: readonly string[]): Promise<number> {
   const count =
     v.count === undefined ? Number.POSITIVE_INFINITY : intOption('count', v.count as string, 1, 1_000_000);
   if (!v.watch && v.count === undefined) {
-    process.stdout.write(formatStat(await fetchStats(url)));
+    process.stdout.write(formatStat(await fetchStats(url, v.insecure === true)));
     return 0;
   }
-  return watch(url, intervalMs, count);
+  return watch(url, intervalMs, count, v.insecure === true);
 }
 
 /**
  * A line per interval. If the server does not answer the first fetch, that is the error; later,
  * a failed fetch is said on stderr and the next interval tries again (a restarting server).
  */
-async function watch(url: string, intervalMs: number, count: number): Promise<number> {
+async function watch(url: string, intervalMs: number, count: number, insecure: boolean): Promise<number> {
   let prev: WatchSample | null = null;
   let sinceHeader = HEADER_EVERY;
   let kva: boolean | null = null;
   for (let printed = 0; printed < count; ) {
     let cur: WatchSample;
     try {
-      cur = sampleOf(await fetchStats(url));
+      cur = sampleOf(await fetchStats(url, insecure));
     } catch (err) {
       if (printed === 0) throw err;
       process.stderr.write(`zcsim stat: ${(err as Error).message}\n`);

@@ -3,10 +3,17 @@
 // (GET /trace); this prints them, repeats folded into counts.
 import type { JourneyReport, JourneyStep } from '../http/index.js';
 import { ROUTES } from '../http/index.js';
+import { type FetchResponse, fetchUrl } from './fetch-url.js';
 import { helpText, type OptionTable, parseWith, UsageError } from './options.js';
 
 export const TRACE_OPTIONS: OptionTable = {
   json: { type: 'boolean', default: 'off', help: 'print the server answer as JSON' },
+  insecure: {
+    type: 'boolean',
+    short: 'k',
+    default: 'off',
+    help: "https: do not check the server's certificate (zcsim serve --tls makes a self-signed one)",
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 export const TRACE_USAGE = 'zcsim trace URL [options]';
@@ -21,7 +28,8 @@ export function parseTraceUrl(text: string): { origin: string; route: string; fi
   } catch {
     throw new UsageError(`not a URL: '${text}'`);
   }
-  if (url.protocol !== 'http:') throw new UsageError(`url must start with http://, not '${text}'`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`url must start with http:// or https://, not '${text}'`);
   const m = /^\/([^/]+)\/(.+)$/.exec(url.pathname);
   const route = m?.[1];
   if (m === null || route === undefined || !(ROUTES as readonly string[]).includes(route))
@@ -68,9 +76,9 @@ export async function trace(args: readonly string[]): Promise<number> {
   if (text === undefined) throw new UsageError('a URL is required');
   const { origin, route, file } = parseTraceUrl(text);
   const query = new URLSearchParams({ route, file });
-  let r: Response;
+  let r: FetchResponse;
   try {
-    r = await fetch(`${origin}/trace?${query}`);
+    r = await fetchUrl(`${origin}/trace?${query}`, v.insecure === true);
   } catch {
     process.stderr.write(`zcsim trace: cannot connect to ${origin}: is the server running?\n`);
     return 1;

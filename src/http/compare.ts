@@ -34,6 +34,8 @@ export interface CompareRouteResult extends LoaderResult {
   readonly requestsPerSec: number;
   /** Bytes the CPU copied per byte sent (head and body), from the server's counters during the run. */
   readonly copiedPerByte: number;
+  /** Bytes the CPU read from memory per byte sent (copies and encryption; the same written). */
+  readonly memoryPerByte: number;
 }
 
 export interface CompareResult {
@@ -53,6 +55,7 @@ interface RouteJob {
   readonly durationMs: number;
   readonly connections: number;
   readonly sizeBytes: number;
+  readonly tls: boolean;
 }
 
 async function loadRoute(
@@ -94,6 +97,7 @@ async function loadRoute(
       durationMs: job.durationMs,
       expected: { sizeBytes: job.sizeBytes, sha256: null },
       countDrain: true,
+      tls: job.tls,
     },
     timeoutMs,
   );
@@ -122,6 +126,8 @@ export class Comparer {
     private readonly clock: Clock,
     private readonly routes: Readonly<Record<RouteName, RouteCounters>>,
     private readonly durationMs: number,
+    /** The server speaks HTTPS: the raw loader connects with TLS (autocannon is not used). */
+    private readonly tls = false,
   ) {}
 
   get busy(): boolean {
@@ -149,7 +155,7 @@ export class Comparer {
   /** Runs the comparison for `file` (relative to each route) on host:port. */
   private async run(host: string, port: number, file: string, sizeBytes: number): Promise<CompareResult> {
     const durationMs = Math.min(this.durationMs, COMPARE_ROUTE_MS_MAX);
-    const loader = sizeBytes < RAW_LOADER_MIN_BYTES ? 'autocannon' : 'raw';
+    const loader = sizeBytes < RAW_LOADER_MIN_BYTES && !this.tls ? 'autocannon' : 'raw';
     const connections = sizeBytes >= 16 * 1024 * 1024 ? 2 : sizeBytes >= RAW_LOADER_MIN_BYTES ? 4 : 8;
     const encoded = file.split('/').map(encodeURIComponent).join('/');
     const child = new ChildHandle(builtScript(LOADER_SCRIPT), { output: 'ignore' });
@@ -159,8 +165,13 @@ export class Comparer {
     try {
       for (const route of ROUTES) {
         const c = this.routes[route];
-        const before = { copied: c.copied_bytes, sent: c.body_bytes + c.header_bytes };
-        const job = { host, port, route, path: `/${route}/${encoded}`, durationMs, connections, sizeBytes };
+        const before = {
+          copied: c.copied_bytes,
+          read: c.cpu_read_bytes,
+          sent: c.body_bytes + c.header_bytes,
+        };
+        const path = `/${route}/${encoded}`;
+        const job = { host, port, route, path, durationMs, connections, sizeBytes, tls: this.tls };
         const r = await loadRoute(child, loader, job);
         const sent = c.body_bytes + c.header_bytes - before.sent;
         results.push({
@@ -168,6 +179,7 @@ export class Comparer {
           MBps: r.seconds > 0 ? r.bytes / r.seconds / 1e6 : 0,
           requestsPerSec: r.seconds > 0 ? r.requests / r.seconds : 0,
           copiedPerByte: sent > 0 ? (c.copied_bytes - before.copied) / sent : 0,
+          memoryPerByte: sent > 0 ? (c.cpu_read_bytes - before.read) / sent : 0,
         });
       }
     } finally {

@@ -5,8 +5,10 @@
 // queue, and past PIPELINE_MAX parsed requests the socket is not read (backpressure). The
 // connection's AbortSignal ends every wait of its responses when it closes.
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Kernel, KSocket } from '../index.js';
-import type { Clock, TimerHandle } from '../kern/index.js';
+import { type Clock, SysError, type TimerHandle } from '../kern/index.js';
+import type { KtlsConnection } from '../tls/index.js';
 import type { Heads } from './heads.js';
 import { type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
 
@@ -31,6 +33,8 @@ export interface ConnectionCounters {
   pool_503: number;
   /** Requests that were parsed while others were still unanswered on the same connection. */
   pipelined: number;
+  /** TLS connections whose send side kernel TLS took over (setsockopt TCP_TXTLS_ENABLE). */
+  ktls_takeovers: number;
 }
 
 export function newConnectionCounters(): ConnectionCounters {
@@ -42,7 +46,17 @@ export function newConnectionCounters(): ConnectionCounters {
     parse_errors: 0,
     pool_503: 0,
     pipelined: 0,
+    ktls_takeovers: 0,
   };
+}
+
+/** How the bytes written on a connection are encrypted now. */
+export type TlsPass = 'none' | 'user' | 'ktls-sw' | 'ktls-ifnet';
+
+/** TLS on the server's connections: Node's TLSSocket handshakes over the record tap. */
+export interface ConnectionTls {
+  readonly mode: 'sw' | 'ifnet';
+  accept(kernel: Kernel, so: KSocket, raw: Socket): KtlsConnection;
 }
 
 /** The server behind a connection: what answers a request, and its counters. */
@@ -51,6 +65,8 @@ export interface ConnectionHost {
   readonly clock: Clock;
   readonly counters: ConnectionCounters;
   readonly heads: Heads;
+  /** HTTPS: every connection is TLS (null: plain HTTP). */
+  readonly tls: ConnectionTls | null;
   /** Whether the server is closing: new requests get 503 and the connection closes. */
   readonly closing: boolean;
   /** Answers `request` on `conn`; may call conn.destroy() when a response cannot finish. */
@@ -63,6 +79,15 @@ type Queued = { readonly request: HttpRequest } | { readonly error: ParseError }
 
 export class Connection {
   readonly so: KSocket;
+  /** Over TLS: Node's TLSSocket and the record tap under it (null: plain HTTP). */
+  readonly ktls: KtlsConnection | null;
+  /**
+   * Where requests come from and where Node's own path (/stream) writes: the TLSSocket over TLS,
+   * the net.Socket otherwise.
+   */
+  readonly stream: Duplex;
+  /** The last write through OpenSSL: later kernel sends wait for it, so the bytes stay in order. */
+  private userWrites: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
   private readonly parser = new RequestParser();
   private readonly queue: Queued[] = [];
@@ -96,10 +121,32 @@ export class Connection {
     host.counters.accepted++;
     host.counters.open++;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {});
-    socket.on('end', () => this.onEnd());
     socket.once('close', () => this.onClose());
+    this.ktls = host.tls?.accept(host.kernel, this.so, socket) ?? null;
+    // A failed handshake or a record the tap cannot follow ends the connection.
+    this.ktls?.tlsSocket.on('error', () => this.destroy());
+    this.stream = this.ktls?.tlsSocket ?? socket;
+    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.stream.on('end', () => this.onEnd());
+  }
+
+  /** How what is written now gets encrypted: OpenSSL's until KTLS took over, then the kernel's. */
+  get tlsPass(): TlsPass {
+    if (this.ktls === null) return 'none';
+    if (!this.ktls.tap.takenOver) return 'user';
+    return this.host.tls?.mode === 'ifnet' ? 'ktls-ifnet' : 'ktls-sw';
+  }
+
+  /**
+   * Before a kernel send of file pages (sendfile): over TLS, kernel TLS takes over the send side
+   * once, after what OpenSSL wrote went out, as nginx enables KTLS before its first sendfile.
+   */
+  async kernelSendSide(): Promise<void> {
+    if (this.ktls === null || this.ktls.tap.takenOver) return;
+    await this.userWrites;
+    await this.ktls.takeover();
+    this.host.counters.ktls_takeovers++;
   }
 
   /** Aborts when the connection closes: every sleep of its responses ends (EINTR). */
@@ -116,13 +163,53 @@ export class Connection {
     return !this.running && this.queue.length === 0;
   }
 
-  /** write(2) on the connection's kernel socket: a real copy into mbufs, in order. */
+  /**
+   * write(2) on the connection's kernel socket: a real copy into mbufs, in order. Over TLS before
+   * the takeover, OpenSSL encrypts first (SSL_write) and the tap writes the records.
+   */
   write(buf: Uint8Array): Promise<number> {
+    if (this.ktls !== null && !this.ktls.tap.takenOver) return this.writeUser(buf);
     return this.host.kernel.write(this.so, buf, this.abort.signal);
   }
 
+  /** Writes `buf` to the stream Node's path uses; resolves once it went down (the tap took it). */
+  writeStream(buf: Uint8Array): Promise<number> {
+    return this.ktls === null ? this.writeRaw(buf) : this.writeUser(buf);
+  }
+
+  private writeRaw(buf: Uint8Array): Promise<number> {
+    if (this.socket.write(buf)) return Promise.resolve(buf.length);
+    return this.untilClosed((done) => this.socket.once('drain', () => done(null)), buf.length);
+  }
+
+  private writeUser(buf: Uint8Array): Promise<number> {
+    const ts = this.ktls!.tlsSocket;
+    const p = this.untilClosed((done) => ts.write(buf, (err) => done(err ?? null)), buf.length);
+    this.userWrites = p.catch(() => {});
+    return p;
+  }
+
+  /** Starts a write and resolves with `n` when it completes; rejects (EPIPE) if the connection closes first. */
+  private untilClosed(start: (done: (err: Error | null) => void) => void, n: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const signal = this.abort.signal;
+      if (signal.aborted || this.stream.destroyed) {
+        reject(epipe());
+        return;
+      }
+      const onAbort = (): void => reject(epipe());
+      signal.addEventListener('abort', onAbort, { once: true });
+      start((err) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(n);
+      });
+    });
+  }
+
   /** Waits until the kernel socket has handed every byte to the net.Socket. */
-  drain(): Promise<void> {
+  async drain(): Promise<void> {
+    await this.userWrites;
     return this.host.kernel.sodrain(this.so, this.abort.signal);
   }
 
@@ -215,8 +302,8 @@ export class Connection {
     if (this.parser.bufferedBytes === 0) this.headStartMs = -1;
     else if (this.headStartMs < 0 || this.queue.length !== queuedBefore)
       this.headStartMs = this.host.clock.nowMs();
-    if (this.queue.length >= PIPELINE_MAX) this.socket.pause();
-    else this.socket.resume();
+    if (this.queue.length >= PIPELINE_MAX) this.stream.pause();
+    else this.stream.resume();
     if (!this.running && this.queue.length > 0) void this.run();
   }
 
@@ -277,8 +364,9 @@ export class Connection {
     await this.drain();
     this.lingering = true;
     this.queue.length = 0;
-    this.socket.resume();
-    this.socket.end();
+    this.stream.resume();
+    // Over TLS the TLSSocket ends: close_notify goes out (through the kernel), then the FIN.
+    this.stream.end();
     this.lingerTimer = this.host.clock.setTimer(LINGER_MS, () => this.socket.destroy());
   }
 
@@ -306,6 +394,10 @@ export class Connection {
     this.host.counters.open--;
     this.host.closed(this);
   }
+}
+
+function epipe(): SysError {
+  return new SysError('EPIPE', 'the connection closed');
 }
 
 function refusedReason(status: number): string {

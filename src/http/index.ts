@@ -6,5 +6,12 @@ export type { JourneyReport } from './journey-route.js';
 export { httpSndbufBytes } from './kernel-plugin.js';
 export { ROUTES, type RouteCounters, type RouteName } from './route-stats.js';
 export { MAX_RANGES } from './semantics.js';
-export { buildServer, SEND_TIMEOUT_MS_DEFAULT, type ServerOptions, type ZcsimServer } from './server.js';
+export {
+  buildServer,
+  SEND_TIMEOUT_MS_DEFAULT,
+  type ServerOptions,
+  TLS13_CIPHERSUITES,
+  type TlsOptions,
+  type ZcsimServer,
+} from './server.js';
 export type { StatsSnapshot } from './snapshot.js';

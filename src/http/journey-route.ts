@@ -4,6 +4,7 @@
 // last free callbacks run by then), and answers the timeline as JSON. The dashboard's Trace
 // panel and `zcsim trace` both use it.
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { httpStatusOf } from './errors.js';
 import { foldJourney, type JourneyStep } from './journey-fold.js';
@@ -46,10 +47,27 @@ interface Fetched {
   complete: boolean;
 }
 
-/** Sends one GET with Connection: close and reads to the end; the head is parsed, the body counted. */
-function fetchOnce(host: string, port: number, path: string, recorder: JourneyRecorder): Promise<Fetched> {
+/**
+ * Sends one GET with Connection: close and reads to the end; the head is parsed, the body counted.
+ * Over TLS (the server's own, possibly self-signed, certificate) once the handshake is done.
+ */
+function fetchOnce(
+  host: string,
+  port: number,
+  path: string,
+  recorder: JourneyRecorder,
+  tls: boolean,
+): Promise<Fetched> {
   return new Promise((resolve) => {
-    const socket: Socket = connect({ host, port });
+    const socket: Socket = tls
+      ? tlsConnect({
+          host,
+          port,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.3',
+          ALPNProtocols: ['http/1.1'],
+        })
+      : connect({ host, port });
     let head = Buffer.alloc(0);
     let status: number | null = null;
     let headBytes = -1;
@@ -60,8 +78,9 @@ function fetchOnce(host: string, port: number, path: string, recorder: JourneyRe
       socket.destroy();
       resolve({ status, bodyBytes: Math.max(0, received - Math.max(0, headBytes)), complete });
     };
-    socket.once('connect', () => {
-      recorder.setPeerPort(socket.localPort ?? -1);
+    // The kernel socket is made at accept: the recorder must know the port before the handshake.
+    socket.once('connect', () => recorder.setPeerPort(socket.localPort ?? -1));
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`);
     });
     socket.on('data', (chunk: Buffer) => {
@@ -87,12 +106,13 @@ async function journey(
   port: number,
   route: RouteName,
   relative: string,
+  tls: boolean,
 ): Promise<JourneyReport> {
   const recorder = new JourneyRecorder();
   const startMs = performance.now();
   const path = requestPath(route, relative);
   try {
-    const got = await fetchOnce(host, port, path, recorder);
+    const got = await fetchOnce(host, port, path, recorder, tls);
     let closed = recorder.so === null;
     if (!closed) {
       let timer: NodeJS.Timeout | undefined;
@@ -138,7 +158,7 @@ export function registerJourneyRoute(app: FastifyInstance, state: ServerState): 
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
       reply.header('Cache-Control', 'no-store');
-      return await journey(self.host, self.port, route, decoded.relative);
+      return await journey(self.host, self.port, route, decoded.relative, state.options.ktls !== null);
     } catch (err) {
       const status = err instanceof PathError ? err.status : httpStatusOf(err);
       return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });

@@ -42,6 +42,24 @@ const ROUTE_METRICS: readonly FieldMetric<RouteCounters>[] = [
     help: "Bytes the CPU copied on the route's path (headers; the body twice on /copy, once on /stream)",
   },
   {
+    key: 'encrypted_bytes',
+    name: 'zcsim_http_encrypted_bytes_total',
+    type: 'counter',
+    help: "Bytes the CPU encrypted on the route's path over TLS (OpenSSL, or kernel TLS in software; not the NIC's)",
+  },
+  {
+    key: 'cpu_read_bytes',
+    name: 'zcsim_http_memory_read_bytes_total',
+    type: 'counter',
+    help: "Memory traffic: bytes the CPU read on the route's path (each copy and encryption pass reads its input once)",
+  },
+  {
+    key: 'cpu_write_bytes',
+    name: 'zcsim_http_memory_write_bytes_total',
+    type: 'counter',
+    help: "Memory traffic: bytes the CPU wrote on the route's path (each copy and encryption pass writes its output once)",
+  },
+  {
     key: 'aborted',
     name: 'zcsim_http_aborted_responses_total',
     type: 'counter',
@@ -111,6 +129,12 @@ const CONNECTION_METRICS: readonly FieldMetric<ConnectionCounters>[] = [
     name: 'zcsim_http_pipelined_requests_total',
     type: 'counter',
     help: 'Requests parsed while others were unanswered on the same connection',
+  },
+  {
+    key: 'ktls_takeovers',
+    name: 'zcsim_http_ktls_takeovers_total',
+    type: 'counter',
+    help: 'TLS connections whose send side kernel TLS took over (setsockopt TCP_TXTLS_ENABLE)',
   },
 ];
 

@@ -16,9 +16,22 @@ export interface RouteCounters {
   /**
    * Bytes the CPU copied on the route's path: /zerocopy the headers (into mbufs); /copy the
    * headers plus twice the body (read(2) copy-out, write(2) copy-in); /stream the head plus the
-   * body once (the host's read(2) into a Node buffer).
+   * body once (the host's read(2) into a Node buffer). Over TLS, what OpenSSL's records cost
+   * to write(2) into the kernel socket is added (the ciphertext's copy-in).
    */
   copied_bytes: number;
+  /**
+   * Bytes the CPU encrypted on the route's path (TLS): OpenSSL's SSL_write before the takeover,
+   * kernel TLS's software worker after it; 0 when the NIC encrypts (ifnet) or without TLS.
+   */
+  encrypted_bytes: number;
+  /**
+   * Memory traffic of the CPU on the route's path (src/kern/memtraffic.ts): each copy and each
+   * encryption pass reads its input and writes its output once. The NIC's DMA read of every byte
+   * sent is not included (it is the same on every route).
+   */
+  cpu_read_bytes: number;
+  cpu_write_bytes: number;
   /** Responses cut short because the client went away. */
   aborted: number;
   /** Responses cut short because the file changed while being sent (the connection is closed). */
@@ -45,6 +58,9 @@ export function newRouteCounters(): RouteCounters {
     body_bytes: 0,
     header_bytes: 0,
     copied_bytes: 0,
+    encrypted_bytes: 0,
+    cpu_read_bytes: 0,
+    cpu_write_bytes: 0,
     aborted: 0,
     file_changed: 0,
     changed_during_send: 0,
@@ -71,4 +87,12 @@ export function takeInflightPeak(c: RouteCounters): number {
 export function countResponse(c: RouteCounters, status: number): void {
   const key = String(status);
   c.responses[key] = (c.responses[key] ?? 0) + 1;
+}
+
+/** Counts the CPU's passes over the bytes of a response: copies and encryptions, one read and one write each. */
+export function countPasses(c: RouteCounters, copiedBytes: number, encryptedBytes: number): void {
+  c.copied_bytes += copiedBytes;
+  c.encrypted_bytes += encryptedBytes;
+  c.cpu_read_bytes += copiedBytes + encryptedBytes;
+  c.cpu_write_bytes += copiedBytes + encryptedBytes;
 }

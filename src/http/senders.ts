@@ -3,14 +3,19 @@
 // Node's own fs.createReadStream (/stream, the reference). All three write the same bytes for the
 // same plan. On the kernel routes the head built by the server is sendfile's header iovec (as
 // nginx hands it), so it goes out in front of the file data through the connection's send buffer.
-import { once } from 'node:events';
+//
+// Over TLS: /zerocopy has kernel TLS take the connection's send side over and calls sendfile(2)
+// as before (the kernel frames and encrypts); /copy is nginx with `sendfile off` and OpenSSL:
+// read(2) copies out of the page cache, OpenSSL encrypts (the TLSSocket), and the record tap
+// write(2)s the ciphertext into the kernel socket; /stream writes Node's read stream to the
+// TLSSocket.
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../index.js';
-import type { Connection } from './connection.js';
+import type { Connection, TlsPass } from './connection.js';
 import { FileChangedError } from './errors.js';
 import type { FileEntry } from './file-cache.js';
-import type { RouteCounters, RouteName } from './route-stats.js';
+import { countPasses, type RouteCounters, type RouteName } from './route-stats.js';
 import type { ServerState } from './state.js';
 
 export interface BodyPart {
@@ -59,14 +64,21 @@ function concatHead(a: Buffer, b: Buffer | null): Buffer {
 
 type KernelCall = 'sendfile' | 'copyfile';
 
+/** Whether the CPU encrypts what is written on a connection now (OpenSSL, or KTLS's worker). */
+function cpuEncrypts(pass: TlsPass): boolean {
+  return pass === 'user' || pass === 'ktls-sw';
+}
+
 /**
  * Counts one call's bytes at once (body, header, and the copies the path made of them), so that
  * a snapshot never sees a body without its copies: sendfile copies only the headers into mbufs,
- * the copy path also copies the body out (read) and in (write).
+ * the copy path also copies the body out (read) and in (write). Over TLS the CPU also encrypts
+ * every byte, unless the NIC does (ifnet).
  */
 function countSent(
   counters: RouteCounters,
   mode: KernelCall,
+  pass: TlsPass,
   headerBytes: number,
   trailerBytes: number,
   sbytes: number,
@@ -76,7 +88,38 @@ function countSent(
   const hdtrBytes = sbytes - bodyBytes;
   counters.header_bytes += hdtrBytes;
   counters.body_bytes += bodyBytes;
-  counters.copied_bytes += mode === 'sendfile' ? hdtrBytes : hdtrBytes + 2 * bodyBytes;
+  const copies = mode === 'sendfile' ? hdtrBytes : hdtrBytes + 2 * bodyBytes;
+  countPasses(counters, copies, cpuEncrypts(pass) ? sbytes : 0);
+}
+
+/** The largest read(2) of the user-space TLS copy loop (nginx's output buffers are 32 KiB; OpenSSL frames 16 KiB). */
+const USER_READ_BYTES = 64 * 1024;
+
+/**
+ * The copy path over TLS, as nginx with `sendfile off` and OpenSSL: read(2) into a buffer, then
+ * SSL_write (the connection's write: OpenSSL encrypts, the tap write(2)s the records). Returns
+ * the bytes written, short when the file ended early.
+ */
+async function readWriteTls(
+  conn: Connection,
+  state: ServerState,
+  file: KFile,
+  start: number,
+  nbytes: number,
+  headers: Uint8Array | null,
+  trailers: Uint8Array | null,
+): Promise<number> {
+  let sent = 0;
+  if (headers !== null && headers.length > 0) sent += await conn.write(headers);
+  for (let off = 0; off < nbytes; ) {
+    const buf = new Uint8Array(Math.min(USER_READ_BYTES, nbytes - off));
+    const n = await state.kernel.read(file, start + off, buf);
+    if (n === 0) return sent;
+    sent += await conn.write(buf.subarray(0, n));
+    off += n;
+  }
+  if (trailers !== null && trailers.length > 0) sent += await conn.write(trailers);
+  return sent;
 }
 
 /** One kernel call: sendfile(2) or the copy loop, with headers and trailers; returns sbytes. */
@@ -95,18 +138,22 @@ async function kernelCall(
   const hl = headers?.length ?? 0;
   const tl = trailers?.length ?? 0;
   let sbytes: number;
+  let pass = conn.tlsPass;
   try {
-    sbytes =
-      mode === 'sendfile'
-        ? await state.kernel.sendfile(file, conn.so, start, nbytes, opts)
-        : await state.kernel.copyfile(file, conn.so, start, nbytes, opts);
+    if (mode === 'sendfile') {
+      await conn.kernelSendSide();
+      pass = conn.tlsPass;
+      sbytes = await state.kernel.sendfile(file, conn.so, start, nbytes, opts);
+    } else if (pass !== 'none') {
+      sbytes = await readWriteTls(conn, state, file, start, nbytes, headers, trailers);
+    } else sbytes = await state.kernel.copyfile(file, conn.so, start, nbytes, opts);
   } catch (err) {
     // sendfile(2) reports what it queued before failing (*sbytes).
     const partial = (err as { sbytes?: unknown }).sbytes;
-    countSent(counters, mode, hl, 0, typeof partial === 'number' ? partial : 0);
+    countSent(counters, mode, pass, hl, 0, typeof partial === 'number' ? partial : 0);
     throw whyDropped(conn, err);
   }
-  countSent(counters, mode, hl, tl, sbytes);
+  countSent(counters, mode, pass, hl, tl, sbytes);
   if (sbytes < hl + tl + nbytes) throw new FileChangedError('file shorter than its Content-Length');
 }
 
@@ -177,10 +224,21 @@ async function streamPart(conn: Connection, fh: FileHandle, part: BodyPart, coun
     conn.signal.throwIfAborted();
     got += chunk.length;
     counters.body_bytes += chunk.length;
-    counters.copied_bytes += chunk.length;
-    if (!conn.socket.write(chunk)) await once(conn.socket, 'drain', { signal: conn.signal });
+    countStreamed(conn, counters, chunk.length);
+    await conn.writeStream(chunk);
   }
   if (got < nbytes) throw new FileChangedError('file shorter than its Content-Length');
+}
+
+/**
+ * Node's path copies each byte once (the host's read(2)); over TLS OpenSSL encrypts it and the tap
+ * write(2)s the record into the kernel socket (one more copy), and KTLS's worker encrypts it again
+ * after a takeover. XXX(sim): after a takeover the tap also opens OpenSSL's record; not counted.
+ */
+function countStreamed(conn: Connection, counters: RouteCounters, n: number): void {
+  const pass = conn.tlsPass;
+  if (pass === 'none') countPasses(counters, n, 0);
+  else countPasses(counters, 2 * n, pass === 'ktls-sw' ? 2 * n : n);
 }
 
 /** Node's own path, the reference: the connection's socket, after the kernel socket drained. */
@@ -206,19 +264,21 @@ const streamSender: BodySender = {
         await conn.drain();
         // Node copies the head into its own buffer: counted like the kernel routes' header copies.
         counters.header_bytes += head.length;
-        counters.copied_bytes += head.length;
-        conn.socket.write(head);
+        countStreamed(conn, counters, head.length);
+        void conn.writeStream(head).catch(() => {});
         for (const part of plan.parts) {
           if (part.header) {
             counters.header_bytes += part.header.length;
-            conn.socket.write(part.header);
+            void conn.writeStream(part.header).catch(() => {});
           }
           await streamPart(conn, fh, part, counters);
         }
         if (plan.closing) {
           counters.header_bytes += plan.closing.length;
-          conn.socket.write(plan.closing);
+          await conn.writeStream(plan.closing);
         }
+        // What the TLSSocket holds goes down before a later response's kernel write.
+        await conn.drain();
       },
     };
   },

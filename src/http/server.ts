@@ -9,12 +9,15 @@
 import { realpathSync } from 'node:fs';
 import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { KernelConfig } from '../index.js';
 import { type Clock, realClock, type TimerHandle } from '../kern/index.js';
+import { TCP_TLS_MODE_IFNET, TCP_TLS_MODE_SW } from '../ktls/index.js';
+import { ktlsAccept } from '../tls/index.js';
 import { loadAssets } from './assets.js';
 import { Comparer } from './compare.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, type ConnectionHost, type ConnectionTls } from './connection.js';
 import { httpStatusOf } from './errors.js';
 import { EventHub } from './events.js';
 import { FileCache } from './file-cache.js';
@@ -51,6 +54,39 @@ export interface ServerOptions {
   readonly sendTimeoutMs?: number;
   readonly logger?: boolean;
   readonly clock?: Clock;
+  /** HTTPS on every connection (TLS 1.3, ALPN http/1.1); /zerocopy then sends with kernel TLS. */
+  readonly tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  /** PEM certificate chain and private key. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** Where kernel TLS encrypts: a kernel worker ('sw', the default) or the NIC ('ifnet'). */
+  readonly ktlsMode?: 'sw' | 'ifnet';
+}
+
+/** The TLS 1.3 suites kernel TLS can take over (ktls(4): AES-GCM and ChaCha20-Poly1305). */
+export const TLS13_CIPHERSUITES =
+  'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
+
+function connectionTls(opts: TlsOptions): ConnectionTls {
+  const mode = opts.ktlsMode ?? 'sw';
+  const secureContext = tls.createSecureContext({
+    cert: opts.cert,
+    key: opts.key,
+    minVersion: 'TLSv1.3',
+    ciphers: TLS13_CIPHERSUITES,
+  });
+  return {
+    mode,
+    accept: (kernel, so, raw) =>
+      ktlsAccept(kernel, so, raw, {
+        secureContext,
+        mode: mode === 'ifnet' ? TCP_TLS_MODE_IFNET : TCP_TLS_MODE_SW,
+        ALPNProtocols: ['http/1.1'],
+      }),
+  };
 }
 
 declare module 'fastify' {
@@ -157,6 +193,7 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
       revalidateMs,
       eventsIntervalMs: options.eventsIntervalMs ?? 500,
       sendTimeoutMs,
+      ktls: options.tls ? (options.tls.ktlsMode ?? 'sw') : null,
     },
     app.kernel,
     files,
@@ -167,7 +204,12 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   stateRef = state;
   app.decorate('zcsim', state);
   const hub = new EventHub(clock, state.options.eventsIntervalMs, () => JSON.stringify(takeSnapshot(state)));
-  const comparer = new Comparer(clock, state.routes, options.compareDurationMs ?? 2000);
+  const comparer = new Comparer(
+    clock,
+    state.routes,
+    options.compareDurationMs ?? 2000,
+    options.tls !== undefined,
+  );
   const heads = new Heads(clock);
   const pools = new PoolGate(app.kernel, clock);
   const fileCtx: FileRouteContext = { state, heads, pools, onPool503: () => state.connections.pool_503++ };
@@ -177,6 +219,7 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
     clock,
     counters: state.connections,
     heads,
+    tls: options.tls ? connectionTls(options.tls) : null,
     get closing() {
       return closing;
     },

@@ -12,6 +12,8 @@ export interface StatsSnapshot {
   readonly server: {
     readonly root: string;
     readonly list: boolean;
+    /** HTTPS with kernel TLS in this mode ('sw' or 'ifnet'); null: plain HTTP. No key material. */
+    readonly tls: { readonly ktls: 'sw' | 'ifnet' } | null;
     readonly kernel: ResolvedKernelConfig;
   };
   /** The kernel's counters, section by section (vm, sfbuf, mbuf, sendfile, copy, sockets). */
@@ -40,7 +42,12 @@ export function takeSnapshot(state: ServerState): StatsSnapshot {
   const rest = state.kernel.atRest();
   return {
     uptime_ms: Math.round(state.clock.nowMs() - state.startedAtMs),
-    server: { root: state.options.root, list: state.options.list, kernel: state.kernel.config },
+    server: {
+      root: state.options.root,
+      list: state.options.list,
+      tls: state.options.ktls === null ? null : { ktls: state.options.ktls },
+      kernel: state.kernel.config,
+    },
     kernel: state.kernel.stats(),
     http: {
       routes: state.routes,

@@ -15,6 +15,8 @@ export interface ResolvedOptions {
   readonly revalidateMs: number;
   readonly eventsIntervalMs: number;
   readonly sendTimeoutMs: number;
+  /** HTTPS with kernel TLS in this mode; null: plain HTTP. */
+  readonly ktls: 'sw' | 'ifnet' | null;
 }
 
 export class ServerState {

@@ -5,6 +5,7 @@
 // Chunked responses are not parsed: every server it talks to sends Content-Length.
 import { createHash, type Hash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 export interface ClientResponse {
   readonly status: number;
@@ -68,15 +69,32 @@ export function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** A TCP connection to host:port (127.0.0.1 unless told), connected, with no listeners attached. */
-export function connectRaw(port: number, timeoutMs = 10_000, host = '127.0.0.1'): Promise<Socket> {
+/**
+ * A TCP connection to host:port (127.0.0.1 unless told), connected, with no listeners attached.
+ * With `tls`, a TLS 1.3 connection (ALPN http/1.1) that trusts any certificate: the load client
+ * measures a server of this machine, often with a self-signed certificate.
+ */
+export function connectRaw(
+  port: number,
+  timeoutMs = 10_000,
+  host = '127.0.0.1',
+  tls = false,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host });
+    const socket = tls
+      ? tlsConnect({
+          port,
+          host,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.3',
+          ALPNProtocols: ['http/1.1'],
+        })
+      : connect({ port, host });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error('connect timeout'));
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeListener('error', reject);
       socket.setNoDelay(true);
@@ -118,8 +136,13 @@ export class HttpClient {
     });
   }
 
-  static async connect(port: number, timeoutMs = 10_000, host = '127.0.0.1'): Promise<HttpClient> {
-    return new HttpClient(await connectRaw(port, timeoutMs, host), host);
+  static async connect(
+    port: number,
+    timeoutMs = 10_000,
+    host = '127.0.0.1',
+    tls = false,
+  ): Promise<HttpClient> {
+    return new HttpClient(await connectRaw(port, timeoutMs, host, tls), host);
   }
 
   /** Requests written and not yet answered. */

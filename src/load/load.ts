@@ -24,6 +24,8 @@ export interface LoadRequest {
    * has finished (the dashboard's short Compare runs, where one response may outlast the window).
    */
   readonly countDrain?: boolean;
+  /** HTTPS (TLS 1.3, any certificate). */
+  readonly tls?: boolean;
 }
 
 export interface LatencySummary {
@@ -95,7 +97,12 @@ export async function runLoad(
   const oneConnection = async (): Promise<void> => {
     let client: HttpClient;
     try {
-      client = await HttpClient.connect(request.port, 10_000, request.host ?? '127.0.0.1');
+      client = await HttpClient.connect(
+        request.port,
+        10_000,
+        request.host ?? '127.0.0.1',
+        request.tls === true,
+      );
     } catch (error) {
       fail(`connect: ${(error as Error).message}`);
       return;

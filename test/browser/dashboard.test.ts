@@ -87,7 +87,7 @@ describe('dashboard', () => {
     const bars = await page
       .locator('#compare-bars .bar')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-route')));
-    expect(bars.filter((r) => r === 'zerocopy')).toHaveLength(5);
+    expect(bars.filter((r) => r === 'zerocopy')).toHaveLength(6);
     const titles = await page.locator('#compare-bars .metric h3').allTextContents();
     expect(titles.some((t) => t.startsWith('latency p50'))).toBe(true);
     expect(titles.some((t) => t.startsWith('latency p99'))).toBe(true);

@@ -1,7 +1,8 @@
 // Goal: `zcsim serve` as a person runs it: it writes the sample files once (saying so even when
 // its output is not a terminal), prints its settings, every endpoint and the URL of every route,
 // serves identical bytes on the three routes, answers `zcsim stat` (once, and a line per
-// interval), and exits cleanly on SIGINT and SIGTERM with the kernel at rest.
+// interval), and exits cleanly on SIGINT and SIGTERM with the kernel at rest; with --tls it makes
+// its self-signed certificate once and serves HTTPS, which `zcsim stat -k` and `zcsim trace -k` read.
 // Method: the built command (dist/src/cli/main.js) as a child process on port 0 with the small
 // sample set in a temporary cache folder (ZCSIM_SAMPLES_DIR).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -9,18 +10,23 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../http/fixture.js';
 
 const MAIN = resolve(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 let samples: string;
+let tlsDir: string;
 
 beforeAll(() => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build (npm test does it)`);
   samples = mkdtempSync(join(tmpdir(), 'zcsim-samples-'));
+  tlsDir = mkdtempSync(join(tmpdir(), 'zcsim-tls-'));
 });
-afterAll(() => rmSync(samples, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(samples, { recursive: true, force: true });
+  rmSync(tlsDir, { recursive: true, force: true });
+});
 
 interface Served {
   child: ChildProcess;
@@ -32,7 +38,7 @@ interface Served {
 
 function startServe(args: string[], lastUrl = /\/stream\/1m\.bin/): Promise<Served> {
   const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--samples', 'small', ...args], {
-    env: { ...process.env, ZCSIM_SAMPLES_DIR: samples, ZCSIM_INVARIANTS: '0' },
+    env: { ...process.env, ZCSIM_SAMPLES_DIR: samples, ZCSIM_TLS_DIR: tlsDir, ZCSIM_INVARIANTS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -47,7 +53,7 @@ function startServe(args: string[], lastUrl = /\/stream\/1m\.bin/): Promise<Serv
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 30_000);
     const poll = setInterval(() => {
-      const m = /zcsim listening on (http:\/\/\S+)/.exec(out);
+      const m = /zcsim listening on (https?:\/\/\S+)/.exec(out);
       if (m && lastUrl.test(out)) {
         clearInterval(poll);
         clearTimeout(timer);
@@ -163,5 +169,36 @@ describe('zcsim serve', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('--tls: a self-signed certificate made once, HTTPS on every route, stat -k and trace -k', async () => {
+    const run = promisify(execFile);
+    const s = await startServe(['--tls', '--ktls', 'ifnet']);
+    expect(s.origin).toMatch(/^https:\/\//);
+    expect(s.stderr()).toContain(`made a self-signed certificate in ${join(tlsDir, 'cert.pem')}`);
+    expect(s.stdout()).toContain('kernel TLS on the NIC');
+    const hashes = new Set<string>();
+    const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+    for (const route of ['zerocopy', 'copy', 'stream']) {
+      const r = await request(`${s.origin}/${route}/64k.bin`, { dispatcher: insecure });
+      expect(r.statusCode).toBe(200);
+      hashes.add(sha256(Buffer.from(await r.body.arrayBuffer())));
+    }
+    await insecure.close();
+    expect(hashes.size).toBe(1);
+    const refused = await run(process.execPath, [MAIN, 'stat', s.origin]).catch((e: { stderr: string }) => e);
+    expect((refused as { stderr: string }).stderr).toContain('SELF_SIGNED');
+    const stat = await run(process.execPath, [MAIN, 'stat', '-k', s.origin]);
+    expect(stat.stdout).toMatch(/^\/zerocopy +1 requests, 64 KiB body/m);
+    const trace = await run(process.execPath, [MAIN, 'trace', '-k', `${s.origin}/zerocopy/4k.bin`]);
+    expect(trace.stdout).toMatch(/^GET \/zerocopy\/4k\.bin: 200, 4096 body bytes/);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+    expect(s.stdout()).toContain('kernel at rest');
+    // The second start reuses the certificate.
+    const again = await startServe(['--tls']);
+    expect(again.stderr()).not.toContain('made a self-signed certificate');
+    again.child.kill('SIGTERM');
+    expect(await again.exit).toBe(0);
   });
 });

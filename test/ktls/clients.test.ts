@@ -1,27 +1,32 @@
-// Goal: clients other than the test's own read files sent by kernel sendfile over a KTLS
-// connection, with every cipher: Node's https, curl and openssl s_client. Method: each downloads
-// the file and the test compares hashes; curl and openssl run when installed (a runtime check),
-// the https client always does; the kernel is at rest after each.
+// Goal: clients other than the test's own read files from the demo server over HTTPS, with every
+// cipher, on the three routes: /zerocopy by kernel sendfile over a KTLS connection, /copy and
+// /stream through OpenSSL: Node's https, curl and openssl s_client. Method: each downloads the
+// file and the test compares hashes; curl and openssl run when installed (a runtime check), the
+// https client always does; every /zerocopy connection was taken over by KTLS; the kernel is at
+// rest after each.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kernelBooter, settle, testFile } from '../e2e/helpers.js';
-import { CERT_PEM, SUITES, startKtlsServer } from './helpers.js';
+import { patternBytes } from '../e2e/helpers.js';
+import { atRestSoon, startServer } from '../http/helpers.js';
+import { CERT_PEM, KEY_PEM, SUITES } from './helpers.js';
 
-const boot = kernelBooter();
+const ROUTES = ['zerocopy', 'copy', 'stream'] as const;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const run = promisify(execFile);
+const run_ = promisify(execFile);
 
 async function installed(cmd: string): Promise<boolean> {
   try {
-    await run(cmd, ['--version']);
+    await run_(cmd, ['--version']);
     return true;
   } catch {
     try {
-      await run(cmd, ['version']);
+      await run_(cmd, ['version']);
       return true;
     } catch {
       return false;
@@ -29,13 +34,13 @@ async function installed(cmd: string): Promise<boolean> {
   }
 }
 
-function httpsGet(port: number, suite: string): Promise<Buffer> {
+function httpsGet(port: number, path: string, suite: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const req = https.get(
       {
         host: '127.0.0.1',
         port,
-        path: '/f',
+        path,
         servername: 'localhost',
         ca: CERT_PEM,
         ciphers: suite,
@@ -54,7 +59,7 @@ function httpsGet(port: number, suite: string): Promise<Buffer> {
 }
 
 /** openssl s_client: one GET with Connection: close; returns the body after the head. */
-function sClientGet(port: number, suite: string): Promise<Buffer> {
+function sClientGet(port: number, path: string, suite: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const p = spawn(
       'openssl',
@@ -79,50 +84,55 @@ function sClientGet(port: number, suite: string): Promise<Buffer> {
       const end = all.indexOf('\r\n\r\n');
       resolve(end === -1 ? Buffer.alloc(0) : all.subarray(end + 4));
     });
-    p.stdin.write('GET /f HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    p.stdin.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
   });
 }
 
-describe('real TLS clients over KTLS', () => {
+describe('real TLS clients over HTTPS', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const c of cleanups) await c();
   });
 
   for (const suite of SUITES) {
-    it(`${suite}: https, curl and openssl s_client get the file`, async () => {
-      const kernel = boot();
-      const path = await testFile(200_000, 31);
-      const want = sha(await readFile(path));
-      const file = await kernel.open(path);
-      const srv = await startKtlsServer(kernel, new Map([['/f', file]]));
-      cleanups.push(() => srv.close());
-      expect(sha(await httpsGet(srv.port, suite))).toBe(want);
-      let clients = 1;
-      if (await installed('curl')) {
-        const { stdout } = await run(
-          'curl',
-          [
-            '--silent',
-            '--insecure',
-            '--tlsv1.3',
-            '--tls13-ciphers',
-            suite,
-            `https://127.0.0.1:${srv.port}/f`,
-          ],
-          { encoding: 'buffer', maxBuffer: 1 << 22 },
-        );
-        expect(sha(stdout)).toBe(want);
-        clients++;
+    it(`${suite}: https, curl and openssl s_client get the file on every route`, async () => {
+      const root = await mkdtemp(join(tmpdir(), 'zcsim-https-'));
+      const name = 'f.bin';
+      const body = patternBytes(200_000, 31);
+      await writeFile(join(root, name), body);
+      const want = sha(body);
+      const run = await startServer({ root, tls: { cert: CERT_PEM, key: KEY_PEM } });
+      cleanups.push(async () => {
+        await run.server.close();
+        await rm(root, { recursive: true, force: true });
+      });
+      const hasCurl = await installed('curl');
+      const hasOpenssl = await installed('openssl');
+      for (const route of ROUTES) {
+        const url = `/${route}/${name}`;
+        expect(sha(await httpsGet(run.port, url, suite))).toBe(want);
+        if (hasCurl) {
+          const { stdout } = await run_(
+            'curl',
+            [
+              '--silent',
+              '--insecure',
+              '--tlsv1.3',
+              '--tls13-ciphers',
+              suite,
+              `https://127.0.0.1:${run.port}${url}`,
+            ],
+            { encoding: 'buffer', maxBuffer: 1 << 22 },
+          );
+          expect(sha(stdout)).toBe(want);
+        }
+        if (hasOpenssl) expect(sha(await sClientGet(run.port, url, suite))).toBe(want);
       }
-      if (await installed('openssl')) {
-        expect(sha(await sClientGet(srv.port, suite))).toBe(want);
-        clients++;
-      }
-      expect(kernel.stats().ktls['kern.ipc.tls.stats.offload_total']).toBe(clients);
-      await srv.close();
-      await kernel.close(file);
-      await settle(kernel);
+      const clients = 1 + (hasCurl ? 1 : 0) + (hasOpenssl ? 1 : 0);
+      // Only the /zerocopy connections were handed to the kernel.
+      expect(run.server.kernel.stats().ktls['kern.ipc.tls.stats.offload_total']).toBe(clients);
+      expect(run.server.zcsim.connections.ktls_takeovers).toBe(clients);
+      expect((await atRestSoon(run.server)).leaks).toEqual([]);
     });
   }
 });

@@ -94,7 +94,8 @@ export async function startKtlsServer(
       kernel.soclose(so);
     });
     conn.tlsSocket.on('error', () => {});
-    if ((opts.takeoverAt ?? 'secure') === 'secure')
+    // User-space TLS keeps the send side in OpenSSL: no takeover.
+    if (opts.userSpace !== true && (opts.takeoverAt ?? 'secure') === 'secure')
       conn.tlsSocket.once('secure', () => void conn.takeover().catch(() => {}));
     let pending = Buffer.alloc(0);
     let busy = Promise.resolve();

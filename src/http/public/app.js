@@ -129,6 +129,7 @@
     const mbps = (v) => `${v.toFixed(v < 10 ? 2 : 1)} MB/s`;
     makeChart('chart-throughput', perRoute, { format: mbps });
     makeChart('chart-copies', perRoute, { minMax: 2, format: (v) => v.toFixed(2), none: 'idle' });
+    makeChart('chart-memory', perRoute, { minMax: 3, format: (v) => v.toFixed(2), none: 'idle' });
     // Gauges: the value at the sample, and (dashed) the highest it reached since the last one.
     makeChart(
       'chart-sfbufs',
@@ -197,6 +198,12 @@
       'chart-copies',
       t,
       ROUTES.map((_r, i) => (sent[i] > 0 ? copied[i] / sent[i] : null)),
+    );
+    const memRead = rate((c) => c.cpu_read_bytes ?? 0);
+    push(
+      'chart-memory',
+      t,
+      ROUTES.map((_r, i) => (sent[i] > 0 ? memRead[i] / sent[i] : null)),
     );
     const sf = k.sfbuf ?? {};
     const peaks = k.peaks ?? {};
@@ -340,6 +347,11 @@
       { title: 'latency p50', key: 'p50Ms', fmt: (v) => `${v.toFixed(2)} ms` },
       { title: 'latency p99', key: 'p99Ms', fmt: (v) => `${v.toFixed(2)} ms` },
       { title: 'bytes copied per byte sent', key: 'copiedPerByte', fmt: (v) => v.toFixed(3) },
+      {
+        title: 'memory read per byte sent (as much written)',
+        key: 'memoryPerByte',
+        fmt: (v) => v.toFixed(3),
+      },
     ];
     const wrap = el('div', { class: 'bars', id: 'compare-bars' });
     for (const m of metrics) {

@@ -1,0 +1,13 @@
+// GET a URL of a running zcsim server. With `insecure`, an https server's certificate is not
+// checked (curl's --insecure): `zcsim serve --tls` makes a self-signed one.
+import { Agent, fetch } from 'undici';
+
+let insecureAgent: Agent | null = null;
+
+export type FetchResponse = Awaited<ReturnType<typeof fetch>>;
+
+export function fetchUrl(url: string, insecure: boolean): Promise<FetchResponse> {
+  if (!insecure || !url.startsWith('https:')) return fetch(url);
+  insecureAgent ??= new Agent({ connect: { rejectUnauthorized: false } });
+  return fetch(url, { dispatcher: insecureAgent });
+}
