@@ -79,7 +79,12 @@ function countSent(
   counters.copied_bytes += mode === 'sendfile' ? hdtrBytes : hdtrBytes + 2 * bodyBytes;
 }
 
-/** One kernel call: sendfile(2) or the copy loop, with headers and trailers; returns sbytes. */
+/**
+ * One slice of the body through the kernel: sendfile(2) or the copy loop, with headers and
+ * trailers. A call that ends with ENOBUFS after queueing part of it (a dry mbuf zone while its
+ * header mbufs were held) is called again for the rest, as a partial send is: the bytes it
+ * queued are in sbytes, and the next call, its head gone out, sleeps for room instead.
+ */
 async function kernelCall(
   conn: Connection,
   state: ServerState,
@@ -91,23 +96,41 @@ async function kernelCall(
   trailers: Uint8Array | null,
   counters: RouteCounters,
 ): Promise<void> {
-  const opts = { headers: iov(headers), trailers: iov(trailers), signal: conn.signal };
-  const hl = headers?.length ?? 0;
-  const tl = trailers?.length ?? 0;
-  let sbytes: number;
-  try {
-    sbytes =
-      mode === 'sendfile'
-        ? await state.kernel.sendfile(file, conn.so, start, nbytes, opts)
-        : await state.kernel.copyfile(file, conn.so, start, nbytes, opts);
-  } catch (err) {
-    // sendfile(2) reports what it queued before failing (*sbytes).
-    const partial = (err as { sbytes?: unknown }).sbytes;
-    countSent(counters, mode, hl, 0, typeof partial === 'number' ? partial : 0);
-    throw whyDropped(conn, err);
+  let at = start;
+  let left = nbytes;
+  let head = headers;
+  for (;;) {
+    const opts = { headers: iov(head), trailers: iov(trailers), signal: conn.signal };
+    const hl = head?.length ?? 0;
+    const tl = trailers?.length ?? 0;
+    let sbytes: number;
+    try {
+      sbytes =
+        mode === 'sendfile'
+          ? await state.kernel.sendfile(file, conn.so, at, left, opts)
+          : await state.kernel.copyfile(file, conn.so, at, left, opts);
+    } catch (err) {
+      // sendfile(2) reports what it queued before failing (*sbytes).
+      const partial = (err as { sbytes?: unknown }).sbytes;
+      const queued = typeof partial === 'number' ? partial : 0;
+      countSent(counters, mode, hl, 0, queued);
+      const headSent = Math.min(queued, hl);
+      // Only a call that made progress is repeated, and never with no file bytes left (0 is EOF).
+      const again = isNoBuffers(err) && queued > 0 && queued - headSent < left && !conn.isClosed;
+      if (!again) throw whyDropped(conn, err);
+      head = headSent < hl ? head!.subarray(headSent) : null;
+      at += queued - headSent;
+      left -= queued - headSent;
+      continue;
+    }
+    countSent(counters, mode, hl, tl, sbytes);
+    if (sbytes < hl + tl + left) throw new FileChangedError('file shorter than its Content-Length');
+    return;
   }
-  countSent(counters, mode, hl, tl, sbytes);
-  if (sbytes < hl + tl + nbytes) throw new FileChangedError('file shorter than its Content-Length');
+}
+
+function isNoBuffers(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ENOBUFS';
 }
 
 /**
