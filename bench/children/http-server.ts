@@ -84,8 +84,14 @@ serveIpc(
       if (!kernel) return null;
       const s = kernel.stats();
       const sndbufBytes = findCounter(kernel.config, 'sndbufBytes') ?? 32 * 1024;
+      // The high-water marks since the previous read: the gauges alone are read between turns.
+      const peaks = (s as { peaks?: Record<string, number> }).peaks ?? {};
       return {
         wiredPages: findCounter(s, 'v_wire_count') ?? Number.NaN,
+        wiredPagesPeak: peaks.v_wire_count ?? Number.NaN,
+        sfbufsPeak: peaks.nsfbufsused ?? Number.NaN,
+        mbufsPeak: peaks.mbufs ?? Number.NaN,
+        clustersPeak: peaks.clusters ?? Number.NaN,
         sndbufBytesSum: (findCounter(s, 'so_open') ?? 0) * sndbufBytes,
         sndbufBytes,
         rssBytes: process.memoryUsage.rss(),
