@@ -25,6 +25,13 @@ interface Closable {
   close(): Promise<unknown> | unknown;
 }
 
+/**
+ * The accept queue of every server: room for all the clients of a held scenario at once (Node's
+ * default, 511, overflows when 1,000 connect together and the kernel drops their final ACKs, so
+ * the last ones are accepted only after SYN-ACK retransmissions seconds later).
+ */
+const LISTEN_BACKLOG = 4096;
+
 let running: Closable | null = null;
 let kernelOf: (() => { stats(): unknown; readonly config: unknown }) | null = null;
 
@@ -44,7 +51,7 @@ function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable:
   server.keepAliveTimeout = 60_000;
   server.maxRequestsPerSocket = 0;
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, '127.0.0.1', LISTEN_BACKLOG, () => {
       const closable = { close: () => new Promise((r) => server.close(r)) };
       resolve({ port: (server.address() as AddressInfo).port, closable });
     });
@@ -56,13 +63,13 @@ async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; 
   const { default: fastifyStatic } = await import('@fastify/static');
   const app = fastify({ logger: false, keepAliveTimeout: 60_000 });
   await app.register(fastifyStatic, { root: start.root, prefix: '/' });
-  return { port: await listenLoopback(app), closable: app };
+  return { port: await listenLoopback(app, LISTEN_BACKLOG), closable: app };
 }
 
 async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
   const app = await benchZcsimServer(start.root, start.mapping, start.physmemBytes, start.sndbufBytes);
   kernelOf = () => app.kernel;
-  return { port: await listenLoopback(app), closable: app };
+  return { port: await listenLoopback(app, LISTEN_BACKLOG), closable: app };
 }
 
 serveIpc(
