@@ -59,6 +59,11 @@ function heldFor(options: BenchOptions): Held {
 interface Sample {
   atMs: number;
   wiredPages: number;
+  /** High-water marks since the previous sample (a sample falls between event-loop turns). */
+  wiredPagesPeak: number;
+  sfbufsPeak: number;
+  mbufsPeak: number;
+  clustersPeak: number;
   sndbufBytesSum: number;
   sndbufBytes: number;
   rssBytes: number;
@@ -71,7 +76,11 @@ interface Delivered {
   bytesMinPerClient: number | null;
   responses: number | null;
   cpuMicrosecondsPerResponse: number | null;
+  /** Wrong answers and failed connections, all counted; the first few described. */
+  badCount: number;
   badResponses: readonly string[];
+  /** Responses the clients themselves cut when the drain's bound ran out (not the server's). */
+  harnessCuts: number;
 }
 
 /** One sample (read inside the server process), or null when the server did not answer. */
@@ -80,18 +89,50 @@ async function sample(server: LiveServer, started: number): Promise<Sample | nul
   return w === null ? null : { atMs: performance.now() - started, ...w };
 }
 
-async function waitAtRest(
-  server: LiveServer,
-  timeoutMs: number,
-): Promise<{ atRest: boolean; leaks: unknown }> {
+interface Rest {
+  atRest: boolean;
+  leaks: unknown;
+  /** The server's own count of what it cut or refused (from the last /stats). */
+  cuts: ServerCuts | null;
+}
+
+/** Responses the server cut after their head (by reason) and connections it closed or refused. */
+interface ServerCuts {
+  aborted: number;
+  file_changed: number;
+  errors: number;
+  send_timeouts: number;
+  idle_timeouts: number;
+  pool_503: number;
+}
+
+function serverCuts(stats: unknown, route: string): ServerCuts | null {
+  const http = (stats as { http?: { routes?: Record<string, ServerCuts>; connections?: ServerCuts } } | null)
+    ?.http;
+  const r = http?.routes?.[route];
+  const c = http?.connections;
+  if (r === undefined || c === undefined) return null;
+  return {
+    aborted: r.aborted,
+    file_changed: r.file_changed,
+    errors: r.errors,
+    send_timeouts: c.send_timeouts,
+    idle_timeouts: c.idle_timeouts,
+    pool_503: c.pool_503,
+  };
+}
+
+async function waitAtRest(server: LiveServer, route: string, timeoutMs: number): Promise<Rest> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown = null;
   while (performance.now() < deadline) {
     last = await server.stats();
-    if ((last as { atRest?: boolean } | null)?.atRest === true) return { atRest: true, leaks: [] };
+    if ((last as { atRest?: boolean } | null)?.atRest === true)
+      return { atRest: true, leaks: [], cuts: serverCuts(last, route) };
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { atRest: false, leaks: (last as { leaks?: unknown } | null)?.leaks ?? 'no /stats' };
+  const leaks = (last as { leaks?: unknown } | null)?.leaks ?? 'no /stats';
+  return { atRest: false, leaks, cuts: serverCuts(last, route) };
 }
 
 /** The clients' run in the loader process: slow readers, or runLoad on keep-alive connections. */
@@ -112,7 +153,13 @@ async function clientsRun(
       expectedSizeBytes: file.sizeBytes,
     };
     const r = await loader.request<HeldClientsResult>('held', request, held.durationMs + 60_000);
-    return { ...r, responses: null, cpuMicrosecondsPerResponse: null };
+    return {
+      ...r,
+      responses: null,
+      cpuMicrosecondsPerResponse: null,
+      badCount: r.badResponses.length,
+      harnessCuts: 0,
+    };
   }
   const request: LoadRequest = {
     port: server.port,
@@ -126,12 +173,14 @@ async function clientsRun(
   const r = await loader.request<LoadResult>('run', request, held.durationMs + 120_000);
   const cpuSeconds = (await server.cpuSeconds()) - cpuBefore;
   return {
-    connected: held.clients - r.errors.filter((e) => e.startsWith('connect')).length,
+    connected: r.connected,
     bytesTotal: r.payloadBytes,
     bytesMinPerClient: null,
     responses: r.requests,
     cpuMicrosecondsPerResponse: r.requests > 0 ? (cpuSeconds * 1e6) / r.requests : null,
+    badCount: r.errorCount + r.hashFailed,
     badResponses: r.hashFailed > 0 ? [...r.errors, `${r.hashFailed} hashed bodies wrong`] : r.errors,
+    harnessCuts: r.cutAfterDrain,
   };
 }
 
@@ -149,7 +198,7 @@ export async function runHeld(options: BenchOptions, dir: string): Promise<strin
   const loader = new ChildHandle(builtScript(LOADER_SCRIPT));
   const samples: Sample[] = [];
   let result: Delivered;
-  let rest: { atRest: boolean; leaks: unknown };
+  let rest: Rest;
   try {
     const started = performance.now();
     const running = clientsRun(loader, server, file, held);
@@ -167,7 +216,7 @@ export async function runHeld(options: BenchOptions, dir: string): Promise<strin
       await Promise.race([settled, new Promise((r) => setTimeout(r, SAMPLE_MS))]);
     }
     result = await running;
-    rest = await waitAtRest(server, 10_000);
+    rest = await waitAtRest(server, server.urlPath(file.name).split('/')[1] ?? '', 10_000);
   } finally {
     await loader.stop();
     await server.stop();
@@ -175,11 +224,43 @@ export async function runHeld(options: BenchOptions, dir: string): Promise<strin
   return report({ options, held, dir, system, samples, result, rest });
 }
 
-/** One sample per elapsed second (the first at or after each whole second). */
+/** The most wired pages of a sample: its peak since the previous one (the gauge if none). */
+function wiredPeak(s: Sample): number {
+  return Number.isFinite(s.wiredPagesPeak) ? Math.max(s.wiredPages, s.wiredPagesPeak) : s.wiredPages;
+}
+
+/**
+ * One row per elapsed second: the first sample at or after each whole second, with the peaks of
+ * every sample since the previous row (so no high-water mark between rows is lost).
+ */
 function everySecond(samples: Sample[]): Sample[] {
   const out: Sample[] = [];
-  for (const s of samples) if (out.length === 0 || s.atMs >= out.length * 1000) out.push(s);
+  const pending = { wiredPagesPeak: 0, sfbufsPeak: 0, mbufsPeak: 0, clustersPeak: 0 };
+  for (const s of samples) {
+    pending.wiredPagesPeak = Math.max(pending.wiredPagesPeak, wiredPeak(s));
+    pending.sfbufsPeak = Math.max(pending.sfbufsPeak, s.sfbufsPeak);
+    pending.mbufsPeak = Math.max(pending.mbufsPeak, s.mbufsPeak);
+    pending.clustersPeak = Math.max(pending.clustersPeak, s.clustersPeak);
+    if (out.length === 0 || s.atMs >= out.length * 1000) {
+      out.push({ ...s, ...pending });
+      pending.wiredPagesPeak = pending.sfbufsPeak = pending.mbufsPeak = pending.clustersPeak = 0;
+    }
+  }
   return out;
+}
+
+/** The failures: how many in all, then each reason described with how often it was seen. */
+function describeBad(d: Delivered): string {
+  const seen = new Map<string, number>();
+  for (const b of d.badResponses) seen.set(b, (seen.get(b) ?? 0) + 1);
+  const reasons = [...seen].map(([b, n]) => `${b} (${n})`).join('; ');
+  const more = d.badCount > d.badResponses.length ? `, the first ${d.badResponses.length}:` : ':';
+  return `${d.badCount} failed${more} ${reasons}`;
+}
+
+function cutsLine(c: ServerCuts | null): string {
+  if (c === null) return "The server's counters: no /stats.";
+  return `The server's counters: responses cut after their head ${c.errors} (errors), ${c.aborted} (client gone), ${c.file_changed} (file changed); connections closed by send_timeout ${c.send_timeouts}, by the idle timeout ${c.idle_timeouts}; 503 for a dry pool ${c.pool_503}.`;
 }
 
 function report(r: {
@@ -189,10 +270,12 @@ function report(r: {
   system: string;
   samples: Sample[];
   result: Delivered;
-  rest: { atRest: boolean; leaks: unknown };
+  rest: Rest;
 }): string {
   const h = r.held;
-  const maxWired = Math.max(...r.samples.map((s) => s.wiredPages));
+  const maxWired = Math.max(...r.samples.map(wiredPeak));
+  const maxOf = (key: 'sfbufsPeak' | 'mbufsPeak' | 'clustersPeak') =>
+    Math.max(...r.samples.map((s) => s[key]));
   // The bound: every client's connection with a full send buffer (samples fall between event-loop
   // turns, when the sockets of finished responses are gone).
   const sndbufSum = h.clients * Math.max(...r.samples.map((s) => s.sndbufBytes));
@@ -215,20 +298,24 @@ function report(r: {
     '',
     '| check | measured | limit | result |',
     '|---|---|---|---|',
-    `| wired bytes (max sampled v_wire_count × 4 KiB) ≤ clients × send buffer | ${mib(maxWired * PAGE_BYTES)} MiB (${maxWired} pages) | ${mib(sndbufSum)} MiB | ${wiredOk ? 'pass' : '**MISS**'} |`,
+    `| wired bytes (most v_wire_count between samples × 4 KiB) ≤ clients × send buffer | ${mib(maxWired * PAGE_BYTES)} MiB (${maxWired} pages) | ${mib(sndbufSum)} MiB | ${wiredOk ? 'pass' : '**MISS**'} |`,
     `| server RSS ≤ physmem + ${formatBytes(h.rssSlackBytes)} | ${mib(maxRss)} MiB | ${mib(rssLimit)} MiB | ${rssOk ? 'pass' : '**MISS**'} |`,
     `| kernel at rest after the clients left | ${r.rest.atRest ? 'at rest' : JSON.stringify(r.rest.leaks).slice(0, 200)} | at rest | ${r.rest.atRest ? 'pass' : '**MISS**'} |`,
-    `| every response 200 with Content-Length ${formatBytes(h.fileBytes)} | ${d.badResponses.length === 0 ? 'yes' : d.badResponses.join('; ')} | – | ${d.badResponses.length === 0 ? 'pass' : '**MISS**'} |`,
+    `| every response 200 with Content-Length ${formatBytes(h.fileBytes)} | ${d.badCount === 0 ? 'yes' : describeBad(d)} | – | ${d.badCount === 0 ? 'pass' : '**MISS**'} |`,
     '',
-    `Bytes delivered: ${mib(d.bytesTotal)} MiB in total${d.bytesMinPerClient === null ? '' : `, at least ${mib(d.bytesMinPerClient)} MiB per client`}${d.responses === null ? '' : `; ${d.responses} whole responses`}${d.cpuMicrosecondsPerResponse === null ? '' : `; server CPU ${d.cpuMicrosecondsPerResponse.toFixed(0)} µs per response`}.`,
+    `Bytes delivered: ${mib(d.bytesTotal)} MiB in total${d.bytesMinPerClient === null ? '' : `, at least ${mib(d.bytesMinPerClient)} MiB per client`}${d.responses === null ? '' : `; ${d.responses} whole responses`}${d.cpuMicrosecondsPerResponse === null ? '' : `; server CPU ${d.cpuMicrosecondsPerResponse.toFixed(0)} µs per response`}. Cut by the clients when the drain's bound ran out (not counted above): ${d.harnessCuts}.`,
     '',
-    'Samples (about one a second): the wired pages rise once the host socket buffers of the readers are full and the backpressure reaches so_snd.',
+    cutsLine(r.rest.cuts),
     '',
-    '| t s | wired pages | wired MiB | Σ send buffers of open sockets MiB | server RSS MiB |',
-    '|---|---|---|---|---|',
+    `Most in use at once between samples: ${maxWired} wired pages, ${maxOf('sfbufsPeak')} sf_bufs, ${maxOf('mbufsPeak')} mbufs, ${maxOf('clustersPeak')} clusters.`,
+    '',
+    'Samples (about one a second): the gauge at the sample, and the peaks since the previous row; the wired pages rise once the host socket buffers of the readers are full and the backpressure reaches so_snd.',
+    '',
+    '| t s | wired pages | wired pages peak | wired MiB peak | sf_bufs peak | mbufs peak | clusters peak | Σ send buffers of open sockets MiB | server RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...everySecond(r.samples).map(
       (s) =>
-        `| ${(s.atMs / 1000).toFixed(1)} | ${s.wiredPages} | ${mib(s.wiredPages * PAGE_BYTES)} | ${mib(s.sndbufBytesSum)} | ${mib(s.rssBytes)} |`,
+        `| ${(s.atMs / 1000).toFixed(1)} | ${s.wiredPages} | ${s.wiredPagesPeak} | ${mib(s.wiredPagesPeak * PAGE_BYTES)} | ${s.sfbufsPeak} | ${s.mbufsPeak} | ${s.clustersPeak} | ${mib(s.sndbufBytesSum)} | ${mib(s.rssBytes)} |`,
     ),
     '',
   ].join('\n');

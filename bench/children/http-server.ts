@@ -28,6 +28,13 @@ interface Closable {
   close(): Promise<unknown> | unknown;
 }
 
+/**
+ * The accept queue of every server: room for all the clients of a held scenario at once (Node's
+ * default, 511, overflows when 1,000 connect together and the kernel drops their final ACKs, so
+ * the last ones are accepted only after SYN-ACK retransmissions seconds later).
+ */
+const LISTEN_BACKLOG = 4096;
+
 let running: Closable | null = null;
 let kernelOf: (() => { stats(): unknown; readonly config: unknown }) | null = null;
 
@@ -50,7 +57,7 @@ function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable:
   server.keepAliveTimeout = 60_000;
   server.maxRequestsPerSocket = 0;
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, '127.0.0.1', LISTEN_BACKLOG, () => {
       const closable = { close: () => new Promise((r) => server.close(r)) };
       resolve({ port: (server.address() as AddressInfo).port, closable });
     });
@@ -62,7 +69,7 @@ async function fastifyStaticServer(start: ServerStart): Promise<{ port: number; 
   const { default: fastifyStatic } = await import('@fastify/static');
   const app = fastify({ logger: false, keepAliveTimeout: 60_000 });
   await app.register(fastifyStatic, { root: start.root, prefix: '/' });
-  return { port: await listenLoopback(app), closable: app };
+  return { port: await listenLoopback(app, LISTEN_BACKLOG), closable: app };
 }
 
 async function zcsimServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
@@ -74,7 +81,7 @@ async function zcsimServer(start: ServerStart): Promise<{ port: number; closable
     start.tls ?? undefined,
   );
   kernelOf = () => app.kernel;
-  return { port: await listenLoopback(app), closable: app };
+  return { port: await listenLoopback(app, LISTEN_BACKLOG), closable: app };
 }
 
 serveIpc(
@@ -96,8 +103,14 @@ serveIpc(
       if (!kernel) return null;
       const s = kernel.stats();
       const sndbufBytes = findCounter(kernel.config, 'sndbufBytes') ?? 32 * 1024;
+      // The high-water marks since the previous read: the gauges alone are read between turns.
+      const peaks = (s as { peaks?: Record<string, number> }).peaks ?? {};
       return {
         wiredPages: findCounter(s, 'v_wire_count') ?? Number.NaN,
+        wiredPagesPeak: peaks.v_wire_count ?? Number.NaN,
+        sfbufsPeak: peaks.nsfbufsused ?? Number.NaN,
+        mbufsPeak: peaks.mbufs ?? Number.NaN,
+        clustersPeak: peaks.clusters ?? Number.NaN,
         sndbufBytesSum: (findCounter(s, 'so_open') ?? 0) * sndbufBytes,
         sndbufBytes,
         rssBytes: process.memoryUsage.rss(),

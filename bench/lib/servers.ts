@@ -37,6 +37,11 @@ export const UPPER_BOUND_SYSTEM: HttpSystem = 'node-memory';
 
 export interface WiredSample {
   wiredPages: number;
+  /** The most wired pages, sf_bufs, mbufs and clusters in use at once since the previous sample. */
+  wiredPagesPeak: number;
+  sfbufsPeak: number;
+  mbufsPeak: number;
+  clustersPeak: number;
   /** Send buffers of the kernel sockets open at the moment. */
   sndbufBytesSum: number;
   /** One socket's send buffer. */

@@ -122,7 +122,12 @@ async function readWriteTls(
   return sent;
 }
 
-/** One kernel call: sendfile(2) or the copy loop, with headers and trailers; returns sbytes. */
+/**
+ * One slice of the body through the kernel: sendfile(2) or the copy loop, with headers and
+ * trailers. A call that ends with ENOBUFS after queueing part of it (a dry mbuf zone while its
+ * header mbufs were held) is called again for the rest, as a partial send is: the bytes it
+ * queued are in sbytes, and the next call, its head gone out, sleeps for room instead.
+ */
 async function kernelCall(
   conn: Connection,
   state: ServerState,
@@ -134,27 +139,45 @@ async function kernelCall(
   trailers: Uint8Array | null,
   counters: RouteCounters,
 ): Promise<void> {
-  const opts = { headers: iov(headers), trailers: iov(trailers), signal: conn.signal };
-  const hl = headers?.length ?? 0;
-  const tl = trailers?.length ?? 0;
-  let sbytes: number;
-  let pass = conn.tlsPass;
-  try {
-    if (mode === 'sendfile') {
-      await conn.kernelSendSide();
-      pass = conn.tlsPass;
-      sbytes = await state.kernel.sendfile(file, conn.so, start, nbytes, opts);
-    } else if (pass !== 'none') {
-      sbytes = await readWriteTls(conn, state, file, start, nbytes, headers, trailers);
-    } else sbytes = await state.kernel.copyfile(file, conn.so, start, nbytes, opts);
-  } catch (err) {
-    // sendfile(2) reports what it queued before failing (*sbytes).
-    const partial = (err as { sbytes?: unknown }).sbytes;
-    countSent(counters, mode, pass, hl, 0, typeof partial === 'number' ? partial : 0);
-    throw whyDropped(conn, err);
+  let at = start;
+  let left = nbytes;
+  let head = headers;
+  for (;;) {
+    const opts = { headers: iov(head), trailers: iov(trailers), signal: conn.signal };
+    const hl = head?.length ?? 0;
+    const tl = trailers?.length ?? 0;
+    let sbytes: number;
+    let pass = conn.tlsPass;
+    try {
+      if (mode === 'sendfile') {
+        await conn.kernelSendSide();
+        pass = conn.tlsPass;
+        sbytes = await state.kernel.sendfile(file, conn.so, at, left, opts);
+      } else if (pass !== 'none') {
+        sbytes = await readWriteTls(conn, state, file, at, left, head, trailers);
+      } else sbytes = await state.kernel.copyfile(file, conn.so, at, left, opts);
+    } catch (err) {
+      // sendfile(2) reports what it queued before failing (*sbytes).
+      const partial = (err as { sbytes?: unknown }).sbytes;
+      const queued = typeof partial === 'number' ? partial : 0;
+      countSent(counters, mode, pass, hl, 0, queued);
+      const headSent = Math.min(queued, hl);
+      // Only a call that made progress is repeated, and never with no file bytes left (0 is EOF).
+      const again = isNoBuffers(err) && queued > 0 && queued - headSent < left && !conn.isClosed;
+      if (!again) throw whyDropped(conn, err);
+      head = headSent < hl ? head!.subarray(headSent) : null;
+      at += queued - headSent;
+      left -= queued - headSent;
+      continue;
+    }
+    countSent(counters, mode, pass, hl, tl, sbytes);
+    if (sbytes < hl + tl + left) throw new FileChangedError('file shorter than its Content-Length');
+    return;
   }
-  countSent(counters, mode, pass, hl, tl, sbytes);
-  if (sbytes < hl + tl + nbytes) throw new FileChangedError('file shorter than its Content-Length');
+}
+
+function isNoBuffers(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ENOBUFS';
 }
 
 /**

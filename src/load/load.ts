@@ -44,7 +44,9 @@ export interface LoadResult {
   readonly headerBytes: number;
   readonly hashed: number;
   readonly hashFailed: number;
-  /** Failed responses, all of them counted, the first few described. */
+  /** Connections that were established (the others failed to connect: counted in errorCount). */
+  readonly connected: number;
+  /** Failed responses and connections, all of them counted, the first few described. */
   readonly errorCount: number;
   /** Responses still unfinished when the drain's bound ran out, cut by the run itself. */
   readonly cutAfterDrain: number;
@@ -82,6 +84,7 @@ export async function runLoad(
   let hashFailed = 0;
   let errorCount = 0;
   let cutAfterDrain = 0;
+  let connected = 0;
   let drainOver = false;
   const errors: string[] = [];
   const fail = (reason: string): void => {
@@ -108,6 +111,7 @@ export async function runLoad(
       return;
     }
     clients.push(client);
+    connected++;
     for (let i = 0; i < REQUESTS_PER_CONNECTION_MAX && phase !== 'drain'; i++) {
       const hash = request.expected.sha256 !== null && responsesSeen++ % hashEvery === 0;
       const r = await client.request(request.urlPath, { hash, onBodyBytes, timeoutMs: 0 });
@@ -179,6 +183,7 @@ export async function runLoad(
     headerBytes,
     hashed,
     hashFailed,
+    connected,
     errorCount,
     cutAfterDrain,
     errors,

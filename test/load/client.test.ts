@@ -23,6 +23,13 @@ let server: http.Server;
 let port: number;
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (req.url === '/cut') {
+      // The head and part of the body, then the server closes: a response cut mid-way.
+      res.writeHead(200, { 'Content-Length': 100 });
+      res.write(Buffer.alloc(10));
+      setImmediate(() => res.destroy());
+      return;
+    }
     const body = bodies.get(req.url ?? '');
     res.writeHead(body ? 200 : 404, { 'Content-Length': body?.length ?? 0 });
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -79,6 +86,7 @@ describe('runLoad', () => {
       expected: { sizeBytes: body.length, sha256: sha(body) },
     });
     expect(r.errors).toEqual([]);
+    expect(r.connected).toBe(2);
     // The first response of a run is always hashed, inside the window or not.
     expect(r.hashed).toBeGreaterThan(0);
     expect(r.hashFailed).toBe(0);
@@ -91,6 +99,30 @@ describe('runLoad', () => {
       expected: { sizeBytes: body.length, sha256: null },
     });
     expect(wrong.errorCount).toBe(1);
+    expect(wrong.connected).toBe(1);
+  });
+
+  it('tells connections that failed from responses the server cut on connected ones', async () => {
+    const request = {
+      urlPath: '/cut',
+      warmupMs: 0,
+      durationMs: 50,
+      expected: { sizeBytes: 100, sha256: null },
+    };
+    const cut = await runLoad({ ...request, port, connections: 3 });
+    expect(cut.connected).toBe(3);
+    expect(cut.errorCount).toBe(3);
+    expect(cut.errors).toEqual(Array(3).fill('connection closed mid-response'));
+    const closed = http.createServer();
+    const nobody = await listenLoopback({
+      server: closed,
+      listen: ({ port: p, host }) => new Promise<void>((r) => closed.listen(p, host, () => r())),
+    });
+    await new Promise((r) => closed.close(r));
+    const refused = await runLoad({ ...request, port: nobody, connections: 2 });
+    expect(refused.connected).toBe(0);
+    expect(refused.errorCount).toBe(2);
+    expect(refused.errors.every((e) => e.startsWith('connect: '))).toBe(true);
   });
 });
 
