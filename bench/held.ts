@@ -20,7 +20,7 @@ import {
 import { type BenchFile, benchRoot, ensureFile } from './lib/files.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import type { BenchOptions } from './lib/options.js';
-import { type HttpSystem, type LiveServer, startSystem } from './lib/servers.js';
+import { type HttpSystem, type LiveServer, startSystem, type WiredSample } from './lib/servers.js';
 
 const SAMPLE_MS = 200;
 const PAGE_BYTES = 4096;
@@ -56,17 +56,9 @@ function heldFor(options: BenchOptions): Held {
   };
 }
 
-interface Sample {
+/** One sample of the server: its wired pages and peaks (WiredSample), when it was taken. */
+interface Sample extends WiredSample {
   atMs: number;
-  wiredPages: number;
-  /** High-water marks since the previous sample (a sample falls between event-loop turns). */
-  wiredPagesPeak: number;
-  sfbufsPeak: number;
-  mbufsPeak: number;
-  clustersPeak: number;
-  sndbufBytesSum: number;
-  sndbufBytes: number;
-  rssBytes: number;
 }
 
 /** What the clients got: bytes in all, the least one client got, and wrong answers. */
