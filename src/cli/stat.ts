@@ -6,7 +6,7 @@ import { ROUTES, type StatsSnapshot } from '../http/index.js';
 import type { KernelStats } from '../index.js';
 import { formatBytes } from '../kern/index.js';
 import { CommandError } from './errors.js';
-import { type FetchResponse, fetchUrl } from './fetch-url.js';
+import { type FetchResponse, fetchUrl, INSECURE_OPTION } from './fetch-url.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
 import { HEADER_EVERY, sampleOf, type WatchSample, watchHeader, watchRow } from './stat-watch.js';
 
@@ -19,12 +19,7 @@ export const STAT_OPTIONS: OptionTable = {
   },
   interval: { type: 'string', default: '1000', value: 'MS', help: 'interval of --watch' },
   count: { type: 'string', default: 'unlimited', value: 'N', help: 'stop after N lines (implies --watch)' },
-  insecure: {
-    type: 'boolean',
-    short: 'k',
-    default: 'off',
-    help: "https: do not check the server's certificate (zcsim serve --tls makes a self-signed one)",
-  },
+  insecure: INSECURE_OPTION,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 export const STAT_USAGE = 'zcsim stat [url] [options]';

@@ -3,17 +3,12 @@
 // (GET /trace); this prints them, repeats folded into counts.
 import type { JourneyReport, JourneyStep } from '../http/index.js';
 import { ROUTES } from '../http/index.js';
-import { type FetchResponse, fetchUrl } from './fetch-url.js';
+import { type FetchResponse, fetchUrl, INSECURE_OPTION } from './fetch-url.js';
 import { helpText, type OptionTable, parseWith, UsageError } from './options.js';
 
 export const TRACE_OPTIONS: OptionTable = {
   json: { type: 'boolean', default: 'off', help: 'print the server answer as JSON' },
-  insecure: {
-    type: 'boolean',
-    short: 'k',
-    default: 'off',
-    help: "https: do not check the server's certificate (zcsim serve --tls makes a self-signed one)",
-  },
+  insecure: INSECURE_OPTION,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 export const TRACE_USAGE = 'zcsim trace URL [options]';
