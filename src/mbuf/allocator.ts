@@ -2,6 +2,7 @@
 // one instance holds the zones, and offers the room's routines (plain functions over it, in
 // alloc.ts, extpg.ts and chain.ts, as the vm and net rooms are built), the listing of a chain's
 // bytes for writev, the counters behind `netstat -m`, and the at-rest check.
+
 import { type Tracer, tracer } from '../kern/index.js';
 import {
   type MbufConfig,
@@ -18,6 +19,7 @@ import {
 import { mAdj, mAppend, mCat, mCopyback, mCopydata, mCopym, mLength } from './chain.js';
 import { MBUF_LIMITS_DEFAULT, type MbufHow, MJUM9BYTES, MJUM16BYTES, MJUMPAGESIZE } from './constants.js';
 import { mbAllocExtPgs, mbFreeNotready, mExtPgAppend } from './extpg.js';
+import { type MbufHolding, NO_HOLDING } from './holding.js';
 import type { Mbuf, MExtFree } from './mbuf.js';
 import { idleZone, type MbufCounters, mbufBytes, type ZoneCounters } from './netstat.js';
 import { CopyOutSink, mbufWalk, ViewJoiner } from './walk.js';
@@ -196,16 +198,22 @@ export class MbufAllocator implements MbufCore {
     });
   }
 
-  /** What is not at rest: mbufs or clusters in use, sleepers, live external storage. */
-  atRest(): string[] {
+  /**
+   * What is not at rest: mbufs or clusters in use, sleepers, live external storage; `except` is
+   * what one chain holds that does not count (the asking socket's, see holding.ts).
+   */
+  atRest(except: MbufHolding = NO_HOLDING): string[] {
     const out: string[] = [];
     const m = this.mbufZone;
     const cl = this.clusterZone;
-    if (m.current !== 0) out.push(`mbuf: ${m.current} mbufs in use`);
-    if (cl.current !== 0) out.push(`mbuf: ${cl.current} clusters in use`);
+    const mbufs = m.current - except.mbufs;
+    const clusters = cl.current - except.clusters;
+    const storages = this.extLive - except.storages;
+    if (mbufs !== 0) out.push(`mbuf: ${mbufs} mbufs in use`);
+    if (clusters !== 0) out.push(`mbuf: ${clusters} clusters in use`);
     if (m.sleepers !== 0) out.push(`mbuf: ${m.sleepers} sleepers on the mbuf zone`);
     if (cl.sleepers !== 0) out.push(`mbuf: ${cl.sleepers} sleepers on the cluster zone`);
-    if (this.extLive !== 0) out.push(`mbuf: ${this.extLive} external storages not freed`);
+    if (storages !== 0) out.push(`mbuf: ${storages} external storages not freed`);
     return out;
   }
 }

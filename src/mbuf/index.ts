@@ -5,6 +5,7 @@ export type { MbufConfig } from './alloc.js';
 export { MbufAllocator } from './allocator.js';
 export { mTrailingspace, mWritable } from './chain.js';
 export * from './constants.js';
+export { chainHolding, type MbufHolding, NO_HOLDING } from './holding.js';
 export {
   Mbuf,
   type MExt,

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { loopbackOf } from '../conn/index.js';
-import { httpStatusOf, PathError } from '../errors.js';
+import { errorEntry, httpStatusOf, PathError } from '../errors.js';
 import type { ServerState } from '../files/index.js';
 import { decodeRequestPath, ROUTES, type RouteName } from '../files/index.js';
 import { foldJourney, type JourneyStep } from './fold.js';
@@ -159,8 +159,15 @@ export function registerJourneyRoute(app: FastifyInstance, state: ServerState): 
       reply.header('Cache-Control', 'no-store');
       return await journey(self.host, self.port, route, decoded.relative, state.options.ktls !== null);
     } catch (err) {
-      const status = err instanceof PathError ? err.status : httpStatusOf(err);
-      return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
+      // The catalogue's words, never the error's own text: it may hold the server's paths.
+      const status = httpStatusOf(err);
+      const why =
+        err instanceof PathError
+          ? err.message
+          : status === 404
+            ? 'not found'
+            : (errorEntry(err)?.message ?? 'the trace failed');
+      return reply.code(status).send({ error: `${q.file}: ${why}` });
     } finally {
       running--;
     }

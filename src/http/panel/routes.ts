@@ -7,6 +7,7 @@ import { loopbackOf } from '../conn/index.js';
 import type { ServerState } from '../files/index.js';
 import { decodeRequestPath, openChecked } from '../files/index.js';
 import type { Asset } from './assets.js';
+import { askingSocket } from './bridge.js';
 import type { Comparer } from './compare.js';
 import type { EventHub } from './events.js';
 import type { Metrics } from './metrics.js';
@@ -71,12 +72,12 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
   };
   for (const path of assets.keys()) page(app, path, serveAsset(path));
 
-  page(app, '/stats', async (_req, reply) => {
+  page(app, '/stats', async (req, reply) => {
     reply.header('Cache-Control', 'no-store');
-    return takeSnapshot(state);
+    return takeSnapshot(state, askingSocket(app, req.headers));
   });
-  page(app, '/metrics', async (_req, reply) => {
-    const text = await metrics.render(takeSnapshot(state));
+  page(app, '/metrics', async (req, reply) => {
+    const text = await metrics.render(takeSnapshot(state, askingSocket(app, req.headers)));
     return reply.header('Content-Type', metrics.contentType).send(text);
   });
   app.get('/events', (_req, reply) => {

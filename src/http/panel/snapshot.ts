@@ -1,7 +1,7 @@
 // The /stats document: every kernel counter (vm, sfbuf, mbuf zones, sendfile, copy, sockets, as
 // the kernel's stats() names them), the demo's per-route counters, atRest/leaks, and the
 // `netstat -m` text. docs/stats.md documents the shape; /metrics and /events are built from it.
-import type { KernelStats, ResolvedKernelConfig } from '../../index.js';
+import type { KernelStats, KSocket, ResolvedKernelConfig } from '../../index.js';
 import type { ConnectionCounters } from '../conn/index.js';
 import type { ServerState } from '../files/index.js';
 import { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from '../files/index.js';
@@ -38,8 +38,9 @@ function inflightPeaks(state: ServerState): Record<RouteName, number> {
   return out;
 }
 
-export function takeSnapshot(state: ServerState): StatsSnapshot {
-  const rest = state.kernel.atRest();
+/** The document; `asking` is the socket of the request (what it holds is not counted as activity). */
+export function takeSnapshot(state: ServerState, asking: KSocket | null = null): StatsSnapshot {
+  const rest = state.kernel.atRest(asking);
   return {
     uptime_ms: Math.round(state.clock.nowMs() - state.startedAtMs),
     server: {
