@@ -116,7 +116,8 @@ export async function stat(args: readonly string[]): Promise<number> {
     process.stdout.write(`${readingLine(url)}\n${formatStat(snap)}`);
     return 0;
   }
-  process.stdout.write(`${readingLine(url)}\n`);
+  // The watch's stdout is a table (a header, a row per interval); which server it reads goes to stderr.
+  process.stderr.write(`${readingLine(url)}\n`);
   return watch(url, intervalMs, count, v.insecure === true);
 }
 
