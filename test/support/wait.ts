@@ -6,15 +6,22 @@
 /** How long a wait lasts at most unless the caller says otherwise. */
 export const WAIT_MS = 20_000;
 
-/** Resolves once `cond()` holds; throws `timed out after N ms waiting for WHAT` otherwise. */
+/**
+ * Resolves once `cond()` holds; throws `timed out after N ms waiting for WHAT` otherwise (`what`
+ * may be a function, to say at that moment what is still missing).
+ */
 export async function waitFor(
   cond: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs: number = WAIT_MS,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await cond())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 1));
   }
 }
