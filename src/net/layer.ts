@@ -2,7 +2,7 @@
 // sys/netinet/tcp_usrreq.c (tcp_usr_send, tcp_usr_ready, tcp_usr_abort): one SocketLayer per
 // kernel holds its sockets, its counters and its debug-mode checks. sosend itself is in sosend.ts.
 import { type Clock, type Errno, kassert, SysError, type Tracer, tracer } from '../kern/index.js';
-import { M_NOTREADY, type Mbuf, type MbufAllocator } from '../mbuf/index.js';
+import { M_NOTREADY, type Mbuf, type MbufAllocator, mbFreeNotready, mFreem } from '../mbuf/index.js';
 import { type NetCore, type NetCounterCells, sowwakeup, tcpOutput, transportErrno } from './output.js';
 import { socketsAtRest, socketsCheck } from './sbcheck.js';
 import {
@@ -196,7 +196,7 @@ export class SocketLayer implements NetCore {
   prSend(so: KSocket, flags: number, m: Mbuf): SysError | null {
     const notready = (flags & PRUS_NOTREADY) !== 0;
     if (so.so_pcb.dropped) {
-      if (!notready) this.mbufs.mFreem(m);
+      if (!notready) mFreem(this.mbufs, m);
       return new SysError('ECONNRESET', `pr_send: socket ${so.so_id} was dropped`);
     }
     kassert(notready || (m.m_flags & M_NOTREADY) === 0, 'pr_send: M_NOTREADY without PRUS_NOTREADY');
@@ -213,7 +213,7 @@ export class SocketLayer implements NetCore {
    */
   prReady(so: KSocket, m: Mbuf, count: number): SysError | null {
     if (so.so_pcb.dropped) {
-      this.mbufs.mbFreeNotready(m, count);
+      mbFreeNotready(this.mbufs, m, count);
       this.cells.pr_ready_dropped++;
       this.afterOp();
       return new SysError('ECONNRESET', `pr_ready: socket ${so.so_id} was dropped`);

@@ -27,6 +27,8 @@ import {
   type MbufAllocator,
   MCLBYTES,
   MSIZE,
+  mFree,
+  mFreem,
   mTrailingspace,
   mWritable,
 } from '../mbuf/index.js';
@@ -181,7 +183,7 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf): number {
     kassert(guard < 1 << 24, 'sbcompress: chain too long');
     appended += m.m_len;
     if (m.m_len === 0 && (m.m_flags & M_NOTREADY) === 0) {
-      m = mbufs.mFree(m);
+      m = mFree(mbufs, m);
       continue;
     }
     kassert(m.m_len > 0, 'sbcompress: empty not-ready mbuf');
@@ -191,7 +193,7 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf): number {
       n.m_len += m.m_len;
       sb.sb_ccc += m.m_len;
       if (sb.sb_fnrdy === null) sb.sb_acc += m.m_len;
-      m = mbufs.mFree(m);
+      m = mFree(mbufs, m);
       continue;
     }
     const next: Mbuf | null = m.m_next;
@@ -312,7 +314,7 @@ export function sbdrop(mbufs: MbufAllocator, sb: SockBuf, len: number): void {
     sb.sb_sndptroff = 0;
     sb.sb_sndptr = sb.sb_mb;
   }
-  mbufs.mFreem(freed);
+  mFreem(mbufs, freed);
 }
 
 /** sbflush: drops everything queued; not-ready mbufs are left to their I/O owner. */
