@@ -22,7 +22,16 @@ import {
 } from '../ktls/index.js';
 import { MbufAllocator, netstatMbufLines } from '../mbuf/index.js';
 import { type KSocket, SocketLayer, SS_NOFDREF, type Transport } from '../net/index.js';
-import { type CopyfileOptions, KFile, SendfileLayer, type SendfileOptions } from '../sendfile/index.js';
+import {
+  type CopyfileOptions,
+  KFile,
+  kernCopyfile,
+  kernRead,
+  kernWrite,
+  SendfileLayer,
+  type SendfileOptions,
+  vnSendfile,
+} from '../sendfile/index.js';
 import { createSfBufMap, type SfBufMap } from '../sfbuf/index.js';
 import { Vm, type VmObject } from '../vm/index.js';
 import { type KernelConfig, type ResolvedKernelConfig, resolveConfig, sendspaceMaxBytes } from './config.js';
@@ -249,20 +258,20 @@ export class Kernel {
   ): Promise<number> {
     if (this.destroyed) return this.gone('sendfile');
     this.sched.migrate(so);
-    return this.sendfileLayer.sendfile(file, so, offset, nbytes, opts);
+    return vnSendfile(this.sendfileLayer, file, so, offset, nbytes, opts);
   }
 
   /** read(2): a real copy out of the buffer cache. */
   read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
     if (this.destroyed) return this.gone('read');
-    return this.sendfileLayer.read(file, offset, buf);
+    return kernRead(this.sendfileLayer, file, offset, buf);
   }
 
   /** write(2) on a socket: a real copy into clusters. */
   write(so: KSocket, buf: Uint8Array, signal?: AbortSignal): Promise<number> {
     if (this.destroyed) return this.gone('write');
     this.sched.migrate(so);
-    return this.sendfileLayer.write(so, buf, signal);
+    return kernWrite(this.sendfileLayer, so, buf, signal);
   }
 
   /** The copy path: read(2) into a user buffer, write(2) it, until done. */
@@ -275,7 +284,15 @@ export class Kernel {
   ): Promise<number> {
     if (this.destroyed) return this.gone('copyfile');
     this.sched.migrate(so);
-    return this.sendfileLayer.copyfile(file, so, offset, nbytes, opts);
+    return kernCopyfile(
+      this.sendfileLayer,
+      file,
+      so,
+      offset,
+      nbytes,
+      opts ?? {},
+      this.sendfileLayer.copyBufferBytes,
+    );
   }
 
   /** stats(): every room's counters; reading it resets the peaks (src/kernel/stats.ts). */
