@@ -2,7 +2,7 @@
 // chunk's wired pages into mbufs (one EXT_SFBUF mbuf per page through an sf_buf, or M_EXTPG
 // mbufs of up to MBUF_PEXT_MAX_PGS pages), and the free callbacks sendfile_free_mext and
 // sendfile_free_mext_pg that the mbuf code calls when a storage's last reference goes.
-import { kassert, PAGE_MASK, PAGE_SIZE, pageIndexOf } from '../kern/index.js';
+import { kassert, PAGE_MASK, PAGE_SIZE, pageIndexOf, panic } from '../kern/index.js';
 import {
   EXT_FLAG_CACHE_LAST,
   EXT_FLAG_NOCACHE,
@@ -220,7 +220,7 @@ export function sendfileFreeMextPg(env: SendfileEnv, m: Mbuf): void {
   }
   for (let i = 0; i < epg.m_epg_npgs; i++) {
     const pg = pages[pageIndexOf(epg.m_epg_pa[i]!)];
-    kassert(pg !== undefined, () => `sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);
+    if (pg === undefined) panic(`sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);
     const cacheLast = i === epg.m_epg_npgs - 1 && (flags & EXT_FLAG_CACHE_LAST) !== 0;
     env.vm.vmPageRelease(pg, (flags & EXT_FLAG_NOCACHE) !== 0 && !cacheLast ? VPR_TRYFREE : 0);
   }
