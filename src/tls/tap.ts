@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { SysError } from '../kern/index.js';
-import type { Kernel } from '../kernel.js';
+import type { Kernel } from '../kernel/index.js';
 import {
   TLS_RLTYPE_ALERT,
   TLS_RLTYPE_APP,
