@@ -49,6 +49,8 @@ export interface TcpAddrs {
   readonly peerPort: number;
 }
 
+/** net.inet.ip.portrange.first: where made-up client ports start. */
+const EPHEMERAL_FIRST = 49152;
 /** Smallest MTU tcp_mss accepts (net.inet.tcp.minmss 216 + headers). */
 const MTU_MIN_BYTES = 256;
 
@@ -57,6 +59,7 @@ export class NetInet {
   readonly stat: TcpStat = newTcpStat();
   private readonly prng: Prng;
   private readonly taps = new Set<PcapTap>();
+  private madeUpPorts = 0;
 
   constructor(private readonly config: NetInetConfig) {
     const mtu = config.mtuBytes ?? ETHERMTU;
@@ -111,7 +114,7 @@ export class NetInet {
     for (const tap of this.taps) {
       const sink = tap.match(addrs?.peerPort ?? null);
       if (sink === null) continue;
-      const a = addrs ?? { localAddr: 0x0a000001, localPort: 80, peerAddr: 0x0a000002, peerPort: 1024 };
+      const a = addrs ?? this.madeUpAddrs();
       const pcap = new TcpPcap(
         seq,
         { addr: a.localAddr, port: a.localPort },
@@ -189,6 +192,12 @@ export class NetInet {
       seq.t_pcap?.rst(resetByClient);
     }
     seq.t_pcap = null;
+  }
+
+  /** Ends for a stream without addresses (a memory transport): one client port per connection. */
+  private madeUpAddrs(): TcpAddrs {
+    const port = EPHEMERAL_FIRST + (this.madeUpPorts++ % (65536 - EPHEMERAL_FIRST));
+    return { localAddr: 0x0a000001, localPort: 80, peerAddr: 0x0a000002, peerPort: port };
   }
 
   tcpstat(): Readonly<TcpStat> {
