@@ -14,8 +14,7 @@ import { join } from 'node:path';
 import type { Wiregasm } from '@goodtools/wiregasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes } from '../../src/load/index.js';
-import { MemoryTransport } from '../../src/net/index.js';
-import { PcapBuffer, PcapRingFile, type TcpStat } from '../../src/net/netinet/index.js';
+import { MemoryTransport, PcapBuffer, PcapRingFile, type TcpStat } from '../../src/net/index.js';
 import { type Running, startServer } from '../http/helpers.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
 import {

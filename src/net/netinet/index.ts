@@ -3,7 +3,7 @@
 // each connection's sequence space, and the capture of connections as pcapng (tcp_pcap.c's idea,
 // in Wireshark's file format). What reaches the host socket is unchanged by all of it.
 export { hostInput, inetAddr, tcpAddrsOf } from './host.js';
-export { NetInet, type NetInetConfig, type PcapTap, type TcpAddrs } from './inet.js';
+export { MTU_MIN_BYTES, NetInet, type NetInetConfig, type PcapTap, type TcpAddrs } from './inet.js';
 export {
   ipPacketBytes,
   type TcpEnds,
@@ -11,6 +11,7 @@ export {
   ViewReader,
   writeTcpIpPacket,
 } from './ip-packet.js';
+export { netstatTcpLines } from './netstat.js';
 export { PCAP_SNAPLEN_BYTES, PcapBuffer, pcapngHeader } from './pcap-buffer.js';
 export { PcapRingFile, type PcapRingStats } from './pcap-ring.js';
 export {

@@ -49,15 +49,32 @@ export interface TcpAddrs {
   readonly peerPort: number;
 }
 
+/** One connection's blocks to several captures. */
+function teeSink(sinks: readonly PcapSink[]): PcapSink {
+  return {
+    secrets: (lines) => {
+      for (const s of sinks) s.secrets(lines);
+    },
+    packet: (epb) => {
+      for (const s of sinks) s.packet(epb);
+    },
+    closed: () => {
+      for (const s of sinks) s.closed();
+    },
+  };
+}
+
 /** net.inet.ip.portrange.first: where made-up client ports start. */
 const EPHEMERAL_FIRST = 49152;
 /** Smallest MTU tcp_mss accepts (net.inet.tcp.minmss 216 + headers). */
-const MTU_MIN_BYTES = 256;
+export const MTU_MIN_BYTES = 256;
 
 export class NetInet {
   readonly ifp: IfNet;
   readonly stat: TcpStat = newTcpStat();
   private readonly prng: Prng;
+  /** The captured clients' numbers: their own stream, so a capture never moves a server's ISS. */
+  private readonly peerPrng: Prng;
   private readonly taps = new Set<PcapTap>();
   private madeUpPorts = 0;
 
@@ -72,6 +89,7 @@ export class NetInet {
       hwTsomaxsegsizeBytes: config.hwTsomaxsegsizeBytes ?? IF_HW_TSOMAXSEGSIZE_DEFAULT,
     };
     this.prng = createPrng(((config.seed ?? 0) ^ 0x7c9155ed) >>> 0);
+    this.peerPrng = createPrng(((config.seed ?? 0) ^ 0x3e1a5c07) >>> 0);
   }
 
   /** tcp_mssopt: the MSS this interface allows (MTU minus the IP and TCP headers). */
@@ -111,28 +129,33 @@ export class NetInet {
     this.stat.tcps_sndtotal++;
     this.stat.tcps_accepts++;
     if (this.taps.size === 0) return null;
-    for (const tap of this.taps) {
+    // The latest tap decides how bursts are framed; every matching tap gets the packets.
+    const taps = [...this.taps].reverse();
+    const sinks: PcapSink[] = [];
+    let frames: PcapTap['frames'] = 'wire';
+    let epochOffsetMs = 0;
+    for (const tap of taps) {
       const sink = tap.match(addrs?.peerPort ?? null);
       if (sink === null) continue;
-      const a = addrs ?? this.madeUpAddrs();
-      const pcap = new TcpPcap(
-        seq,
-        { addr: a.localAddr, port: a.localPort },
-        { addr: a.peerAddr, port: a.peerPort },
-        sink,
-        () => this.config.clock.nowMs(),
-        {
-          frames: tap.frames,
-          epochOffsetMs: tap.epochOffsetMs,
-          clientIss: this.prng.nextU32(),
-          clientTsOffset: this.prng.nextU32(),
-        },
-      );
-      seq.t_pcap = pcap;
-      pcap.handshake();
-      return pcap;
+      if (sinks.length === 0) {
+        frames = tap.frames;
+        epochOffsetMs = tap.epochOffsetMs;
+      }
+      sinks.push(sink);
     }
-    return null;
+    if (sinks.length === 0) return null;
+    const a = addrs ?? this.madeUpAddrs();
+    const pcap = new TcpPcap(
+      seq,
+      { addr: a.localAddr, port: a.localPort },
+      { addr: a.peerAddr, port: a.peerPort },
+      sinks.length === 1 ? (sinks[0] as PcapSink) : teeSink(sinks),
+      () => this.config.clock.nowMs(),
+      { frames, epochOffsetMs, clientIss: this.peerPrng.nextU32(), clientTsOffset: this.peerPrng.nextU32() },
+    );
+    seq.t_pcap = pcap;
+    pcap.handshake();
+    return pcap;
   }
 
   /**

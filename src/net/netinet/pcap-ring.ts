@@ -11,7 +11,7 @@ import { pcapngDsbKeylog } from './pcapng.js';
 import type { PcapSink } from './tcp-pcap.js';
 import type { IfNet } from './tcp-var.js';
 
-/** The queue of writes not yet on disk holds at most this much (or the bound, if smaller). */
+/** The queue of writes not yet on disk holds at most this much. */
 const QUEUE_MAX_BYTES = 8 * MiB;
 
 type Op =
@@ -102,7 +102,7 @@ export class PcapRingFile implements PcapSink {
     const room = this.maxBytes - this.headerBytes;
     if (
       block.length > room ||
-      this.queuedBytes + block.length > Math.min(QUEUE_MAX_BYTES, this.maxBytes) ||
+      this.queuedBytes + block.length > QUEUE_MAX_BYTES ||
       this.writeError !== null
     ) {
       if (isPacket) this.droppedPackets++;
