@@ -8,7 +8,7 @@
 // XXX(sim): no windows or retransmission; the write callback stands in for the ACK.
 import { type Errno, errnoFromNode, kassert, type Tracer } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
-import type { NetInet } from './netinet/index.js';
+import type { NetInet, TcpBurst } from './netinet/index.js';
 import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
 import type { KSocket, SndBatch } from './socket.js';
 
@@ -56,7 +56,16 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   kassert(listed === availBytes, () => `tcp_output: mbufViews listed ${listed} of ${availBytes}`);
   sb.sb_sndptr = skipBytes(start, availBytes);
   sb.sb_sndptroff += availBytes;
-  core.inet.output(tp.t_seq, start, availBytes, tp.snd_tag !== null, scratch, sb.sb_sndptroff === sb.sb_ccc);
+  const bursts: TcpBurst[] | null = core.trace.on ? [] : null;
+  core.inet.output(
+    tp.t_seq,
+    start,
+    availBytes,
+    tp.snd_tag !== null,
+    scratch,
+    sb.sb_sndptroff === sb.sb_ccc,
+    bursts,
+  );
   const batch: SndBatch = { bytes: availBytes, viewCount: scratch.length };
   tp.batches.push(batch);
   core.cells.tcps_sndbyte += availBytes;
@@ -71,6 +80,12 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
       views: batch.viewCount,
       mbufs,
       merged: mbufs - batch.viewCount,
+      bursts: (bursts ?? []).map((b) => ({
+        bytes: b.lenBytes,
+        tso: b.tso,
+        segments: b.segments,
+        cut: b.seglimitCut,
+      })),
     }));
   }
   const done = (err?: Error | null): void => tcpAck(core, so, batch, err);

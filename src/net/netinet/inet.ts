@@ -6,7 +6,7 @@ import { type Clock, createPrng, kassert, type Prng } from '../../kern/index.js'
 import type { Mbuf } from '../../mbuf/index.js';
 import { ViewReader } from './ip-packet.js';
 import { type PcapSink, TcpPcap } from './tcp-pcap.js';
-import { tcpSegment } from './tcp-seg.js';
+import { type TcpBurst, tcpSegment } from './tcp-seg.js';
 import type { TcpSeq } from './tcp-seq.js';
 import {
   ETHERMTU,
@@ -160,7 +160,8 @@ export class NetInet {
 
   /**
    * tcp_output's cut of one batch of `lenBytes` ready bytes from `m`, whose wire bytes are `views`;
-   * `push`: the batch empties the send buffer (TH_PUSH on its last segment).
+   * `push`: the batch empties the send buffer (TH_PUSH on its last segment). `bursts`, when given
+   * (a trace listens), gets each burst.
    */
   output(
     seq: TcpSeq,
@@ -169,6 +170,7 @@ export class NetInet {
     hwTls: boolean,
     views: readonly Uint8Array[],
     push: boolean,
+    bursts: TcpBurst[] | null = null,
   ): void {
     const params = {
       t_maxseg: seq.t_maxseg,
@@ -177,13 +179,15 @@ export class NetInet {
       hwTls,
     };
     const pcap = seq.t_pcap;
-    if (pcap === null) {
+    if (pcap === null && bursts === null) {
       tcpSegment(this.ifp, this.stat, params, m, lenBytes, null);
     } else {
-      const reader = new ViewReader(views);
+      const reader = pcap !== null ? new ViewReader(views) : null;
       const seqStart = seq.snd_nxt;
       tcpSegment(this.ifp, this.stat, params, m, lenBytes, (b) => {
-        pcap.burst(b, reader, seqStart, push && b.offsetBytes + b.lenBytes === lenBytes);
+        bursts?.push(b);
+        if (pcap !== null && reader !== null)
+          pcap.burst(b, reader, seqStart, push && b.offsetBytes + b.lenBytes === lenBytes);
       });
     }
     seq.snd_nxt = (seq.snd_nxt + lenBytes) >>> 0;
