@@ -24,7 +24,7 @@ export {
   resolveConfig,
   sendspaceMaxBytes,
   validateKernelConfig,
-} from './kernel.js';
+} from './kernel/index.js';
 export {
   type KtlsEnableOptions,
   type KtlsMode,

@@ -1,6 +1,7 @@
 // Goal: the direction of imports drawn in DESIGN.md holds, and there are no import cycles.
 // Method: read every file under src/, resolve its relative imports, and check each edge against
-// the floor of its room; then search the file graph for a cycle.
+// the floor of its room; then search the file graph for a cycle. Inside src/http the same holds
+// for its subrooms, and a subroom is entered only through its header (index.ts).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ const FLOOR: Record<string, number> = {
   net: 3,
   ktls: 3.5,
   sendfile: 4,
-  'kernel.ts': 5,
+  kernel: 5,
   'index.ts': 5,
   tls: 5.5,
   http: 6,
@@ -87,4 +88,43 @@ describe('imports follow DESIGN.md', () => {
     for (const node of graph.keys()) visit(node, []);
     expect(cycles).toEqual([]);
   });
+
+  it('src/http: subrooms follow their floors and are entered through their headers', () => {
+    const http = join(src, 'http');
+    const subroomOf = (file: string): string | null => {
+      const r = relative(http, file);
+      if (r.startsWith('..')) return null;
+      const parts = r.split(/[\\/]/);
+      return parts.length > 1 ? (parts[0] ?? '') : (parts[0] ?? '').replace(/\.ts$/, '');
+    };
+    const broken: string[] = [];
+    for (const { from, to } of edges()) {
+      const a = subroomOf(from);
+      const b = subroomOf(to);
+      if (b === null || a === b) continue;
+      if (a !== null) {
+        const fa = HTTP_FLOOR[a];
+        const fb = HTTP_FLOOR[b];
+        expect(fa, `unknown subroom ${a}`).toBeDefined();
+        expect(fb, `unknown subroom ${b}`).toBeDefined();
+        if ((fb ?? 99) >= (fa ?? -1) && a !== 'index')
+          broken.push(`${relative(src, from)} -> ${relative(src, to)}`);
+      }
+      const header = relative(http, to).split(/[\\/]/).length === 1 || to.endsWith(`${b}/index.ts`);
+      if (!header) broken.push(`${relative(src, from)} -> ${relative(src, to)} (not through the header)`);
+    }
+    expect(broken).toEqual([]);
+  });
 });
+
+/** src/http's subrooms: a file may import only lower floors (errors < conn < files < panel, journey < server). */
+const HTTP_FLOOR: Record<string, number> = {
+  errors: 0,
+  conn: 1,
+  files: 2,
+  panel: 3,
+  journey: 3,
+  'kernel-plugin': 3,
+  server: 4,
+  index: 5,
+};

@@ -3,8 +3,23 @@
 // file server answers for an open(2)/sendfile(2)/write(2) failure (what nginx answers for the
 // same); the ZCSIM_ entries are the demo's own conditions. test/http/errors.test.ts pins it.
 import { ERRNO_MEANING, type Errno, SysError } from '../kern/index.js';
-import { StaleEntryError } from './file-cache.js';
-import { PathError } from './path.js';
+
+/** The entry was replaced (its file changed) before a response could use it: look it up again. */
+export class StaleEntryError extends Error {
+  override readonly name = 'StaleEntryError';
+  readonly code = 'ESTALE';
+}
+
+/** Why a path was refused; `status` is the HTTP answer. */
+export class PathError extends Error {
+  override readonly name = 'PathError';
+  constructor(
+    readonly status: 400 | 403 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** The file changed under a response: it got fewer bytes than its Content-Length promised. */
 export class FileChangedError extends Error {

@@ -1,11 +1,10 @@
 // src/http: the file server demo over the simulated kernel, its dashboard, /stats, /metrics, /events.
-export { type ConnectionCounters, PIPELINE_MAX } from './connection.js';
+export { type ConnectionCounters, PIPELINE_MAX } from './conn/index.js';
 export { ERRNO_HTTP_STATUS, ERRORS, type ErrorEntry, httpStatusOf } from './errors.js';
-export type { JourneyStep } from './journey-fold.js';
-export type { JourneyReport } from './journey-route.js';
+export { MAX_RANGES, ROUTES, type RouteCounters, type RouteName } from './files/index.js';
+export type { JourneyReport, JourneyStep } from './journey/index.js';
 export { httpSndbufBytes } from './kernel-plugin.js';
-export { ROUTES, type RouteCounters, type RouteName } from './route-stats.js';
-export { MAX_RANGES } from './semantics.js';
+export type { StatsSnapshot } from './panel/index.js';
 export {
   buildServer,
   SEND_TIMEOUT_MS_DEFAULT,
@@ -14,4 +13,3 @@ export {
   type TlsOptions,
   type ZcsimServer,
 } from './server.js';
-export type { StatsSnapshot } from './snapshot.js';

@@ -15,22 +15,36 @@ import type { KernelConfig } from '../index.js';
 import { type Clock, realClock, type TimerHandle } from '../kern/index.js';
 import { TCP_TLS_MODE_IFNET, TCP_TLS_MODE_SW } from '../ktls/index.js';
 import { ktlsAccept } from '../tls/index.js';
-import { loadAssets } from './assets.js';
-import { Comparer } from './compare.js';
-import { Connection, type ConnectionHost, type ConnectionTls } from './connection.js';
+import {
+  Connection,
+  type ConnectionHost,
+  type ConnectionTls,
+  Heads,
+  KEEP_ALIVE_TIMEOUT_MS,
+  PoolGate,
+} from './conn/index.js';
 import { httpStatusOf } from './errors.js';
-import { EventHub } from './events.js';
-import { FileCache } from './file-cache.js';
-import { type FileRouteContext, respondFile, targetPath } from './file-route.js';
-import { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
+import {
+  FileCache,
+  type FileRouteContext,
+  ROUTES,
+  type RouteName,
+  respondFile,
+  ServerState,
+  targetPath,
+} from './files/index.js';
+import { registerJourneyRoute } from './journey/index.js';
 import kernelPlugin from './kernel-plugin.js';
-import { Metrics } from './metrics.js';
-import { respondEvents, respondPanel } from './panel-bridge.js';
-import { registerPanelRoutes } from './panel-routes.js';
-import { PoolGate } from './pool-gate.js';
-import { ROUTES, type RouteName } from './route-stats.js';
-import { takeSnapshot } from './snapshot.js';
-import { ServerState } from './state.js';
+import {
+  Comparer,
+  EventHub,
+  loadAssets,
+  Metrics,
+  registerPanelRoutes,
+  respondEvents,
+  respondPanel,
+  takeSnapshot,
+} from './panel/index.js';
 
 export interface ServerOptions {
   /** The folder served. */
@@ -274,5 +288,6 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
       .send(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`);
   });
   registerPanelRoutes(app, { state, hub, comparer, metrics: new Metrics(), assets: loadAssets() });
+  registerJourneyRoute(app, state);
   return app;
 }

@@ -83,13 +83,10 @@ export class KtlsLayer implements KtlsEnv {
     this.useExtPgs = config.useExtPgs;
     this.checkQueued = config.checkAll;
     this.trace = tracer('ktls', config.kernelId);
-    if (
-      this.maxlenBytes % 4096 !== 0 ||
-      this.maxlenBytes < 4096 ||
-      this.maxlenBytes > TLS_MAX_MSG_SIZE_V10_2
-    ) {
-      throw new SysError('EINVAL', `kern.ipc.tls.maxlen ${this.maxlenBytes}: a multiple of 4096 up to 16384`);
-    }
+    kassert(
+      this.maxlenBytes % 4096 === 0 && this.maxlenBytes >= 4096 && this.maxlenBytes <= TLS_MAX_MSG_SIZE_V10_2,
+      () => `ktls: maxlen ${this.maxlenBytes} passed the config's check`,
+    );
     this.wqs = Array.from({ length: config.cpuCount }, (_, cpu) => new KtlsWq(this, cpu));
     this.anonPages = ktlsAnonPages(this, Math.min(TLS_MAX_MSG_SIZE_V10_2, this.maxlenBytes));
   }
@@ -258,6 +255,16 @@ export class KtlsLayer implements KtlsEnv {
       anon_pages_held: c.anon_pages_held,
       rexmit_segments: c.rexmit_segments,
     });
+  }
+
+  /** Anonymous pages (ciphertext, headers) this layer holds wired. */
+  anonPagesHeld(): number {
+    return this.cells.anon_pages_held;
+  }
+
+  /** Bytes encrypted so far, by where: the kernel's workers (sw) and the NIC (ifnet). */
+  encryptedBytes(): { readonly sw: number; readonly ifnet: number } {
+    return { sw: this.cells.sw_encrypt_bytes, ifnet: this.cells.ifnet_encrypt_bytes };
   }
 
   /** The debug-mode check: counts never negative, one active count per live session. */

@@ -154,6 +154,11 @@ export class MbufAllocator implements MbufCore {
   }
 
   /** The O(n) rules of the zones and of every storage (alloc.ts). */
+  /** The zones' high-water marks since the previous read (reset by reading). */
+  takePeaks(): { readonly mbufs: number; readonly clusters: number } {
+    return { mbufs: this.mbufZone.takePeak(), clusters: this.clusterZone.takePeak() };
+  }
+
   checkInvariants(): void {
     mbufCheckInvariants(this);
   }

@@ -30,8 +30,8 @@ export interface SendfileConfig {
   readonly invariants: boolean;
   /** The copy path's user buffer, in bytes. */
   readonly copyBufferBytes: number;
-  /** Every room's checkInvariants (debug mode). */
-  readonly checkInvariants: () => void;
+  /** The kernel's invariants hook (debug mode), queued to the end of the current job. */
+  readonly checkAll: () => void;
   readonly kernelId: number;
   /** How long a file's fstat is trusted, in ms (0, the default: an fstat per call). */
   readonly revalidateMs?: number;
@@ -55,8 +55,7 @@ export class SendfileLayer implements SendfileEnv {
   readonly freeMext = (m: Mbuf): void => sendfileFreeMext(this, m);
   readonly freeMextPg = (m: Mbuf): void => sendfileFreeMextPg(this, m);
   private readonly copyBufferBytes: number;
-  private readonly checkInvariants: () => void;
-  private checkQueued = false;
+  readonly checkAll: () => void;
 
   constructor(config: SendfileConfig) {
     this.vm = config.vm;
@@ -68,21 +67,8 @@ export class SendfileLayer implements SendfileEnv {
     this.invariants = config.invariants;
     this.revalidateMs = config.revalidateMs ?? 0;
     this.copyBufferBytes = config.copyBufferBytes;
-    this.checkInvariants = config.checkInvariants;
+    this.checkAll = config.checkAll;
     this.trace = tracer('sendfile', config.kernelId);
-  }
-
-  /**
-   * Runs every room's invariant check. A free callback runs inside the mbuf and socket code,
-   * whose structures may be half updated, so the check is queued to the end of the current job.
-   */
-  checkAll(): void {
-    if (this.checkQueued) return;
-    this.checkQueued = true;
-    queueMicrotask(() => {
-      this.checkQueued = false;
-      this.checkInvariants();
-    });
   }
 
   /** sendfile(2); see vnSendfile. */

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { SysError } from '../kern/index.js';
-import type { Kernel } from '../kernel.js';
+import type { Kernel } from '../kernel/index.js';
 import {
   type KtlsMode,
   type KtlsRexmit,

@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { SysError } from '../kern/index.js';
-import type { Kernel } from '../kernel.js';
+import type { Kernel } from '../kernel/index.js';
 import {
   AES_GMAC_HASH_LEN,
   TLS_HEADER_BYTES,

@@ -4,8 +4,13 @@
 // Method: fast-check properties with a fixed seed (SIM_SEED overrides), plus a few pinned cases.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { multipartLayout } from '../../src/http/multipart.js';
-import { decide, MAX_RANGES, makeEtag, type Validators } from '../../src/http/semantics.js';
+import {
+  decide,
+  MAX_RANGES,
+  makeEtag,
+  multipartLayout,
+  type Validators,
+} from '../../src/http/files/index.js';
 
 const seed = Number(process.env.SIM_SEED ?? 424242);
 const v = (sizeBytes: number): Validators => ({

@@ -9,8 +9,8 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_CLIENTS_MAX } from '../../src/http/events.js';
-import { decide, httpDateSec } from '../../src/http/semantics.js';
+import { decide, httpDateSec } from '../../src/http/files/index.js';
+import { EVENT_CLIENTS_MAX } from '../../src/http/panel/index.js';
 import { type Fixture, makeFixture } from './fixture.js';
 import { atRestSoon, type Running, rawExchange, rawGet, startServer } from './helpers.js';
 

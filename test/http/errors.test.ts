@@ -8,10 +8,10 @@ import {
   FileChangedError,
   httpStatusOf,
   isClientGone,
+  PathError,
   PoolExhaustedError,
+  StaleEntryError,
 } from '../../src/http/errors.js';
-import { StaleEntryError } from '../../src/http/file-cache.js';
-import { PathError } from '../../src/http/path.js';
 import { ERRNO_MEANING, SysError } from '../../src/kern/index.js';
 
 describe('the error catalogue', () => {

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { EVENT_CLIENTS_MAX, EVENT_STALL_MS, EventHub } from '../../src/http/events.js';
+import { EVENT_CLIENTS_MAX, EVENT_STALL_MS, EventHub } from '../../src/http/panel/index.js';
 import { ManualClock } from '../../src/kern/index.js';
 
 class FakeResponse extends EventEmitter {

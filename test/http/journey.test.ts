@@ -10,8 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JourneyReport } from '../../src/http/index.js';
-import { foldJourney, JOURNEY_STEPS_MAX } from '../../src/http/journey-fold.js';
-import type { JourneyEvent } from '../../src/http/journey-recorder.js';
+import type { JourneyEvent } from '../../src/http/journey/index.js';
+import { foldJourney, JOURNEY_STEPS_MAX } from '../../src/http/journey/index.js';
 import { type Fixture, makeFixture } from './fixture.js';
 import { atRestSoon, type Running, startServer } from './helpers.js';
 

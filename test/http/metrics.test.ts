@@ -9,7 +9,7 @@ import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-t
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatsSnapshot } from '../../src/http/index.js';
-import { KERNEL_METRICS } from '../../src/http/metric-table.js';
+import { KERNEL_METRICS } from '../../src/http/panel/index.js';
 import { type Fixture, makeFixture } from './fixture.js';
 import { atRestSoon, type Running, startServer } from './helpers.js';
 

@@ -3,7 +3,7 @@
 // how many it holds), and what Node's strict parser refuses is refused with the same status.
 // Method: feed byte strings in every split; check each step.
 import { describe, expect, it } from 'vitest';
-import { MAX_HEAD_BYTES, type ParseStep, RequestParser } from '../../src/http/request-parser.js';
+import { MAX_HEAD_BYTES, type ParseStep, RequestParser } from '../../src/http/conn/index.js';
 
 function steps(raw: string, chunkBytes: number): ParseStep[] {
   const p = new RequestParser();

@@ -3,8 +3,8 @@
 // keeping the first and the last cycle. Two levels: events into per-page steps, then runs of
 // steps (a whole chunk: pages, sbappend, output, write done, frees) into one step, so that the
 // timeline of a large file stays short and bounded.
-import type { JourneyEvent } from './journey-recorder.js';
-import { journeyEventKey, journeyEventText } from './journey-text.js';
+import type { JourneyEvent } from './recorder.js';
+import { journeyEventKey, journeyEventText } from './text.js';
 
 /** Longest cycle of events that folds (a page's lookup, wire, sf_buf, ... is about 4). */
 const CYCLE_EVENTS_MAX = 8;

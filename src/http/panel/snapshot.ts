@@ -1,10 +1,10 @@
 // The /stats document: every kernel counter (vm, sfbuf, mbuf zones, sendfile, copy, sockets, as
 // the kernel's stats() names them), the demo's per-route counters, atRest/leaks, and the
 // `netstat -m` text. docs/stats.md documents the shape; /metrics and /events are built from it.
-import type { KernelStats, ResolvedKernelConfig } from '../index.js';
-import type { ConnectionCounters } from './connection.js';
-import { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from './route-stats.js';
-import type { ServerState } from './state.js';
+import type { KernelStats, ResolvedKernelConfig } from '../../index.js';
+import type { ConnectionCounters } from '../conn/index.js';
+import type { ServerState } from '../files/index.js';
+import { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from '../files/index.js';
 
 export interface StatsSnapshot {
   /** Milliseconds since the server started (its own clock). */

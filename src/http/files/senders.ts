@@ -11,9 +11,9 @@
 // TLSSocket.
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import type { KFile } from '../index.js';
-import type { Connection, TlsPass } from './connection.js';
-import { FileChangedError } from './errors.js';
+import type { KFile } from '../../index.js';
+import type { Connection, TlsPass } from '../conn/index.js';
+import { FileChangedError } from '../errors.js';
 import type { FileEntry } from './file-cache.js';
 import { countPasses, type RouteCounters, type RouteName } from './route-stats.js';
 import type { ServerState } from './state.js';

@@ -2,17 +2,7 @@
 // it: take the path of the target (origin or absolute form), decode once, refuse what could climb
 // out. Whether the file found is inside the root is checked on the opened descriptor
 // (open-checked.ts).
-
-/** Why a path was refused; `status` is the HTTP answer. */
-export class PathError extends Error {
-  override readonly name = 'PathError';
-  constructor(
-    readonly status: 400 | 403 | 404,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { PathError } from '../errors.js';
 
 export interface DecodedPath {
   /** Path segments after decoding, never empty strings, '.' or '..'. */

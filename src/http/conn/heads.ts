@@ -3,8 +3,7 @@
 // (nginx's ngx_time_update), and a file's whole-body 200 head is cached per file version (its
 // entry) and per second, so a hot file's head costs a lookup.
 import { STATUS_CODES } from 'node:http';
-import type { Clock } from '../kern/index.js';
-import type { FileEntry } from './file-cache.js';
+import type { Clock } from '../../kern/index.js';
 
 /** The idle time a kept-alive connection is given, announced in Keep-Alive (fastify's default). */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
@@ -25,7 +24,7 @@ export class Heads {
   private dateSec = -1;
   private dateField = '';
   /** Whole-body 200 heads per file version, remade when the Date second changes. */
-  private readonly whole200 = new WeakMap<FileEntry, CachedHeads>();
+  private readonly whole200 = new WeakMap<object, CachedHeads>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -47,8 +46,11 @@ export class Heads {
     return Buffer.from(s, 'latin1');
   }
 
-  /** The 200 head of `entry`'s whole body; `fields` is called only when it is not cached. */
-  whole(entry: FileEntry, fields: () => readonly string[], keepAlive: boolean): Buffer {
+  /**
+   * The 200 head of a file version's whole body, cached per `entry` (any object that stands for one
+   * version); `fields` is called only when it is not cached.
+   */
+  whole(entry: object, fields: () => readonly string[], keepAlive: boolean): Buffer {
     this.dateLine();
     let c = this.whole200.get(entry);
     if (c === undefined || c.sec !== this.dateSec) {

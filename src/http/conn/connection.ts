@@ -6,9 +6,9 @@
 // connection's AbortSignal ends every wait of its responses when it closes.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Kernel, KSocket } from '../index.js';
-import { type Clock, SysError, type TimerHandle } from '../kern/index.js';
-import type { KtlsConnection } from '../tls/index.js';
+import type { Kernel, KSocket } from '../../index.js';
+import { type Clock, SysError, type TimerHandle } from '../../kern/index.js';
+import type { KtlsConnection } from '../../tls/index.js';
 import type { Heads } from './heads.js';
 import { type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
 

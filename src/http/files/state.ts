@@ -1,9 +1,9 @@
 // One server's state: its options, its kernel, the open-file cache, the per-route counters and
 // the connection counters. Nothing here is module-level: every buildServer() has its own.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Kernel, KernelAtRest } from '../index.js';
-import type { Clock } from '../kern/index.js';
-import { type ConnectionCounters, newConnectionCounters } from './connection.js';
+import type { Kernel, KernelAtRest } from '../../index.js';
+import type { Clock } from '../../kern/index.js';
+import { type ConnectionCounters, newConnectionCounters } from '../conn/index.js';
 import type { FileCache } from './file-cache.js';
 import { newRouteCounters, type RouteCounters, type RouteName } from './route-stats.js';
 

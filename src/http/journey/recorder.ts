@@ -5,7 +5,7 @@
 // is kept when it names that socket, that object, or one of those pages; the rest of the kernel's
 // traffic is left out.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { TRACE_CHANNELS, type TraceEvent, type TraceRoom } from '../kern/index.js';
+import { TRACE_CHANNELS, type TraceEvent, type TraceRoom } from '../../kern/index.js';
 
 /** The rooms whose channels a journey listens to (the kernel's, not the demo's). */
 const KERNEL_ROOMS: readonly TraceRoom[] = ['vm', 'sfbuf', 'mbuf', 'net', 'sendfile'];

@@ -8,7 +8,7 @@
 import { type BigIntStats, constants, existsSync } from 'node:fs';
 import { type FileHandle, open, readlink, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { SysError } from '../kern/index.js';
+import { SysError } from '../../kern/index.js';
 
 /** Linux names every open descriptor's file here; elsewhere the path is checked again instead. */
 const PROC_FD = '/proc/self/fd';

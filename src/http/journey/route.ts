@@ -6,13 +6,12 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { httpStatusOf } from './errors.js';
-import { foldJourney, type JourneyStep } from './journey-fold.js';
-import { type JourneyEvent, JourneyRecorder } from './journey-recorder.js';
-import { loopbackOf } from './loopback.js';
-import { decodeRequestPath, PathError } from './path.js';
-import { ROUTES, type RouteName } from './route-stats.js';
-import type { ServerState } from './state.js';
+import { loopbackOf } from '../conn/index.js';
+import { httpStatusOf, PathError } from '../errors.js';
+import type { ServerState } from '../files/index.js';
+import { decodeRequestPath, ROUTES, type RouteName } from '../files/index.js';
+import { foldJourney, type JourneyStep } from './fold.js';
+import { type JourneyEvent, JourneyRecorder } from './recorder.js';
 
 /** Journeys at once at most (each holds a connection and a recorder). */
 const JOURNEYS_MAX = 2;

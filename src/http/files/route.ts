@@ -4,16 +4,19 @@
 // write(2) on the connection's kernel socket, or the head and the body through the route's
 // sender (senders.ts). A failure after the head went out closes the connection: never a wrong body.
 import { STATUS_CODES } from 'node:http';
-import { SysError } from '../kern/index.js';
-import type { Connection } from './connection.js';
-import { FileChangedError, httpStatusOf, isClientGone, PoolExhaustedError } from './errors.js';
-import { type FileEntry, StaleEntryError } from './file-cache.js';
-import type { Heads } from './heads.js';
+import { SysError } from '../../kern/index.js';
+import type { Connection, Heads, HttpRequest, PoolGate } from '../conn/index.js';
+import {
+  FileChangedError,
+  httpStatusOf,
+  isClientGone,
+  PoolExhaustedError,
+  StaleEntryError,
+} from '../errors.js';
+import type { FileEntry } from './file-cache.js';
 import { directoryListing } from './listing.js';
 import { multipartLayout } from './multipart.js';
 import { type DecodedPath, decodeRequestPath, originForm, routeRelativeTarget } from './path.js';
-import type { PoolGate } from './pool-gate.js';
-import type { HttpRequest } from './request-parser.js';
 import { countResponse, type RouteName } from './route-stats.js';
 import { type ConditionalHeaders, decide } from './semantics.js';
 import { BODY_SENDERS, type BodyPart, type OpenBody, type ResponsePlan } from './senders.js';

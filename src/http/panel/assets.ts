@@ -1,4 +1,4 @@
-// The dashboard's files: our own page (src/http/public) and uPlot from node_modules, read once
+// The dashboard's files: our own page (src/http/panel/public) and uPlot from node_modules, read once
 // at start and served from memory, so the page needs no network at run time.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,10 +17,13 @@ const PUBLIC_FILES: Readonly<Record<string, string>> = {
   'favicon.svg': 'image/svg+xml',
 };
 
-/** src/http/public, whether we run from src (tests) or from dist/src/http (the build). */
+/** src/http/panel/public, whether we run from src (tests) or from dist/src/http/panel (the build). */
 export function publicDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'public'), resolve(here, '..', '..', '..', 'src', 'http', 'public')];
+  const candidates = [
+    join(here, 'public'),
+    resolve(here, '..', '..', '..', '..', 'src', 'http', 'panel', 'public'),
+  ];
   const found = candidates.find((d) => existsSync(join(d, 'index.html')));
   if (!found) throw new Error(`dashboard files not found in ${candidates.join(' or ')}`);
   return found;

@@ -5,7 +5,7 @@
 // name swapped meanwhile) is neither shown nor sized.
 import { readdir } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { SysError } from '../kern/index.js';
+import { SysError } from '../../kern/index.js';
 import { openChecked, reopenPath } from './open-checked.js';
 
 /** Upper bound on entries listed: a listing is a page for people, not an API. */

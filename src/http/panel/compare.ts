@@ -2,7 +2,7 @@
 // room's generator in a child process. One comparison at a time; the child is killed if it
 // overstays. Each route's result carries the server-side counters over its run (bytes copied
 // per byte sent), read from this server's per-route counters around the child's run.
-import type { Clock } from '../kern/index.js';
+import type { Clock } from '../../kern/index.js';
 import {
   type AutocannonSummary,
   builtScript,
@@ -10,8 +10,8 @@ import {
   hostForUrl,
   LOADER_SCRIPT,
   type LoadResult,
-} from '../load/index.js';
-import { ROUTES, type RouteCounters, type RouteName } from './route-stats.js';
+} from '../../load/index.js';
+import { ROUTES, type RouteCounters, type RouteName } from '../files/index.js';
 
 /** Below this size autocannon is the loader; at and above it the raw client. */
 export const RAW_LOADER_MIN_BYTES = 64 * 1024;

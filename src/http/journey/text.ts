@@ -1,7 +1,7 @@
 // One line of text per kernel event of a journey, in the kernel's own words (the routine that
 // ran, the objects it touched), and the key under which repeats of an event fold together.
-import { formatKva } from '../sfbuf/index.js';
-import type { JourneyEvent } from './journey-recorder.js';
+import { formatKva } from '../../sfbuf/index.js';
+import type { JourneyEvent } from './recorder.js';
 
 type Fields = Readonly<Record<string, unknown>>;
 

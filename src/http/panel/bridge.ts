@@ -5,10 +5,8 @@
 // ServerResponse the event hub writes to, and later pipelined requests wait behind it.
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { Connection } from './connection.js';
+import type { Connection, Heads, HttpRequest } from '../conn/index.js';
 import type { EventHub } from './events.js';
-import type { Heads } from './heads.js';
-import type { HttpRequest } from './request-parser.js';
 
 /** Fields the server sets itself on every head. */
 const OWN_FIELDS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date', 'content-length']);

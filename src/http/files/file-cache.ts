@@ -14,8 +14,9 @@ import { type BigIntStats, fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import mime from 'mime-types';
-import type { Kernel, KFile } from '../index.js';
-import { type Clock, SysError } from '../kern/index.js';
+import type { Kernel, KFile } from '../../index.js';
+import { type Clock, SysError } from '../../kern/index.js';
+import { StaleEntryError } from '../errors.js';
 import { type CheckedFile, openChecked, reopenChecked, reopenPath } from './open-checked.js';
 import { makeEtag, type Validators } from './semantics.js';
 
@@ -32,12 +33,6 @@ export interface FileEntry extends Validators {
   readonly contentType: string;
   /** Headers shared by every 200/206 of this entry (flat name, value list for writeHead). */
   readonly baseHeaders: readonly string[];
-}
-
-/** The entry was replaced (its file changed) before a response could use it: look it up again. */
-export class StaleEntryError extends Error {
-  override readonly name = 'StaleEntryError';
-  readonly code = 'ESTALE';
 }
 
 /** A response's hold on an entry's checked file. */

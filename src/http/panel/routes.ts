@@ -3,16 +3,14 @@
 import { readdir } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
+import { loopbackOf } from '../conn/index.js';
+import type { ServerState } from '../files/index.js';
+import { decodeRequestPath, openChecked } from '../files/index.js';
 import type { Asset } from './assets.js';
 import type { Comparer } from './compare.js';
 import type { EventHub } from './events.js';
-import { registerJourneyRoute } from './journey-route.js';
-import { loopbackOf } from './loopback.js';
 import type { Metrics } from './metrics.js';
-import { openChecked } from './open-checked.js';
-import { decodeRequestPath } from './path.js';
 import { takeSnapshot } from './snapshot.js';
-import type { ServerState } from './state.js';
 
 /** Files listed on the dashboard at most. */
 const FILES_LISTED_MAX = 200;
@@ -89,7 +87,6 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
     }
   });
   page(app, '/files', async () => ({ files: await listFiles(state.options.realRoot) }));
-  registerJourneyRoute(app, state);
   app.post('/compare', async (request, reply) => {
     const body = request.body as { file?: unknown } | null;
     if (typeof body?.file !== 'string')

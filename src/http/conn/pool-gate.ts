@@ -3,10 +3,10 @@
 // behind one server-wide timer that looks at the zones every POOL_POLL_MS; a waiter still queued
 // after POOL_WAIT_MS gets PoolExhaustedError (503 with Retry-After), and a connection's close ends
 // its wait. So a pool that stalled clients hold makes others wait a bounded time, never forever.
-import type { Kernel } from '../index.js';
-import type { Clock, TimerHandle } from '../kern/index.js';
+import type { Kernel } from '../../index.js';
+import type { Clock, TimerHandle } from '../../kern/index.js';
+import { PoolExhaustedError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { PoolExhaustedError } from './errors.js';
 
 /** How long a response that has not started waits for a dry pool (its SO_SNDTIMEO). */
 export const POOL_WAIT_MS = 1000;

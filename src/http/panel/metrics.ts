@@ -5,9 +5,9 @@
 // at the first scrape. A kernel value the table does not name yet is still exported, as a gauge
 // zcsim_<section>_<key>.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { ConnectionCounters } from './connection.js';
+import type { ConnectionCounters } from '../conn/index.js';
+import { ROUTES, type RouteCounters } from '../files/index.js';
 import { ABORT_ERRNOS, KERNEL_METRICS, type KernelMetric, ZONE_METRICS } from './metric-table.js';
-import { ROUTES, type RouteCounters } from './route-stats.js';
 import type { StatsSnapshot } from './snapshot.js';
 
 type Metric = Counter<string> | Gauge<string>;

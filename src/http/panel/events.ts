@@ -5,7 +5,7 @@
 // room, so idle subscribers cannot lock dashboards out. The timer runs only while someone
 // listens, and closeAll() ends every stream so that server close never waits on one.
 import type { ServerResponse } from 'node:http';
-import type { Clock, TimerHandle } from '../kern/index.js';
+import type { Clock, TimerHandle } from '../../kern/index.js';
 
 export const EVENT_CLIENTS_MAX = 64;
 export const EVENT_BACKLOG_BYTES_MAX = 1024 * 1024;

@@ -1,0 +1,17 @@
+// src/http/conn: the HTTP/1.1 engine over the kernel socket. A connection owns one kernel socket
+// for its life, parses requests as they come (request-parser), answers them in order at the head
+// of its queue, builds heads (heads) and admits bodies to the kernel's pools (pool-gate). It knows
+// no files: a response is handed to the host's respond(), which the server composes.
+export {
+  Connection,
+  type ConnectionCounters,
+  type ConnectionHost,
+  type ConnectionTls,
+  newConnectionCounters,
+  PIPELINE_MAX,
+  type TlsPass,
+} from './connection.js';
+export { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
+export { loopbackOf } from './loopback.js';
+export { PoolGate } from './pool-gate.js';
+export { type HttpRequest, MAX_HEAD_BYTES, type ParseStep, RequestParser } from './request-parser.js';
