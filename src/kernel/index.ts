@@ -226,7 +226,7 @@ export class Kernel {
     signal?: AbortSignal,
   ): Promise<number> {
     this.sched.migrate(so);
-    return this.ktls.sosend(so, buf, recordType, signal);
+    return this.sockets.sosend(so, buf, signal, recordType);
   }
 
   /** sendfile(2). */
