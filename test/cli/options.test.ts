@@ -2,7 +2,7 @@
 // appears in its --help with its default, environment PORT/HOST work, and mistakes exit 2 with
 // a clear message. Method: parseServeArgs directly, and the built command as a child process.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -94,6 +94,9 @@ describe('the zcsim command', () => {
       expect(serve.stdout).toContain(`--${name}`);
       if (spec.default !== undefined) expect(serve.stdout).toContain(`(default: ${spec.default})`);
     }
+    // docs/knobs.md, where the README sends a reader for every option, names them all too.
+    const knobs = readFileSync(join(ROOT, 'docs', 'knobs.md'), 'utf8');
+    for (const name of Object.keys(SERVE_OPTIONS)) expect(knobs, name).toContain(`--${name}`);
     const stat = run('stat', '--help');
     expect(stat.status).toBe(0);
     for (const name of Object.keys(STAT_OPTIONS)) expect(stat.stdout).toContain(`--${name}`);
