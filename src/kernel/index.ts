@@ -249,7 +249,7 @@ export class Kernel {
   ): Promise<number> {
     if (this.destroyed) return this.gone('sendmsg');
     this.sched.migrate(so);
-    return this.ktls.sosend(so, buf, recordType, signal);
+    return this.sockets.sosend(so, buf, signal, recordType);
   }
 
   /** sendfile(2). */

@@ -13,7 +13,6 @@ import {
 } from '../vm/index.js';
 import type { KFile } from './file.js';
 import type { CopyfileOptions } from './flags.js';
-import { soWrite } from './ktls.js';
 import type { SendfileEnv } from './sfio.js';
 import { checkFileArgs, checkSocket } from './validate.js';
 
@@ -105,10 +104,10 @@ export async function kernRead(
   }
 }
 
-/** write(2) on a socket: sosend copies the bytes into clusters (and counts copy_bytes_in). */
+/** write(2) on a socket: sosend copies the bytes into clusters or TLS records (and counts copy_bytes_in). */
 export async function kernWrite(env: SendfileEnv, so: KSocket, buf: Uint8Array, signal?: AbortSignal) {
   checkSocket(so);
-  const n = await soWrite(env, so, buf, signal);
+  const n = await env.sockets.sosend(so, buf, signal);
   if (env.trace.on) env.trace.emit('copyin', () => ({ so: so.so_id, bytes: n }));
   return n;
 }

@@ -9,7 +9,7 @@ import { vmObjectDeallocate, vmObjectReference, vmObjectRevalidateStale } from '
 import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
 import type { KFile } from './file.js';
 import { type SendfileOptions, SF_FLAGS_ALL, SF_READAHEAD, SF_SYNC } from './flags.js';
-import { sendfileKtlsQueue, sendfileKtlsSession, soWrite } from './ktls.js';
+import { sendfileKtlsQueue, sendfileKtlsSession } from './ktls.js';
 import {
   type SendfileEnv,
   SendfileSync,
@@ -124,7 +124,7 @@ async function sendTrailers(env: SendfileEnv, so: KSocket, opts: SendfileOptions
   for (const t of opts.trailers ?? []) {
     if (t.length === 0) continue;
     try {
-      r.sbytes += await soWrite(env, so, t, opts.signal);
+      r.sbytes += await env.sockets.sosend(so, t, opts.signal);
     } catch (e) {
       if (!isSysError(e)) throw e;
       r.sbytes += e.sbytes;
@@ -212,7 +212,7 @@ async function sendfileLoop(
         // On a KTLS socket the header becomes records of anonymous pages (m_uiotombuf M_EXTPG).
         const h =
           call.tls !== null && env.ktls !== null
-            ? env.ktls.uiotombuf(call.tls, hdr, space, call.signal)
+            ? env.ktls.uiotombuf(hdr, space, call.signal)
             : mUiotombuf(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
         hdrlen = mLength(env.mbufs, mh);
