@@ -147,12 +147,12 @@ function physmemOption(text: string): number {
   if (n % PAGE_SIZE !== 0)
     throw new UsageError(`--physmem must be a whole number of ${PAGE_SIZE}-byte pages, not '${text}'`);
   if (n < MiB) throw new UsageError(`--physmem must be at least 1M, not '${text}'`);
+  if (n > totalmem())
+    throw new UsageError(`--physmem ${text} is more than this machine's memory (${formatBytes(totalmem())})`);
   if (n > PHYSMEM_MAX_BYTES)
     throw new UsageError(
       `--physmem must be at most ${formatBytes(PHYSMEM_MAX_BYTES)} (what one ArrayBuffer holds), not '${text}'`,
     );
-  if (n > totalmem())
-    throw new UsageError(`--physmem ${text} is more than this machine's memory (${formatBytes(totalmem())})`);
   return n;
 }
 

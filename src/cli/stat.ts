@@ -123,8 +123,6 @@ export async function stat(args: readonly string[]): Promise<number> {
     process.stdout.write(`${readingLine(url)}\n${formatStat(snap)}`);
     return 0;
   }
-  // The watch's stdout is a table (a header, a row per interval); which server it reads goes to stderr.
-  process.stderr.write(`${readingLine(url)}\n`);
   return watch(url, intervalMs, count, v.insecure === true);
 }
 
@@ -147,6 +145,9 @@ async function watch(url: string, intervalMs: number, count: number, insecure: b
       await sleep(intervalMs);
       continue;
     }
+    // The watch's stdout is a table (a header, a row per interval); which server it reads goes
+    // to stderr, once it answered.
+    if (printed === 0) process.stderr.write(`${readingLine(url)}\n`);
     const isKva = cur.nsfbufs > 0;
     if (sinceHeader >= HEADER_EVERY || kva !== isKva) {
       process.stdout.write(`${watchHeader(isKva)}\n`);
