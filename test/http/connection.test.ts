@@ -170,7 +170,7 @@ describe('cut short', () => {
         });
         socket.on('close', () => resolve());
       });
-      const rest = await atRestSoon(fast.server, 5000);
+      const rest = await atRestSoon(fast.server);
       expect(rest.leaks, route).toEqual([]);
       for (let i = 0; i < 100 && fast.server.zcsim.routes[route as 'zerocopy'].inflight > 0; i++) {
         await new Promise((r) => setTimeout(r, 20));

@@ -86,7 +86,7 @@ describe('disk faults: page-in EIO', () => {
     expect(cut).toBeGreaterThan(0);
     expect(counted).toBe(cut);
     expect(routes.zerocopy.aborted + routes.copy.aborted).toBe(0);
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 
   it('slow disk (latency per read) with every 3rd read failing: the same holds', async () => {
@@ -104,7 +104,7 @@ describe('disk faults: page-in EIO', () => {
     );
     for (const [i, r] of results.entries()) checkWholeOrCleanCut(r, body, `request ${i}`);
     expect(srv.server.kernel.faultCounters?.().pager_eio).toBeGreaterThan(0);
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 });
 
@@ -167,7 +167,7 @@ describe('peer faults', () => {
     );
     never.destroy();
     trickle.stop();
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 });
 
@@ -206,7 +206,7 @@ describe('a file changed while being sent', () => {
     expect(sha(got.bytes)).toBe(sha(body.subarray(0, got.bytes.length)));
     await waitFor(() => srv.server.zcsim.routes.zerocopy.file_changed > 0, 'the change to be counted');
     expect(srv.server.zcsim.routes.zerocopy.file_changed).toBe(1);
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 
   it('extended: the response is the file as it was when the request came', async () => {
@@ -217,7 +217,7 @@ describe('a file changed while being sent', () => {
     );
     expect(got.bytes.length).toBe(SIZE);
     expect(sha(got.bytes)).toBe(sha(body));
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 
   it('replaced (renamed over): the open file is sent whole, the old bytes', async () => {
@@ -229,6 +229,6 @@ describe('a file changed while being sent', () => {
     );
     expect(got.bytes.length).toBe(SIZE);
     expect(sha(got.bytes)).toBe(sha(body));
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 });

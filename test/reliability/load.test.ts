@@ -154,7 +154,7 @@ describe('load over loopback', () => {
       new Promise<boolean>((r) => setTimeout(() => r(false), LOAD_MS + DRAIN_MS)),
     ]);
     clearInterval(sampler);
-    const verdict = await atRestSoon(srv.server, 10_000);
+    const verdict = await atRestSoon(srv.server);
     const routes = srv.server.zcsim.routes;
     expect(held).toBe(CONNECTIONS);
     expect(drained, 'every peer finished within the drain bound').toBe(true);
