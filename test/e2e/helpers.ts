@@ -7,7 +7,7 @@ import { open, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { assertAtRest, createKernel, type Kernel, type KernelConfig } from '../../src/index.js';
+import { assertAtRest, createKernel, isSysError, type Kernel, type KernelConfig } from '../../src/index.js';
 import { patternBytes } from '../../src/load/index.js';
 import type { Transport } from '../../src/net/index.js';
 import { testDir } from '../support/tmp.js';
@@ -32,6 +32,26 @@ export function kernelBooter(): (config?: KernelConfig) => Kernel {
 }
 
 export { patternBytes } from '../../src/load/index.js';
+
+/** The errno a call fails with ('ok' when it returns; anything else but a SysError as text). */
+export function errnoOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (e) {
+    return isSysError(e) ? e.code : String(e);
+  }
+  return 'ok';
+}
+
+/** errnoOf for a call that returns a Promise. */
+export async function errnoOfAsync(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+  } catch (e) {
+    return isSysError(e) ? e.code : String(e);
+  }
+  return 'ok';
+}
 
 /**
  * A test file of `sizeBytes` deterministic bytes (seeded by its size and `seed`), created once
