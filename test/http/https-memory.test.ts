@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MEMORY_TRAFFIC_PER_BYTE } from '../../src/index.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
 import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { patternBytes, sha256 } from './fixture.js';
 import { atRestSoon, type Running, startServer } from './helpers.js';
 
@@ -62,8 +63,7 @@ describe('memory traffic per body byte, per route', () => {
           expect(sha256(got)).toBe(sha256(body));
           const c = run.server.zcsim.routes[route];
           // The client may have the last byte a turn before the server counts the call.
-          for (let i = 0; i < 200 && c.inflight > 0; i++) await new Promise((r) => setTimeout(r, 10));
-          expect(c.inflight).toBe(0);
+          await waitFor(() => c.inflight === 0, 'the call to be counted');
           expect(c.body_bytes).toBe(BODY);
           const want = WANT[config][route];
           for (const v of [c.cpu_read_bytes / BODY, c.cpu_write_bytes / BODY]) {
