@@ -69,6 +69,9 @@ export function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** Called once the TCP connection is up, before a TLS handshake (the journey learns its port here). */
+export type OnConnect = (socket: Socket) => void;
+
 /**
  * A TCP connection to host:port (127.0.0.1 unless told), connected, with no listeners attached.
  * With `tls`, a TLS 1.3 connection (ALPN http/1.1) that trusts any certificate: the load client
@@ -79,6 +82,7 @@ export function connectRaw(
   timeoutMs = 10_000,
   host = '127.0.0.1',
   tls = false,
+  onConnect: OnConnect | null = null,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = tls
@@ -94,6 +98,7 @@ export function connectRaw(
       socket.destroy();
       reject(new Error('connect timeout'));
     }, timeoutMs);
+    if (onConnect !== null) socket.once('connect', () => onConnect(socket));
     socket.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeListener('error', reject);
@@ -141,8 +146,9 @@ export class HttpClient {
     timeoutMs = 10_000,
     host = '127.0.0.1',
     tls = false,
+    onConnect: OnConnect | null = null,
   ): Promise<HttpClient> {
-    return new HttpClient(await connectRaw(port, timeoutMs, host, tls), host);
+    return new HttpClient(await connectRaw(port, timeoutMs, host, tls, onConnect), host);
   }
 
   /** Requests written and not yet answered. */

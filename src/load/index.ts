@@ -9,6 +9,7 @@ export {
   connectRaw,
   HttpClient,
   hostForUrl,
+  type OnConnect,
   type RequestOptions,
   requestHead,
 } from './client.js';

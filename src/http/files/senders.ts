@@ -14,9 +14,9 @@ import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
 import type { Connection, TlsPass } from '../conn/index.js';
 import { FileChangedError } from '../errors.js';
+import type { FilesContext } from './context.js';
 import type { FileEntry } from './file-cache.js';
 import { countPasses, type RouteCounters, type RouteName } from './route-stats.js';
-import type { ServerState } from './state.js';
 
 export interface BodyPart {
   /** multipart part header, or null for a single range or the whole file */
@@ -43,7 +43,7 @@ export interface OpenBody {
 }
 
 export interface BodySender {
-  open(state: ServerState, entry: FileEntry): Promise<OpenBody>;
+  open(ctx: FilesContext, entry: FileEntry): Promise<OpenBody>;
 }
 
 /**
@@ -102,7 +102,6 @@ const USER_READ_BYTES = 64 * 1024;
  */
 async function readWriteTls(
   conn: Connection,
-  state: ServerState,
   file: KFile,
   start: number,
   nbytes: number,
@@ -113,7 +112,7 @@ async function readWriteTls(
   if (headers !== null && headers.length > 0) sent += await conn.write(headers);
   for (let off = 0; off < nbytes; ) {
     const buf = new Uint8Array(Math.min(USER_READ_BYTES, nbytes - off));
-    const n = await state.kernel.read(file, start + off, buf);
+    const n = await conn.read(file, start + off, buf);
     if (n === 0) return sent;
     sent += await conn.write(buf.subarray(0, n));
     off += n;
@@ -130,7 +129,6 @@ async function readWriteTls(
  */
 async function kernelCall(
   conn: Connection,
-  state: ServerState,
   mode: KernelCall,
   file: KFile,
   start: number,
@@ -143,24 +141,20 @@ async function kernelCall(
   let left = nbytes;
   let head = headers;
   for (;;) {
-    const opts = { headers: iov(head), trailers: iov(trailers), signal: conn.signal };
+    const hdtr = { headers: iov(head), trailers: iov(trailers) };
     const hl = head?.length ?? 0;
     const tl = trailers?.length ?? 0;
     let sbytes: number;
-    let pass = conn.tlsPass;
+    // Read after the call: sendfile(2) has kernel TLS take the send side over first.
     try {
-      if (mode === 'sendfile') {
-        await conn.kernelSendSide();
-        pass = conn.tlsPass;
-        sbytes = await state.kernel.sendfile(file, conn.so, at, left, opts);
-      } else if (pass !== 'none') {
-        sbytes = await readWriteTls(conn, state, file, at, left, head, trailers);
-      } else sbytes = await state.kernel.copyfile(file, conn.so, at, left, opts);
+      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr);
+      else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, left, head, trailers);
+      else sbytes = await conn.copyfile(file, at, left, hdtr);
     } catch (err) {
       // sendfile(2) reports what it queued before failing (*sbytes).
       const partial = (err as { sbytes?: unknown }).sbytes;
       const queued = typeof partial === 'number' ? partial : 0;
-      countSent(counters, mode, pass, hl, 0, queued);
+      countSent(counters, mode, conn.tlsPass, hl, 0, queued);
       const headSent = Math.min(queued, hl);
       // Only a call that made progress is repeated, and never with no file bytes left (0 is EOF).
       const again = isNoBuffers(err) && queued > 0 && queued - headSent < left && !conn.isClosed;
@@ -170,7 +164,7 @@ async function kernelCall(
       left -= queued - headSent;
       continue;
     }
-    countSent(counters, mode, pass, hl, tl, sbytes);
+    countSent(counters, mode, conn.tlsPass, hl, tl, sbytes);
     if (sbytes < hl + tl + left) throw new FileChangedError('file shorter than its Content-Length');
     return;
   }
@@ -196,8 +190,8 @@ function whyDropped(conn: Connection, err: unknown): unknown {
 
 function kernelSender(mode: KernelCall): BodySender {
   return {
-    async open(state, entry) {
-      const lease = state.files.acquire(entry);
+    async open(ctx, entry) {
+      const lease = ctx.cache.acquire(entry);
       let file: KFile;
       try {
         file = await lease.kernelFile();
@@ -219,7 +213,7 @@ function kernelSender(mode: KernelCall): BodySender {
             for (let at = part.start; at < end; at += COUNT_SLICE_BYTES) {
               const n = Math.min(COUNT_SLICE_BYTES, end - at);
               const trailers = i === last && at + n === end ? plan.closing : null;
-              await kernelCall(conn, state, mode, file, at, n, headers, trailers, counters);
+              await kernelCall(conn, mode, file, at, n, headers, trailers, counters);
               headers = null;
             }
           }
@@ -266,9 +260,9 @@ function countStreamed(conn: Connection, counters: RouteCounters, n: number): vo
 
 /** Node's own path, the reference: the connection's socket, after the kernel socket drained. */
 const streamSender: BodySender = {
-  async open(state, entry) {
+  async open(ctx, entry) {
     // A descriptor of its own on the checked file (never the path again), opened before the head.
-    const lease = state.files.acquire(entry);
+    const lease = ctx.cache.acquire(entry);
     let fh: FileHandle;
     try {
       fh = await lease.openStream();

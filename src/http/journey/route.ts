@@ -1,15 +1,15 @@
 // GET /trace?route=zerocopy&file=NAME: the journey of one request through the kernel. The server
-// makes the request itself, on a fresh loopback connection, with a recorder keyed to that
-// connection's kernel socket; it reads the whole response, waits for the socket to close (the
-// last free callbacks run by then), and answers the timeline as JSON. The dashboard's Trace
-// panel and `zcsim trace` both use it.
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+// makes the request itself with the load room's client, on a fresh loopback connection (over TLS
+// when the server speaks it), with a recorder keyed to that connection's kernel socket by its
+// port, learned on connect; it reads the whole response, waits for the socket to close (the last
+// free callbacks run by then), and answers the timeline as JSON. The dashboard's Trace panel and
+// `zcsim trace` both use it.
 import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../kern/index.js';
+import { type ClientResponse, HttpClient } from '../../load/index.js';
 import { loopbackOf } from '../conn/index.js';
 import { httpStatusOf, PathError } from '../errors.js';
-import type { ServerState } from '../files/index.js';
-import { decodeRequestPath, ROUTES, type RouteName } from '../files/index.js';
+import { decodeRequestPath, type FilesContext, ROUTES, type RouteName } from '../files/index.js';
 import { foldJourney, type JourneyStep } from './fold.js';
 import { type JourneyEvent, JourneyRecorder } from './recorder.js';
 
@@ -21,6 +21,13 @@ const JOURNEY_TIMEOUT_MS = 30_000;
 const CLOSE_WAIT_MS = 2_000;
 /** Raw events included in the answer at most (the steps cover them all). */
 const RAW_EVENTS_MAX = 500;
+
+/** The journey room's one context: the files it may trace, the server's clock, and whether it speaks TLS. */
+export interface JourneyContext {
+  readonly files: FilesContext;
+  readonly clock: Clock;
+  readonly tls: boolean;
+}
 
 export interface JourneyReport {
   readonly route: RouteName;
@@ -40,59 +47,44 @@ export interface JourneyReport {
   readonly events: readonly JourneyEvent[];
 }
 
-interface Fetched {
-  status: number | null;
-  bodyBytes: number;
-  complete: boolean;
-}
-
 /**
- * Sends one GET with Connection: close and reads to the end; the head is parsed, the body counted.
- * Over TLS (the server's own, possibly self-signed, certificate) once the handshake is done.
+ * One GET with Connection: close through the load client, read to its end; the recorder learns
+ * the connection's port on connect, before a TLS handshake, as the kernel socket is made at accept.
  */
-function fetchOnce(
+async function fetchJourney(
   host: string,
   port: number,
   path: string,
   recorder: JourneyRecorder,
   tls: boolean,
-): Promise<Fetched> {
+): Promise<ClientResponse | null> {
+  const onConnect = (socket: { localPort?: number | undefined }): void =>
+    recorder.setPeerPort(socket.localPort ?? -1);
+  let client: HttpClient;
+  try {
+    client = await HttpClient.connect(port, JOURNEY_TIMEOUT_MS, host, tls, onConnect);
+  } catch {
+    return null;
+  }
+  try {
+    return await client.request(path, {
+      headers: { Connection: 'close' },
+      hash: false,
+      timeoutMs: JOURNEY_TIMEOUT_MS,
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** Resolves true when `p` settles within `ms` on the clock, false otherwise. */
+function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket: Socket = tls
-      ? tlsConnect({
-          host,
-          port,
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.3',
-          ALPNProtocols: ['http/1.1'],
-        })
-      : connect({ host, port });
-    let head = Buffer.alloc(0);
-    let status: number | null = null;
-    let headBytes = -1;
-    let received = 0;
-    const timer = setTimeout(() => finish(false), JOURNEY_TIMEOUT_MS);
-    const finish = (complete: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ status, bodyBytes: Math.max(0, received - Math.max(0, headBytes)), complete });
-    };
-    // The kernel socket is made at accept: the recorder must know the port before the handshake.
-    socket.once('connect', () => recorder.setPeerPort(socket.localPort ?? -1));
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`);
+    const timer = clock.setTimer(ms, () => resolve(false));
+    void p.then(() => {
+      timer.cancel();
+      resolve(true);
     });
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (headBytes >= 0) return;
-      head = Buffer.concat([head, chunk]).subarray(0, 64 * 1024);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      headBytes = end + 4;
-      status = Number(/^HTTP\/1\.\d (\d{3})/.exec(head.toString('latin1'))?.[1] ?? NaN) || null;
-    });
-    socket.once('end', () => finish(true));
-    socket.once('error', () => finish(false));
   });
 }
 
@@ -101,36 +93,28 @@ function requestPath(route: RouteName, relative: string): string {
 }
 
 async function journey(
+  ctx: JourneyContext,
   host: string,
   port: number,
   route: RouteName,
   relative: string,
-  tls: boolean,
 ): Promise<JourneyReport> {
-  const recorder = new JourneyRecorder();
-  const startMs = performance.now();
+  const recorder = new JourneyRecorder(ctx.clock);
+  const startMs = ctx.clock.nowMs();
   const path = requestPath(route, relative);
   try {
-    const got = await fetchOnce(host, port, path, recorder, tls);
-    let closed = recorder.so === null;
-    if (!closed) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<false>((r) => {
-        timer = setTimeout(() => r(false), CLOSE_WAIT_MS);
-      });
-      closed = await Promise.race([recorder.closed.then(() => true), late]);
-      clearTimeout(timer);
-    }
+    const got = await fetchJourney(host, port, path, recorder, ctx.tls);
+    const closed = recorder.so === null || (await within(ctx.clock, recorder.closed, CLOSE_WAIT_MS));
     return {
       route,
       file: relative,
       request: `GET ${path}`,
-      status: got.status,
-      bodyBytes: got.bodyBytes,
+      status: got === null || got.status === 0 ? null : got.status,
+      bodyBytes: got?.bodyBytes ?? 0,
       so: recorder.so,
       object: recorder.object,
-      durationMs: Math.round((performance.now() - startMs) * 1000) / 1000,
-      complete: got.complete && closed,
+      durationMs: Math.round((ctx.clock.nowMs() - startMs) * 1000) / 1000,
+      complete: (got?.complete ?? false) && closed,
       eventsTotal: recorder.events.length + recorder.droppedEvents,
       eventsDropped: recorder.droppedEvents,
       steps: foldJourney(recorder.events),
@@ -141,7 +125,7 @@ async function journey(
   }
 }
 
-export function registerJourneyRoute(app: FastifyInstance, state: ServerState): void {
+export function registerJourneyRoute(app: FastifyInstance, ctx: JourneyContext): void {
   let running = 0;
   app.get('/trace', async (request, reply) => {
     const q = request.query as { route?: unknown; file?: unknown };
@@ -151,13 +135,13 @@ export function registerJourneyRoute(app: FastifyInstance, state: ServerState): 
     if (running >= JOURNEYS_MAX) return reply.code(409).send({ error: 'traces already running' });
     running++;
     try {
-      const decoded = decodeRequestPath(q.file, state.options.dotfiles);
-      const entry = await state.files.lookup(decoded.relative);
+      const decoded = decodeRequestPath(q.file, ctx.files.dotfiles);
+      const entry = await ctx.files.cache.lookup(decoded.relative);
       if (!entry.isRegular) return reply.code(400).send({ error: `${q.file} is not a regular file` });
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
       reply.header('Cache-Control', 'no-store');
-      return await journey(self.host, self.port, route, decoded.relative, state.options.ktls !== null);
+      return await journey(ctx, self.host, self.port, route, decoded.relative);
     } catch (err) {
       const status = err instanceof PathError ? err.status : httpStatusOf(err);
       return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
