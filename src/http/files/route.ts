@@ -178,7 +178,7 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
   const entry = await ctx.cache.lookup(decoded.relative);
   if (entry.isDirectory) return answerDirectory(x, decoded);
   if (!entry.isRegular) throw new SysError('EACCES', `${decoded.relative} is not a regular file`);
-  const decision = decide(req.method, req.headers as ConditionalHeaders, entry);
+  const decision = decide(req.method, req.headers as ConditionalHeaders, entry, conn.heads.nowSec() * 1000);
   if (decision.status === 304 || decision.status === 412 || decision.status === 416) {
     const fields =
       decision.status === 304
