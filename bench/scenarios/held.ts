@@ -7,7 +7,7 @@
 // kernel must come back to rest (nothing wired, no sf_buf or mbuf in use).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatBytes } from '../src/kern/index.js';
+import { formatBytes } from '../../src/kern/index.js';
 import {
   builtScript,
   ChildHandle,
@@ -16,11 +16,11 @@ import {
   LOADER_SCRIPT,
   type LoadRequest,
   type LoadResult,
-} from '../src/load/index.js';
-import { type BenchFile, benchRoot, ensureFile } from './lib/files.js';
-import { machineInfo, machineLine } from './lib/machine.js';
-import type { BenchOptions } from './lib/options.js';
-import { type HttpSystem, type LiveServer, startSystem, type WiredSample } from './lib/servers.js';
+} from '../../src/load/index.js';
+import { type BenchFile, benchRoot, ensureFile } from '../lib/files.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
+import type { HeldOptions } from '../lib/options.js';
+import { type HttpSystem, type LiveServer, startSystem, type WiredSample } from '../lib/servers.js';
 
 const SAMPLE_MS = 200;
 const PAGE_BYTES = 4096;
@@ -36,7 +36,7 @@ interface Held {
   readonly durationMs: number;
 }
 
-function heldFor(options: BenchOptions): Held {
+function heldFor(options: HeldOptions): Held {
   if (options.scenario === 'slow-clients')
     return {
       scenario: 'slow-clients',
@@ -176,10 +176,10 @@ async function clientsRun(
   };
 }
 
-export async function runHeld(options: BenchOptions, dir: string): Promise<string> {
+export async function runHeld(options: HeldOptions, dir: string): Promise<string> {
   const held = heldFor(options);
   const file = ensureFile(benchRoot(), held.fileBytes);
-  const system = (options.systems?.[0] ?? 'zerocopy-dmap') as HttpSystem;
+  const system = options.system as HttpSystem;
   const server = await startSystem(system, {
     root: benchRoot(),
     fileNames: [file.name],
@@ -256,7 +256,7 @@ function cutsLine(c: ServerCuts | null): string {
 }
 
 function report(r: {
-  options: BenchOptions;
+  options: HeldOptions;
   held: Held;
   dir: string;
   system: string;

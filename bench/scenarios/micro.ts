@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { MiB, PAGE_SIZE, realClock } from '../src/kern/index.js';
-import { EXT_SFBUF, M_NOWAIT, type Mbuf, MbufAllocator, MT_DATA } from '../src/mbuf/index.js';
-import { createSfBufMap, type SfBuf, type SfBufMap } from '../src/sfbuf/index.js';
-import { PQ_INACTIVE, Vm, type VmObject, type VmPage } from '../src/vm/index.js';
-import { machineInfo, machineLine } from './lib/machine.js';
+import { MiB, PAGE_SIZE, realClock } from '../../src/kern/index.js';
+import { EXT_SFBUF, M_NOWAIT, type Mbuf, MbufAllocator, MT_DATA } from '../../src/mbuf/index.js';
+import { createSfBufMap, type SfBuf, type SfBufMap } from '../../src/sfbuf/index.js';
+import { PQ_INACTIVE, Vm, type VmObject, type VmPage } from '../../src/vm/index.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
 
 const BATCH = 1000;
 const PAGES = 64;
