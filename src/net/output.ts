@@ -4,7 +4,7 @@
 // that batch's write callback runs, the bytes have left our hands: sbdrop frees their mbufs (ext
 // free functions run) and senders sleeping in sbwait wake, as an ACK does in the kernel.
 // XXX(sim): no segments, windows or retransmission; the write callback stands in for the ACK.
-import { type Errno, errnoFromNode, kassert, type Tracer } from '../kern/index.js';
+import { type Errno, errnoFromNode, kassert, panic, type Tracer } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
 import type { KSocket, SndBatch } from './socket.js';
@@ -90,7 +90,7 @@ function mbufsIn(m: Mbuf, bytes: number): number {
 function skipBytes(m: Mbuf, bytes: number): Mbuf | null {
   let n: Mbuf | null = m;
   while (bytes > 0) {
-    kassert(n !== null && n.m_len <= bytes, () => `tcp_output: batch ends inside an mbuf (${bytes} left)`);
+    if (n === null || n.m_len > bytes) panic(`tcp_output: batch ends inside an mbuf (${bytes} left)`);
     bytes -= n.m_len;
     n = n.m_next;
   }
