@@ -225,6 +225,7 @@ export class KtlsLayer implements KtlsEnv {
         if (m === null) break;
         // sosend's copy_bytes_in, as on a socket without TLS.
         this.sockets.cells.copy_bytes_in += before - uio.uio_resid;
+        so.so_cpu.copyin_bytes += before - uio.uio_resid;
         const err = this.send(so, m, this.frame(m, tls, recordType));
         if (err !== null) throw err.withSbytes(buf.length - uio.uio_resid);
       }

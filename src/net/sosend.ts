@@ -92,6 +92,7 @@ async function sosendLocked(
     // The chain may be short of what was asked (a dry zone): queue what it holds.
     const lengthBytes = mLength(host.mbufs, m);
     host.countCopyin(lengthBytes);
+    so.so_cpu.copyin_bytes += lengthBytes;
     const sendError = host.prSend(so, 0, m);
     if (sendError !== null) throw sendError.withSbytes(sentBytes);
     sentBytes += lengthBytes;

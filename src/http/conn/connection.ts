@@ -128,6 +128,11 @@ export class Connection {
   private held: (() => void)[] = [];
   /** When the bytes of a request head that is not complete yet began to arrive (-1: none). */
   private headStartMs = -1;
+  /**
+   * User space's own passes for this connection's responses: the bytes its read(2)s copied out of
+   * the page cache (their return values), and the bytes it handed to OpenSSL to encrypt.
+   */
+  private readonly user = { readBytes: 0, sslBytes: 0 };
 
   constructor(
     private readonly ctx: ConnContext,
@@ -235,8 +240,23 @@ export class Connection {
   }
 
   /** read(2) of `file` into `buf`, for a response of this connection that copies in user space. */
-  read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
-    return this.ctx.kernel.read(file, offset, buf);
+  async read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
+    const n = await this.ctx.kernel.read(file, offset, buf);
+    this.user.readBytes += n;
+    return n;
+  }
+
+  /**
+   * The CPU's passes for this connection so far: the copies the kernel made on its socket (write(2)
+   * copy-in, sendfile's headers, the copy path's copy-out) and user space's read(2) copies; and
+   * what user space had OpenSSL encrypt. A response counts the difference across its calls.
+   */
+  passes(): { readonly copiedBytes: number; readonly userEncryptedBytes: number } {
+    const k = this.so.so_cpu;
+    return {
+      copiedBytes: k.copyin_bytes + k.copyout_bytes + this.user.readBytes,
+      userEncryptedBytes: this.user.sslBytes,
+    };
   }
 
   /** Writes `buf` to the stream Node's path uses; resolves once it went down (the tap took it). */
@@ -251,6 +271,7 @@ export class Connection {
 
   private writeUser(buf: Uint8Array): Promise<number> {
     const ts = this.ktls!.tlsSocket;
+    this.user.sslBytes += buf.length;
     const p = this.untilClosed((done) => ts.write(buf, (err) => done(err ?? null)), buf.length);
     this.userWrites = p.catch(() => {});
     return p;

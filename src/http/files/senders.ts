@@ -13,7 +13,7 @@ import { type EventEmitter, setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
-import type { Connection, TlsPass } from '../conn/index.js';
+import type { Connection } from '../conn/index.js';
 import { FileChangedError } from '../errors.js';
 import type { FilesContext } from './context.js';
 import type { FileEntry } from './file-cache.js';
@@ -66,32 +66,35 @@ function concatHead(a: Buffer, b: Buffer | null): Buffer {
 
 type KernelCall = 'sendfile' | 'copyfile';
 
-/** Whether the CPU encrypts what is written on a connection now (OpenSSL, or KTLS's worker). */
-function cpuEncrypts(pass: TlsPass): boolean {
-  return pass === 'user' || pass === 'ktls-sw';
-}
+type Passes = ReturnType<Connection['passes']>;
 
 /**
- * Counts one call's bytes at once (body, header, and the copies the path made of them), so that
- * a snapshot never sees a body without its copies: sendfile copies only the headers into mbufs,
- * the copy path also copies the body out (read) and in (write). Over TLS the CPU also encrypts
- * every byte, unless the NIC does (ifnet).
+ * Counts one call's bytes at once (body, header, and the passes the path made over them), so that
+ * a snapshot never sees a body without its copies. The copies are what the kernel and user space
+ * counted on the connection across the call (sendfile copies only the headers into mbufs, the
+ * copy path also copies the body out and in); the encryption is what OpenSSL was given, and after
+ * a takeover in software mode what the call queued for KTLS's worker, which encrypts it once the
+ * call has returned (0 when the NIC encrypts).
  */
 function countSent(
   counters: RouteCounters,
-  mode: KernelCall,
-  pass: TlsPass,
+  conn: Connection,
+  before: Passes,
   headerBytes: number,
   trailerBytes: number,
   sbytes: number,
 ): void {
   const hdr = Math.min(sbytes, headerBytes);
   const bodyBytes = Math.max(0, sbytes - hdr - trailerBytes);
-  const hdtrBytes = sbytes - bodyBytes;
-  counters.header_bytes += hdtrBytes;
+  counters.header_bytes += sbytes - bodyBytes;
   counters.body_bytes += bodyBytes;
-  const copies = mode === 'sendfile' ? hdtrBytes : hdtrBytes + 2 * bodyBytes;
-  countPasses(counters, copies, cpuEncrypts(pass) ? sbytes : 0);
+  const after = conn.passes();
+  const ktlsWorker = conn.tlsPass === 'ktls-sw' ? sbytes : 0;
+  countPasses(
+    counters,
+    after.copiedBytes - before.copiedBytes,
+    after.userEncryptedBytes - before.userEncryptedBytes + ktlsWorker,
+  );
 }
 
 /** The largest read(2) of the user-space TLS copy loop (nginx's output buffers are 32 KiB; OpenSSL frames 16 KiB). */
@@ -147,7 +150,7 @@ async function kernelCall(
     const hl = head?.length ?? 0;
     const tl = trailers?.length ?? 0;
     let sbytes: number;
-    // Read after the call: sendfile(2) has kernel TLS take the send side over first.
+    const before = conn.passes();
     try {
       if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr);
       else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, left, head, trailers);
@@ -156,7 +159,7 @@ async function kernelCall(
       // sendfile(2) reports what it queued before failing (*sbytes).
       const partial = (err as { sbytes?: unknown }).sbytes;
       const queued = typeof partial === 'number' ? partial : 0;
-      countSent(counters, mode, conn.tlsPass, hl, 0, queued);
+      countSent(counters, conn, before, hl, 0, queued);
       const headSent = Math.min(queued, hl);
       // Only a call that made progress is repeated, and never with no file bytes left (0 is EOF).
       const again = isNoBuffers(err) && queued > 0 && queued - headSent < left && !conn.isClosed;
@@ -166,7 +169,7 @@ async function kernelCall(
       left -= queued - headSent;
       continue;
     }
-    countSent(counters, mode, conn.tlsPass, hl, tl, sbytes);
+    countSent(counters, conn, before, hl, tl, sbytes);
     if (sbytes < hl + tl + left) throw new FileChangedError('file shorter than its Content-Length');
     return;
   }
