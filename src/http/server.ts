@@ -2,13 +2,13 @@
 // The connections are ours (conn/): fastify's http.Server hands each accepted socket to them
 // instead of Node's HTTP parser, and each gets one kernel socket. A request to a file route is
 // answered on its connection by files/; any other by the panel (panel/), through fastify, which
-// also runs GET /trace (journey/) and the server's lifecycle. Used by the CLI (zcsim serve) and
+// also runs GET /trace and GET /capture.pcapng (journey/) and the server's lifecycle. Used by the CLI (zcsim serve) and
 // the tests, which listen on 127.0.0.1 port 0.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { KernelAtRest } from '../index.js';
 import { type ConnectionCounters, Connections, ownConnectionsServer } from './conn/index.js';
 import { FilesContext, fileRouteOf, type RouteCounters, type RouteName, respondFile } from './files/index.js';
-import { registerJourneyRoute } from './journey/index.js';
+import { registerCaptureRoute, registerJourneyRoute } from './journey/index.js';
 import kernelPlugin, { httpKernel } from './kernel-plugin.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { Panel } from './panel/index.js';
@@ -44,7 +44,9 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
     return route === null ? panel.respond(conn, req) : respondFile(files, conn, route, req);
   });
   const panel = new Panel(app, { conns, files, options: o, startedAtMs: o.clock.nowMs() });
-  registerJourneyRoute(app, { files, clock: o.clock, tls: o.tls !== null });
+  const journeys = { conns, files, tls: o.tls !== null };
+  registerJourneyRoute(app, journeys);
+  registerCaptureRoute(app, journeys);
   const view: ServerView = { routes: files.routes, connections: conns.counters, closeReport: null };
   app.decorate('zcsim', view);
   app.server.on('connection', (socket) => conns.accept(socket));

@@ -129,6 +129,7 @@ export class Kernel {
       invariants: c.invariants,
       kernelId: this.id,
       clock: this.clock,
+      wire: { mtuBytes: c.mtuBytes, tso: c.tso, seed: c.seed },
     });
     this.ktls = new KtlsLayer({
       vm: this.vm,

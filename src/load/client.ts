@@ -69,8 +69,11 @@ export function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Called once the TCP connection is up, before a TLS handshake (the journey learns its port here). */
-export type OnConnect = (socket: Socket) => void;
+/**
+ * Sees the client socket at once, before it connects: a caller that must know the connection by
+ * its port (the server's own journey and capture) listens for 'connect' or reads localPort later.
+ */
+export type OnSocket = (socket: Socket) => void;
 
 /**
  * A TCP connection to host:port (127.0.0.1 unless told), connected, with no listeners attached.
@@ -82,7 +85,7 @@ export function connectRaw(
   timeoutMs = 10_000,
   host = '127.0.0.1',
   tls = false,
-  onConnect: OnConnect | null = null,
+  onSocket: OnSocket | null = null,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = tls
@@ -98,7 +101,7 @@ export function connectRaw(
       socket.destroy();
       reject(new Error('connect timeout'));
     }, timeoutMs);
-    if (onConnect !== null) socket.once('connect', () => onConnect(socket));
+    onSocket?.(socket);
     socket.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeListener('error', reject);
@@ -146,9 +149,9 @@ export class HttpClient {
     timeoutMs = 10_000,
     host = '127.0.0.1',
     tls = false,
-    onConnect: OnConnect | null = null,
+    onSocket: OnSocket | null = null,
   ): Promise<HttpClient> {
-    return new HttpClient(await connectRaw(port, timeoutMs, host, tls, onConnect), host);
+    return new HttpClient(await connectRaw(port, timeoutMs, host, tls, onSocket), host);
   }
 
   /** Requests written and not yet answered. */

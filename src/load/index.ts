@@ -9,7 +9,7 @@ export {
   connectRaw,
   HttpClient,
   hostForUrl,
-  type OnConnect,
+  type OnSocket,
   type RequestOptions,
   requestHead,
 } from './client.js';

@@ -16,6 +16,21 @@ export {
   type MemoryWrite,
   transportError,
 } from './memory-transport.js';
+export {
+  ETHERMTU,
+  IP_MAXPACKET,
+  LOMTU,
+  MTU_MIN_BYTES,
+  NetInet,
+  type NetInetConfig,
+  netstatTcpLines,
+  PcapBuffer,
+  PcapRingFile,
+  type PcapRingStats,
+  type PcapSink,
+  type PcapTap,
+  type TcpStat,
+} from './netinet/index.js';
 export { transportErrno } from './output.js';
 export { sbcheck } from './sbcheck.js';
 export {

@@ -3,6 +3,14 @@
 // kernel holds its sockets, its counters and its debug-mode checks. sosend itself is in sosend.ts.
 import { type Clock, type Errno, kassert, SysError, type Tracer, tracer } from '../kern/index.js';
 import { M_NOTREADY, type Mbuf, type MbufAllocator, mbFreeNotready, mFreem } from '../mbuf/index.js';
+import {
+  hostInput,
+  NetInet,
+  type NetInetConfig,
+  type PcapTap,
+  type TcpStat,
+  tcpAddrsOf,
+} from './netinet/index.js';
 import { type NetCore, type NetCounterCells, sowwakeup, tcpOutput, transportErrno } from './output.js';
 import { socketsAtRest, socketsCheck } from './sbcheck.js';
 import {
@@ -52,6 +60,8 @@ export interface SocketLayerConfig {
   readonly invariants: boolean;
   readonly kernelId: number;
   readonly clock: Clock;
+  /** The interface below (MTU, TSO and its limits) and the seed of the initial sequence numbers. */
+  readonly wire?: Omit<NetInetConfig, 'clock'>;
 }
 
 export interface SoCreateOptions {
@@ -81,6 +91,7 @@ export interface SocketCounters extends Readonly<NetCounterCells> {
 /** The socket layer of one kernel. */
 export class SocketLayer implements NetCore {
   readonly trace: Tracer;
+  readonly inet: NetInet;
   readonly sbMaxBytes: number;
   readonly autosndbufIncBytes: number;
   readonly autosndbufMaxBytes: number;
@@ -116,6 +127,7 @@ export class SocketLayer implements NetCore {
     readonly config: SocketLayerConfig,
   ) {
     this.trace = tracer('net', config.kernelId);
+    this.inet = new NetInet({ ...config.wire, clock: config.clock });
     this.sbMaxBytes = config.maxsockbufBytes ?? SB_MAX_DEFAULT_BYTES;
     this.autosndbufIncBytes = config.autosndbufIncBytes ?? TCP_AUTOSNDBUF_INC_BYTES;
     this.sndbufMaxBytes = Math.min(
@@ -155,6 +167,8 @@ export class SocketLayer implements NetCore {
     transport.on('error', tp.onError);
     transport.on('close', tp.onClose);
     this.sockets.add(so);
+    const pcap = this.inet.attach(tp.t_seq, this.inet.tapped ? tcpAddrsOf(transport) : null);
+    if (pcap !== null) tp.t_pcap_input = hostInput(transport, (chunk) => pcap.clientData(chunk));
     // The peer's port lets a trace pick one connection's socket out of many.
     if (this.trace.on) this.trace.emit('socreate', () => ({ so: so.so_id, peerPort: peerPortOf(transport) }));
     if (transport.destroyed === true) this.transportClosed(so);
@@ -242,6 +256,9 @@ export class SocketLayer implements NetCore {
     const busy = tp.batches.length > 0 || so.so_snd.sb_ccc > 0;
     // Bytes handed over may still be read by the host: stop it before their memory is freed.
     if (transport !== null && (busy || code !== null)) transport.destroy();
+    tp.t_pcap_input?.();
+    tp.t_pcap_input = null;
+    this.inet.close(tp.t_seq, code === null && !busy, code === 'ECONNRESET' || code === 'EPIPE');
     this.detach(so, busy || code !== null);
     tp.batches.length = 0;
     sbflush(this.mbufs, so.so_snd);
@@ -332,6 +349,26 @@ export class SocketLayer implements NetCore {
     this.tcpDrop(so, null);
     this.sockets.delete(so);
     this.afterOp();
+  }
+
+  /** Records the connections `tap` matches from now on; the returned function stops it. */
+  pcapTap(tap: PcapTap): () => void {
+    return this.inet.addTap(tap);
+  }
+
+  /** Names what follows on a captured connection (a request line); nothing when not captured. */
+  pcapNote(so: KSocket, label: string): void {
+    so.so_pcb.t_seq.t_pcap?.note(label);
+  }
+
+  /** A TLS key log line of a captured connection (Node's 'keylog'); nothing when not captured. */
+  pcapKeylog(so: KSocket, line: string): void {
+    so.so_pcb.t_seq.t_pcap?.secrets(line);
+  }
+
+  /** netstat -s -p tcp: the send side of struct tcpstat (tcps_sndbyte is in counters()). */
+  tcpstat(): Readonly<TcpStat> {
+    return this.inet.tcpstat();
   }
 
   /** A frozen snapshot of the counters. */
