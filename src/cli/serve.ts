@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { totalmem } from 'node:os';
 import { buildServer, PCAP_USERAPPL, type TlsOptions, type ZcsimServer } from '../http/index.js';
 import type { KernelConfig } from '../index.js';
-import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes } from '../kern/index.js';
+import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes, wallMs } from '../kern/index.js';
 import { IP_MAXPACKET, MTU_MIN_BYTES, PcapRingFile } from '../net/index.js';
 import { selfSignedCert } from '../tls/index.js';
 import { type BannerFile, type BannerSettings, bannerLines } from './banner.js';
@@ -261,7 +261,7 @@ function startCapture(
   );
   const stop = sockets.pcapTap({
     frames: 'wire',
-    epochOffsetMs: Date.now() - server.kernel.clock.nowMs(),
+    epochOffsetMs: wallMs(server.kernel.clock) - server.kernel.clock.nowMs(),
     match: () => ring,
   });
   process.stdout.write(

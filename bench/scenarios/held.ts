@@ -9,7 +9,7 @@
 // they must keep a share of their throughput and answer within a latency bound.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatBytes } from '../src/kern/index.js';
+import { formatBytes } from '../../src/kern/index.js';
 import {
   builtScript,
   ChildHandle,
@@ -18,11 +18,11 @@ import {
   LOADER_SCRIPT,
   type LoadRequest,
   type LoadResult,
-} from '../src/load/index.js';
-import { type BenchFile, benchRoot, ensureFile } from './lib/files.js';
-import { machineInfo, machineLine } from './lib/machine.js';
-import type { BenchOptions } from './lib/options.js';
-import { type HttpSystem, type LiveServer, startSystem, type WiredSample } from './lib/servers.js';
+} from '../../src/load/index.js';
+import { type BenchFile, benchRoot, ensureFile } from '../lib/files.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
+import type { HeldOptions } from '../lib/options.js';
+import { type HttpSystem, type LiveServer, startSystem, type WiredSample } from '../lib/servers.js';
 
 const SAMPLE_MS = 200;
 /** The fast clients of slow-clients: how many, for how long each time, and what they must keep. */
@@ -43,7 +43,7 @@ interface Held {
   readonly durationMs: number;
 }
 
-function heldFor(options: BenchOptions): Held {
+function heldFor(options: HeldOptions): Held {
   if (options.scenario === 'slow-clients')
     return {
       scenario: 'slow-clients',
@@ -202,11 +202,11 @@ function fastRun(loader: ChildHandle, server: LiveServer, file: BenchFile): Prom
   return loader.request<LoadResult>('run', request, FAST_MS + 120_000);
 }
 
-export async function runHeld(options: BenchOptions, dir: string): Promise<string> {
+export async function runHeld(options: HeldOptions, dir: string): Promise<string> {
   const held = heldFor(options);
   const file = ensureFile(benchRoot(), held.fileBytes);
   const fastFile = held.scenario === 'slow-clients' ? ensureFile(benchRoot(), MIB) : null;
-  const system = (options.systems?.[0] ?? 'zerocopy-dmap') as HttpSystem;
+  const system = options.system as HttpSystem;
   const server = await startSystem(system, {
     root: benchRoot(),
     fileNames: fastFile === null ? [file.name] : [file.name, fastFile.name],
@@ -310,7 +310,7 @@ function cutsLine(c: ServerCuts | null): string {
 }
 
 function report(r: {
-  options: BenchOptions;
+  options: HeldOptions;
   held: Held;
   dir: string;
   system: string;
