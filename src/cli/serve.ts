@@ -14,7 +14,7 @@ import {
   type ZcsimServer,
 } from '../http/index.js';
 import { type KernelConfig, PHYSMEM_MAX_BYTES } from '../index.js';
-import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes } from '../kern/index.js';
+import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes, wallMs } from '../kern/index.js';
 import { IP_MAXPACKET, MTU_MIN_BYTES, PcapRingFile } from '../net/index.js';
 import { selfSignedCert } from '../tls/index.js';
 import { type BannerFile, type BannerSettings, bannerLines } from './banner.js';
@@ -303,7 +303,7 @@ function startCapture(
   );
   const stop = sockets.pcapTap({
     frames: 'wire',
-    epochOffsetMs: Date.now() - server.kernel.clock.nowMs(),
+    epochOffsetMs: wallMs(server.kernel.clock) - server.kernel.clock.nowMs(),
     match: () => ring,
   });
   process.stdout.write(

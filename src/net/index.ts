@@ -68,6 +68,7 @@ export {
   KSocket,
   type SndBatch,
   type SndTag,
+  type SoCpuCounters,
   SS_ISCONNECTED,
   SS_ISCONNECTING,
   SS_ISDISCONNECTED,

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { MiB, PAGE_SIZE, realClock } from '../src/kern/index.js';
+import { MiB, PAGE_SIZE, realClock } from '../../src/kern/index.js';
 import {
   EXT_SFBUF,
   M_NOWAIT,
@@ -18,8 +18,8 @@ import {
   mFree,
   mGet,
   mGetcl,
-} from '../src/mbuf/index.js';
-import { createSfBufMap, type SfBuf, type SfBufMap } from '../src/sfbuf/index.js';
+} from '../../src/mbuf/index.js';
+import { createSfBufMap, type SfBuf, type SfBufMap } from '../../src/sfbuf/index.js';
 import {
   PQ_INACTIVE,
   Vm,
@@ -27,8 +27,8 @@ import {
   type VmPage,
   vmObjectOpen,
   vmPagerGetPages,
-} from '../src/vm/index.js';
-import { machineInfo, machineLine } from './lib/machine.js';
+} from '../../src/vm/index.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
 
 const BATCH = 1000;
 const PAGES = 64;
