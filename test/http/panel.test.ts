@@ -54,6 +54,7 @@ describe('/stats', () => {
       'sendfile',
       'sfbuf',
       'sockets',
+      'tcp',
       'vm',
     ]);
     expect(before.server.kernel.mapping).toBe('kva');
