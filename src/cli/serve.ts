@@ -311,14 +311,17 @@ export async function serve(args: readonly string[]): Promise<number> {
   // The settings as the kernel resolved them (defaults filled in), from the /stats document.
   const settings = (await server.inject({ method: 'GET', url: '/stats' })).json().server
     .kernel as BannerSettings;
+  // The banner tells whoever waits for it that a signal now closes the server cleanly: the
+  // handlers are in place before it is written, or a signal sent on reading it ends the process.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   process.stdout.write(
     `${bannerLines(origin, settings, root, files, config.tls?.ktlsMode ?? null).join('\n')}\n`,
   );
   const capture = config.capture === null ? null : startCapture(server, config.capture);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await signalled;
   process.stdout.write(`\n${signal}: closing\n`);
   // buildServer cuts connections still busy after its grace period, so close always finishes.
   await server.close();

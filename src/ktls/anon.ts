@@ -3,7 +3,16 @@
 // of such storage (mb_free_mext_pgs). XXX(sim): m_uiotombuf lives in uipc_mbuf.c; here it sits in
 // ktls because src/mbuf knows nothing of vm pages.
 import { kassert, PAGE_SIZE } from '../kern/index.js';
-import { EPG_FLAG_ANON, M_EXTPG, M_WAITOK, type Mbuf, type Uio } from '../mbuf/index.js';
+import {
+  EPG_FLAG_ANON,
+  M_EXTPG,
+  M_WAITOK,
+  type Mbuf,
+  mbAllocExtPgs,
+  mExtPgAppend,
+  mFreem,
+  type Uio,
+} from '../mbuf/index.js';
 import { type VmPage, vmPageAllocNoobj, vmPageFreeNoobj } from '../vm/index.js';
 import type { KtlsEnv } from './env.js';
 
@@ -57,7 +66,7 @@ export async function ktlsUiotombuf(
   let tail: Mbuf | null = null;
   try {
     while (budget > 0) {
-      const r = env.mbufs.mbAllocExtPgs(M_WAITOK, env.freeAnon, null, null, 0);
+      const r = mbAllocExtPgs(env.mbufs, M_WAITOK, env.freeAnon, null, null, 0);
       const m = r instanceof Promise ? await r : r;
       kassert(m !== null, 'm_uiotombuf: M_WAITOK gave no mbuf');
       m.m_epg!.m_epg_flags |= EPG_FLAG_ANON;
@@ -73,12 +82,12 @@ export async function ktlsUiotombuf(
         const n = Math.min(rec, PAGE_SIZE);
         copyFromUio(uio, env.vm.pageBytes(pg).subarray(0, n));
         env.cells.copyin_bytes += n;
-        env.mbufs.mExtPgAppend(m, pg.physAddr, 0, n);
+        mExtPgAppend(env.mbufs, m, pg.physAddr, 0, n);
         rec -= n;
       }
     }
   } catch (e) {
-    if (head !== null) env.mbufs.mFreem(head);
+    if (head !== null) mFreem(env.mbufs, head);
     throw e;
   }
   return head;

@@ -2,7 +2,7 @@
 // sysctls (kern.ipc.tls.*), the per-CPU work queues, setsockopt(TCP_TXTLS_ENABLE) and the
 // session's end with its socket, sosend on a KTLS socket, and the at-rest check.
 import { kassert, SysError, type Tracer, tracer } from '../kern/index.js';
-import { M_NOTREADY, type Mbuf, type MbufAllocator, type Uio, uioCreate } from '../mbuf/index.js';
+import { M_NOTREADY, type Mbuf, type MbufAllocator, mFreem, type Uio, uioCreate } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY, type SocketLayer } from '../net/index.js';
 import { type Vm, type VmPage, vmPageFreeNoobj } from '../vm/index.js';
 import { ktlsFreeAnon, ktlsUiotombuf } from './anon.js';
@@ -189,7 +189,7 @@ export class KtlsLayer implements KtlsEnv {
     if (tls.mode === TCP_TLS_MODE_SW) {
       const err = this.sockets.prSend(so, PRUS_NOTREADY, m);
       if (err !== null) {
-        this.mbufs.mFreem(m);
+        mFreem(this.mbufs, m);
         return err;
       }
       this.enqueue(m, so, enqCnt);

@@ -1,6 +1,7 @@
 // Mirrors m_uiotombuf of sys/kern/uipc_mbuf.c: a real copy of user bytes (a struct uio of
 // iovecs) into fresh mbufs and clusters. Used by sosend (write(2)) and by sendfile's headers.
 import { kassert } from '../kern/index.js';
+import { mGet, mGetcl } from './alloc.js';
 import type { MbufAllocator } from './allocator.js';
 import { M_EXT, M_NOWAIT, M_WAITOK, type MbufHow, MINCLSIZE, MT_DATA } from './constants.js';
 import type { Mbuf } from './mbuf.js';
@@ -51,7 +52,7 @@ function uioAlloc(
   how: MbufHow,
   signal: AbortSignal | undefined,
 ): Mbuf | null | Promise<Mbuf> {
-  return residBytes >= MINCLSIZE ? mbufs.mGetcl(how, MT_DATA, 0, signal) : mbufs.mGet(how, MT_DATA, signal);
+  return residBytes >= MINCLSIZE ? mGetcl(mbufs, how, MT_DATA, 0, signal) : mGet(mbufs, how, MT_DATA, signal);
 }
 
 /** Fills `head`, then appends M_NOWAIT mbufs until `total` bytes are copied or a zone is dry. */

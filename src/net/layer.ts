@@ -2,7 +2,7 @@
 // sys/netinet/tcp_usrreq.c (tcp_usr_send, tcp_usr_ready, tcp_usr_abort): one SocketLayer per
 // kernel holds its sockets, its counters and its debug-mode checks. sosend itself is in sosend.ts.
 import { type Clock, type Errno, kassert, SysError, type Tracer, tracer } from '../kern/index.js';
-import { M_NOTREADY, type Mbuf, type MbufAllocator } from '../mbuf/index.js';
+import { M_NOTREADY, type Mbuf, type MbufAllocator, mbFreeNotready, mFreem } from '../mbuf/index.js';
 import {
   hostInput,
   NetInet,
@@ -51,6 +51,12 @@ export interface SocketLayerConfig {
   /** net.inet.tcp.sendbuf_inc and sendbuf_max (8 KiB, 2 MiB). */
   readonly autosndbufIncBytes?: number;
   readonly autosndbufMaxBytes?: number;
+  /**
+   * XXX(sim): the largest send buffer this kernel's memory can back (half of it, as the default
+   * is clamped); a larger reservation would wait for pages that can never be free, so it is
+   * refused (ENOBUFS, as sbreserve above sb_max_adj) and autosizing stops there.
+   */
+  readonly sndbufMaxBytes?: number;
   readonly invariants: boolean;
   readonly kernelId: number;
   readonly clock: Clock;
@@ -91,6 +97,8 @@ export class SocketLayer implements NetCore {
   readonly autosndbufMaxBytes: number;
   /** net.inet.tcp.sendspace of this kernel. */
   readonly sendspaceBytes: number;
+  /** The largest SO_SNDBUF this kernel accepts (see SocketLayerConfig.sndbufMaxBytes). */
+  readonly sndbufMaxBytes: number;
   readonly cells: NetCounterCells & {
     so_created: number;
     sbwait_sleeps: number;
@@ -122,15 +130,18 @@ export class SocketLayer implements NetCore {
     this.inet = new NetInet({ ...config.wire, clock: config.clock });
     this.sbMaxBytes = config.maxsockbufBytes ?? SB_MAX_DEFAULT_BYTES;
     this.autosndbufIncBytes = config.autosndbufIncBytes ?? TCP_AUTOSNDBUF_INC_BYTES;
+    this.sndbufMaxBytes = Math.min(
+      config.sndbufMaxBytes ?? Number.MAX_SAFE_INTEGER,
+      sbMaxAdjBytes(this.sbMaxBytes),
+    );
     this.autosndbufMaxBytes = Math.min(
       config.autosndbufMaxBytes ?? TCP_AUTOSNDBUF_MAX_BYTES,
-      sbMaxAdjBytes(this.sbMaxBytes),
+      this.sndbufMaxBytes,
     );
     this.sendspaceBytes = config.sndbufBytes ?? TCP_SENDSPACE_BYTES;
     kassert(
-      sbMaxAdjBytes(this.sbMaxBytes) >= this.sendspaceBytes,
-      () =>
-        `SocketLayer: sndbufBytes ${this.sendspaceBytes} above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`,
+      this.sndbufMaxBytes >= this.sendspaceBytes,
+      () => `SocketLayer: sndbufBytes ${this.sendspaceBytes} above the limit ${this.sndbufMaxBytes}`,
     );
   }
 
@@ -143,8 +154,8 @@ export class SocketLayer implements NetCore {
     const so = new KSocket(this.cells.so_created++, transport, opts.nonblocking ?? false, opts.cpu ?? 0);
     const sb = so.so_snd;
     const sndbuf = opts.sndbufBytes ?? this.sendspaceBytes;
-    if (!soreserve(sb, sndbuf, this.sbMaxBytes)) {
-      throw new SysError('ENOBUFS', `soCreate: send buffer ${sndbuf} above sb_max_adj`);
+    if (sndbuf > this.sndbufMaxBytes || !soreserve(sb, sndbuf, this.sbMaxBytes)) {
+      throw new SysError('ENOBUFS', `soCreate: send buffer ${sndbuf} above ${this.sndbufMaxBytes}`);
     }
     sb.sb_flags |= SB_AUTOLOWAT;
     if (opts.autosize ?? (opts.sndbufBytes === undefined && this.config.autosize === true)) {
@@ -165,12 +176,12 @@ export class SocketLayer implements NetCore {
     return so;
   }
 
-  /** setsockopt(SO_SNDBUF): ENOBUFS above sb_max_adj; turns autosizing off. */
+  /** setsockopt(SO_SNDBUF): ENOBUFS above sb_max_adj or sndbufMaxBytes; turns autosizing off. */
   sbsetoptSndbuf(so: KSocket, bytes: number): void {
     const sb = so.so_snd;
     if (!Number.isSafeInteger(bytes) || bytes < 1) throw new SysError('EINVAL', `SO_SNDBUF ${bytes}`);
-    if (!soreserve(sb, bytes, this.sbMaxBytes)) {
-      throw new SysError('ENOBUFS', `SO_SNDBUF ${bytes}: above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`);
+    if (bytes > this.sndbufMaxBytes || !soreserve(sb, bytes, this.sbMaxBytes)) {
+      throw new SysError('ENOBUFS', `SO_SNDBUF ${bytes}: above ${this.sndbufMaxBytes}`);
     }
     sb.sb_flags &= ~SB_AUTOSIZE;
     sowwakeup(so);
@@ -199,7 +210,7 @@ export class SocketLayer implements NetCore {
   prSend(so: KSocket, flags: number, m: Mbuf): SysError | null {
     const notready = (flags & PRUS_NOTREADY) !== 0;
     if (so.so_pcb.dropped) {
-      if (!notready) this.mbufs.mFreem(m);
+      if (!notready) mFreem(this.mbufs, m);
       return new SysError('ECONNRESET', `pr_send: socket ${so.so_id} was dropped`);
     }
     kassert(notready || (m.m_flags & M_NOTREADY) === 0, 'pr_send: M_NOTREADY without PRUS_NOTREADY');
@@ -216,7 +227,7 @@ export class SocketLayer implements NetCore {
    */
   prReady(so: KSocket, m: Mbuf, count: number): SysError | null {
     if (so.so_pcb.dropped) {
-      this.mbufs.mbFreeNotready(m, count);
+      mbFreeNotready(this.mbufs, m, count);
       this.cells.pr_ready_dropped++;
       this.afterOp();
       return new SysError('ECONNRESET', `pr_ready: socket ${so.so_id} was dropped`);

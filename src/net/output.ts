@@ -6,7 +6,7 @@
 // Below it, netinet cuts each batch into the bursts and segments tcp_output would send (counted,
 // and recorded when a capture asks); the host still gets the batch as one writev.
 // XXX(sim): no windows or retransmission; the write callback stands in for the ACK.
-import { type Errno, errnoFromNode, kassert, type Tracer } from '../kern/index.js';
+import { type Errno, errnoFromNode, kassert, panic, type Tracer } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { NetInet, TcpBurst } from './netinet/index.js';
 import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
@@ -111,7 +111,7 @@ function mbufsIn(m: Mbuf, bytes: number): number {
 function skipBytes(m: Mbuf, bytes: number): Mbuf | null {
   let n: Mbuf | null = m;
   while (bytes > 0) {
-    kassert(n !== null && n.m_len <= bytes, () => `tcp_output: batch ends inside an mbuf (${bytes} left)`);
+    if (n === null || n.m_len > bytes) panic(`tcp_output: batch ends inside an mbuf (${bytes} left)`);
     bytes -= n.m_len;
     n = n.m_next;
   }

@@ -3,7 +3,7 @@
 // into fresh mbufs and clusters (m_uiotombuf: a real copy into zone memory), pr_send. The user
 // buffer may be reused as soon as the call returns.
 import { isSysError, kassert, SysError } from '../kern/index.js';
-import { type Mbuf, type MbufAllocator, mUiotombuf, uioCreate } from '../mbuf/index.js';
+import { type Mbuf, type MbufAllocator, mLength, mUiotombuf, uioCreate } from '../mbuf/index.js';
 import { SBS_CANTSENDMORE, sbspace } from './sockbuf.js';
 import { type KSocket, SS_ISCONNECTED } from './socket.js';
 
@@ -90,7 +90,7 @@ async function sosendLocked(
       throw isSysError(e) ? e.withSbytes(sentBytes) : e;
     }
     // The chain may be short of what was asked (a dry zone): queue what it holds.
-    const lengthBytes = host.mbufs.mLength(m);
+    const lengthBytes = mLength(host.mbufs, m);
     host.countCopyin(lengthBytes);
     const sendError = host.prSend(so, 0, m);
     if (sendError !== null) throw sendError.withSbytes(sentBytes);

@@ -2,7 +2,7 @@
 // sendfile_wait_generic (waiting for socket space). One chunk's work is in chunk.ts, the page
 // side in swapin.ts, the mbuf side in mext.ts.
 import { isSysError, kassert, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
-import { type Mbuf, mUiotombuf, uioCreate } from '../mbuf/index.js';
+import { type Mbuf, mFreem, mLength, mUiotombuf, uioCreate } from '../mbuf/index.js';
 import { type KSocket, SB_AUTOLOWAT, SBS_CANTSENDMORE } from '../net/index.js';
 import type { VmObject } from '../vm/index.js';
 import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
@@ -214,7 +214,7 @@ async function sendfileLoop(
             ? env.ktls.uiotombuf(call.tls, hdr, space, call.signal)
             : mUiotombuf(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
-        hdrlen = env.mbufs.mLength(mh);
+        hdrlen = mLength(env.mbufs, mh);
         space -= hdrlen;
         // A header cut short by a dry zone goes out alone; file data follows the whole header.
         if (hdr.uio_resid > 0) space = 0;
@@ -240,8 +240,8 @@ async function sendfileLoop(
       }
       if (env.invariants) {
         kassert(
-          env.mbufs.mLength(m) === fileBytes + hdrlen,
-          () => `vn_sendfile: mlen ${env.mbufs.mLength(m)} space ${fileBytes} hdrlen ${hdrlen}`,
+          mLength(env.mbufs, m) === fileBytes + hdrlen,
+          () => `vn_sendfile: mlen ${mLength(env.mbufs, m)} space ${fileBytes} hdrlen ${hdrlen}`,
         );
       }
       const err =
@@ -259,7 +259,7 @@ async function sendfileLoop(
         return r;
       }
     } catch (e) {
-      if (mh !== null) env.mbufs.mFreem(mh);
+      if (mh !== null) mFreem(env.mbufs, mh);
       if (!isSysError(e)) throw e;
       r.error = e;
       return r;

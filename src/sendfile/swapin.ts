@@ -3,6 +3,7 @@
 // chunk when the last read completes.
 import { kassert, SysError } from '../kern/index.js';
 import { TCP_TLS_MODE_SW } from '../ktls/index.js';
+import { mbFreeNotready } from '../mbuf/index.js';
 import type { VmPage } from '../vm/index.js';
 import { SF_NODISKIO } from './flags.js';
 import type { SendfileEnv, SfChunk, SfIo } from './sfio.js';
@@ -111,7 +112,7 @@ export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | n
     // The socket is aborted (so_error EIO) and this chunk's not-ready units are freed: their
     // storages' free callbacks unwire the pages, left invalid by the failed read.
     env.sockets.prAbort(so, 'EIO');
-    env.mbufs.mbFreeNotready(m, sfio.npages);
+    mbFreeNotready(env.mbufs, m, sfio.npages);
   } else if (sfio.tls !== null && sfio.tls.mode === TCP_TLS_MODE_SW && env.ktls !== null) {
     // The reads are done but the records still need encrypting: hand them to a KTLS worker.
     env.ktls.enqueue(m, so, sfio.npages);

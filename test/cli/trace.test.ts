@@ -6,14 +6,14 @@
 // merged (the pages are contiguous) and which went out as one TSO burst, one write completion, sbdrop, and per page the free
 // callback, sf_buf_free and the unwiring. Other traffic at the same time is left out.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JourneyReport } from '../../src/http/index.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
+import { tempDir } from '../support/tmp.js';
 
 const MAIN = resolve(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const PAGE = 4096;
@@ -41,7 +41,7 @@ async function zcsim(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build (npm test does it)`);
-  base = mkdtempSync(join(tmpdir(), 'zcsim-trace-'));
+  base = tempDir('zcsim-trace');
   const three = Buffer.alloc(3 * PAGE);
   for (let i = 0; i < three.length; i++) three[i] = i & 0xff;
   writeFileSync(join(base, 'three.bin'), three);

@@ -2,20 +2,20 @@
 // through a view of the Vm's physmem, in both the direct map and the KVA pool.
 // Method: page a small temporary file into a real Vm, wire its pages, map them with each kind of
 // sf_buf map, compare bytes, then unmap, unwire and close, and check both rooms are at rest.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
 import { createSfBufMap, SFB_CATCH, type SfBuf, type SfBufVm } from '../../src/sfbuf/index.js';
 import { PQ_INACTIVE, Vm, type VmPage } from '../../src/vm/index.js';
+import { tempDir } from '../support/tmp.js';
 
 let dir = '';
 let path = '';
 const content = new Uint8Array(3 * PAGE_SIZE).map((_, i) => (i * 7 + (i >> 12)) & 0xff);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zcsim-sfbuf-'));
+  dir = tempDir('zcsim-sfbuf');
   path = join(dir, 'file.bin');
   await writeFile(path, content);
 });

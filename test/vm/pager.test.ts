@@ -3,7 +3,7 @@
 // counted and parked on the inactive queue; EOF is zero-filled; an I/O error leaves every page
 // unbusied and invalid; a changed file invalidates its cached pages (wired ones detached);
 // opens share one object per file and report errno codes.
-// Method: real temp files under os.tmpdir(), a small Vm with invariants on, and the pagerFault
+// Method: real temp files in the run's folder under .cache, a small Vm with invariants on, and the pagerFault
 // hook and a ManualClock for the failure and disk-time cases.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
