@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import type { Wiregasm } from '@goodtools/wiregasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes } from '../../src/load/index.js';
-import { MemoryTransport, PcapBuffer, PcapRingFile, type TcpStat } from '../../src/net/index.js';
+import {
+  MemoryTransport,
+  PCAP_RING_QUEUE_MAX_BYTES,
+  PcapBuffer,
+  PcapRingFile,
+  type TcpStat,
+} from '../../src/net/index.js';
 import { type Running, startServer } from '../http/helpers.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
 import {
@@ -148,6 +154,9 @@ for (const mode of MODES) {
       expect(matched(w, `http.content_length == ${FILE_BYTES}`)).toBe(1);
       const response = followSide(w, tls ? 'TLS' : 'TCP', 'HTTP/1.1 ');
       expect(bodyOf(response).equals(BODY)).toBe(true);
+      // The server's frames of the response are named after the request (over TLS too).
+      const named = `tcp.srcport == ${c.serverPort} && tcp.len > 0 && frame.comment contains "GET /zerocopy/m.bin"`;
+      expect(matched(w, named)).toBeGreaterThanOrEqual(Math.ceil(FILE_BYTES / 1448));
       // Every segment the model counted is a server frame with payload, and no other is.
       expect(matched(w, `tcp.srcport == ${c.serverPort} && tcp.len > 0`)).toBe(c.delta.wire_segments);
       expect(c.delta.wire_segments).toBeGreaterThanOrEqual(Math.ceil(FILE_BYTES / 1448));
@@ -227,6 +236,9 @@ describe('a ring file of every connection', () => {
     expect(s.wraps).toBeGreaterThan(0);
     expect(lines.length).toBe(s.wraps);
     expect(lines[0]).toContain('starts again');
+    // Memory stays bounded: the writes waiting for the disk never passed the queue's bound.
+    expect(s.queuedPeakBytes).toBeGreaterThan(0);
+    expect(s.queuedPeakBytes).toBeLessThanOrEqual(PCAP_RING_QUEUE_MAX_BYTES);
     const size = statSync(path).size;
     expect(size).toBe(s.fileBytes);
     expect(size).toBeLessThanOrEqual(boundBytes);
