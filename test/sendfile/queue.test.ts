@@ -168,6 +168,7 @@ describe('vn_sendfile queueing', () => {
       'sendfile',
       'copy',
       'sockets',
+      'tcp',
       'ktls',
       'memory',
       'peaks',
