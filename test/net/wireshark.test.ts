@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Wiregasm } from '@goodtools/wiregasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKernel } from '../../src/index.js';
 import { patternBytes } from '../../src/load/index.js';
 import {
   MemoryTransport,
@@ -211,7 +212,6 @@ for (const mode of MODES) {
 
 describe('a ring file of every connection', () => {
   it('1,000 connections stay within its bound; the file wraps, says so, and still opens clean', async () => {
-    const { createKernel } = await import('../../src/index.js');
     const kernel = createKernel({ physmemBytes: 16 * 1024 * 1024 });
     const path = join(WORK, 'ring.pcapng');
     const boundBytes = 512 * 1024;
