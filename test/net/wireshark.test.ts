@@ -6,7 +6,7 @@
 // file of 1,000 connections stays within its bound and still opens.
 // Method: the demo server on 127.0.0.1 with a tap on the client's port, real Node clients, and
 // Wireshark 4.4 compiled to WebAssembly (wiregasm), loaded once for the file.
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -24,6 +24,7 @@ import {
 } from '../../src/net/index.js';
 import { type Running, startServer } from '../http/helpers.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import {
   fieldNumber,
   followSide,
@@ -37,11 +38,11 @@ import {
 const FILE_BYTES = 1024 * 1024;
 const BODY = patternBytes(FILE_BYTES, 20);
 const RANGE = { first: 100_000, last: 399_999 };
-const WORK = join(import.meta.dirname, '..', '..', '.cache', `wireshark-${process.pid}`);
+let WORK = '';
 
 let w: Wiregasm;
 beforeAll(async () => {
-  mkdirSync(WORK, { recursive: true });
+  WORK = tempDir('wireshark');
   writeFileSync(join(WORK, 'm.bin'), BODY);
   w = await loadWireshark();
 }, 120_000);
