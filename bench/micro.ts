@@ -21,7 +21,14 @@ import {
   mGetcl,
 } from '../src/mbuf/index.js';
 import { createSfBufMap, type SfBuf, type SfBufMap } from '../src/sfbuf/index.js';
-import { PQ_INACTIVE, Vm, type VmObject, type VmPage } from '../src/vm/index.js';
+import {
+  PQ_INACTIVE,
+  Vm,
+  type VmObject,
+  type VmPage,
+  vmObjectOpen,
+  vmPagerGetPages,
+} from '../src/vm/index.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { measureWireCost, wireCostMarkdown } from './wire-cost.js';
 
@@ -44,14 +51,14 @@ async function makeFixture(): Promise<Fixture> {
   const file = path.join(dir, 'pages.bin');
   writeFileSync(file, new Uint8Array(PAGES * PAGE_SIZE).fill(0x5a));
   const vm = new Vm({ physmemBytes: 16 * MiB, invariants: false, clock: realClock(), kernelId: 1 });
-  const obj = await vm.vmObjectOpen(file);
+  const obj = await vmObjectOpen(vm, file);
   const pages: VmPage[] = [];
   for (let i = 0; i < PAGES; i++) {
     const m = vm.vmPageAlloc(obj, i);
     if (!m) throw new Error('micro: no free page');
     pages.push(m);
   }
-  await vm.vmPagerGetPages(obj, pages, 0);
+  await vmPagerGetPages(vm, obj, pages, 0);
   return { vm, obj, pages, dir };
 }
 

@@ -56,6 +56,9 @@ export {
   sendspaceMaxBytes,
   validateKernelConfig,
 } from './config.js';
+
+import { vmObjectClose, vmObjectOpen, vmObjectRevalidate } from '../vm/index.js';
+
 export type { KernelAtRest, KernelPeaks, KernelStats } from './stats.js';
 
 /** fstat(2) of an open file. */
@@ -161,7 +164,7 @@ export class Kernel {
   /** open(2) of a regular file: ENOENT, EACCES, EISDIR, EINVAL (not a regular file). */
   async open(path: string): Promise<KFile> {
     this.alive('open');
-    const obj: VmObject = await this.vm.vmObjectOpen(path);
+    const obj: VmObject = await vmObjectOpen(this.vm, path);
     const file = new KFile(this.nextFd++, obj);
     this.files.add(file);
     return file;
@@ -172,14 +175,14 @@ export class Kernel {
     if (file.closed) throw new SysError('EBADF', `close: fd ${file.fd} is closed`);
     file.closed = true;
     this.files.delete(file);
-    await this.vm.vmObjectClose(file.obj);
+    await vmObjectClose(this.vm, file.obj);
   }
 
   /** fstat(2): a fresh look at the file (a change invalidates its cached pages). */
   async fstat(file: KFile): Promise<KStat> {
     this.alive('fstat');
     if (file.closed) throw new SysError('EBADF', `fstat: fd ${file.fd} is closed`);
-    await this.vm.vmObjectRevalidate(file.obj);
+    await vmObjectRevalidate(this.vm, file.obj);
     const o = file.obj;
     return { sizeBytes: o.sizeBytes, mtimeMs: o.mtimeMs, ino: o.ino, dev: o.dev };
   }
@@ -196,7 +199,7 @@ export class Kernel {
     if (file.closed) throw new SysError('EBADF', `invalidate: fd ${file.fd} is closed`);
     // An impossible mtime makes the fresh fstat differ: vnode_pager_setsize's path drops the pages.
     file.obj.mtimeMs = Number.NaN;
-    await this.vm.vmObjectRevalidate(file.obj);
+    await vmObjectRevalidate(this.vm, file.obj);
   }
 
   /** socket(2)+connect(2) over a connected stream; CPUs are handed out round-robin. */
@@ -246,7 +249,7 @@ export class Kernel {
   ): Promise<number> {
     if (this.destroyed) return this.gone('sendmsg');
     this.sched.migrate(so);
-    return this.ktls.sosend(so, buf, recordType, signal);
+    return this.sockets.sosend(so, buf, signal, recordType);
   }
 
   /** sendfile(2). */

@@ -30,4 +30,4 @@ export {
   mEpgTlsArea,
 } from './mbuf.js';
 export { type MbufCounters, netstatMbufLines, type ZoneCounters } from './netstat.js';
-export { mUiotombuf, type Uio, uioCreate } from './uio.js';
+export { mUiotombuf, type Uio, type UioPageSource, uioCreate, uiomove } from './uio.js';

@@ -48,6 +48,7 @@ export {
   SBS_CANTRCVMORE,
   SBS_CANTSENDMORE,
   SBS_RCVATMARK,
+  type SbTlsTx,
   SockBuf,
   sballoc,
   sbappendstream,

@@ -323,9 +323,14 @@ export class SocketLayer implements NetCore {
     return tp.sblockq.sleep(signal).then(() => unlock);
   }
 
-  /** write(2) on the socket: the copy path's send (see sosend.ts). */
-  sosend(so: KSocket, buf: Uint8Array, signal?: AbortSignal): Promise<number> {
-    return sosendGeneric(this, so, buf, signal);
+  /** write(2) on the socket, and sendmsg with a TLS record type on a KTLS socket (see sosend.ts). */
+  sosend(
+    so: KSocket,
+    buf: Uint8Array,
+    signal?: AbortSignal,
+    recordType: number | null = null,
+  ): Promise<number> {
+    return sosendGeneric(this, so, buf, signal, recordType);
   }
 
   /**

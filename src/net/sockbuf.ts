@@ -13,7 +13,7 @@
 // mbufs only, so the cursor always sits on an mbuf boundary.
 // XXX(sim): the kernel's sb_sndptr is where tcp_output's last m_copym stopped; ours is the first
 // mbuf not yet handed over, and sb_sndptroff counts the bytes in flight.
-import { KiB, kassert, MiB, panic } from '../kern/index.js';
+import { KiB, kassert, MiB, panic, type SysError } from '../kern/index.js';
 import {
   M_BLOCKED,
   M_EOR,
@@ -31,7 +31,23 @@ import {
   mFreem,
   mTrailingspace,
   mWritable,
+  type UioPageSource,
 } from '../mbuf/index.js';
+
+/**
+ * The send side of a KTLS session as sosend sees it, set by TCP_TXTLS_ENABLE beside sb_tls_info
+ * (src/ktls provides it, as a driver provides a send tag): user bytes are copied into records of
+ * its pages, which `send` frames, numbers and queues.
+ */
+export interface SbTlsTx {
+  readonly pages: UioPageSource;
+  /**
+   * ktls_frame, ktls_seq, pr_send (not ready in software mode) and ktls_enqueue of the chain `m`
+   * of `lengthBytes` user bytes, as records of `recordType` (null: application data); pr_send's
+   * error, the chain freed, or null.
+   */
+  send(m: Mbuf, lengthBytes: number, recordType: number | null): SysError | null;
+}
 
 /** sb_state. */
 export const SBS_CANTSENDMORE = 0x10;
@@ -90,6 +106,8 @@ export class SockBuf {
   sb_tls_info: unknown = null;
   /** The next KTLS record's sequence number (ktls_seq). */
   sb_tls_seqno = 0;
+  /** sosend's path on a KTLS socket (null without TLS). */
+  sb_tls_tx: SbTlsTx | null = null;
 }
 
 /** sbspace: bytes a sender may still queue; may be negative. Not-ready bytes count. */

@@ -16,7 +16,6 @@ import {
   TLS_MAJOR_VER_ONE,
   TLS_MINOR_VER_THREE,
   tls13Suite,
-  tls13TrafficKeys,
 } from '../ktls/index.js';
 import type { KSocket } from '../net/index.js';
 import { KtlsRecordTap } from './tap.js';
@@ -129,10 +128,9 @@ export class KtlsConnection {
       throw new SysError('EINVAL', `ktls takeover: ${ts.getProtocol()} is not TLS 1.3`);
     const suite = tls13Suite(ts.getCipher().standardName);
     if (suite === undefined) throw new SysError('EINVAL', 'ktls takeover: cipher suite not supported');
-    const secret = this.#secret!;
-    this.tap.setAppSecret(suite, secret);
-    const { key, iv } = tls13TrafficKeys(suite, secret);
-    this.tap.handOver();
+    this.tap.setAppSecret(suite, this.#secret!);
+    // The key OpenSSL sends under now: the first one, or the next after a KeyUpdate it sent.
+    const { key, iv } = this.tap.handOver();
     const session = this.kernel.ktlsEnableTx(
       this.so,
       {
