@@ -203,7 +203,9 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     ...(str('sndbuf') !== undefined ? { sndbufBytes: sizeOption('sndbuf', str('sndbuf')!) } : {}),
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
-    mtuBytes: intOption('mtu', str('mtu') ?? '1500', MTU_MIN_BYTES, IP_MAXPACKET),
+    ...(str('mtu') !== undefined
+      ? { mtuBytes: intOption('mtu', str('mtu')!, MTU_MIN_BYTES, IP_MAXPACKET) }
+      : {}),
   };
   const capturePath = str('capture');
   if (capturePath === undefined && str('capture-max') !== undefined)

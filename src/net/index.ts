@@ -24,6 +24,7 @@ export {
   NetInet,
   type NetInetConfig,
   netstatTcpLines,
+  PCAP_RING_QUEUE_MAX_BYTES,
   PcapBuffer,
   PcapRingFile,
   type PcapRingStats,

@@ -418,6 +418,11 @@ export class Connection {
           await this.refuse(503);
           return;
         }
+        // A capture of this connection names the packets of this response (under TLS too).
+        this.ctx.kernel.sockets.pcapNote(
+          this.so,
+          `${item.request.method} ${item.request.target} HTTP/1.${item.request.minor}`,
+        );
         await this.answer(item.request);
         this.releaseDrained();
         if ((!item.request.keepAlive || this.closeAfter) && !this.isClosed) {
