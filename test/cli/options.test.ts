@@ -23,7 +23,6 @@ describe('zcsim serve options', () => {
       mapping: 'dmap',
       cpuCount: 2,
       diskLatencyMs: 0,
-      mtuBytes: 1500,
     });
     expect(parseServeArgs([], { PORT: '9000', HOST: '0.0.0.0' })).toMatchObject({
       port: 9000,
