@@ -40,6 +40,7 @@ import {
   EventHub,
   loadAssets,
   Metrics,
+  PANEL_BODY_MAX_BYTES,
   registerPanelRoutes,
   respondEvents,
   respondPanel,
@@ -237,6 +238,11 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
     get closing() {
       return closing;
     },
+    // Bodies of GET and HEAD, and of anything sent to a file route, are dropped as they arrive.
+    bodyLimit: (method, target) =>
+      method === 'GET' || method === 'HEAD' || routeOf(targetPath(target)) !== null
+        ? null
+        : PANEL_BODY_MAX_BYTES,
     respond: (conn, req) => {
       const path = targetPath(req.target);
       const route = routeOf(path);

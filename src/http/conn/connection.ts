@@ -2,18 +2,26 @@
 // one kernel socket over it for as long as it lives (every response goes through its send
 // buffer, in request order), the request parser, and a bounded queue of parsed, unanswered
 // requests. Requests are parsed as they arrive; a response's work starts only at the head of the
-// queue, and past PIPELINE_MAX parsed requests the socket is not read (backpressure). The
-// connection's AbortSignal ends every wait of its responses when it closes.
+// queue, and past PIPELINE_MAX parsed requests or INPUT_BUDGET_BYTES of unanswered input the
+// socket is not read (backpressure, as nginx reads the next request only when it gets to it).
+// The connection's AbortSignal ends every wait of its responses when it closes.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Kernel, KSocket } from '../../index.js';
 import { type Clock, SysError, type TimerHandle } from '../../kern/index.js';
 import type { KtlsConnection } from '../../tls/index.js';
 import type { Heads } from './heads.js';
-import { type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
+import { type BodyLimit, type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
 
 /** Parsed, unanswered requests a connection may hold (nginx answers one at a time too). */
 export const PIPELINE_MAX = 32;
+/**
+ * Unanswered input a connection may hold (requests parsed or being answered, and bytes not yet
+ * parsed) before its socket is not read: above the largest head plus the largest kept body, so
+ * that one request can always complete.
+ */
+export const INPUT_BUDGET_BYTES = 256 * 1024;
+const CONTINUE_HEAD = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 /** nginx's lingering_timeout is 5 s; a refused client gets at most this long to finish sending. */
 export const LINGER_MS = 2000;
 /** Node's headersTimeout: a request head must be complete this long after its first byte (408). */
@@ -69,13 +77,19 @@ export interface ConnectionHost {
   readonly tls: ConnectionTls | null;
   /** Whether the server is closing: new requests get 503 and the connection closes. */
   readonly closing: boolean;
+  /** How many body bytes a request keeps (null: dropped as they arrive). */
+  readonly bodyLimit: BodyLimit;
   /** Answers `request` on `conn`; may call conn.destroy() when a response cannot finish. */
   respond(conn: Connection, request: HttpRequest): Promise<void>;
   /** The connection closed and freed its kernel socket. */
   closed(conn: Connection): void;
 }
 
-type Queued = { readonly request: HttpRequest } | { readonly error: ParseError } | { readonly eof: true };
+type Queued =
+  | { readonly request: HttpRequest }
+  | { readonly error: ParseError }
+  | { readonly eof: true }
+  | { readonly continue: true };
 
 export class Connection {
   readonly so: KSocket;
@@ -89,8 +103,10 @@ export class Connection {
   /** The last write through OpenSSL: later kernel sends wait for it, so the bytes stay in order. */
   private userWrites: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
-  private readonly parser = new RequestParser();
+  private readonly parser: RequestParser;
   private readonly queue: Queued[] = [];
+  /** Wire bytes of the requests parsed and not answered yet (the one being answered included). */
+  private unansweredBytes = 0;
   private running = false;
   /** The client sent its FIN; answered when the queue reaches it. */
   private eof = false;
@@ -117,6 +133,7 @@ export class Connection {
     readonly socket: Socket,
   ) {
     this.so = host.kernel.socket(socket);
+    this.parser = new RequestParser(host.bodyLimit);
     this.progressAtMs = host.clock.nowMs();
     host.counters.accepted++;
     host.counters.open++;
@@ -278,10 +295,19 @@ export class Connection {
     this.pump();
   }
 
-  /** Parses what is buffered into the queue, up to PIPELINE_MAX; reads more only below it. */
+  /** Unanswered input held: parsed requests not answered yet and bytes not parsed. */
+  get inputHeldBytes(): number {
+    return this.unansweredBytes + this.parser.bufferedBytes;
+  }
+
+  private full(): boolean {
+    return this.queue.length >= PIPELINE_MAX || this.inputHeldBytes >= INPUT_BUDGET_BYTES;
+  }
+
+  /** Parses what is buffered into the queue, within PIPELINE_MAX and the input budget; reads more only then. */
   private pump(): void {
     const queuedBefore = this.queue.length;
-    while (this.queue.length < PIPELINE_MAX) {
+    while (!this.full()) {
       const step = this.parser.next();
       if (step.kind === 'more') {
         if (this.eof && !this.eofQueued) {
@@ -296,13 +322,18 @@ export class Connection {
         this.queue.push({ error: step.error });
         break;
       }
+      if (step.kind === 'continue') {
+        this.queue.push({ continue: true });
+        continue;
+      }
+      this.unansweredBytes += step.request.wireBytes;
       this.queue.push({ request: step.request });
     }
     // A head still incomplete is timed from when it began (or from the last request parsed).
     if (this.parser.bufferedBytes === 0) this.headStartMs = -1;
     else if (this.headStartMs < 0 || this.queue.length !== queuedBefore)
       this.headStartMs = this.host.clock.nowMs();
-    if (this.queue.length >= PIPELINE_MAX) this.stream.pause();
+    if (this.full()) this.stream.pause();
     else this.stream.resume();
     if (!this.running && this.queue.length > 0) void this.run();
   }
@@ -322,11 +353,20 @@ export class Connection {
           await this.refuse(item.error.status);
           return;
         }
+        if ('continue' in item) {
+          // RFC 9110 10.1.1: the client waits for this before it sends the body.
+          await this.write(CONTINUE_HEAD);
+          continue;
+        }
         if (this.host.closing) {
           await this.refuse(503);
           return;
         }
-        await this.host.respond(this, item.request);
+        try {
+          await this.host.respond(this, item.request);
+        } finally {
+          this.unansweredBytes -= item.request.wireBytes;
+        }
         this.releaseDrained();
         if ((!item.request.keepAlive || this.closeAfter) && !this.isClosed) {
           await this.finish();
@@ -339,6 +379,8 @@ export class Connection {
     } finally {
       this.running = false;
       if (this.done) this.release();
+      // What this response held of the input budget is free: read and parse on.
+      else if (!this.lingering && !this.isClosed) this.pump();
     }
   }
 
@@ -402,6 +444,7 @@ function epipe(): SysError {
 
 function refusedReason(status: number): string {
   if (status === 408) return 'Request Timeout';
+  if (status === 417) return 'Expectation Failed';
   if (status === 431) return 'Request Header Fields Too Large';
   if (status === 413) return 'Payload Too Large';
   if (status === 411) return 'Length Required';

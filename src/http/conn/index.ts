@@ -14,4 +14,11 @@ export {
 export { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
 export { loopbackOf } from './loopback.js';
 export { PoolGate } from './pool-gate.js';
-export { type HttpRequest, MAX_HEAD_BYTES, type ParseStep, RequestParser } from './request-parser.js';
+export {
+  type BodyLimit,
+  EMPTY_LINES_MAX,
+  type HttpRequest,
+  MAX_HEAD_BYTES,
+  type ParseStep,
+  RequestParser,
+} from './request-parser.js';

@@ -8,5 +8,5 @@ export { Comparer } from './compare.js';
 export { EVENT_CLIENTS_MAX, EVENT_STALL_MS, EventHub } from './events.js';
 export { KERNEL_METRICS } from './metric-table.js';
 export { Metrics } from './metrics.js';
-export { registerPanelRoutes } from './routes.js';
+export { PANEL_BODY_MAX_BYTES, registerPanelRoutes } from './routes.js';
 export { type StatsSnapshot, takeSnapshot } from './snapshot.js';

@@ -12,6 +12,9 @@ import type { EventHub } from './events.js';
 import type { Metrics } from './metrics.js';
 import { takeSnapshot } from './snapshot.js';
 
+/** The largest body a panel request may send (POST /compare's JSON names one file); 413 above. */
+export const PANEL_BODY_MAX_BYTES = 16 * 1024;
+
 /** Files listed on the dashboard at most. */
 const FILES_LISTED_MAX = 200;
 
