@@ -22,19 +22,34 @@ const CASES: readonly (readonly [string, string])[] = [
   ['DEL in a value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x7fb\r\n\r\n'],
   ['ESC in a value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: \x1b[31m\r\n\r\n'],
   ['NBSP after a Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\xa0\r\n\r\nhello'],
-  ["HTAB and SP around a Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \t5 \t\r\n\r\nhello"],
-  ["SP and HTAB trimmed from a value", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\t5  \r\n\r\nhello"],
+  [
+    'HTAB and SP around a Content-Length',
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \t5 \t\r\n\r\nhello',
+  ],
+  ['SP and HTAB trimmed from a value', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\t5  \r\n\r\nhello'],
   ['obs-text in a value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: caf\xe9\r\n\r\n'],
   ['obs-fold', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n'],
   ['space before the colon', 'GET / HTTP/1.1\r\nHost : x\r\n\r\n'],
   ['control byte in a field name', 'GET / HTTP/1.1\r\nHost: x\r\nX\x01A: b\r\n\r\n'],
   ['control byte in the target', 'GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n'],
-  ['two Content-Lengths', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello'],
-  ['Content-Length with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+  [
+    'two Content-Lengths',
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello',
+  ],
+  [
+    'Content-Length with Transfer-Encoding',
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+  ],
   ['empty lines before the request line', '\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['a plain request with a body', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'],
-  ['an unknown expectation', 'POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 5\r\n\r\nhello'],
-  ['100-continue, body sent at once', 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello'],
+  [
+    'an unknown expectation',
+    'POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 5\r\n\r\nhello',
+  ],
+  [
+    '100-continue, body sent at once',
+    'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello',
+  ],
 ];
 
 /** Verdicts where llhttp checks nothing: nginx's (it refuses an empty or malformed Host). */
@@ -89,7 +104,9 @@ async function llhttp(raw: string): Promise<Verdict> {
   const chunks: Buffer[] = [];
   s.on('data', (c: Buffer) => chunks.push(c));
   await Promise.race([once(s, 'close'), once(s, 'error')]);
-  const text = Buffer.concat(chunks).toString('latin1').replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+  const text = Buffer.concat(chunks)
+    .toString('latin1')
+    .replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
   if (status !== 200) return status;
   const body = text.slice(text.indexOf('\r\n\r\n') + 4);
