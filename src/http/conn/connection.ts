@@ -41,6 +41,8 @@ export interface ConnectionCounters {
   pool_503: number;
   /** Requests that were parsed while others were still unanswered on the same connection. */
   pipelined: number;
+  /** Times a connection stopped reading because its unanswered input reached INPUT_BUDGET_BYTES. */
+  input_budget_pauses: number;
   /** TLS connections whose send side kernel TLS took over (setsockopt TCP_TXTLS_ENABLE). */
   ktls_takeovers: number;
 }
@@ -54,6 +56,7 @@ export function newConnectionCounters(): ConnectionCounters {
     parse_errors: 0,
     pool_503: 0,
     pipelined: 0,
+    input_budget_pauses: 0,
     ktls_takeovers: 0,
   };
 }
@@ -107,6 +110,7 @@ export class Connection {
   private readonly queue: Queued[] = [];
   /** Wire bytes of the requests parsed and not answered yet (the one being answered included). */
   private unansweredBytes = 0;
+  private readPaused = false;
   private running = false;
   /** The client sent its FIN; answered when the queue reaches it. */
   private eof = false;
@@ -333,8 +337,14 @@ export class Connection {
     if (this.parser.bufferedBytes === 0) this.headStartMs = -1;
     else if (this.headStartMs < 0 || this.queue.length !== queuedBefore)
       this.headStartMs = this.host.clock.nowMs();
-    if (this.full()) this.stream.pause();
-    else this.stream.resume();
+    if (this.full()) {
+      if (this.queue.length < PIPELINE_MAX && !this.readPaused) this.host.counters.input_budget_pauses++;
+      this.readPaused = true;
+      this.stream.pause();
+    } else {
+      this.readPaused = false;
+      this.stream.resume();
+    }
     if (!this.running && this.queue.length > 0) void this.run();
   }
 
