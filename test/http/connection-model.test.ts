@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kern/index.js';
 import { type Fixture, makeFixture, patternBytes, sha256 } from './fixture.js';
-import { atRestSoon, type Running, rawExchange, startServer } from './helpers.js';
+import { atRestSoon, type Running, rawExchange, startServer, until } from './helpers.js';
 import { getMany, pipeline } from './pipeline.js';
 
 const KiB = 1024;
@@ -62,15 +62,6 @@ function stallerOutcome(s: Socket, timeoutMs: number): Promise<'closed' | '503' 
     s.on('close', () => done('closed'));
     s.resume();
   });
-}
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > timeoutMs) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
 
 const PIPELINE_DEPTH = 8000;

@@ -30,6 +30,16 @@ export async function atRestSoon(
   }
 }
 
+/** Waits (bounded) until `cond` holds, looking every 20 ms; false when it never did. */
+export async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
 export interface RawResponse {
   readonly status: number;
   readonly headers: Record<string, string>;

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, makeFixture } from './fixture.js';
-import { atRestSoon, type Running, startServer } from './helpers.js';
+import { atRestSoon, type Running, startServer, until } from './helpers.js';
 
 const MiB = 1024 * 1024;
 let fx: Fixture;
@@ -22,15 +22,6 @@ afterAll(async () => {
   await srv.server.close();
   fx.cleanup();
 });
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > timeoutMs) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
 
 function open(): Promise<Socket> {
   const s = connect(srv.port, '127.0.0.1');
