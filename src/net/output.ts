@@ -4,7 +4,7 @@
 // that batch's write callback runs, the bytes have left our hands: sbdrop frees their mbufs (ext
 // free functions run) and senders sleeping in sbwait wake, as an ACK does in the kernel.
 // XXX(sim): no segments, windows or retransmission; the write callback stands in for the ACK.
-import { type Errno, errnoFromNode, kassert, type Tracer } from '../kern/index.js';
+import { type Errno, errnoFromNode, kassert, type Tracer, type WaitQueue } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
 import type { KSocket, SndBatch } from './socket.js';
@@ -26,6 +26,12 @@ export interface NetCore {
   readonly sbMaxBytes: number;
   readonly autosndbufIncBytes: number;
   readonly autosndbufMaxBytes: number;
+  /**
+   * Sleepers for buffers freed anywhere (mbufs, clusters, the pages and sf_bufs they held): woken
+   * after each acknowledgement and each dropped connection. XXX(sim): FreeBSD has no such channel;
+   * it is what a server's admission sleeps on instead of polling the pools.
+   */
+  readonly buffreeq: WaitQueue;
   /** tcp_drop: the connection is finished with `code`. */
   tcpDrop(so: KSocket, code: Errno): void;
   /** The debug-mode check after a state change. */
@@ -118,6 +124,7 @@ function tcpAck(core: NetCore, so: KSocket, batch: SndBatch, err: Error | null |
   sbdrop(core.mbufs, so.so_snd, batch.bytes);
   core.cells.sb_dropped_bytes += batch.bytes;
   sowwakeup(so);
+  if (core.buffreeq.length > 0) core.buffreeq.wakeAll();
   core.afterOp();
 }
 

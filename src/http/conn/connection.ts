@@ -193,6 +193,31 @@ export class Connection {
     return this.host.kernel.write(this.so, buf, this.abort.signal);
   }
 
+  /** A signal that aborts when the connection closes or `ms` from now; cancel() ends the timer. */
+  deadline(ms: number): { readonly signal: AbortSignal; cancel(): void } {
+    const ac = new AbortController();
+    const onClose = (): void => ac.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onClose, { once: true });
+    const timer = this.host.clock.setTimer(ms, () => ac.abort());
+    return {
+      signal: ac.signal,
+      cancel: () => {
+        timer.cancel();
+        this.abort.signal.removeEventListener('abort', onClose);
+      },
+    };
+  }
+
+  /** write(2) that must complete within `ms`, else the connection is cut (a pool stayed dry). */
+  async writeWithin(buf: Uint8Array, ms: number): Promise<void> {
+    const timer = this.host.clock.setTimer(ms, () => this.destroy());
+    try {
+      await this.write(buf);
+    } finally {
+      timer.cancel();
+    }
+  }
+
   /** Writes `buf` to the stream Node's path uses; resolves once it went down (the tap took it). */
   writeStream(buf: Uint8Array): Promise<number> {
     return this.ktls === null ? this.writeRaw(buf) : this.writeUser(buf);

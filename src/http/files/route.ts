@@ -5,7 +5,7 @@
 // sender (senders.ts). A failure after the head went out closes the connection: never a wrong body.
 import { STATUS_CODES } from 'node:http';
 import { SysError } from '../../kern/index.js';
-import type { Connection, Heads, HttpRequest, PoolGate } from '../conn/index.js';
+import { type Connection, type Heads, type HttpRequest, POOL_WAIT_MS, type PoolGate } from '../conn/index.js';
 import {
   FileChangedError,
   httpStatusOf,
@@ -142,7 +142,13 @@ export async function respondFile(
     if (err instanceof PoolExhaustedError) {
       // No body: the head fits one plain mbuf (under MINCLSIZE), so it needs no cluster.
       ctx.onPool503();
-      return answer(ctx, conn, req, 503, ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0']);
+      const head = ctx.heads.build(
+        503,
+        ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0'],
+        req.keepAlive,
+      );
+      // Even this head needs an mbuf: when none comes within the wait, the connection is cut.
+      return conn.writeWithin(head, POOL_WAIT_MS);
     }
     await answerError(ctx, conn, req, status);
   }
@@ -203,21 +209,27 @@ async function respond(
     return answer(ctx, conn, req, plan.status, plan.headers);
   }
   if (route !== 'stream') await ctx.pools.admit(conn);
+  // Admitted, the body must start within the same wait, or the answer is still 503.
+  const startBy = route === 'stream' ? null : conn.deadline(POOL_WAIT_MS);
   const body = await BODY_SENDERS[route].open(state, entry);
   const head =
     plan.status === 200 && plan.closing === null
       ? ctx.heads.whole(entry, () => plan.headers, req.keepAlive)
       : ctx.heads.build(plan.status, plan.headers, req.keepAlive);
-  countResponse(counters, plan.status);
   counters.inflight++;
   try {
-    await body.send(conn, plan, head, counters);
+    await body.send(conn, plan, head, counters, startBy?.signal ?? null);
+    countResponse(counters, plan.status);
     // Sent whole, but a write may have landed meanwhile: the client got what the page cache held
     // at each moment, as from FreeBSD or nginx.
     if (body.changed()) counters.changed_during_send++;
   } catch (err) {
+    // Nothing went out: respondFile answers 503.
+    if (err instanceof PoolExhaustedError && !conn.isClosed) throw err;
+    countResponse(counters, plan.status);
     failAfterHead(state, conn, route, body, err);
   } finally {
+    startBy?.cancel();
     counters.inflight--;
     body.release(conn);
   }
