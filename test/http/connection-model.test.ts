@@ -281,7 +281,11 @@ describe('pool exhaustion', () => {
     // Each connection holds its share of the zone (its send buffer): it takes many to dry it.
     const held: Socket[] = [];
     for (let i = 0; i < 40; i++) held.push(await staller(srv.port, '/copy/big16.bin'));
-    const s = { destroy: () => held.forEach((h) => h.destroy()) };
+    const s = {
+      destroy: () => {
+        for (const h of held) h.destroy();
+      },
+    };
     try {
       const zone = () => srv.server.kernel.mbufs.clusterZone;
       expect(await until(() => zone().current >= zone().limit, 10_000)).toBe(true);

@@ -105,7 +105,7 @@ describe('panel bodies', () => {
     const first = await interim;
     expect(first.slice(0, 12)).toBe('HTTP/1.1 100');
     s.removeAllListeners('data');
-    const rest = collect(s, (t) => /^HTTP\/1\.1 \d{3}[^]*\r\n\r\n/.test(t));
+    const rest = collect(s, (t) => /^HTTP\/1\.1 \d{3}[\s\S]*\r\n\r\n/.test(t));
     s.write(payload);
     const text = await rest;
     s.destroy();
