@@ -19,6 +19,8 @@ const JOURNEYS_MAX = 2;
 const JOURNEY_TIMEOUT_MS = 30_000;
 /** After the response, how long the socket's close is waited for. */
 const CLOSE_WAIT_MS = 2_000;
+/** The largest file traced: the recorder keeps a few events per page. */
+export const TRACE_FILE_MAX_BYTES = 16 * 1024 * 1024;
 /** Raw events included in the answer at most (the steps cover them all). */
 const RAW_EVENTS_MAX = 500;
 
@@ -154,6 +156,8 @@ export function registerJourneyRoute(app: FastifyInstance, state: ServerState): 
       const decoded = decodeRequestPath(q.file, state.options.dotfiles);
       const entry = await state.files.lookup(decoded.relative);
       if (!entry.isRegular) return reply.code(400).send({ error: `${q.file} is not a regular file` });
+      if (entry.sizeBytes > TRACE_FILE_MAX_BYTES)
+        return reply.code(413).send({ error: `files above ${TRACE_FILE_MAX_BYTES} bytes are not traced` });
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
       reply.header('Cache-Control', 'no-store');

@@ -7,7 +7,7 @@ import { loopbackOf } from '../conn/index.js';
 import type { ServerState } from '../files/index.js';
 import { decodeRequestPath, openChecked } from '../files/index.js';
 import type { Asset } from './assets.js';
-import type { Comparer } from './compare.js';
+import { COMPARE_FILE_MAX_BYTES, CompareOverrunError, type Comparer } from './compare.js';
 import type { EventHub } from './events.js';
 import type { Metrics } from './metrics.js';
 import { takeSnapshot } from './snapshot.js';
@@ -101,9 +101,22 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
       const decoded = decodeRequestPath(body.file, state.options.dotfiles);
       const entry = await state.files.lookup(decoded.relative);
       if (!entry.isRegular) return reply.code(400).send({ error: `${body.file} is not a regular file` });
+      if (entry.sizeBytes > COMPARE_FILE_MAX_BYTES)
+        return reply
+          .code(413)
+          .send({ error: `files above ${COMPARE_FILE_MAX_BYTES} bytes are not compared` });
+      const restMs = comparer.restLeftMs();
+      if (restMs > 0)
+        return reply
+          .code(429)
+          .header('Retry-After', String(Math.ceil(restMs / 1000)))
+          .send({ error: 'the last comparison just ended; the server rests as long as it ran' });
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
       return await slot.run(self.host, self.port, decoded.relative, entry.sizeBytes);
+    } catch (err) {
+      if (!(err instanceof CompareOverrunError)) throw err;
+      return reply.code(503).header('Retry-After', '10').send({ error: err.message });
     } finally {
       slot.release();
     }
