@@ -3,6 +3,7 @@
 // (GET /trace); this prints them, repeats folded into counts.
 import type { JourneyReport, JourneyStep } from '../http/index.js';
 import { ROUTES } from '../http/index.js';
+import { escapeControls } from './banner.js';
 import { type FetchResponse, fetchUrl, INSECURE_OPTION } from './fetch-url.js';
 import { helpText, type OptionTable, parseWith, UsageError } from './options.js';
 
@@ -82,7 +83,8 @@ export async function trace(args: readonly string[]): Promise<number> {
     | JourneyReport
     | { error: string };
   if (!r.ok || 'error' in body) {
-    process.stderr.write(`zcsim trace: ${'error' in body ? body.error : `answered ${r.status}`}\n`);
+    const why = 'error' in body ? escapeControls(String(body.error)) : `answered ${r.status}`;
+    process.stderr.write(`zcsim trace: ${why}\n`);
     return 1;
   }
   process.stdout.write(v.json ? `${JSON.stringify(body, null, 2)}\n` : formatTrace(body));

@@ -5,7 +5,7 @@ import { sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
 import { loopbackOf } from '../conn/index.js';
 import type { ServerState } from '../files/index.js';
-import { decodeRequestPath, openChecked } from '../files/index.js';
+import { decodeRequestPath, openChecked, servableName } from '../files/index.js';
 import type { Asset } from './assets.js';
 import { COMPARE_FILE_MAX_BYTES, CompareOverrunError, type Comparer } from './compare.js';
 import type { EventHub } from './events.js';
@@ -29,8 +29,9 @@ export interface PanelDeps {
 /** Regular, non-hidden files at the top of the root, smallest first. */
 async function listFiles(realRoot: string): Promise<{ name: string; sizeBytes: number }[]> {
   const out: { name: string; sizeBytes: number }[] = [];
-  for (const name of await readdir(realRoot)) {
-    if (name.startsWith('.') || out.length >= FILES_LISTED_MAX) continue;
+  for (const raw of await readdir(realRoot, { encoding: 'buffer' })) {
+    const name = servableName(raw);
+    if (name === null || name.startsWith('.') || out.length >= FILES_LISTED_MAX) continue;
     try {
       // The same check as the routes: a file leading out of the root is neither listed nor sized.
       const f = await openChecked(realRoot, `${realRoot}${sep}${name}`);
