@@ -20,6 +20,7 @@ import { type HttpSectionResult, httpMarkdown, optionsLine, tcpMarkdown } from '
 import { COPY_SYSTEM, ZERO_COPY_SYSTEMS } from './lib/servers.js';
 import { runMicro } from './micro.js';
 import { summariseProfiles } from './profile-summary.js';
+import { runSiege } from './siege.js';
 import { runSoak } from './soak.js';
 import { runTcpSection, TCP_SYSTEMS, type TcpResult, type TcpSystem, tcpRunCount } from './tcp.js';
 
@@ -165,7 +166,9 @@ async function runScenario(
       ? await runMicro(dir)
       : options.scenario === 'compare'
         ? await compare(options, dir)
-        : await runHeld(options, dir);
+        : options.scenario === 'siege'
+          ? await runSiege(options, dir)
+          : await runHeld(options, dir);
   return { text, code: 0, dir };
 }
 

@@ -21,6 +21,7 @@ import {
   type ConnectionTls,
   Heads,
   KEEP_ALIVE_TIMEOUT_MS,
+  POOL_PRESSURE_SEND_TIMEOUT_MS,
   PoolGate,
 } from './conn/index.js';
 import { httpStatusOf } from './errors.js';
@@ -134,6 +135,8 @@ class Connections {
   constructor(
     private readonly clock: Clock,
     private readonly sendTimeoutMs: number,
+    /** The pools are under pressure: the send timeout is shortened. */
+    private readonly pressure: (nowMs: number) => boolean,
   ) {}
 
   add(conn: Connection): void {
@@ -147,7 +150,10 @@ class Connections {
     this.sweepTimer = this.clock.setTimer(periodMs, () => {
       this.sweepTimer = null;
       const nowMs = this.clock.nowMs();
-      for (const c of this.open) c.sweep(nowMs, this.sendTimeoutMs, KEEP_ALIVE_TIMEOUT_MS);
+      const sendTimeoutMs = this.pressure(nowMs)
+        ? Math.min(this.sendTimeoutMs, POOL_PRESSURE_SEND_TIMEOUT_MS)
+        : this.sendTimeoutMs;
+      for (const c of this.open) c.sweep(nowMs, sendTimeoutMs, KEEP_ALIVE_TIMEOUT_MS);
       this.arm();
     });
   }
@@ -165,7 +171,7 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   const revalidateMs = options.revalidateMs ?? 1000;
   const sendTimeoutMs = options.sendTimeoutMs ?? SEND_TIMEOUT_MS_DEFAULT;
   const beforeTeardown: (() => Promise<void>)[] = [];
-  const conns = new Connections(clock, sendTimeoutMs);
+  const conns = new Connections(clock, sendTimeoutMs, (nowMs) => pools.underPressure(nowMs));
   let host: ConnectionHost | null = null;
   const app = Fastify({
     logger: options.logger ?? false,

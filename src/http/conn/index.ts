@@ -13,7 +13,13 @@ export {
 } from './connection.js';
 export { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
 export { loopbackOf } from './loopback.js';
-export { connectionShareBytes, POOL_WAIT_MS, PoolGate, type PoolName } from './pool-gate.js';
+export {
+  connectionShareBytes,
+  POOL_PRESSURE_SEND_TIMEOUT_MS,
+  POOL_WAIT_MS,
+  PoolGate,
+  type PoolName,
+} from './pool-gate.js';
 export {
   type BodyLimit,
   EMPTY_LINES_MAX,

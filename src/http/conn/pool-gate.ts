@@ -12,8 +12,18 @@ import { type Clock, PAGE_SIZE } from '../../kern/index.js';
 import { PoolExhaustedError } from '../errors.js';
 import type { Connection } from './connection.js';
 
-/** How long a response that has not started waits for a dry pool (its SO_SNDTIMEO). */
-export const POOL_WAIT_MS = 1000;
+/**
+ * How long a response that has not started waits for a dry pool (its SO_SNDTIMEO): under a
+ * second, so that its 503 is out within one.
+ */
+export const POOL_WAIT_MS = 900;
+/**
+ * While responses wait for a pool, or one was refused this recently, the pools are under
+ * pressure: a connection that took no byte for POOL_PRESSURE_SEND_TIMEOUT_MS is closed (the send
+ * timeout, shortened), so that what a stalled reader holds goes to those who wait.
+ */
+export const POOL_PRESSURE_MS = 5000;
+export const POOL_PRESSURE_SEND_TIMEOUT_MS = 5000;
 /** The connections every pool is shared by: no one connection may queue more than this share. */
 export const POOL_SHARE_CONNECTIONS = 32;
 /** The largest send buffer a connection gets: a large body then goes out in few batches. */
@@ -58,6 +68,7 @@ export class PoolGate {
   private readonly waiters: Waiter[] = [];
   private running = false;
   private readonly closing = new AbortController();
+  private lastRefusalMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly kernel: Kernel,
@@ -83,6 +94,11 @@ export class PoolGate {
     const reclaimable = vm.v_free_count + vm.v_inactive_count + vm.v_active_count;
     if (reclaimable < k.vm.freeTargetPages || k.vm.vmwait.length > 0) return 'pages';
     return null;
+  }
+
+  /** Responses wait for a pool now, or one was refused within POOL_PRESSURE_MS. */
+  underPressure(nowMs: number): boolean {
+    return this.waiters.length > 0 || nowMs - this.lastRefusalMs < POOL_PRESSURE_MS;
   }
 
   /** Whether a pool a response needs is dry. */
@@ -131,8 +147,10 @@ export class PoolGate {
         const w = this.waiters[0]!;
         const dry = this.dryPool();
         if (dry === null) this.settle(w, null);
-        else if (nowMs >= w.deadlineMs) this.settle(w, new PoolExhaustedError(`${dry} exhausted`));
-        else await this.sleep(w.deadlineMs - nowMs);
+        else if (nowMs >= w.deadlineMs) {
+          this.lastRefusalMs = nowMs;
+          this.settle(w, new PoolExhaustedError(`${dry} exhausted`));
+        } else await this.sleep(w.deadlineMs - nowMs);
       }
     } finally {
       this.running = false;

@@ -208,10 +208,16 @@ async function respond(
     countResponse(counters, plan.status);
     return answer(ctx, conn, req, plan.status, plan.headers);
   }
-  if (route !== 'stream') await ctx.pools.admit(conn);
-  // Admitted, the body must start within the same wait, or the answer is still 503.
+  // Admission and the body's first kernel call share one wait: past it, the answer is 503.
   const startBy = route === 'stream' ? null : conn.deadline(POOL_WAIT_MS);
-  const body = await BODY_SENDERS[route].open(state, entry);
+  let body: OpenBody;
+  try {
+    if (route !== 'stream') await ctx.pools.admit(conn);
+    body = await BODY_SENDERS[route].open(state, entry);
+  } catch (err) {
+    startBy?.cancel();
+    throw err;
+  }
   const head =
     plan.status === 200 && plan.closing === null
       ? ctx.heads.whole(entry, () => plan.headers, req.keepAlive)

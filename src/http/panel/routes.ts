@@ -5,7 +5,7 @@ import { sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
 import { loopbackOf } from '../conn/index.js';
 import type { ServerState } from '../files/index.js';
-import { decodeRequestPath, openChecked, servableName } from '../files/index.js';
+import { decodeRequestPath, openChecked, ROUTES, servableName } from '../files/index.js';
 import type { Asset } from './assets.js';
 import { COMPARE_FILE_MAX_BYTES, CompareOverrunError, type Comparer } from './compare.js';
 import type { EventHub } from './events.js';
@@ -112,6 +112,11 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
           .code(429)
           .header('Retry-After', String(Math.ceil(restMs / 1000)))
           .send({ error: 'the last comparison just ended; the server rests as long as it ran' });
+      if (ROUTES.some((r) => state.routes[r].inflight > 0))
+        return reply
+          .code(503)
+          .header('Retry-After', '5')
+          .send({ error: 'the server is sending files to others; a comparison would load them too' });
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
       return await slot.run(self.host, self.port, decoded.relative, entry.sizeBytes);
