@@ -8,9 +8,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
 import { MiB, PAGE_SIZE, realClock } from '../src/kern/index.js';
-import { EXT_SFBUF, M_NOWAIT, type Mbuf, MbufAllocator, MT_DATA } from '../src/mbuf/index.js';
+import {
+  EXT_SFBUF,
+  M_NOWAIT,
+  type Mbuf,
+  MbufAllocator,
+  MT_DATA,
+  mExtadd,
+  mFree,
+  mGet,
+  mGetcl,
+} from '../src/mbuf/index.js';
 import { createSfBufMap, type SfBuf, type SfBufMap } from '../src/sfbuf/index.js';
-import { PQ_INACTIVE, Vm, type VmObject, type VmPage } from '../src/vm/index.js';
+import {
+  PQ_INACTIVE,
+  Vm,
+  type VmObject,
+  type VmPage,
+  vmObjectOpen,
+  vmPagerGetPages,
+} from '../src/vm/index.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 
 const BATCH = 1000;
@@ -32,14 +49,14 @@ async function makeFixture(): Promise<Fixture> {
   const file = path.join(dir, 'pages.bin');
   writeFileSync(file, new Uint8Array(PAGES * PAGE_SIZE).fill(0x5a));
   const vm = new Vm({ physmemBytes: 16 * MiB, invariants: false, clock: realClock(), kernelId: 1 });
-  const obj = await vm.vmObjectOpen(file);
+  const obj = await vmObjectOpen(vm, file);
   const pages: VmPage[] = [];
   for (let i = 0; i < PAGES; i++) {
     const m = vm.vmPageAlloc(obj, i);
     if (!m) throw new Error('micro: no free page');
     pages.push(m);
   }
-  await vm.vmPagerGetPages(obj, pages, 0);
+  await vmPagerGetPages(vm, obj, pages, 0);
   return { vm, obj, pages, dir };
 }
 
@@ -87,16 +104,16 @@ function addTasks(bench: Bench, f: Fixture, mbufs: MbufAllocator) {
     .add('sf_buf alloc+free (kva, hash hit)', sfBufAllocFree(kvaHit, f.pages, 16))
     .add('sf_buf alloc+free (kva, miss: remap)', sfBufAllocFree(kvaMiss, f.pages, WIRED))
     .add('mbuf get+free', () => {
-      for (let n = 0; n < BATCH; n++) mbufs.mFree(mbufs.mGet(M_NOWAIT, MT_DATA) as Mbuf);
+      for (let n = 0; n < BATCH; n++) mFree(mbufs, mGet(mbufs, M_NOWAIT, MT_DATA) as Mbuf);
     })
     .add('cluster get+free', () => {
-      for (let n = 0; n < BATCH; n++) mbufs.mFree(mbufs.mGetcl(M_NOWAIT, MT_DATA, 0) as Mbuf);
+      for (let n = 0; n < BATCH; n++) mFree(mbufs, mGetcl(mbufs, M_NOWAIT, MT_DATA, 0) as Mbuf);
     })
     .add('ext mbuf extadd+free', () => {
       for (let n = 0; n < BATCH; n++) {
-        const m = mbufs.mGet(M_NOWAIT, MT_DATA) as Mbuf;
-        mbufs.mExtadd(m, extBuffer, PAGE_SIZE, extFree, null, null, 0, EXT_SFBUF);
-        mbufs.mFree(m);
+        const m = mGet(mbufs, M_NOWAIT, MT_DATA) as Mbuf;
+        mExtadd(mbufs, m, extBuffer, PAGE_SIZE, extFree, null, null, 0, EXT_SFBUF);
+        mFree(mbufs, m);
       }
     });
   let i = WIRED;

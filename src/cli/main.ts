@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // zcsim: the command. `zcsim serve` runs the demo server and dashboard, `zcsim stat` prints a
-// running server's counters as netstat -m does, `zcsim bench` runs the benchmark. Failures print
+// running server's counters as netstat -m does, `zcsim bench` runs the benchmark, `zcsim trace`
+// and `zcsim capture` follow one request through the kernel and onto the wire. Failures print
 // one line (errors.ts); --debug, anywhere before `--`, adds the stack.
 import { bench } from './bench.js';
+import { CAPTURE_USAGE, capture } from './capture.js';
 import { reportError } from './errors.js';
 import { UsageError } from './options.js';
 import { SERVE_USAGE, serve } from './serve.js';
@@ -18,6 +20,7 @@ commands:
   ${STAT_USAGE.padEnd(32)}print a running server's counters (netstat -m layout)
   ${'zcsim bench [options]'.padEnd(32)}run the benchmark (dist/bench/run.js; see its --help)
   ${TRACE_USAGE.padEnd(32)}trace one request through the kernel (its timeline)
+  ${CAPTURE_USAGE.padEnd(32)}record one request on the model's wire (pcapng for Wireshark)
 
 Run \`zcsim <command> --help\` for the options of each command and their defaults.
 --debug (with any command) prints the stack of an error after its one-line message.
@@ -42,6 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return bench(rest);
     case 'trace':
       return trace(rest);
+    case 'capture':
+      return capture(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -5,9 +5,10 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { totalmem } from 'node:os';
-import { buildServer, type TlsOptions } from '../http/index.js';
+import { buildServer, PCAP_USERAPPL, type TlsOptions, type ZcsimServer } from '../http/index.js';
 import type { KernelConfig } from '../index.js';
 import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes } from '../kern/index.js';
+import { IP_MAXPACKET, MTU_MIN_BYTES, PcapRingFile } from '../net/index.js';
 import { selfSignedCert } from '../tls/index.js';
 import { type BannerFile, type BannerSettings, bannerLines } from './banner.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
@@ -78,6 +79,19 @@ export const SERVE_OPTIONS: OptionTable = {
     help: 'PEM certificate chain for --tls (with --key)',
   },
   key: { type: 'string', default: 'with --cert', value: 'FILE', help: 'PEM private key for --tls' },
+  capture: {
+    type: 'string',
+    default: 'off',
+    value: 'FILE',
+    help: "record every connection on the model's wire into FILE (pcapng; a ring bounded by --capture-max)",
+  },
+  'capture-max': { type: 'string', default: '64M', value: 'SIZE', help: 'the bound of the --capture file' },
+  mtu: {
+    type: 'string',
+    default: '1500',
+    value: 'BYTES',
+    help: "the MTU of the model's wire (1500 Ethernet; lo0's is 16384): the MSS and TSO segments follow",
+  },
   samples: {
     type: 'string',
     default: 'all',
@@ -103,6 +117,8 @@ export interface ServeConfig {
   readonly samples: 'all' | 'small';
   readonly kernel: KernelConfig;
   readonly sendTimeoutMs: number;
+  /** --capture: every connection into a pcapng ring file of at most maxBytes; null: off. */
+  readonly capture: { readonly path: string; readonly maxBytes: number } | null;
   /** HTTPS: null for plain HTTP; cert/key paths null for the cached self-signed pair. */
   readonly tls: {
     readonly ktlsMode: 'sw' | 'ifnet';
@@ -162,7 +178,15 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     ...(str('sndbuf') !== undefined ? { sndbufBytes: sizeOption('sndbuf', str('sndbuf')!) } : {}),
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
+    mtuBytes: intOption('mtu', str('mtu') ?? '1500', MTU_MIN_BYTES, IP_MAXPACKET),
   };
+  const capturePath = str('capture');
+  if (capturePath === undefined && str('capture-max') !== undefined)
+    notes.push('--capture-max has no effect without --capture');
+  const capture =
+    capturePath === undefined
+      ? null
+      : { path: capturePath, maxBytes: sizeOption('capture-max', str('capture-max') ?? '64M') };
   const tls = tlsOption(v.tls === true, str('ktls'), str('cert'), str('key'));
   const sendTimeoutMs = intOption('send-timeout', str('send-timeout') ?? '60', 1, 86_400) * 1000;
   const root = positionals[0] ?? null;
@@ -184,6 +208,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     samples,
     kernel,
     sendTimeoutMs,
+    capture,
     tls,
   };
 }
@@ -222,6 +247,38 @@ async function loadTls(tls: NonNullable<ServeConfig['tls']>): Promise<TlsOptions
   return { cert: pair.cert, key: pair.key, ktlsMode: tls.ktlsMode };
 }
 
+/**
+ * --capture: a tap on every new connection into a ring file; says where, says each wrap, and
+ * returns the function that closes the file (after the server closed) and sums it up.
+ */
+function startCapture(
+  server: ZcsimServer,
+  capture: NonNullable<ServeConfig['capture']>,
+): () => Promise<void> {
+  const sockets = server.kernel.sockets;
+  const ring = new PcapRingFile(capture.path, sockets.inet.ifp, PCAP_USERAPPL, capture.maxBytes, (line) =>
+    process.stderr.write(`zcsim: ${line}\n`),
+  );
+  const stop = sockets.pcapTap({
+    frames: 'wire',
+    epochOffsetMs: Date.now() - server.kernel.clock.nowMs(),
+    match: () => ring,
+  });
+  process.stdout.write(
+    `capture: every connection into ${capture.path} (pcapng, a ring of at most ${formatBytes(capture.maxBytes)})\n`,
+  );
+  return async () => {
+    stop();
+    await ring.close();
+    const s = ring.stats();
+    const dropped =
+      s.droppedPackets > 0 ? `, ${s.droppedPackets} packets dropped (the disk fell behind)` : '';
+    process.stdout.write(
+      `capture: ${capture.path}: ${formatBytes(s.fileBytes)}, ${s.packets} packets of ${s.connections} connections, wrapped ${s.wraps} times${dropped}\n`,
+    );
+  };
+}
+
 /** Runs the server until SIGINT or SIGTERM; resolves to the process exit code. */
 export async function serve(args: readonly string[]): Promise<number> {
   const config = parseServeArgs(args, process.env);
@@ -254,16 +311,21 @@ export async function serve(args: readonly string[]): Promise<number> {
   // The settings as the kernel resolved them (defaults filled in), from the /stats document.
   const settings = (await server.inject({ method: 'GET', url: '/stats' })).json().server
     .kernel as BannerSettings;
-  process.stdout.write(
-    `${bannerLines(origin, settings, root, files, config.tls?.ktlsMode ?? null).join('\n')}\n`,
-  );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // The banner tells whoever waits for it that a signal now closes the server cleanly: the
+  // handlers are in place before it is written, or a signal sent on reading it ends the process.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  process.stdout.write(
+    `${bannerLines(origin, settings, root, files, config.tls?.ktlsMode ?? null).join('\n')}\n`,
+  );
+  const capture = config.capture === null ? null : startCapture(server, config.capture);
+  const signal = await signalled;
   process.stdout.write(`\n${signal}: closing\n`);
   // buildServer cuts connections still busy after its grace period, so close always finishes.
   await server.close();
+  if (capture !== null) await capture();
   const report = server.zcsim.closeReport;
   if (report?.atRest) {
     process.stdout.write('kernel at rest: no sf_buf, mbuf or cluster in use, no page wired\n');

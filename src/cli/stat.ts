@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROUTES, type StatsSnapshot } from '../http/index.js';
 import type { KernelStats } from '../index.js';
 import { formatBytes } from '../kern/index.js';
+import { netstatTcpLines } from '../net/index.js';
 import { CommandError } from './errors.js';
 import { type FetchResponse, fetchUrl, INSECURE_OPTION } from './fetch-url.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
@@ -49,9 +50,15 @@ export function formatKtls(kernel: Pick<KernelStats, 'ktls' | 'memory'>): string
   return lines;
 }
 
+/** netstat -s -p tcp, when the server counts it. */
+function formatTcp(kernel: Partial<Pick<KernelStats, 'tcp' | 'sockets'>>): string[] {
+  if (kernel.tcp === undefined || kernel.sockets === undefined) return [];
+  return [...netstatTcpLines(kernel.tcp, kernel.sockets.tcps_sndbyte), ''];
+}
+
 /** The text of one print: netstat -m, KTLS and memory traffic, a line per route, the at-rest verdict. */
 export function formatStat(snap: StatsSnapshot): string {
-  const lines = [snap.netstat.trimEnd(), '', ...formatKtls(snap.kernel), ''];
+  const lines = [snap.netstat.trimEnd(), '', ...formatTcp(snap.kernel), ...formatKtls(snap.kernel), ''];
   for (const route of ROUTES) {
     const c = snap.http.routes[route];
     const statuses = Object.entries(c.responses)

@@ -2,7 +2,7 @@
 export { type ConnectionCounters, PIPELINE_MAX } from './conn/index.js';
 export { ERRNO_HTTP_STATUS, ERRORS, type ErrorEntry, httpStatusOf } from './errors.js';
 export { MAX_RANGES, ROUTES, type RouteCounters, type RouteName } from './files/index.js';
-export type { JourneyReport, JourneyStep } from './journey/index.js';
+export { type JourneyReport, type JourneyStep, PCAP_USERAPPL } from './journey/index.js';
 export { httpSndbufBytes } from './kernel-plugin.js';
 export type { StatsSnapshot } from './panel/index.js';
 export {

@@ -34,7 +34,7 @@ import {
   ServerState,
   targetPath,
 } from './files/index.js';
-import { registerJourneyRoute } from './journey/index.js';
+import { registerCaptureRoute, registerJourneyRoute } from './journey/index.js';
 import kernelPlugin from './kernel-plugin.js';
 import {
   Comparer,
@@ -301,5 +301,6 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
   });
   registerPanelRoutes(app, { state, hub, comparer, metrics: new Metrics(), assets: loadAssets() });
   registerJourneyRoute(app, state);
+  registerCaptureRoute(app, state);
   return app;
 }

@@ -4,8 +4,7 @@
 
 export * from './constants.js';
 export type { KtlsCounterCells } from './env.js';
-export { hkdfExpand, hkdfExpandLabel, tls13TrafficKeys } from './hkdf.js';
 export { type KtlsConfig, type KtlsEnableOptions, KtlsLayer } from './layer.js';
 export type { KtlsRexmit } from './nic.js';
-export { type Tls13Opened, tls13Nonce, tls13Open, tls13Seal, tlsRecordHeader } from './record.js';
+export { tls13Nonce, tls13Seal, tlsRecordHeader } from './record.js';
 export { type KtlsParams, KtlsSession, type TlsEnable } from './session.js';

@@ -1,11 +1,19 @@
 // The ktls room's instance (one per kernel), the global state of sys/kern/uipc_ktls.c: the
-// sysctls (kern.ipc.tls.*), the per-CPU work queues, setsockopt(TCP_TXTLS_ENABLE) and the
-// session's end with its socket, sosend on a KTLS socket, and the at-rest check.
+// sysctls (kern.ipc.tls.*), the per-CPU work queues, setsockopt(TCP_TXTLS_ENABLE) (which gives
+// the socket its sosend hook) and the session's end with its socket, and the at-rest check.
 import { kassert, SysError, type Tracer, tracer } from '../kern/index.js';
-import { M_NOTREADY, type Mbuf, type MbufAllocator, type Uio, uioCreate } from '../mbuf/index.js';
+import {
+  M_NOTREADY,
+  type Mbuf,
+  type MbufAllocator,
+  mFreem,
+  mUiotombuf,
+  type Uio,
+  type UioPageSource,
+} from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY, type SocketLayer } from '../net/index.js';
 import { type Vm, type VmPage, vmPageFreeNoobj } from '../vm/index.js';
-import { ktlsFreeAnon, ktlsUiotombuf } from './anon.js';
+import { ktlsAnonPages, ktlsFreeAnon } from './anon.js';
 import {
   type KtlsMode,
   TCP_TLS_MODE_IFNET,
@@ -60,6 +68,8 @@ export class KtlsLayer implements KtlsEnv {
   readonly enable: boolean;
   readonly useExtPgs: boolean;
   readonly freeAnon = (m: Mbuf): void => ktlsFreeAnon(this, m);
+  /** m_uiotombuf's pages on a TLS socket: records of at most max_frame_len. */
+  private readonly anonPages: UioPageSource;
   private readonly wqs: KtlsWq[];
   private readonly sessions = new Set<KtlsSession>();
   private readonly checkQueued: () => void;
@@ -79,6 +89,7 @@ export class KtlsLayer implements KtlsEnv {
       () => `ktls: maxlen ${this.maxlenBytes} passed the config's check`,
     );
     this.wqs = Array.from({ length: config.cpuCount }, (_, cpu) => new KtlsWq(this, cpu));
+    this.anonPages = ktlsAnonPages(this, Math.min(TLS_MAX_MSG_SIZE_V10_2, this.maxlenBytes));
   }
 
   freeAnonPage(pg: VmPage): void {
@@ -119,6 +130,13 @@ export class KtlsLayer implements KtlsEnv {
     const tls = new KtlsSession(en, mode, this.maxlenBytes, so.cpu % this.wqs.length);
     so.so_snd.sb_tls_info = tls;
     so.so_snd.sb_tls_seqno = en.rec_seq;
+    so.so_snd.sb_tls_tx = {
+      pages: this.anonPages,
+      send: (m, lengthBytes, recordType) => {
+        this.cells.copyin_bytes += lengthBytes;
+        return this.send(so, m, this.frame(m, tls, recordType ?? TLS_RLTYPE_APP));
+      },
+    };
     if (mode === TCP_TLS_MODE_IFNET || opts.rexmit !== undefined) {
       so.so_pcb.snd_tag = new KtlsNic(this, opts.rexmit ?? null);
     }
@@ -156,9 +174,20 @@ export class KtlsLayer implements KtlsEnv {
     else this.cells.ifnet_chacha20 += delta;
   }
 
-  /** m_uiotombuf(..., M_EXTPG) for a TLS socket: records of at most max_frame_len. */
-  uiotombuf(tls: KtlsSession, uio: Uio, maxBytes: number, signal?: AbortSignal): Promise<Mbuf | null> {
-    return ktlsUiotombuf(this, uio, maxBytes, tls.params.max_frame_len, signal);
+  /**
+   * m_uiotombuf(..., M_EXTPG) for sendfile's headers on a TLS socket: records of at most
+   * max_frame_len (every session of this kernel has the same).
+   */
+  uiotombuf(uio: Uio, maxBytes: number, signal?: AbortSignal): Mbuf | Promise<Mbuf> {
+    const before = uio.uio_resid;
+    const m = mUiotombuf(this.mbufs, uio, maxBytes, signal, this.anonPages);
+    if (m instanceof Promise)
+      return m.then((chain) => {
+        this.cells.copyin_bytes += before - uio.uio_resid;
+        return chain;
+      });
+    this.cells.copyin_bytes += before - uio.uio_resid;
+    return m;
   }
 
   /** ktls_frame: returns the pages to encrypt (software mode), 0 in ifnet mode. */
@@ -189,7 +218,7 @@ export class KtlsLayer implements KtlsEnv {
     if (tls.mode === TCP_TLS_MODE_SW) {
       const err = this.sockets.prSend(so, PRUS_NOTREADY, m);
       if (err !== null) {
-        this.mbufs.mFreem(m);
+        mFreem(this.mbufs, m);
         return err;
       }
       this.enqueue(m, so, enqCnt);
@@ -197,52 +226,6 @@ export class KtlsLayer implements KtlsEnv {
     }
     kassert((m.m_flags & M_NOTREADY) === 0, 'ktls send: ifnet record not ready');
     return this.sockets.prSend(so, 0, m);
-  }
-
-  /**
-   * sosend_generic on a KTLS socket: the bytes are copied into anonymous pages as records of at
-   * most max_frame_len of type `recordType` (TLS_SET_RECORD_TYPE), framed and queued.
-   */
-  async sosend(
-    so: KSocket,
-    buf: Uint8Array,
-    recordType: number = TLS_RLTYPE_APP,
-    signal?: AbortSignal,
-  ): Promise<number> {
-    const tls = this.sessionOf(so);
-    if (tls === null) throw new SysError('EINVAL', 'ktls sosend: no session on the socket');
-    if (!Number.isInteger(recordType) || recordType < 0 || recordType > 255) {
-      throw new SysError('EINVAL', `TLS_SET_RECORD_TYPE: bad record type ${recordType}`);
-    }
-    const lock = this.sockets.sblock(so, signal);
-    const unlock = lock instanceof Promise ? await lock : lock;
-    const uio = uioCreate([buf]);
-    try {
-      while (uio.uio_resid > 0) {
-        const space = await this.waitSpace(so, uio.uio_resid, signal);
-        const before = uio.uio_resid;
-        const m = await this.uiotombuf(tls, uio, space, signal);
-        if (m === null) break;
-        // sosend's copy_bytes_in, as on a socket without TLS.
-        this.sockets.cells.copy_bytes_in += before - uio.uio_resid;
-        const err = this.send(so, m, this.frame(m, tls, recordType));
-        if (err !== null) throw err.withSbytes(buf.length - uio.uio_resid);
-      }
-    } finally {
-      unlock();
-    }
-    return buf.length;
-  }
-
-  /** sosend's wait for space: EPIPE on a dropped socket, EAGAIN when non-blocking, else sbwait. */
-  private async waitSpace(so: KSocket, want: number, signal?: AbortSignal): Promise<number> {
-    for (;;) {
-      if (so.dropped) throw new SysError(so.so_error ?? 'EPIPE', `sosend: socket ${so.so_id} was dropped`);
-      const space = this.sockets.sbspace(so.so_snd);
-      if (space >= Math.min(want, Math.max(so.so_snd.sb_lowat, 1))) return space;
-      if (so.nonblocking) throw new SysError('EAGAIN', 'sosend: socket buffer full');
-      await this.sockets.sbwait(so, signal);
-    }
   }
 
   /** The counters under their sysctl names. */

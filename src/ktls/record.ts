@@ -1,8 +1,7 @@
 // The TLS 1.3 record protection KTLS applies (RFC 8446 §5.2-5.4; ktls_ocf.c's
 // ktls_ocf_tls13_encrypt): AEAD over the payload and the real content type, the record header as
-// additional data, the nonce the IV XOR the sequence number. tls13Open is its inverse, for the
-// record tap and for tests that check records as a client would.
-import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+// additional data, the nonce the IV XOR the sequence number.
+import { createCipheriv, type KeyObject } from 'node:crypto';
 import { kassert } from '../kern/index.js';
 import {
   AES_GMAC_HASH_LEN,
@@ -71,39 +70,4 @@ export function tls13Seal(
   trail[0] = type[0] ?? 0;
   trail.set(cipher.getAuthTag(), 1);
   return bytes;
-}
-
-/** A received record's content: its real type and plaintext, or null when it does not authenticate. */
-export interface Tls13Opened {
-  readonly type: number;
-  readonly plaintext: Buffer;
-}
-
-/** Opens one whole record (header included) with key and IV; null on a bad record MAC. */
-export function tls13Open(
-  nodeCipher: Tls13Suite['nodeCipher'],
-  key: KeyObject | Uint8Array,
-  iv: Uint8Array,
-  seqno: number,
-  record: Uint8Array,
-): Tls13Opened | null {
-  if (record.length < TLS_HEADER_BYTES + 1 + AES_GMAC_HASH_LEN) return null;
-  const body = record.subarray(TLS_HEADER_BYTES, record.length - AES_GMAC_HASH_LEN);
-  const tag = record.subarray(record.length - AES_GMAC_HASH_LEN);
-  const d = createDecipheriv(nodeCipher as 'aes-128-gcm', key, tls13Nonce(iv, seqno), {
-    authTagLength: AES_GMAC_HASH_LEN,
-  });
-  d.setAAD(record.subarray(0, TLS_HEADER_BYTES));
-  d.setAuthTag(tag);
-  let inner: Buffer;
-  try {
-    inner = Buffer.concat([d.update(body), d.final()]);
-  } catch {
-    return null;
-  }
-  // The real type is the last non-zero byte (RFC 8446 §5.4: zero padding may follow it).
-  let end = inner.length - 1;
-  while (end >= 0 && inner[end] === 0) end--;
-  if (end < 0) return null;
-  return { type: inner[end] ?? 0, plaintext: inner.subarray(0, end) };
 }

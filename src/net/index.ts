@@ -16,6 +16,21 @@ export {
   type MemoryWrite,
   transportError,
 } from './memory-transport.js';
+export {
+  ETHERMTU,
+  IP_MAXPACKET,
+  LOMTU,
+  MTU_MIN_BYTES,
+  NetInet,
+  type NetInetConfig,
+  netstatTcpLines,
+  PcapBuffer,
+  PcapRingFile,
+  type PcapRingStats,
+  type PcapSink,
+  type PcapTap,
+  type TcpStat,
+} from './netinet/index.js';
 export { transportErrno } from './output.js';
 export { sbcheck } from './sbcheck.js';
 export {
@@ -32,6 +47,7 @@ export {
   SBS_CANTRCVMORE,
   SBS_CANTSENDMORE,
   SBS_RCVATMARK,
+  type SbTlsTx,
   SockBuf,
   sballoc,
   sbappendstream,

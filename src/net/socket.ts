@@ -9,6 +9,7 @@
 // `finished` flag, here `tp.dropped`).
 import { type Errno, WaitQueue } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
+import { TcpSeq } from './netinet/index.js';
 import { SockBuf } from './sockbuf.js';
 
 /**
@@ -66,6 +67,10 @@ export class TcpCb {
   onClose: ((...a: unknown[]) => void) | null = null;
   /** The NIC's send tag when one rewrites this connection's output (KTLS ifnet), else null. */
   snd_tag: SndTag | null = null;
+  /** Sequence space, MSS and capture of the connection (netinet). */
+  readonly t_seq = new TcpSeq();
+  /** Stops the capture's view of the client's bytes (set while a capture records them). */
+  t_pcap_input: (() => void) | null = null;
 
   constructor(transport: Transport) {
     this.transport = transport;

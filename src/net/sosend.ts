@@ -1,9 +1,10 @@
 // Mirrors sosend_generic of sys/kern/uipc_socket.c: the copy path's write(2) on a stream socket.
 // Under the send I/O lock, loop: error checks, wait for space (or EAGAIN), copy the user's bytes
-// into fresh mbufs and clusters (m_uiotombuf: a real copy into zone memory), pr_send. The user
-// buffer may be reused as soon as the call returns.
+// into fresh mbufs and clusters (m_uiotombuf: a real copy into zone memory), pr_send. On a KTLS
+// socket the copy goes into records of anonymous pages and the socket's TLS hook queues them
+// (ktls_frame, pr_send, ktls_enqueue). The user buffer may be reused as soon as the call returns.
 import { isSysError, kassert, SysError } from '../kern/index.js';
-import { type Mbuf, type MbufAllocator, mUiotombuf, uioCreate } from '../mbuf/index.js';
+import { type Mbuf, type MbufAllocator, mLength, mUiotombuf, uioCreate } from '../mbuf/index.js';
 import { SBS_CANTSENDMORE, sbspace } from './sockbuf.js';
 import { type KSocket, SS_ISCONNECTED } from './socket.js';
 
@@ -19,7 +20,9 @@ export interface SosendHost {
 /**
  * sosend: queues all of `buf` and resolves to its length, or rejects with a SysError carrying
  * the bytes queued before it (sbytes): EPIPE (cannot send more), the pending so_error (returned
- * once), ENOTCONN, EAGAIN (non-blocking, no space), EINTR (signal aborted a sleep).
+ * once), ENOTCONN, EAGAIN (non-blocking, no space), EINTR (signal aborted a sleep). On a KTLS
+ * socket `recordType` is the TLS_SET_RECORD_TYPE control message (null: application data);
+ * EINVAL when it is given without a session or is not a byte.
  * XXX(sim): write(2) would return a short count instead of EAGAIN/EINTR after partial progress;
  * we reject and carry the count in sbytes so callers see both.
  */
@@ -28,11 +31,18 @@ export async function sosendGeneric(
   so: KSocket,
   buf: Uint8Array,
   signal?: AbortSignal,
+  recordType: number | null = null,
 ): Promise<number> {
+  if (recordType !== null) {
+    if (so.so_snd.sb_tls_tx === null)
+      throw new SysError('EINVAL', `TLS_SET_RECORD_TYPE: socket ${so.so_id} has no TLS session`);
+    if (!Number.isInteger(recordType) || recordType < 0 || recordType > 255)
+      throw new SysError('EINVAL', `TLS_SET_RECORD_TYPE: bad record type ${recordType}`);
+  }
   const lock = host.sblock(so, signal);
   const unlock = lock instanceof Promise ? await lock : lock;
   try {
-    return await sosendLocked(host, so, buf, signal);
+    return await sosendLocked(host, so, buf, signal, recordType);
   } finally {
     unlock();
   }
@@ -58,7 +68,8 @@ async function sosendLocked(
   host: SosendHost,
   so: KSocket,
   buf: Uint8Array,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  recordType: number | null,
 ): Promise<number> {
   const sb = so.so_snd;
   const uio = uioCreate([buf]);
@@ -81,7 +92,8 @@ async function sosendLocked(
       }
       continue;
     }
-    const chain = mUiotombuf(host.mbufs, uio, Math.min(space, residBytes), signal);
+    const tls = sb.sb_tls_tx;
+    const chain = mUiotombuf(host.mbufs, uio, Math.min(space, residBytes), signal, tls?.pages);
     let m: Mbuf;
     try {
       m = chain instanceof Promise ? await chain : chain;
@@ -90,9 +102,9 @@ async function sosendLocked(
       throw isSysError(e) ? e.withSbytes(sentBytes) : e;
     }
     // The chain may be short of what was asked (a dry zone): queue what it holds.
-    const lengthBytes = host.mbufs.mLength(m);
+    const lengthBytes = mLength(host.mbufs, m);
     host.countCopyin(lengthBytes);
-    const sendError = host.prSend(so, 0, m);
+    const sendError = tls === null ? host.prSend(so, 0, m) : tls.send(m, lengthBytes, recordType);
     if (sendError !== null) throw sendError.withSbytes(sentBytes);
     sentBytes += lengthBytes;
   }

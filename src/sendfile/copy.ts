@@ -4,9 +4,15 @@
 import { isSysError, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
+import {
+  vmObjectDeallocate,
+  vmObjectReference,
+  vmObjectRevalidateStale,
+  vmPageBusySleep,
+  vmPagerGetPages,
+} from '../vm/index.js';
 import type { KFile } from './file.js';
 import type { CopyfileOptions } from './flags.js';
-import { soWrite } from './ktls.js';
 import type { SendfileEnv } from './sfio.js';
 import { checkFileArgs, checkSocket } from './validate.js';
 
@@ -38,7 +44,7 @@ export async function vnRead(
       env.copystat.copy_bytes_out += n;
       off += n;
     } else if (m?.busy) {
-      await vm.vmPageBusySleep(m, signal);
+      await vmPageBusySleep(vm, m, signal);
     } else {
       await pageInRun(env, obj, pageIndexOf(off), pagesCeil(end), signal);
     }
@@ -73,7 +79,7 @@ async function pageInRun(
   const filePages = pagesCeil(obj.sizeBytes);
   const readahead = Math.max(0, Math.min(READ_AHEAD_PAGES, filePages - (pindex + run.length)));
   try {
-    await vm.vmPagerGetPages(obj, run, readahead);
+    await vmPagerGetPages(vm, obj, run, readahead);
   } finally {
     for (const m of run) vm.vmPageRelease(m, 0);
   }
@@ -88,20 +94,20 @@ export async function kernRead(
 ): Promise<number> {
   checkFileArgs(file, offset, buf.length);
   const obj = file.obj;
-  env.vm.vmObjectReference(obj);
+  vmObjectReference(obj);
   try {
-    const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+    const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
     if (stale !== null) await stale;
     return await vnRead(env, obj, offset, buf);
   } finally {
-    env.vm.vmObjectDeallocate(obj);
+    vmObjectDeallocate(env.vm, obj);
   }
 }
 
-/** write(2) on a socket: sosend copies the bytes into clusters (and counts copy_bytes_in). */
+/** write(2) on a socket: sosend copies the bytes into clusters or TLS records (and counts copy_bytes_in). */
 export async function kernWrite(env: SendfileEnv, so: KSocket, buf: Uint8Array, signal?: AbortSignal) {
   checkSocket(so);
-  const n = await soWrite(env, so, buf, signal);
+  const n = await env.sockets.sosend(so, buf, signal);
   if (env.trace.on) env.trace.emit('copyin', () => ({ so: so.so_id, bytes: n }));
   return n;
 }
@@ -129,11 +135,11 @@ export async function kernCopyfile(
   }
   // The loop holds its own reference on the file (fget_read): close(fd) meanwhile disturbs nothing.
   const obj = file.obj;
-  env.vm.vmObjectReference(obj);
+  vmObjectReference(obj);
   try {
     return await copyfileLoop(env, obj, so, offset, nbytes, opts, bufferBytes);
   } finally {
-    env.vm.vmObjectDeallocate(obj);
+    vmObjectDeallocate(env.vm, obj);
   }
 }
 
@@ -146,7 +152,7 @@ async function copyfileLoop(
   opts: CopyfileOptions,
   bufferBytes: number,
 ): Promise<number> {
-  const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+  const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
   if (stale !== null) await stale;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
   let off = offset;

@@ -1,10 +1,11 @@
-// The KTLS side of vn_sendfile and of write(2) (sys/kern/kern_sendfile.c under KERN_TLS, and
-// sosend_generic): on a socket with a session the chunk's M_EXTPG mbufs are framed into records
-// (ktls_frame), numbered and appended; in software mode they go to a KTLS worker, at once or when
-// the chunk's page reads complete (sendfile_iodone hands them over instead of pr_ready).
+// The KTLS side of vn_sendfile (sys/kern/kern_sendfile.c under KERN_TLS): on a socket with a
+// session the chunk's M_EXTPG mbufs are framed into records (ktls_frame), numbered and appended;
+// in software mode they go to a KTLS worker, at once or when the chunk's page reads complete
+// (sendfile_iodone hands them over instead of pr_ready).
 import type { SysError } from '../kern/index.js';
-import { type KtlsSession, TCP_TLS_MODE_SW, TLS_RLTYPE_APP } from '../ktls/index.js';
+import { type KtlsSession, TCP_TLS_MODE_SW } from '../ktls/index.js';
 import type { Mbuf } from '../mbuf/index.js';
+import { mFreem } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { chainCut } from './chunk.js';
 import type { SendfileEnv, SfChunk } from './sfio.js';
@@ -13,18 +14,6 @@ import { sendfileIodone } from './swapin.js';
 /** The socket's KTLS session, or null (the kernel's so_snd.sb_tls_info, held for the call). */
 export function sendfileKtlsSession(env: SendfileEnv, so: KSocket): KtlsSession | null {
   return env.ktls === null ? null : env.ktls.sessionOf(so);
-}
-
-/** write(2)'s socket send: sosend, or KTLS's when the socket has a session. */
-export function soWrite(
-  env: SendfileEnv,
-  so: KSocket,
-  buf: Uint8Array,
-  signal?: AbortSignal,
-): Promise<number> {
-  const tls = sendfileKtlsSession(env, so);
-  if (tls !== null && env.ktls !== null) return env.ktls.sosend(so, buf, TLS_RLTYPE_APP, signal);
-  return env.sockets.sosend(so, buf, signal);
 }
 
 /**
@@ -53,7 +42,7 @@ export function sendfileKtlsQueue(
   sfio.tls = tls;
   ktls.seq(so, m);
   const err = env.sockets.prSend(so, PRUS_NOTREADY, m);
-  if (err !== null && m !== c.mhead) env.mbufs.mFreem(chainCut(m, c.mhead));
+  if (err !== null && m !== c.mhead) mFreem(env.mbufs, chainCut(m, c.mhead));
   else if (err === null && m !== c.mhead && tls.mode === TCP_TLS_MODE_SW) {
     ktls.enqueue(m, so, enqCnt - c.npages);
   }

@@ -16,7 +16,6 @@ import {
   TLS_MAJOR_VER_ONE,
   TLS_MINOR_VER_THREE,
   tls13Suite,
-  tls13TrafficKeys,
 } from '../ktls/index.js';
 import type { KSocket } from '../net/index.js';
 import { KtlsRecordTap } from './tap.js';
@@ -101,6 +100,8 @@ export class KtlsConnection {
 
   private onKeylog(line: Buffer): void {
     const text = line.toString('latin1');
+    // A capture of this connection carries every key line, so that Wireshark can decrypt it.
+    this.kernel.sockets.pcapKeylog(this.so, text);
     if (!text.startsWith(KEYLOG_SERVER_SECRET)) return;
     const hex = text.trim().split(' ')[2];
     if (hex === undefined) return;
@@ -127,10 +128,9 @@ export class KtlsConnection {
       throw new SysError('EINVAL', `ktls takeover: ${ts.getProtocol()} is not TLS 1.3`);
     const suite = tls13Suite(ts.getCipher().standardName);
     if (suite === undefined) throw new SysError('EINVAL', 'ktls takeover: cipher suite not supported');
-    const secret = this.#secret!;
-    this.tap.setAppSecret(suite, secret);
-    const { key, iv } = tls13TrafficKeys(suite, secret);
-    this.tap.handOver();
+    this.tap.setAppSecret(suite, this.#secret!);
+    // The key OpenSSL sends under now: the first one, or the next after a KeyUpdate it sent.
+    const { key, iv } = this.tap.handOver();
     const session = this.kernel.ktlsEnableTx(
       this.so,
       {

@@ -3,5 +3,7 @@
 // send side. Imports the kernel's public API.
 export { type KtlsAcceptOptions, KtlsConnection, ktlsAccept } from './accept.js';
 export { type CertPair, selfSignedCert, tlsCertDir } from './cert.js';
+export { hkdfExpand, hkdfExpandLabel, tls13NextSecret, tls13TrafficKeys } from './hkdf.js';
+export { type Tls13Opened, tls13Open, tls13PeekType } from './open.js';
 export { RecordSplitter, TLS_RECORD_MAX_BYTES } from './records.js';
 export { KtlsRecordTap, type TapCounters } from './tap.js';

@@ -5,20 +5,24 @@
 // next sequence number (TLS 1.3 NewSessionTickets may already have gone out). After the takeover
 // OpenSSL must not put records on the wire: what it still writes is opened with its own key and
 // handed to the kernel as plaintext of the same record type (tickets, close_notify and other
-// alerts, application data); a KeyUpdate ends the connection, as ktls(4) has no rekeying.
+// alerts, application data). A KeyUpdate OpenSSL sends before the takeover (a client asked for
+// one) is followed: the tap moves to the next secret, and the kernel later gets that key. After
+// the takeover a KeyUpdate ends the connection, as ktls(4) has no rekeying.
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { SysError } from '../kern/index.js';
 import type { Kernel } from '../kernel/index.js';
 import {
+  AES_GMAC_HASH_LEN,
+  TLS_HEADER_BYTES,
   TLS_RLTYPE_ALERT,
   TLS_RLTYPE_APP,
   TLS_RLTYPE_HANDSHAKE,
   type Tls13Suite,
-  tls13Open,
-  tls13TrafficKeys,
 } from '../ktls/index.js';
 import type { KSocket } from '../net/index.js';
+import { tls13NextSecret, tls13TrafficKeys } from './hkdf.js';
+import { tls13Open, tls13PeekType } from './open.js';
 import { RecordSplitter } from './records.js';
 
 /** TLS 1.3 handshake message types the tap meets after the handshake (RFC 8446 §4). */
@@ -40,12 +44,20 @@ export interface TapCounters {
   routed_app_bytes: number;
   /** KeyUpdates refused (the connection was closed). */
   keyupdate_refused: number;
+  /** KeyUpdates OpenSSL sent before the takeover, after which the tap follows the next key. */
+  keyupdates_followed: number;
 }
 
+/** The key OpenSSL sends under now: its traffic secret and what derives from it. */
 interface AppKey {
   readonly suite: Tls13Suite;
+  readonly secret: Buffer;
   readonly key: Buffer;
   readonly iv: Buffer;
+}
+
+function appKeyOf(suite: Tls13Suite, secret: Buffer): AppKey {
+  return { suite, secret, ...tls13TrafficKeys(suite, secret) };
 }
 
 export class KtlsRecordTap extends Duplex {
@@ -58,6 +70,7 @@ export class KtlsRecordTap extends Duplex {
     rewritten_alerts: 0,
     routed_app_bytes: 0,
     keyupdate_refused: 0,
+    keyupdates_followed: 0,
   };
   private readonly splitter = new RecordSplitter();
   /** Encrypted records seen before the application key was known, to be classified. */
@@ -65,6 +78,8 @@ export class KtlsRecordTap extends Duplex {
   #appKey: AppKey | null = null;
   /** OpenSSL's next send sequence number under the application key. */
   private opensslSeq = 0;
+  /** A record under the current key authenticated: the next ones need only their type read. */
+  private keyConfirmed = false;
   private taken = false;
 
   constructor(
@@ -95,17 +110,22 @@ export class KtlsRecordTap extends Duplex {
   /** The server's application traffic secret (keylog's SERVER_TRAFFIC_SECRET_0). */
   setAppSecret(suite: Tls13Suite, secret: Buffer): void {
     if (this.#appKey !== null) return;
-    const { key, iv } = tls13TrafficKeys(suite, secret);
-    this.#appKey = { suite, key, iv };
+    this.#appKey = appKeyOf(suite, secret);
     const pending = this.unclassified;
     this.unclassified = [];
     for (const r of pending) this.classify(r);
   }
 
-  /** Marks the send side as the kernel's: from now on OpenSSL's records are rewritten. */
-  handOver(): void {
-    if (this.#appKey === null) throw new SysError('EINVAL', 'record tap: no application key yet');
+  /**
+   * Marks the send side as the kernel's: from now on OpenSSL's records are rewritten. Returns the
+   * key and IV OpenSSL sends under now (copies: the caller hands them to the kernel, then clears
+   * them), with `nextSeq` the sequence number to start at.
+   */
+  handOver(): { suite: Tls13Suite; key: Buffer; iv: Buffer } {
+    const k = this.#appKey;
+    if (k === null) throw new SysError('EINVAL', 'record tap: no application key yet');
     this.taken = true;
+    return { suite: k.suite, key: Buffer.from(k.key), iv: Buffer.from(k.iv) };
   }
 
   override _read(): void {
@@ -157,20 +177,38 @@ export class KtlsRecordTap extends Duplex {
     }
   }
 
-  /** A record OpenSSL sent itself: under the application key (counted) or the handshake key. */
+  /**
+   * A record OpenSSL sent itself: under the application key (counted) or the handshake key. The
+   * first record under a key is opened to tell the two apart; after it only the inner type is
+   * read, and handshake and alert records are opened (tickets, a KeyUpdate to follow).
+   */
   private classify(r: Buffer): void {
     const k = this.#appKey!;
+    const type = this.keyConfirmed ? tls13PeekType(k.suite.nodeCipher, k.key, k.iv, this.opensslSeq, r) : 0;
+    if (type === TLS_RLTYPE_APP) {
+      this.opensslSeq++;
+      this.counters.app_key_records_user++;
+      this.counters.user_encrypt_bytes += r.length - TLS_HEADER_BYTES - AES_GMAC_HASH_LEN - 1;
+      return;
+    }
     const opened = tls13Open(k.suite.nodeCipher, k.key, k.iv, this.opensslSeq, r);
     if (opened === null) {
       if (this.counters.app_key_records_user > 0)
         this.destroy(new SysError('EIO', 'record tap: record under an unknown key'));
       return;
     }
+    this.keyConfirmed = true;
     this.opensslSeq++;
     this.counters.app_key_records_user++;
-    if (opened.type === TLS_RLTYPE_HANDSHAKE && opened.plaintext[0] === HS_NEW_SESSION_TICKET)
-      this.counters.tickets_user++;
     if (opened.type === TLS_RLTYPE_APP) this.counters.user_encrypt_bytes += opened.plaintext.length;
+    if (opened.type !== TLS_RLTYPE_HANDSHAKE) return;
+    if (opened.plaintext[0] === HS_NEW_SESSION_TICKET) this.counters.tickets_user++;
+    if (hasKeyUpdate(opened.plaintext)) {
+      // RFC 8446 §4.6.3: the records after it are under the next secret, from sequence 0.
+      this.#appKey = appKeyOf(k.suite, tls13NextSecret(k.suite, k.secret));
+      this.opensslSeq = 0;
+      this.counters.keyupdates_followed++;
+    }
   }
 
   /** After the takeover: OpenSSL's record is opened and its content sent by the kernel. */
@@ -187,7 +225,7 @@ export class KtlsRecordTap extends Duplex {
       return;
     }
     if (opened.type === TLS_RLTYPE_HANDSHAKE) {
-      if (hasKeyUpdate(opened.plaintext)) {
+      if (!onlyTickets(opened.plaintext)) {
         // ktls(4): the kernel cannot change keys; the connection cannot go on.
         this.counters.keyupdate_refused++;
         throw new SysError('EINVAL', 'record tap: KeyUpdate on a KTLS connection (no rekeying)');
@@ -205,12 +243,18 @@ export class KtlsRecordTap extends Duplex {
   }
 }
 
-/** Whether a run of handshake messages holds a KeyUpdate (or anything not a ticket). */
+/** Whether a run of handshake messages holds a KeyUpdate. */
 function hasKeyUpdate(msgs: Buffer): boolean {
-  for (let off = 0; off + 4 <= msgs.length; ) {
-    const type = msgs[off];
-    if (type === HS_KEY_UPDATE || type !== HS_NEW_SESSION_TICKET) return true;
-    off += 4 + msgs.readUIntBE(off + 1, 3);
+  for (let off = 0; off + 4 <= msgs.length; off += 4 + msgs.readUIntBE(off + 1, 3)) {
+    if (msgs[off] === HS_KEY_UPDATE) return true;
   }
   return false;
+}
+
+/** Whether a run of handshake messages is only NewSessionTickets (what the kernel may re-send). */
+function onlyTickets(msgs: Buffer): boolean {
+  for (let off = 0; off + 4 <= msgs.length; off += 4 + msgs.readUIntBE(off + 1, 3)) {
+    if (msgs[off] !== HS_NEW_SESSION_TICKET) return false;
+  }
+  return true;
 }

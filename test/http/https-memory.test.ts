@@ -5,14 +5,14 @@
 // server; the route's counters divided by its body bytes (heads and TLS framing add well under
 // 2 %); the kernel's own counters agree (KTLS encrypted the body once in software, not at all in
 // ifnet mode); the kernel at rest after.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MEMORY_TRAFFIC_PER_BYTE } from '../../src/index.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import { patternBytes, sha256 } from './fixture.js';
 import { atRestSoon, type Running, startServer } from './helpers.js';
 
@@ -44,7 +44,7 @@ function fetchOnce(port: number, path: string, tls: boolean): Promise<Buffer> {
 }
 
 describe('memory traffic per body byte, per route', () => {
-  const base = mkdtempSync(join(tmpdir(), 'zcsim-memtraffic-'));
+  const base = tempDir('zcsim-memtraffic');
   const body = patternBytes(BODY, 61);
   writeFileSync(join(base, 'm.bin'), body);
   afterAll(() => rmSync(base, { recursive: true, force: true }));

@@ -8,17 +8,16 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Kernel } from '../../src/index.js';
-import {
-  type KtlsMode,
-  type KtlsRexmit,
-  type Tls13Suite,
-  tls13Open,
-  tls13Suite,
-  tls13TrafficKeys,
-} from '../../src/ktls/index.js';
+import { type KtlsMode, type KtlsRexmit, type Tls13Suite, tls13Suite } from '../../src/ktls/index.js';
 import type { KSocket, Transport } from '../../src/net/index.js';
 import type { KFile } from '../../src/sendfile/index.js';
-import { type KtlsConnection, ktlsAccept, RecordSplitter } from '../../src/tls/index.js';
+import {
+  type KtlsConnection,
+  ktlsAccept,
+  RecordSplitter,
+  tls13Open,
+  tls13TrafficKeys,
+} from '../../src/tls/index.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 export const CERT_PEM = readFileSync(join(FIXTURES, 'cert.pem'));
@@ -46,6 +45,8 @@ export interface KtlsServerOptions {
   readonly rexmit?: KtlsRexmit;
   /** User-space TLS instead of KTLS: read(2) copies out, OpenSSL encrypts, write(2) copies in. */
   readonly userSpace?: boolean;
+  /** The first this many requests of a connection in user-space TLS, the rest by KTLS. */
+  readonly userSpaceFirst?: number;
   /** The kernel socket's transport (default: the connection's net.Socket). */
   readonly transport?: (raw: Socket) => Transport;
 }
@@ -99,6 +100,7 @@ export async function startKtlsServer(
       conn.tlsSocket.once('secure', () => void conn.takeover().catch(() => {}));
     let pending = Buffer.alloc(0);
     let busy = Promise.resolve();
+    let requests = 0;
     conn.tlsSocket.on('data', (d: Buffer) => {
       pending = Buffer.concat([pending, d]);
       for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
@@ -106,9 +108,10 @@ export async function startKtlsServer(
         pending = pending.subarray(end + 4);
         const path = headText.split(' ')[1] ?? '/';
         const close = /\r\nconnection: *close/i.test(headText);
+        const userSpace = opts.userSpace === true || requests++ < (opts.userSpaceFirst ?? 0);
         busy = busy.then(async () => {
           const file = files.get(path) ?? null;
-          if (opts.userSpace === true && file !== null) await answerUser(kernel, conn, file);
+          if (userSpace && file !== null) await answerUser(kernel, conn, file);
           else await answer(kernel, conn, so, file);
           // close_notify: OpenSSL writes it, the tap hands it to the kernel.
           if (close) conn.tlsSocket.end();

@@ -1,8 +1,11 @@
 // Goal: HKDF-Expand-Label and the traffic key derivation match RFC 8448's "Simple 1-RTT
-// Handshake" trace (TLS_AES_128_GCM_SHA256), and the record seal opens with the same keys.
+// Handshake" trace (TLS_AES_128_GCM_SHA256), and the record seal opens with the same keys; the
+// type read alone from a record's last byte is the one a whole open finds, for every suite and
+// payload length around the cipher's block edges.
 import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { tls13Open, tls13Seal, tls13Suite, tls13TrafficKeys, tlsRecordHeader } from '../../src/ktls/index.js';
+import { TLS13_SUITES, tls13Nonce, tls13Seal, tls13Suite, tlsRecordHeader } from '../../src/ktls/index.js';
+import { tls13Open, tls13PeekType, tls13TrafficKeys } from '../../src/tls/index.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const suite = tls13Suite('TLS_AES_128_GCM_SHA256')!;
@@ -39,5 +42,40 @@ describe('TLS 1.3 key schedule (RFC 8448 §3)', () => {
     const record = Buffer.concat([hdr, body, trail]);
     expect(tls13Open(suite.nodeCipher, key, iv, 5, record)).toEqual({ type: 23, plaintext: payload });
     expect(tls13Open(suite.nodeCipher, key, iv, 4, record)).toBeNull();
+  });
+});
+
+describe("a record's type read from its last byte", () => {
+  it('matches the opened type for every suite, length and sequence number', () => {
+    for (const each of TLS13_SUITES) {
+      const { key, iv } = tls13TrafficKeys(each, Buffer.alloc(each.hash === 'sha256' ? 32 : 48, 11));
+      for (const length of [0, 1, 14, 15, 16, 62, 63, 64, 1000, 16383]) {
+        for (const [seq, type] of [
+          [0, 23],
+          [1, 22],
+          [70_000, 21],
+        ] as const) {
+          const payload = Buffer.alloc(length, length & 0xff);
+          const hdr = new Uint8Array(5);
+          tlsRecordHeader(hdr, length + 17);
+          const body = Buffer.alloc(length);
+          const trail = new Uint8Array(17);
+          tls13Seal(
+            each.nodeCipher,
+            createSecretKey(key),
+            tls13Nonce(iv, seq),
+            hdr,
+            [payload],
+            [body],
+            type,
+            trail,
+          );
+          const record = Buffer.concat([hdr, body, trail]);
+          expect(tls13Open(each.nodeCipher, key, iv, seq, record)?.type).toBe(type);
+          expect(tls13PeekType(each.nodeCipher, key, iv, seq, record)).toBe(type);
+          expect(tls13PeekType(each.nodeCipher, key, iv, seq + 1, record)).not.toBe(type);
+        }
+      }
+    }
   });
 });

@@ -1,8 +1,10 @@
 // Goal: rekeying cannot happen on a KTLS connection (ktls(4)). A client's KeyUpdate changes only
 // its own key, which Node's receive side follows while the kernel keeps sending; a KeyUpdate that
-// OpenSSL would send is refused by the record tap and the connection closed. Method: openssl
-// s_client's "K" command (when installed) between two responses; and a KeyUpdate record sealed
-// under the server's application key written into a tap after its takeover.
+// OpenSSL would send after the takeover is refused by the record tap and the connection closed.
+// Before the takeover the send side is OpenSSL's: a KeyUpdate it answers is served, the tap
+// follows the new key, and a later takeover hands the kernel that key. Method: openssl s_client's
+// "K" command (when installed) between two responses and before the first; KeyUpdate records
+// sealed under the server's application key written into a tap, before and after its takeover.
 import { execFile, spawn } from 'node:child_process';
 import { createHash, createSecretKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -12,15 +14,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   TLS_MAJOR_VER_ONE,
   TLS_MINOR_VER_THREE,
+  TLS_RLTYPE_APP,
   TLS_RLTYPE_HANDSHAKE,
+  type Tls13Suite,
   tls13Nonce,
   tls13Seal,
   tls13Suite,
-  tls13TrafficKeys,
   tlsRecordHeader,
 } from '../../src/ktls/index.js';
-import { KtlsRecordTap } from '../../src/tls/index.js';
+import { hkdfExpandLabel, KtlsRecordTap, tls13TrafficKeys } from '../../src/tls/index.js';
 import { kernelBooter, settle, testFile } from '../e2e/helpers.js';
+import { waitFor } from '../support/wait.js';
 import { get, startKtlsServer, tlsClient } from './helpers.js';
 
 const boot = kernelBooter();
@@ -33,6 +37,84 @@ async function hasOpenssl(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A record tap over a loopback TCP connection and its kernel socket. */
+async function tapOnLoopback(kernel: ReturnType<ReturnType<typeof kernelBooter>>) {
+  const raw = await new Promise<Socket>((resolve) => {
+    const server = createServer((s) => {
+      server.close();
+      resolve(s);
+    }).listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      if (a !== null && typeof a !== 'string') tcpConnect(a.port, '127.0.0.1').on('error', () => {});
+    });
+  });
+  const so = kernel.socket(raw);
+  return { raw, so, tap: new KtlsRecordTap(kernel, so, raw) };
+}
+
+/** One record of `type` holding `msg`, sealed as OpenSSL would under `secret` at `seq`. */
+function sealed(suite: Tls13Suite, secret: Uint8Array, seq: number, msg: Buffer, type: number): Buffer {
+  const { key, iv } = tls13TrafficKeys(suite, secret);
+  const hdr = new Uint8Array(5);
+  tlsRecordHeader(hdr, msg.length + 17);
+  const body = Buffer.alloc(msg.length);
+  const trail = new Uint8Array(17);
+  tls13Seal(suite.nodeCipher, createSecretKey(key), tls13Nonce(iv, seq), hdr, [msg], [body], type, trail);
+  return Buffer.concat([hdr, body, trail]);
+}
+
+/** openssl s_client on `port`: what it printed so far, and waits on what it prints. */
+function sClient(port: number) {
+  const p = spawn(
+    'openssl',
+    ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-servername', 'localhost'],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  const got = { out: Buffer.alloc(0), err: '' };
+  const closed = new Promise<void>((resolve) => p.on('close', () => resolve()));
+  const until = (check: () => boolean): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const poll = (): void => {
+        if (!check()) return;
+        p.stdout.removeListener('data', poll);
+        p.stderr.removeListener('data', poll);
+        p.removeListener('close', fail);
+        resolve();
+      };
+      const fail = (): void => {
+        if (!check()) reject(new Error(`s_client closed: ${got.err}`));
+      };
+      p.stdout.on('data', poll);
+      p.stderr.on('data', poll);
+      p.once('close', fail);
+      setImmediate(poll);
+    });
+  p.stdout.on('data', (d: Buffer) => {
+    got.out = Buffer.concat([got.out, d]);
+  });
+  p.stderr.on('data', (d: Buffer) => {
+    got.err += d.toString('latin1');
+  });
+  return {
+    got,
+    closed,
+    /** Resolves once `check` holds; rejects if s_client ends before. */
+    until,
+    /** The handshake is done (s_client prints the session after it). */
+    secure: () => until(() => got.out.includes('Verify return code')),
+    /** "K": a KeyUpdate that asks the server to update its key too; resolves once it is sent. */
+    keyUpdate: async (): Promise<void> => {
+      p.stdin.write('K\n');
+      await until(() => got.err.includes('KEYUPDATE'));
+    },
+    write: (text: string): void => {
+      p.stdin.write(text);
+    },
+  };
 }
 
 describe('KeyUpdate on a KTLS connection', () => {
@@ -56,9 +138,13 @@ describe('KeyUpdate on a KTLS connection', () => {
         'openssl',
         ['s_client', '-connect', `127.0.0.1:${srv.port}`, '-tls1_3', '-servername', 'localhost'],
         {
-          stdio: ['pipe', 'pipe', 'ignore'],
+          stdio: ['pipe', 'pipe', 'pipe'],
         },
       );
+      let said = '';
+      p.stderr.on('data', (d: Buffer) => {
+        said += d.toString('latin1');
+      });
       const closed = new Promise<void>((resolve) => p.on('close', () => resolve()));
       let out = Buffer.alloc(0);
       p.stdout.on('data', (d: Buffer) => {
@@ -76,8 +162,9 @@ describe('KeyUpdate on a KTLS connection', () => {
         });
       p.stdin.write('GET /f HTTP/1.1\r\nHost: localhost\r\n\r\n');
       await answered(1);
+      // s_client takes a line that starts with K as its command only when the line comes alone.
       p.stdin.write('K\n');
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor(() => said.includes('KEYUPDATE'), 's_client to take the K command');
       p.stdin.write('GET /f HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
       await answered(2);
       await closed;
@@ -86,6 +173,58 @@ describe('KeyUpdate on a KTLS connection', () => {
     }
     await srv.close();
     await kernel.close(file);
+    await settle(kernel);
+  });
+
+  it("a client's KeyUpdate before the takeover is served by OpenSSL; the kernel then sends under the new key", async () => {
+    if (!(await hasOpenssl())) return;
+    const kernel = boot();
+    const path = await testFile(40_000, 43);
+    const want = await readFile(path);
+    const file = await kernel.open(path);
+    // User-space TLS (the /copy route's way); then one response so, and KTLS for the next.
+    for (const opts of [{ userSpace: true }, { takeoverAt: 'request' as const, userSpaceFirst: 1 }]) {
+      const srv = await startKtlsServer(kernel, new Map([['/f', file]]), opts);
+      const c = sClient(srv.port);
+      await c.secure();
+      await c.keyUpdate();
+      c.write('GET /f HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await c.until(() => c.got.out.includes(want));
+      c.write('GET /f HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      await c.closed;
+      expect(c.got.out.toString('latin1').split('HTTP/1.1 200 OK')).toHaveLength(3);
+      expect(c.got.out.indexOf(want)).not.toBe(c.got.out.lastIndexOf(want));
+      const tap = srv.connections[0]!.conn.tap;
+      expect(tap.counters.keyupdates_followed).toBe(1);
+      expect(tap.counters.keyupdate_refused).toBe(0);
+      await srv.close();
+    }
+    await kernel.close(file);
+    await settle(kernel);
+  });
+
+  it('a KeyUpdate OpenSSL sends before the takeover moves the tap to the next key', async () => {
+    const kernel = boot();
+    const { raw, so, tap } = await tapOnLoopback(kernel);
+    const suite = tls13Suite('TLS_AES_128_GCM_SHA256')!;
+    const secret = Buffer.alloc(32, 5);
+    tap.setAppSecret(suite, secret);
+    const next = hkdfExpandLabel(suite.hash, secret, 'traffic upd', new Uint8Array(0), 32);
+    const keyUpdate = sealed(suite, secret, 0, Buffer.from([24, 0, 0, 1, 1]), TLS_RLTYPE_HANDSHAKE);
+    const data = sealed(suite, next, 0, Buffer.from('after the update'), TLS_RLTYPE_APP);
+    let failed: Error | null = null;
+    tap.once('error', (e) => {
+      failed = e;
+    });
+    await new Promise<void>((resolve, reject) =>
+      tap.write(Buffer.concat([keyUpdate, data]), (e) => (e ? reject(e) : resolve())),
+    );
+    expect(failed).toBeNull();
+    expect(tap.counters.app_key_records_user).toBe(2);
+    expect(tap.counters.keyupdates_followed).toBe(1);
+    expect(tap.nextSeq).toBe(1);
+    raw.destroy();
+    kernel.soclose(so);
     await settle(kernel);
   });
 

@@ -14,10 +14,9 @@ import {
   TLS_RLTYPE_ALERT,
   TLS_RLTYPE_APP,
   type TlsEnable,
-  tls13Open,
 } from '../../src/ktls/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
-import { RecordSplitter } from '../../src/tls/index.js';
+import { RecordSplitter, tls13Open } from '../../src/tls/index.js';
 
 const KEY = Buffer.alloc(32, 3);
 const IV = Buffer.alloc(12, 4);

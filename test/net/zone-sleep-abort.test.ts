@@ -4,14 +4,14 @@
 // Method: a kernel with a tiny cluster or mbuf zone; one socket over a MemoryTransport that never
 // completes its writes holds every item; a second socket's call sleeps on the zone, its signal
 // aborts, then the first socket drains and the kernel must be at rest.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKernel } from '../../src/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
+import { tempDir } from '../support/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'zcsim-zonesleep-'));
+const dir = tempDir('zcsim-zonesleep');
 const file = join(dir, 'f.bin');
 writeFileSync(file, Buffer.alloc(256 * 1024, 3));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

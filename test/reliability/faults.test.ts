@@ -8,8 +8,7 @@
 // Method: real loopback sockets and raw HTTP/1.1 clients (src/load); debug-mode invariants on
 // where the memory is small enough for the O(n) walks.
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ServerOptions } from '../../src/http/index.js';
@@ -17,10 +16,11 @@ import { PAGE_SIZE } from '../../src/kern/index.js';
 import { type ClientResponse, connectRaw, HttpClient, SlowReader } from '../../src/load/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running } from '../http/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import { startReliabilityServer } from './server.js';
 
 const MiB = 1024 * 1024;
-const base = mkdtempSync(join(tmpdir(), 'zcsim-faults-'));
+const base = tempDir('zcsim-faults');
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 const servers: Running[] = [];
 afterAll(async () => {

@@ -12,14 +12,14 @@
 // full. Then the 20 fast clients run again for PHASE_MS. Wired pages and open kernel sockets are
 // sampled every 20 ms. At the end every client goes away and the kernel must be at rest.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/kern/index.js';
 import { HttpClient, SlowReader } from '../../src/load/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running } from '../http/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import { startReliabilityServer } from './server.js';
 
 const SLOW_CLIENTS = 200;
@@ -34,7 +34,7 @@ const FILL_MS_MAX = 20_000;
 /** Filled: the kernel sends less than this per 250 ms (200 readers at 1 KiB/s take 50 KiB). */
 const FILL_QUIET_BYTES = 1024 * 1024;
 
-const base = mkdtempSync(join(tmpdir(), 'zcsim-slow-'));
+const base = tempDir('zcsim-slow');
 const fastBody = patternBytes(1024 * 1024 + 3, 21);
 const slowBody = patternBytes(16 * 1024 * 1024, 22);
 writeFileSync(join(base, 'fast.bin'), fastBody);

@@ -4,7 +4,7 @@
 // (headers wait with it, order is kept); SF_SYNC waits for the last free; readahead follows the
 // kernel's formula; sockets get CPUs round-robin; stats() is plain JSON.
 // Method: a MemoryTransport (the test decides when the host takes bytes) and a ManualClock (the
-// test decides when the simulated disk answers), over a real file in os.tmpdir(); the trace
+// test decides when the simulated disk answers), over a real file in the run's folder; the trace
 // events of the zcsim:sendfile channel show the order of call, chunk, return and read completion.
 
 import diagnosticsChannel from 'node:diagnostics_channel';
@@ -168,6 +168,7 @@ describe('vn_sendfile queueing', () => {
       'sendfile',
       'copy',
       'sockets',
+      'tcp',
       'ktls',
       'memory',
       'peaks',

@@ -9,6 +9,7 @@
 // read(2) copies out of the page cache, OpenSSL encrypts (the TLSSocket), and the record tap
 // write(2)s the ciphertext into the kernel socket; /stream writes Node's read stream to the
 // TLSSocket.
+import { type EventEmitter, setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
@@ -16,6 +17,7 @@ import type { Connection, TlsPass } from '../conn/index.js';
 import { FileChangedError, PoolExhaustedError } from '../errors.js';
 import type { FileEntry } from './file-cache.js';
 import { countPasses, type RouteCounters, type RouteName } from './route-stats.js';
+import { MAX_RANGES } from './semantics.js';
 import type { ServerState } from './state.js';
 
 export interface BodyPart {
@@ -295,6 +297,9 @@ const streamSender: BodySender = {
       lease.release();
       throw err;
     }
+    // Each part's read stream listens for the handle's close until the handle closes (Node's
+    // importFd), and a response has at most MAX_RANGES parts; the types omit the EventEmitter.
+    setMaxListeners(MAX_RANGES, fh as unknown as EventEmitter);
     return {
       release: () => {
         void fh.close().catch(() => {});

@@ -83,7 +83,7 @@ function netText(event: string, f: Fields): string {
       return `sbready so ${f.so}: ${f.count} mbufs ready`;
     case 'output': {
       const merged = (f.merged as number) > 0 ? `, ${f.merged} merged (contiguous)` : '';
-      return `tcp_output so ${f.so}: ${f.bytes} bytes, ${f.mbufs} mbufs as ${f.views} views${merged}`;
+      return `tcp_output so ${f.so}: ${f.bytes} bytes, ${f.mbufs} mbufs as ${f.views} views${merged}${burstsText(f.bursts)}`;
     }
     case 'ack':
       return `write done so ${f.so}: ${f.bytes} bytes`;
@@ -146,4 +146,15 @@ export function journeyEventKey(e: JourneyEvent): string {
   const detail =
     e.event === 'lookup' ? f.state : e.event === 'alloc' ? `${f.hit}/${(f.ipis as number) > 0}` : '';
   return `${e.room}:${e.event}:${String(detail)}`;
+}
+
+/** tcp_output's bursts of one batch: "; 2 bursts on the wire: TSO 65160 bytes = 45 segments, 900 bytes". */
+function burstsText(bursts: unknown): string {
+  if (!Array.isArray(bursts) || bursts.length === 0) return '';
+  const parts = bursts.map((b: { bytes: number; tso: boolean; segments: number; cut: boolean }) =>
+    b.tso
+      ? `TSO ${b.bytes} bytes = ${b.segments} segments${b.cut ? " (cut at the card's segment limit)" : ''}`
+      : `${b.bytes} bytes`,
+  );
+  return `; ${bursts.length === 1 ? '1 burst' : `${bursts.length} bursts`} on the wire: ${parts.join(', ')}`;
 }

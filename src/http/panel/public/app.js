@@ -1,6 +1,7 @@
 // The zcsim dashboard: live charts from /events (a /stats snapshot every 500 ms; gauges drawn
 // with their peak between samples), the table of files with a link per route, the Compare control
-// (POST /compare, drawn side by side) and the Trace panel (GET /trace: one request's journey).
+// (POST /compare, drawn side by side) and the Trace panel (GET /trace: one request's journey;
+// GET /capture.pcapng: the same request on the model's wire).
 // Plain browser JavaScript with uPlot (served from node_modules by the server): no build step.
 (() => {
   const ROUTES = ['zerocopy', 'copy', 'stream'];
@@ -411,6 +412,19 @@
     }
   }
 
+  /** The same request on the model's wire: the server records it and answers a pcapng file. */
+  function downloadCapture() {
+    const file = $('trace-file').value;
+    const route = $('trace-route').value;
+    if (!file) return;
+    const a = el('a', { href: `/capture.pcapng?${new URLSearchParams({ route, file })}`, download: '' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    $('trace-status').textContent =
+      `recording GET /${route}/${file} on the wire; the browser saves the .pcapng when it is done`;
+  }
+
   function drawTrace(r) {
     const status = $('trace-status');
     if (r.so === null) {
@@ -455,6 +469,7 @@
 
   setupCharts();
   $('trace-form').addEventListener('submit', runTrace);
+  $('capture-button').addEventListener('click', downloadCapture);
   loadFiles();
   connect();
 })();

@@ -1,9 +1,10 @@
-// The TLS 1.3 key schedule step KTLS needs (RFC 8446 §7.1, §7.3): HKDF-Expand-Label over a
-// traffic secret gives the record key and IV. crypto.hkdfSync always runs HKDF-Extract first,
-// so Expand (RFC 5869 §2.3) is built here on createHmac.
+// The TLS 1.3 key schedule steps user space runs before it hands keys to ktls(4) (RFC 8446 §7.1,
+// §7.2, §7.3): HKDF-Expand-Label over a traffic secret gives the record key and IV, and the next
+// secret after a KeyUpdate. crypto.hkdfSync always runs HKDF-Extract first, so Expand
+// (RFC 5869 §2.3) is built here on createHmac.
 import { createHmac } from 'node:crypto';
 import { kassert } from '../kern/index.js';
-import { TLS_1_3_GCM_IV_LEN, type Tls13Suite } from './constants.js';
+import { TLS_1_3_GCM_IV_LEN, type Tls13Suite } from '../ktls/index.js';
 
 /** HKDF-Expand(PRK, info, L): T(i) = HMAC(PRK, T(i-1) | info | i), the first L bytes. */
 export function hkdfExpand(
@@ -49,4 +50,10 @@ export function tls13TrafficKeys(suite: Tls13Suite, secret: Uint8Array): { key: 
     key: hkdfExpandLabel(suite.hash, secret, 'key', empty, suite.keyBytes),
     iv: hkdfExpandLabel(suite.hash, secret, 'iv', empty, TLS_1_3_GCM_IV_LEN),
   };
+}
+
+/** application_traffic_secret_N+1 after a KeyUpdate (RFC 8446 §7.2). */
+export function tls13NextSecret(suite: Tls13Suite, secret: Uint8Array): Buffer {
+  const hashBytes = suite.hash === 'sha256' ? 32 : 48;
+  return hkdfExpandLabel(suite.hash, secret, 'traffic upd', new Uint8Array(0), hashBytes);
 }
