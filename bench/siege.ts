@@ -211,8 +211,16 @@ class Attack {
       const payload = JSON.stringify({ file: path.basename(bigPath) });
       for (let k = 0; k < 1000 && !this.stopped && !s.destroyed; k++) {
         const got = new Promise<string>((resolve) => {
-          s.once('data', (d: Buffer) => resolve(d.toString('latin1', 9, 12)));
-          s.once('close', () => resolve('closed'));
+          const onData = (d: Buffer): void => {
+            s.off('close', onClose);
+            resolve(d.toString('latin1', 9, 12));
+          };
+          const onClose = (): void => {
+            s.off('data', onData);
+            resolve('closed');
+          };
+          s.once('data', onData);
+          s.once('close', onClose);
         });
         s.write(
           `POST /compare HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
