@@ -3,7 +3,9 @@
 // wait for the kernel at rest.
 import { connect, type Socket } from 'node:net';
 import { buildServer, type ServerOptions, type ZcsimServer } from '../../src/http/index.js';
+import type { KernelAtRest } from '../../src/index.js';
 import { type ClientResponse, HttpClient, listenLoopback } from '../../src/load/index.js';
+import { atRestSoon as kernelAtRestSoon } from '../support/wait.js';
 
 export interface Running {
   readonly server: ZcsimServer;
@@ -18,17 +20,9 @@ export async function startServer(options: ServerOptions, backlog?: number): Pro
   return { server, port, origin: `http://127.0.0.1:${port}` };
 }
 
-/** Resolves once the kernel is at rest (the last write callbacks may trail the client's read). */
-export async function atRestSoon(
-  server: ZcsimServer,
-  timeoutMs = 2000,
-): Promise<{ atRest: boolean; leaks: string[] }> {
-  const start = performance.now();
-  for (;;) {
-    const v = server.kernel.atRest();
-    if (v.atRest || performance.now() - start > timeoutMs) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** The kernel's at-rest verdict once it is at rest (the last write callbacks may trail the client's read). */
+export function atRestSoon(server: ZcsimServer, timeoutMs?: number): Promise<KernelAtRest> {
+  return kernelAtRestSoon(() => server.kernel.atRest(), timeoutMs);
 }
 
 /** A connection that asks for `path` (with `headers`, raw lines) and never reads. */

@@ -11,12 +11,12 @@ import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ChildHandle } from '../src/load/index.js';
-import type { SiegeClientsRequest, SiegeClientsResult } from './children/siege-clients.js';
-import { benchRoot, ensureFile } from './lib/files.js';
-import { machineInfo, machineLine } from './lib/machine.js';
-import type { BenchOptions } from './lib/options.js';
-import { type HttpSystem, type LiveServer, startSystem } from './lib/servers.js';
+import { ChildHandle } from '../../src/load/index.js';
+import type { SiegeClientsRequest, SiegeClientsResult } from '../children/siege-clients.js';
+import { benchRoot, ensureFile } from '../lib/files.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
+import type { SiegeOptions } from '../lib/options.js';
+import { type HttpSystem, type LiveServer, startSystem } from '../lib/servers.js';
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -253,7 +253,7 @@ async function waitAtRest(
   return { atRest: false, leaks: (last as { leaks?: unknown } | null)?.leaks ?? 'no /stats' };
 }
 
-async function runCase(k: KernelCase, options: BenchOptions, loader: ChildHandle): Promise<CaseResult> {
+async function runCase(k: KernelCase, options: SiegeOptions, loader: ChildHandle): Promise<CaseResult> {
   const root = benchRoot();
   const small = ensureFile(root, 64 * 1024);
   const big = ensureFile(root, 64 * MIB);
@@ -353,8 +353,8 @@ function caseMarkdown(r: CaseResult): string[] {
   ];
 }
 
-export async function runSiege(options: BenchOptions, dir: string): Promise<string> {
-  const loader = new ChildHandle(fileURLToPath(new URL('./children/siege-clients.js', import.meta.url)), {
+export async function runSiege(options: SiegeOptions, dir: string): Promise<string> {
+  const loader = new ChildHandle(fileURLToPath(new URL('../children/siege-clients.js', import.meta.url)), {
     output: 'ignore',
   });
   const results: CaseResult[] = [];
