@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kern/index.js';
 import { waitFor } from '../support/wait.js';
 import { type Fixture, makeFixture, patternBytes, sha256 } from './fixture.js';
-import { atRestSoon, type Running, rawExchange, staller, startServer, until } from './helpers.js';
+import { atRestSoon, type Running, rawExchange, staller, startServer } from './helpers.js';
 import { getMany, pipeline } from './pipeline.js';
 
 const KiB = 1024;
