@@ -12,6 +12,7 @@ import { runCompare } from './scenarios/compare.js';
 import { runHeld } from './scenarios/held.js';
 import { runMicro } from './scenarios/micro.js';
 import { summariseProfiles } from './scenarios/profile.js';
+import { runSiege } from './scenarios/siege.js';
 import { runSoak } from './scenarios/soak.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,7 +38,9 @@ async function runScenario(
       ? await runMicro(dir)
       : options.scenario === 'compare'
         ? await runCompare(options, dir)
-        : await runHeld(options, dir);
+        : options.scenario === 'siege'
+          ? await runSiege(options, dir)
+          : await runHeld(options, dir);
   return { text, code: 0, dir };
 }
 

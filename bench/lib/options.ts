@@ -7,7 +7,15 @@ import { parseSizeBytes } from '../../src/kern/index.js';
 
 export type Section = 'tcp' | 'http';
 export type LoaderChoice = 'auto' | 'wrk' | 'node';
-export const SCENARIOS = ['compare', 'many-clients', 'slow-clients', 'micro', 'soak', 'profile'] as const;
+export const SCENARIOS = [
+  'compare',
+  'many-clients',
+  'slow-clients',
+  'siege',
+  'micro',
+  'soak',
+  'profile',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** What every scenario takes. */
@@ -65,6 +73,11 @@ export interface SoakOptions extends ScenarioBase, KernelKnobs {
   readonly eioPct: number;
 }
 
+/** siege: legitimate clients beside every attack at once, in two fixed kernels. */
+export interface SiegeOptions extends ScenarioBase {
+  readonly scenario: 'siege';
+}
+
 /** micro: the hot operations one by one. */
 export interface MicroOptions extends ScenarioBase {
   readonly scenario: 'micro';
@@ -78,7 +91,13 @@ export interface ProfileOptions extends ScenarioBase {
   readonly callers: string | null;
 }
 
-export type BenchOptions = CompareOptions | HeldOptions | SoakOptions | MicroOptions | ProfileOptions;
+export type BenchOptions =
+  | SiegeOptions
+  | CompareOptions
+  | HeldOptions
+  | SoakOptions
+  | MicroOptions
+  | ProfileOptions;
 
 const TABLE: OptionTable = {
   scenario: {
@@ -232,6 +251,7 @@ function scenarioOptions(scenario: Scenario, a: Args, base: ScenarioBase, files:
         eioPct: Number(a.text('eio-pct') ?? '1'),
       };
     case 'micro':
+    case 'siege':
       return { ...base, scenario };
     case 'profile':
       return { ...base, scenario, files, callers: a.text('callers') ?? null };
