@@ -62,12 +62,7 @@ export class KtlsNic implements SndTag {
       const payload = n.m_len - epg.m_epg_hdrlen - epg.m_epg_trllen;
       const card = new Uint8Array(n.m_len);
       card.set(epg.m_epg_hdr.subarray(0, epg.m_epg_hdrlen), 0);
-      const dst: Uint8Array[] = [];
-      let pos = epg.m_epg_hdrlen;
-      for (const s of src) {
-        dst.push(card.subarray(pos, pos + s.length));
-        pos += s.length;
-      }
+      const dst = [card.subarray(epg.m_epg_hdrlen, epg.m_epg_hdrlen + payload)];
       ktlsSealRecord(n, src, dst, card.subarray(epg.m_epg_hdrlen + payload));
       this.env.cells.records_ifnet++;
       this.env.cells.ifnet_encrypt_bytes += payload;
