@@ -59,21 +59,15 @@ export function tls13Seal(
   recordType: number,
   trail: Uint8Array,
 ): number {
-  // XXX(sim): typed as GCM; chacha20-poly1305 has the same AEAD calls. Node has no cipher output
-  // into a given buffer, so each update's output is copied once into the destination pages.
-  const cipher = createCipheriv(nodeCipher as 'aes-128-gcm', key, nonce, {
-    authTagLength: AES_GMAC_HASH_LEN,
-  });
-  cipher.setAAD(hdr.subarray(0, TLS_HEADER_BYTES));
-  let bytes = 0;
+  // XXX(sim): Node has no cipher output into a given buffer, so each update's output is copied
+  // once into the destination pages.
   let d = 0;
   let dOff = 0;
-  for (const s of src) {
-    const out = cipher.update(s);
-    kassert(out.length === s.length, () => `tls13_seal: stream cipher gave ${out.length} of ${s.length}`);
+  let copied = 0;
+  const bytes = tls13SealRuns(nodeCipher, key, nonce, hdr, src, recordType, trail, (out) => {
     for (let pos = 0; pos < out.length; ) {
       const view = dst[d];
-      kassert(view !== undefined, () => `tls13_seal: destinations end at ${bytes + pos} bytes`);
+      kassert(view !== undefined, () => `tls13_seal: destinations end at ${copied + pos} bytes`);
       const n = Math.min(out.length - pos, view.length - dOff);
       view.set(pos === 0 && n === out.length ? out : out.subarray(pos, pos + n), dOff);
       pos += n;
@@ -83,10 +77,40 @@ export function tls13Seal(
         dOff = 0;
       }
     }
-    bytes += s.length;
-  }
+    copied += out.length;
+  });
   while (d < dst.length && dst[d]?.length === 0) d++;
   kassert(d === dst.length && dOff === 0, () => `tls13_seal: ${bytes} bytes left destinations unfilled`);
+  return bytes;
+}
+
+/**
+ * Seals one record as tls13Seal does, handing each source view's ciphertext to `ciphertext` (a
+ * buffer of the cipher's own, in order) instead of writing it anywhere: for a sender whose
+ * ciphertext lives in memory of its own (the NIC of ifnet mode). Returns the payload bytes.
+ */
+export function tls13SealRuns(
+  nodeCipher: Tls13Suite['nodeCipher'],
+  key: KeyObject,
+  nonce: Uint8Array,
+  hdr: Uint8Array,
+  src: readonly Uint8Array[],
+  recordType: number,
+  trail: Uint8Array,
+  ciphertext: (out: Buffer) => void,
+): number {
+  // XXX(sim): typed as GCM; chacha20-poly1305 has the same AEAD calls.
+  const cipher = createCipheriv(nodeCipher as 'aes-128-gcm', key, nonce, {
+    authTagLength: AES_GMAC_HASH_LEN,
+  });
+  cipher.setAAD(hdr.subarray(0, TLS_HEADER_BYTES));
+  let bytes = 0;
+  for (const s of src) {
+    const out = cipher.update(s);
+    kassert(out.length === s.length, () => `tls13_seal: stream cipher gave ${out.length} of ${s.length}`);
+    ciphertext(out);
+    bytes += s.length;
+  }
   const type = cipher.update(INNER_TYPES.subarray(recordType, recordType + 1));
   const fin = cipher.final();
   kassert(type.length === 1 && fin.length === 0, 'tls13_seal: inner type not one byte');
