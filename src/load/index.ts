@@ -1,8 +1,7 @@
 // src/load: the load side of the project, in user space like any client: one keep-alive HTTP/1.1
 // client (hashing, abort, slow and stall modes), load runs over it, the child-process runner and
 // its messages, and the statistics. Used by the dashboard's Compare, the benchmark, the soak and
-// the tests. Also user space's one read(2)+write(2) loop (a program without sendfile), over the
-// calls it is given. Imports only src/kern.
+// the tests. Imports only src/kern.
 export type { AutocannonRequest, AutocannonSummary } from './autocannon.js';
 export { builtScript, ChildHandle, type ChildOptions, type Handler, postEvent, serveIpc } from './child.js';
 export {
@@ -13,7 +12,6 @@ export {
   type RequestOptions,
   requestHead,
 } from './client.js';
-export { type CopyLoopCalls, type CopyLoopOptions, copyLoop } from './copyloop.js';
 export type { HeldClientsRequest, HeldClientsResult } from './held.js';
 export { listenLoopback } from './listen.js';
 export {

@@ -1,9 +1,8 @@
 // The copy path for comparison: read(2) through the same buffer cache with
 // a real copy out of the page (vn_read -> uiomove), and write(2) on the socket (sosend: a real
-// copy into clusters). copyfile runs user space's read+write loop (src/load) over them, holding
+// copy into clusters). copyfile runs user space's read+write loop (kern/copyloop.ts) over them, holding
 // the file as one call would.
-import { PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
-import { copyLoop } from '../load/index.js';
+import { copyLoop, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
 import type { KFile } from './file.js';

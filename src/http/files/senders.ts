@@ -12,7 +12,7 @@
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
-import { copyLoop } from '../../load/index.js';
+import { copyLoop } from '../../kern/index.js';
 import type { Connection, TlsPass } from '../conn/index.js';
 import { FileChangedError } from '../errors.js';
 import type { FileEntry } from './file-cache.js';

@@ -1,8 +1,9 @@
 // The read(2)+write(2) loop of a program without sendfile (nginx with `sendfile off`, cp): one
 // user buffer, read from the file and written to the socket until done, with headers and
-// trailers around it. User space over the two calls it is given: the kernel's copyfile runs it
-// over read and write(2) on the socket, the HTTPS copy route over read(2) and SSL_write.
-import { isSysError } from '../kern/index.js';
+// trailers around it: a user program's routine over the two calls it is given, kept in this shared
+// leaf so that the kernel's copyfile (over read and write(2) on the socket) and the HTTPS copy route
+// (over read(2) and SSL_write) run the same loop.
+import { isSysError } from './errno.js';
 
 export interface CopyLoopCalls {
   /** read(2) (pread) of the file at `offset` into `buf`: the bytes read, 0 at EOF. */
