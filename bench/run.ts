@@ -12,6 +12,7 @@ import { UsageError } from '../src/cli/options.js';
 import { formatBytes } from '../src/kern/index.js';
 import { runHeld } from './held.js';
 import { httpRunCount, runHttpSection, selectHttpSystems } from './http-section.js';
+import { runKtlsCost } from './ktls.js';
 import { renderChart } from './lib/chart.js';
 import { benchRoot, ensureFile } from './lib/files.js';
 import { machineInfo, machineLine } from './lib/machine.js';
@@ -163,9 +164,11 @@ async function runScenario(
   const text =
     options.scenario === 'micro'
       ? await runMicro(dir)
-      : options.scenario === 'compare'
-        ? await compare(options, dir)
-        : await runHeld(options, dir);
+      : options.scenario === 'ktls'
+        ? await runKtlsCost(options, dir)
+        : options.scenario === 'compare'
+          ? await compare(options, dir)
+          : await runHeld(options, dir);
   return { text, code: 0, dir };
 }
 

@@ -7,7 +7,15 @@ import { parseSizeBytes } from '../../src/kern/index.js';
 
 export type Section = 'tcp' | 'http';
 export type LoaderChoice = 'auto' | 'wrk' | 'node';
-export const SCENARIOS = ['compare', 'many-clients', 'slow-clients', 'micro', 'soak', 'profile'] as const;
+export const SCENARIOS = [
+  'compare',
+  'many-clients',
+  'slow-clients',
+  'micro',
+  'ktls',
+  'soak',
+  'profile',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
