@@ -1,12 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests run against the TypeScript sources; ZCSIM_INVARIANTS=1 (set by `npm test`) turns on the
-// kernel's debug-mode invariant checks after every operation. The global setup finds (or
-// extracts, once) the Chromium that the browser test drives.
+// kernel's debug-mode invariant checks after every operation. The global setup makes the run's
+// folder for test files (under .cache, removed at the end) and finds (or extracts, once) the
+// Chromium that the browser test drives.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/browser/chromium-setup.ts'],
+    globalSetup: ['test/support/run-dir.ts', 'test/browser/chromium-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

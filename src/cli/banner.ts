@@ -65,8 +65,12 @@ function endpointLines(origin: string): string[] {
     ['/files', 'the files served, as JSON'],
     ['/compare', 'POST {"file": name}: loads each route in turn, one run at a time'],
     ['/trace', "?route=zerocopy&file=NAME: one request's journey through the kernel (zcsim trace URL)"],
+    [
+      '/capture.pcapng',
+      '?route=zerocopy&file=NAME: the same request on the wire, for Wireshark (zcsim capture URL)',
+    ],
   ];
-  return rows.map(([path, what]) => `  ${`${origin}${path}`.padEnd(origin.length + 11)} ${what}`);
+  return rows.map(([path, what]) => `  ${`${origin}${path}`.padEnd(origin.length + 16)} ${what}`);
 }
 
 function fileLines(origin: string, files: readonly BannerFile[]): string[] {

@@ -14,7 +14,7 @@ import {
 } from '../kern/index.js';
 import { TLS_MAX_MSG_SIZE_V10_2 } from '../ktls/index.js';
 import { MCLBYTES, MSIZE } from '../mbuf/index.js';
-import { SB_MAX_DEFAULT_BYTES, sbMaxAdjBytes } from '../net/index.js';
+import { ETHERMTU, IP_MAXPACKET, MTU_MIN_BYTES, SB_MAX_DEFAULT_BYTES, sbMaxAdjBytes } from '../net/index.js';
 import { SENDFILE_MAPPINGS, type SendfileMapping } from '../sendfile/index.js';
 import type { VmConfig } from '../vm/index.js';
 
@@ -65,6 +65,10 @@ export interface KernelConfig {
   readonly faults?: FaultConfig;
   /** kern.ipc.tls.maxlen: the largest KTLS record payload (default 16 KiB). */
   readonly ktlsMaxlenBytes?: number;
+  /** The MTU of the interface connections leave by (default 1500, Ethernet; lo0's is 16384). */
+  readonly mtuBytes?: number;
+  /** The interface does TSO (IFCAP_TSO4, net.inet.tcp.tso; default on). */
+  readonly tso?: boolean;
 }
 
 /** The configuration a kernel runs with, every default filled in (the knobs that have one). */
@@ -140,6 +144,7 @@ export function validateKernelConfig(c: KernelConfig): void {
   checkNumber('diskBandwidthMBps', c.diskBandwidthMBps, 0, Number.MAX_VALUE);
   checkNumber('revalidateMs', c.revalidateMs, 0, Number.MAX_VALUE);
   checkNumber('cpuMigratePct', c.cpuMigratePct, 0, 100);
+  checkInteger('mtuBytes', c.mtuBytes, MTU_MIN_BYTES, IP_MAXPACKET);
   const maxlen = c.ktlsMaxlenBytes;
   if (
     maxlen !== undefined &&
@@ -185,5 +190,7 @@ export function resolveConfig(c: KernelConfig): ResolvedKernelConfig {
     revalidateMs: c.revalidateMs ?? 0,
     cpuMigratePct: c.cpuMigratePct ?? 0,
     unmapOnFree: c.unmapOnFree ?? false,
+    mtuBytes: c.mtuBytes ?? ETHERMTU,
+    tso: c.tso ?? true,
   };
 }

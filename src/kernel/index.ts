@@ -22,10 +22,19 @@ import {
 } from '../ktls/index.js';
 import { MbufAllocator, netstatMbufLines } from '../mbuf/index.js';
 import { type KSocket, SocketLayer, SS_NOFDREF, type Transport } from '../net/index.js';
-import { type CopyfileOptions, KFile, SendfileLayer, type SendfileOptions } from '../sendfile/index.js';
+import {
+  type CopyfileOptions,
+  KFile,
+  kernCopyfile,
+  kernRead,
+  kernWrite,
+  SendfileLayer,
+  type SendfileOptions,
+  vnSendfile,
+} from '../sendfile/index.js';
 import { createSfBufMap, type SfBufMap } from '../sfbuf/index.js';
 import { Vm, type VmObject } from '../vm/index.js';
-import { type KernelConfig, type ResolvedKernelConfig, resolveConfig } from './config.js';
+import { type KernelConfig, type ResolvedKernelConfig, resolveConfig, sendspaceMaxBytes } from './config.js';
 import { Sched } from './sched.js';
 import {
   checkKernelInvariants,
@@ -47,6 +56,9 @@ export {
   sendspaceMaxBytes,
   validateKernelConfig,
 } from './config.js';
+
+import { vmObjectClose, vmObjectOpen, vmObjectRevalidate } from '../vm/index.js';
+
 export type { KernelAtRest, KernelPeaks, KernelStats } from './stats.js';
 
 /** fstat(2) of an open file. */
@@ -73,6 +85,8 @@ export class Kernel {
   private readonly files = new Set<KFile>();
   private readonly openSockets = new Set<KSocket>();
   private nextFd = 3;
+  /** Set by destroy(): every later system call fails with EBADF. */
+  private destroyed = false;
 
   constructor(config: KernelConfig = {}) {
     const c = resolveConfig(config);
@@ -114,9 +128,11 @@ export class Kernel {
     this.sockets = new SocketLayer(this.mbufs, {
       sndbufBytes: c.sndbufBytes,
       autosize: c.sndbufAutosize,
+      sndbufMaxBytes: sendspaceMaxBytes(c.physmemBytes),
       invariants: c.invariants,
       kernelId: this.id,
       clock: this.clock,
+      wire: { mtuBytes: c.mtuBytes, tso: c.tso, seed: c.seed },
     });
     this.ktls = new KtlsLayer({
       vm: this.vm,
@@ -147,7 +163,8 @@ export class Kernel {
 
   /** open(2) of a regular file: ENOENT, EACCES, EISDIR, EINVAL (not a regular file). */
   async open(path: string): Promise<KFile> {
-    const obj: VmObject = await this.vm.vmObjectOpen(path);
+    this.alive('open');
+    const obj: VmObject = await vmObjectOpen(this.vm, path);
     const file = new KFile(this.nextFd++, obj);
     this.files.add(file);
     return file;
@@ -158,13 +175,14 @@ export class Kernel {
     if (file.closed) throw new SysError('EBADF', `close: fd ${file.fd} is closed`);
     file.closed = true;
     this.files.delete(file);
-    await this.vm.vmObjectClose(file.obj);
+    await vmObjectClose(this.vm, file.obj);
   }
 
   /** fstat(2): a fresh look at the file (a change invalidates its cached pages). */
   async fstat(file: KFile): Promise<KStat> {
+    this.alive('fstat');
     if (file.closed) throw new SysError('EBADF', `fstat: fd ${file.fd} is closed`);
-    await this.vm.vmObjectRevalidate(file.obj);
+    await vmObjectRevalidate(this.vm, file.obj);
     const o = file.obj;
     return { sizeBytes: o.sizeBytes, mtimeMs: o.mtimeMs, ino: o.ino, dev: o.dev };
   }
@@ -177,10 +195,11 @@ export class Kernel {
    * stale; zcsim's writers are outside it (other processes writing the real file).
    */
   async invalidate(file: KFile): Promise<void> {
+    this.alive('invalidate');
     if (file.closed) throw new SysError('EBADF', `invalidate: fd ${file.fd} is closed`);
     // An impossible mtime makes the fresh fstat differ: vnode_pager_setsize's path drops the pages.
     file.obj.mtimeMs = Number.NaN;
-    await this.vm.vmObjectRevalidate(file.obj);
+    await vmObjectRevalidate(this.vm, file.obj);
   }
 
   /** socket(2)+connect(2) over a connected stream; CPUs are handed out round-robin. */
@@ -188,6 +207,7 @@ export class Kernel {
     transport: Transport,
     opts: { sndbufBytes?: number; nonblocking?: boolean; cpu?: number; autosize?: boolean } = {},
   ): KSocket {
+    this.alive('socket');
     const cpu = this.sched.place(opts.cpu);
     const so = this.sockets.soCreate(transport, { ...opts, cpu });
     this.openSockets.add(so);
@@ -207,6 +227,7 @@ export class Kernel {
    * resolves at once when nothing is queued; rejects with the errno if the connection drops.
    */
   sodrain(so: KSocket, signal?: AbortSignal): Promise<void> {
+    if (this.destroyed) return this.gone('sodrain');
     return this.sockets.sodrain(so, signal);
   }
 
@@ -215,6 +236,7 @@ export class Kernel {
    * side is a kernel TLS session; write(2) and sendfile(2) send records. See src/ktls.
    */
   ktlsEnableTx(so: KSocket, en: TlsEnable, opts?: KtlsEnableOptions): KtlsSession {
+    this.alive('setsockopt');
     return this.ktls.ktlsEnableTx(so, en, opts);
   }
 
@@ -225,6 +247,7 @@ export class Kernel {
     recordType: number = TLS_RLTYPE_APP,
     signal?: AbortSignal,
   ): Promise<number> {
+    if (this.destroyed) return this.gone('sendmsg');
     this.sched.migrate(so);
     return this.sockets.sosend(so, buf, signal, recordType);
   }
@@ -237,19 +260,22 @@ export class Kernel {
     nbytes: number,
     opts?: SendfileOptions,
   ): Promise<number> {
+    if (this.destroyed) return this.gone('sendfile');
     this.sched.migrate(so);
-    return this.sendfileLayer.sendfile(file, so, offset, nbytes, opts);
+    return vnSendfile(this.sendfileLayer, file, so, offset, nbytes, opts);
   }
 
   /** read(2): a real copy out of the buffer cache. */
   read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
-    return this.sendfileLayer.read(file, offset, buf);
+    if (this.destroyed) return this.gone('read');
+    return kernRead(this.sendfileLayer, file, offset, buf);
   }
 
   /** write(2) on a socket: a real copy into clusters. */
   write(so: KSocket, buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+    if (this.destroyed) return this.gone('write');
     this.sched.migrate(so);
-    return this.sendfileLayer.write(so, buf, signal);
+    return kernWrite(this.sendfileLayer, so, buf, signal);
   }
 
   /** The copy path: read(2) into a user buffer, write(2) it, until done. */
@@ -260,8 +286,17 @@ export class Kernel {
     nbytes: number,
     opts?: CopyfileOptions,
   ): Promise<number> {
+    if (this.destroyed) return this.gone('copyfile');
     this.sched.migrate(so);
-    return this.sendfileLayer.copyfile(file, so, offset, nbytes, opts);
+    return kernCopyfile(
+      this.sendfileLayer,
+      file,
+      so,
+      offset,
+      nbytes,
+      opts ?? {},
+      this.sendfileLayer.copyBufferBytes,
+    );
   }
 
   /** stats(): every room's counters; reading it resets the peaks (src/kernel/stats.ts). */
@@ -284,9 +319,12 @@ export class Kernel {
     return `${[...netstatMbufLines(this.mbufs.counters()), ...this.sendfileLayer.netstatLines()].join('\n')}\n`;
   }
 
-  /** Every room's at-rest check: no sf_buf, mbuf or cluster in use, no wired page, no sleeper, no queued byte. */
-  atRest(): KernelAtRest {
-    return kernelAtRest(this);
+  /**
+   * Every room's at-rest check: no sf_buf, mbuf or cluster in use, no wired page, no sleeper, no
+   * queued byte; what `except`'s send buffer holds aside (a stats request's own socket).
+   */
+  atRest(except: KSocket | null = null): KernelAtRest {
+    return kernelAtRest(this, except);
   }
 
   /** Every room's O(n) invariant check (the debug mode runs it after each chunk and free). */
@@ -294,10 +332,21 @@ export class Kernel {
     checkKernelInvariants(this);
   }
 
-  /** Closes every socket and file still open. */
+  /** Closes every socket and file still open; every later system call fails with EBADF. */
   async destroy(): Promise<void> {
+    this.destroyed = true;
     for (const so of [...this.openSockets]) this.soclose(so);
     for (const file of [...this.files]) await this.close(file);
+  }
+
+  /** Throws EBADF once the kernel is destroyed (every descriptor of it is gone). */
+  private alive(call: string): void {
+    if (this.destroyed) throw new SysError('EBADF', `${call}: the kernel was destroyed`);
+  }
+
+  /** The rejection of a Promise-returning call after destroy(). */
+  private gone<T>(call: string): Promise<T> {
+    return Promise.reject(new SysError('EBADF', `${call}: the kernel was destroyed`));
   }
 }
 

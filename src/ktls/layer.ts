@@ -6,6 +6,7 @@ import {
   M_NOTREADY,
   type Mbuf,
   type MbufAllocator,
+  mFreem,
   mUiotombuf,
   type Uio,
   type UioPageSource,
@@ -217,7 +218,7 @@ export class KtlsLayer implements KtlsEnv {
     if (tls.mode === TCP_TLS_MODE_SW) {
       const err = this.sockets.prSend(so, PRUS_NOTREADY, m);
       if (err !== null) {
-        this.mbufs.mFreem(m);
+        mFreem(this.mbufs, m);
         return err;
       }
       this.enqueue(m, so, enqCnt);

@@ -1,24 +1,12 @@
-// Mirrors the per-kernel mbuf state of sys/kern/kern_mbuf.c as the rest of the system sees it:
-// one instance holds the zones, and offers the room's routines (plain functions over it, in
-// alloc.ts, extpg.ts and chain.ts, as the vm and net rooms are built), the listing of a chain's
-// bytes for writev, the counters behind `netstat -m`, and the at-rest check.
+// Mirrors the per-kernel mbuf state of sys/kern/kern_mbuf.c: one instance holds the zones that
+// the room's routines work on (plain functions over it, in alloc.ts, extpg.ts and chain.ts, called
+// directly as the kernel calls m_get), the listing of a chain's bytes for writev, the counters
+// behind `netstat -m`, and the at-rest check.
 import { type Tracer, tracer } from '../kern/index.js';
-import {
-  type MbufConfig,
-  type MbufCore,
-  mbufCheckInvariants,
-  mbufZonesCreate,
-  mExtadd,
-  mFree,
-  mFreem,
-  mGet,
-  mGetcl,
-  mGethdr,
-} from './alloc.js';
-import { mAdj, mAppend, mCat, mCopyback, mCopydata, mCopym, mLength } from './chain.js';
-import { MBUF_LIMITS_DEFAULT, type MbufHow, MJUM9BYTES, MJUM16BYTES, MJUMPAGESIZE } from './constants.js';
-import { mbAllocExtPgs, mbFreeNotready, mExtPgAppend } from './extpg.js';
-import type { Mbuf, MExtFree } from './mbuf.js';
+import { type MbufConfig, type MbufCore, mbufCheckInvariants, mbufZonesCreate } from './alloc.js';
+import { MBUF_LIMITS_DEFAULT, MJUM9BYTES, MJUM16BYTES, MJUMPAGESIZE } from './constants.js';
+import { type MbufHolding, NO_HOLDING } from './holding.js';
+import type { Mbuf } from './mbuf.js';
 import { idleZone, type MbufCounters, mbufBytes, type ZoneCounters } from './netstat.js';
 import { CopyOutSink, mbufWalk, ViewJoiner } from './walk.js';
 import type { Zone } from './zone.js';
@@ -35,7 +23,7 @@ function zoneCounters(z: Zone<unknown>): ZoneCounters {
   };
 }
 
-/** One per kernel: the "mbuf" and "mbuf_cluster" zones and every mbuf routine. */
+/** One per kernel: the "mbuf" and "mbuf_cluster" zones the mbuf routines work on. */
 export class MbufAllocator implements MbufCore {
   readonly mbufZone: Zone<Mbuf>;
   readonly clusterZone: Zone<Uint8Array>;
@@ -55,102 +43,6 @@ export class MbufAllocator implements MbufCore {
     const zones = mbufZonesCreate(config);
     this.mbufZone = zones.mbufZone;
     this.clusterZone = zones.clusterZone;
-  }
-
-  /** m_get (alloc.ts). */
-  mGet(how: MbufHow, type: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
-    return mGet(this, how, type, signal);
-  }
-
-  /** m_gethdr (alloc.ts). */
-  mGethdr(how: MbufHow, type: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
-    return mGethdr(this, how, type, signal);
-  }
-
-  /** m_getcl (alloc.ts). */
-  mGetcl(how: MbufHow, type: number, flags: number, signal?: AbortSignal): Mbuf | null | Promise<Mbuf> {
-    return mGetcl(this, how, type, flags, signal);
-  }
-
-  /** m_extadd (alloc.ts). */
-  mExtadd(
-    m: Mbuf,
-    buf: Uint8Array,
-    sizeBytes: number,
-    freef: MExtFree | null,
-    arg1: unknown,
-    arg2: unknown,
-    flags: number,
-    type: number,
-  ): void {
-    mExtadd(this, m, buf, sizeBytes, freef, arg1, arg2, flags, type);
-  }
-
-  /** m_free (alloc.ts). */
-  mFree(m: Mbuf): Mbuf | null {
-    return mFree(this, m);
-  }
-
-  /** m_freem (alloc.ts). */
-  mFreem(m: Mbuf | null): void {
-    mFreem(this, m);
-  }
-
-  /** mb_alloc_ext_pgs (extpg.ts). */
-  mbAllocExtPgs(
-    how: MbufHow,
-    freef: MExtFree,
-    arg1: unknown,
-    arg2: unknown,
-    flags: number,
-    signal?: AbortSignal,
-  ): Mbuf | null | Promise<Mbuf> {
-    return mbAllocExtPgs(this, how, freef, arg1, arg2, flags, signal);
-  }
-
-  /** One more page of an M_EXTPG mbuf (extpg.ts). */
-  mExtPgAppend(m: Mbuf, physAddr: number, offsetInPageBytes: number, lengthBytes: number): void {
-    mExtPgAppend(this, m, physAddr, offsetInPageBytes, lengthBytes);
-  }
-
-  /** mb_free_notready (extpg.ts). */
-  mbFreeNotready(m: Mbuf | null, count: number): void {
-    mbFreeNotready(this, m, count);
-  }
-
-  /** m_copym (chain.ts). */
-  mCopym(m0: Mbuf, offsetBytes: number, lengthBytes: number, how: MbufHow): Mbuf | null {
-    return mCopym(this, m0, offsetBytes, lengthBytes, how);
-  }
-
-  /** m_copydata (chain.ts). */
-  mCopydata(m: Mbuf, offsetBytes: number, lengthBytes: number, into: Uint8Array): void {
-    mCopydata(this, m, offsetBytes, lengthBytes, into);
-  }
-
-  /** m_copyback (chain.ts). */
-  mCopyback(m0: Mbuf, offsetBytes: number, lengthBytes: number, from: Uint8Array): boolean {
-    return mCopyback(this, m0, offsetBytes, lengthBytes, from);
-  }
-
-  /** m_append (chain.ts). */
-  mAppend(m0: Mbuf, from: Uint8Array): boolean {
-    return mAppend(this, m0, from);
-  }
-
-  /** m_cat (chain.ts). */
-  mCat(m0: Mbuf, n0: Mbuf | null): void {
-    mCat(this, m0, n0);
-  }
-
-  /** m_adj (chain.ts). */
-  mAdj(mp: Mbuf | null, reqLenBytes: number): void {
-    mAdj(this, mp, reqLenBytes);
-  }
-
-  /** m_length (chain.ts). */
-  mLength(m: Mbuf | null): number {
-    return mLength(this, m);
   }
 
   /** The O(n) rules of the zones and of every storage (alloc.ts). */
@@ -196,16 +88,22 @@ export class MbufAllocator implements MbufCore {
     });
   }
 
-  /** What is not at rest: mbufs or clusters in use, sleepers, live external storage. */
-  atRest(): string[] {
+  /**
+   * What is not at rest: mbufs or clusters in use, sleepers, live external storage; `except` is
+   * what one chain holds that does not count (the asking socket's, see holding.ts).
+   */
+  atRest(except: MbufHolding = NO_HOLDING): string[] {
     const out: string[] = [];
     const m = this.mbufZone;
     const cl = this.clusterZone;
-    if (m.current !== 0) out.push(`mbuf: ${m.current} mbufs in use`);
-    if (cl.current !== 0) out.push(`mbuf: ${cl.current} clusters in use`);
+    const mbufs = m.current - except.mbufs;
+    const clusters = cl.current - except.clusters;
+    const storages = this.extLive - except.storages;
+    if (mbufs !== 0) out.push(`mbuf: ${mbufs} mbufs in use`);
+    if (clusters !== 0) out.push(`mbuf: ${clusters} clusters in use`);
     if (m.sleepers !== 0) out.push(`mbuf: ${m.sleepers} sleepers on the mbuf zone`);
     if (cl.sleepers !== 0) out.push(`mbuf: ${cl.sleepers} sleepers on the cluster zone`);
-    if (this.extLive !== 0) out.push(`mbuf: ${this.extLive} external storages not freed`);
+    if (storages !== 0) out.push(`mbuf: ${storages} external storages not freed`);
     return out;
   }
 }

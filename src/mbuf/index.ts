@@ -1,10 +1,22 @@
 // src/mbuf: mbufs, clusters, external storage, reference counts and free routines, zones
 // (sys/sys/mbuf.h, sys/kern/kern_mbuf.c, sys/kern/uipc_mbuf.c). Imports only src/kern: external
 // storage is opaque here (a view, a size, a type, a free routine and two arguments).
-export type { MbufConfig } from './alloc.js';
+export { type MbufConfig, mExtadd, mFree, mFreem, mGet, mGetcl, mGethdr } from './alloc.js';
 export { MbufAllocator } from './allocator.js';
-export { mTrailingspace, mWritable } from './chain.js';
+export {
+  mAdj,
+  mAppend,
+  mCat,
+  mCopyback,
+  mCopydata,
+  mCopym,
+  mLength,
+  mTrailingspace,
+  mWritable,
+} from './chain.js';
 export * from './constants.js';
+export { mbAllocExtPgs, mbFreeNotready, mExtPgAppend } from './extpg.js';
+export { chainHolding, type MbufHolding, NO_HOLDING } from './holding.js';
 export {
   Mbuf,
   type MExt,

@@ -2,6 +2,7 @@
 // iovecs) into fresh mbufs: clusters, or with M_EXTPG (m_uiotombuf_nomap) pages from a page
 // source, one mbuf per TLS record. Used by sosend (write(2)) and by sendfile's headers.
 import { kassert, PAGE_SIZE } from '../kern/index.js';
+import { mGet, mGetcl } from './alloc.js';
 import type { MbufAllocator } from './allocator.js';
 import {
   EPG_FLAG_ANON,
@@ -13,6 +14,7 @@ import {
   MINCLSIZE,
   MT_DATA,
 } from './constants.js';
+import { mbAllocExtPgs, mExtPgAppend } from './extpg.js';
 import type { Mbuf, MExtFree } from './mbuf.js';
 
 /** struct uio, reduced to what m_uiotombuf reads: the iovecs and a cursor into them. */
@@ -114,7 +116,7 @@ function uioAlloc(
   how: MbufHow,
   signal: AbortSignal | undefined,
 ): Mbuf | null | Promise<Mbuf> {
-  return residBytes >= MINCLSIZE ? mbufs.mGetcl(how, MT_DATA, 0, signal) : mbufs.mGet(how, MT_DATA, signal);
+  return residBytes >= MINCLSIZE ? mGetcl(mbufs, how, MT_DATA, 0, signal) : mGet(mbufs, how, MT_DATA, signal);
 }
 
 /** Fills `head`, then appends M_NOWAIT mbufs until `total` bytes are copied or a zone is dry. */
@@ -168,7 +170,7 @@ function extpgFirst(
 ): Mbuf | Promise<Mbuf> {
   let first: Mbuf | null | Promise<Mbuf>;
   try {
-    first = mbufs.mbAllocExtPgs(M_WAITOK, pages.extFree, null, null, 0, signal);
+    first = mbAllocExtPgs(mbufs, M_WAITOK, pages.extFree, null, null, 0, signal);
   } catch (e) {
     pages.pageFree(pa);
     throw e;
@@ -209,7 +211,7 @@ function extpgFill(
   for (let pass = 0; ; pass++) {
     kassert(pass <= total, () => `m_uiotombuf: ${pass} pages for ${total} bytes`);
     const n = uiomove(uio, pages.pageBytes(pa), 0, Math.min(left, PAGE_SIZE, pages.maxlenBytes - m.m_len));
-    mbufs.mExtPgAppend(m, pa, 0, n);
+    mExtPgAppend(mbufs, m, pa, 0, n);
     left -= n;
     if (left === 0) break;
     if (m.m_len < pages.maxlenBytes) {
@@ -219,7 +221,7 @@ function extpgFill(
     }
     pa = pages.pageAlloc(-1);
     if (pa < 0) break;
-    const next = mbufs.mbAllocExtPgs(M_NOWAIT, pages.extFree, null, null, 0);
+    const next = mbAllocExtPgs(mbufs, M_NOWAIT, pages.extFree, null, null, 0);
     kassert(!(next instanceof Promise), 'm_uiotombuf: M_NOWAIT allocation slept');
     if (next === null) {
       pages.pageFree(pa);

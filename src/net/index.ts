@@ -16,6 +16,22 @@ export {
   type MemoryWrite,
   transportError,
 } from './memory-transport.js';
+export {
+  ETHERMTU,
+  IP_MAXPACKET,
+  LOMTU,
+  MTU_MIN_BYTES,
+  NetInet,
+  type NetInetConfig,
+  netstatTcpLines,
+  PCAP_RING_QUEUE_MAX_BYTES,
+  PcapBuffer,
+  PcapRingFile,
+  type PcapRingStats,
+  type PcapSink,
+  type PcapTap,
+  type TcpStat,
+} from './netinet/index.js';
 export { transportErrno } from './output.js';
 export { sbcheck } from './sbcheck.js';
 export {
@@ -53,6 +69,7 @@ export {
   KSocket,
   type SndBatch,
   type SndTag,
+  type SoCpuCounters,
   SS_ISCONNECTED,
   SS_ISCONNECTING,
   SS_ISDISCONNECTED,

@@ -2,7 +2,15 @@
 // sys/netinet/tcp_usrreq.c (tcp_usr_send, tcp_usr_ready, tcp_usr_abort): one SocketLayer per
 // kernel holds its sockets, its counters and its debug-mode checks. sosend itself is in sosend.ts.
 import { type Clock, type Errno, kassert, SysError, type Tracer, tracer } from '../kern/index.js';
-import { M_NOTREADY, type Mbuf, type MbufAllocator } from '../mbuf/index.js';
+import { M_NOTREADY, type Mbuf, type MbufAllocator, mbFreeNotready, mFreem } from '../mbuf/index.js';
+import {
+  hostInput,
+  NetInet,
+  type NetInetConfig,
+  type PcapTap,
+  type TcpStat,
+  tcpAddrsOf,
+} from './netinet/index.js';
 import { type NetCore, type NetCounterCells, sowwakeup, tcpOutput, transportErrno } from './output.js';
 import { socketsAtRest, socketsCheck } from './sbcheck.js';
 import {
@@ -43,9 +51,17 @@ export interface SocketLayerConfig {
   /** net.inet.tcp.sendbuf_inc and sendbuf_max (8 KiB, 2 MiB). */
   readonly autosndbufIncBytes?: number;
   readonly autosndbufMaxBytes?: number;
+  /**
+   * XXX(sim): the largest send buffer this kernel's memory can back (half of it, as the default
+   * is clamped); a larger reservation would wait for pages that can never be free, so it is
+   * refused (ENOBUFS, as sbreserve above sb_max_adj) and autosizing stops there.
+   */
+  readonly sndbufMaxBytes?: number;
   readonly invariants: boolean;
   readonly kernelId: number;
   readonly clock: Clock;
+  /** The interface below (MTU, TSO and its limits) and the seed of the initial sequence numbers. */
+  readonly wire?: Omit<NetInetConfig, 'clock'>;
 }
 
 export interface SoCreateOptions {
@@ -75,11 +91,14 @@ export interface SocketCounters extends Readonly<NetCounterCells> {
 /** The socket layer of one kernel. */
 export class SocketLayer implements NetCore {
   readonly trace: Tracer;
+  readonly inet: NetInet;
   readonly sbMaxBytes: number;
   readonly autosndbufIncBytes: number;
   readonly autosndbufMaxBytes: number;
   /** net.inet.tcp.sendspace of this kernel. */
   readonly sendspaceBytes: number;
+  /** The largest SO_SNDBUF this kernel accepts (see SocketLayerConfig.sndbufMaxBytes). */
+  readonly sndbufMaxBytes: number;
   readonly cells: NetCounterCells & {
     so_created: number;
     sbwait_sleeps: number;
@@ -108,17 +127,21 @@ export class SocketLayer implements NetCore {
     readonly config: SocketLayerConfig,
   ) {
     this.trace = tracer('net', config.kernelId);
+    this.inet = new NetInet({ ...config.wire, clock: config.clock });
     this.sbMaxBytes = config.maxsockbufBytes ?? SB_MAX_DEFAULT_BYTES;
     this.autosndbufIncBytes = config.autosndbufIncBytes ?? TCP_AUTOSNDBUF_INC_BYTES;
+    this.sndbufMaxBytes = Math.min(
+      config.sndbufMaxBytes ?? Number.MAX_SAFE_INTEGER,
+      sbMaxAdjBytes(this.sbMaxBytes),
+    );
     this.autosndbufMaxBytes = Math.min(
       config.autosndbufMaxBytes ?? TCP_AUTOSNDBUF_MAX_BYTES,
-      sbMaxAdjBytes(this.sbMaxBytes),
+      this.sndbufMaxBytes,
     );
     this.sendspaceBytes = config.sndbufBytes ?? TCP_SENDSPACE_BYTES;
     kassert(
-      sbMaxAdjBytes(this.sbMaxBytes) >= this.sendspaceBytes,
-      () =>
-        `SocketLayer: sndbufBytes ${this.sendspaceBytes} above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`,
+      this.sndbufMaxBytes >= this.sendspaceBytes,
+      () => `SocketLayer: sndbufBytes ${this.sendspaceBytes} above the limit ${this.sndbufMaxBytes}`,
     );
   }
 
@@ -131,8 +154,8 @@ export class SocketLayer implements NetCore {
     const so = new KSocket(this.cells.so_created++, transport, opts.nonblocking ?? false, opts.cpu ?? 0);
     const sb = so.so_snd;
     const sndbuf = opts.sndbufBytes ?? this.sendspaceBytes;
-    if (!soreserve(sb, sndbuf, this.sbMaxBytes)) {
-      throw new SysError('ENOBUFS', `soCreate: send buffer ${sndbuf} above sb_max_adj`);
+    if (sndbuf > this.sndbufMaxBytes || !soreserve(sb, sndbuf, this.sbMaxBytes)) {
+      throw new SysError('ENOBUFS', `soCreate: send buffer ${sndbuf} above ${this.sndbufMaxBytes}`);
     }
     sb.sb_flags |= SB_AUTOLOWAT;
     if (opts.autosize ?? (opts.sndbufBytes === undefined && this.config.autosize === true)) {
@@ -144,6 +167,8 @@ export class SocketLayer implements NetCore {
     transport.on('error', tp.onError);
     transport.on('close', tp.onClose);
     this.sockets.add(so);
+    const pcap = this.inet.attach(tp.t_seq, this.inet.tapped ? tcpAddrsOf(transport) : null);
+    if (pcap !== null) tp.t_pcap_input = hostInput(transport, (chunk) => pcap.clientData(chunk));
     // The peer's port lets a trace pick one connection's socket out of many.
     if (this.trace.on) this.trace.emit('socreate', () => ({ so: so.so_id, peerPort: peerPortOf(transport) }));
     if (transport.destroyed === true) this.transportClosed(so);
@@ -151,12 +176,12 @@ export class SocketLayer implements NetCore {
     return so;
   }
 
-  /** setsockopt(SO_SNDBUF): ENOBUFS above sb_max_adj; turns autosizing off. */
+  /** setsockopt(SO_SNDBUF): ENOBUFS above sb_max_adj or sndbufMaxBytes; turns autosizing off. */
   sbsetoptSndbuf(so: KSocket, bytes: number): void {
     const sb = so.so_snd;
     if (!Number.isSafeInteger(bytes) || bytes < 1) throw new SysError('EINVAL', `SO_SNDBUF ${bytes}`);
-    if (!soreserve(sb, bytes, this.sbMaxBytes)) {
-      throw new SysError('ENOBUFS', `SO_SNDBUF ${bytes}: above sb_max_adj ${sbMaxAdjBytes(this.sbMaxBytes)}`);
+    if (bytes > this.sndbufMaxBytes || !soreserve(sb, bytes, this.sbMaxBytes)) {
+      throw new SysError('ENOBUFS', `SO_SNDBUF ${bytes}: above ${this.sndbufMaxBytes}`);
     }
     sb.sb_flags &= ~SB_AUTOSIZE;
     sowwakeup(so);
@@ -185,7 +210,7 @@ export class SocketLayer implements NetCore {
   prSend(so: KSocket, flags: number, m: Mbuf): SysError | null {
     const notready = (flags & PRUS_NOTREADY) !== 0;
     if (so.so_pcb.dropped) {
-      if (!notready) this.mbufs.mFreem(m);
+      if (!notready) mFreem(this.mbufs, m);
       return new SysError('ECONNRESET', `pr_send: socket ${so.so_id} was dropped`);
     }
     kassert(notready || (m.m_flags & M_NOTREADY) === 0, 'pr_send: M_NOTREADY without PRUS_NOTREADY');
@@ -202,7 +227,7 @@ export class SocketLayer implements NetCore {
    */
   prReady(so: KSocket, m: Mbuf, count: number): SysError | null {
     if (so.so_pcb.dropped) {
-      this.mbufs.mbFreeNotready(m, count);
+      mbFreeNotready(this.mbufs, m, count);
       this.cells.pr_ready_dropped++;
       this.afterOp();
       return new SysError('ECONNRESET', `pr_ready: socket ${so.so_id} was dropped`);
@@ -231,6 +256,9 @@ export class SocketLayer implements NetCore {
     const busy = tp.batches.length > 0 || so.so_snd.sb_ccc > 0;
     // Bytes handed over may still be read by the host: stop it before their memory is freed.
     if (transport !== null && (busy || code !== null)) transport.destroy();
+    tp.t_pcap_input?.();
+    tp.t_pcap_input = null;
+    this.inet.close(tp.t_seq, code === null && !busy, code === 'ECONNRESET' || code === 'EPIPE');
     this.detach(so, busy || code !== null);
     tp.batches.length = 0;
     sbflush(this.mbufs, so.so_snd);
@@ -328,6 +356,26 @@ export class SocketLayer implements NetCore {
     this.afterOp();
   }
 
+  /** Records the connections `tap` matches from now on; the returned function stops it. */
+  pcapTap(tap: PcapTap): () => void {
+    return this.inet.addTap(tap);
+  }
+
+  /** Names what follows on a captured connection (a request line); nothing when not captured. */
+  pcapNote(so: KSocket, label: string): void {
+    so.so_pcb.t_seq.t_pcap?.note(label);
+  }
+
+  /** A TLS key log line of a captured connection (Node's 'keylog'); nothing when not captured. */
+  pcapKeylog(so: KSocket, line: string): void {
+    so.so_pcb.t_seq.t_pcap?.secrets(line);
+  }
+
+  /** netstat -s -p tcp: the send side of struct tcpstat (tcps_sndbyte is in counters()). */
+  tcpstat(): Readonly<TcpStat> {
+    return this.inet.tcpstat();
+  }
+
   /** A frozen snapshot of the counters. */
   counters(): SocketCounters {
     return Object.freeze({
@@ -338,8 +386,8 @@ export class SocketLayer implements NetCore {
   }
 
   /** What is not at rest: queued bytes, batches in flight, sleepers, held send locks. */
-  atRest(): string[] {
-    return socketsAtRest(this.sockets);
+  atRest(except: KSocket | null = null): string[] {
+    return socketsAtRest(this.sockets, except);
   }
 
   /** sbcheck on every socket, plus: bytes in flight equal the batches', a dropped socket is empty. */

@@ -3,9 +3,12 @@
 // (mbufViews, adjacent views joined) and writes them inside one cork()/uncork(): one writev. When
 // that batch's write callback runs, the bytes have left our hands: sbdrop frees their mbufs (ext
 // free functions run) and senders sleeping in sbwait wake, as an ACK does in the kernel.
-// XXX(sim): no segments, windows or retransmission; the write callback stands in for the ACK.
-import { type Errno, errnoFromNode, kassert, type Tracer } from '../kern/index.js';
+// Below it, netinet cuts each batch into the bursts and segments tcp_output would send (counted,
+// and recorded when a capture asks); the host still gets the batch as one writev.
+// XXX(sim): no windows or retransmission; the write callback stands in for the ACK.
+import { type Errno, errnoFromNode, kassert, panic, type Tracer } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
+import type { NetInet, TcpBurst } from './netinet/index.js';
 import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
 import type { KSocket, SndBatch } from './socket.js';
 
@@ -21,6 +24,8 @@ export interface NetCounterCells {
 /** What output and the ACK path need from the socket layer. */
 export interface NetCore {
   readonly mbufs: MbufAllocator;
+  /** The wire below: tcp_output's cut into bursts and segments, and captures. */
+  readonly inet: NetInet;
   readonly cells: NetCounterCells;
   readonly trace: Tracer;
   readonly sbMaxBytes: number;
@@ -51,6 +56,16 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   kassert(listed === availBytes, () => `tcp_output: mbufViews listed ${listed} of ${availBytes}`);
   sb.sb_sndptr = skipBytes(start, availBytes);
   sb.sb_sndptroff += availBytes;
+  const bursts: TcpBurst[] | null = core.trace.on ? [] : null;
+  core.inet.output(
+    tp.t_seq,
+    start,
+    availBytes,
+    tp.snd_tag !== null,
+    scratch,
+    sb.sb_sndptroff === sb.sb_ccc,
+    bursts,
+  );
   const batch: SndBatch = { bytes: availBytes, viewCount: scratch.length };
   tp.batches.push(batch);
   core.cells.tcps_sndbyte += availBytes;
@@ -65,6 +80,12 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
       views: batch.viewCount,
       mbufs,
       merged: mbufs - batch.viewCount,
+      bursts: (bursts ?? []).map((b) => ({
+        bytes: b.lenBytes,
+        tso: b.tso,
+        segments: b.segments,
+        cut: b.seglimitCut,
+      })),
     }));
   }
   const done = (err?: Error | null): void => tcpAck(core, so, batch, err);
@@ -90,7 +111,7 @@ function mbufsIn(m: Mbuf, bytes: number): number {
 function skipBytes(m: Mbuf, bytes: number): Mbuf | null {
   let n: Mbuf | null = m;
   while (bytes > 0) {
-    kassert(n !== null && n.m_len <= bytes, () => `tcp_output: batch ends inside an mbuf (${bytes} left)`);
+    if (n === null || n.m_len > bytes) panic(`tcp_output: batch ends inside an mbuf (${bytes} left)`);
     bytes -= n.m_len;
     n = n.m_next;
   }
@@ -110,6 +131,7 @@ function tcpAck(core: NetCore, so: KSocket, batch: SndBatch, err: Error | null |
   }
   kassert(tp.batches[0] === batch, 'tcp_ack: write callbacks out of order');
   tp.batches.shift();
+  core.inet.ack(tp.t_seq, batch.bytes);
   // Published before sbdrop, so that the free callbacks it runs follow in the trace.
   if (core.trace.on) {
     core.trace.emit('ack', () => ({ so: so.so_id, bytes: batch.bytes }));

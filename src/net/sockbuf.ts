@@ -13,7 +13,7 @@
 // mbufs only, so the cursor always sits on an mbuf boundary.
 // XXX(sim): the kernel's sb_sndptr is where tcp_output's last m_copym stopped; ours is the first
 // mbuf not yet handed over, and sb_sndptroff counts the bytes in flight.
-import { KiB, kassert, MiB, type SysError } from '../kern/index.js';
+import { KiB, kassert, MiB, panic, type SysError } from '../kern/index.js';
 import {
   M_BLOCKED,
   M_EOR,
@@ -27,6 +27,8 @@ import {
   type MbufAllocator,
   MCLBYTES,
   MSIZE,
+  mFree,
+  mFreem,
   mTrailingspace,
   mWritable,
   type UioPageSource,
@@ -169,7 +171,7 @@ export function sbfree(sb: SockBuf, m: Mbuf): void {
     sb.sb_fnrdy = n;
   }
   sb.sb_mbcnt -= sbMbufChargeBytes(m);
-  kassert(sb.sb_ccc >= 0 && sb.sb_acc >= 0 && sb.sb_mbcnt >= 0, () => `sbfree: negative ${sbSummary(sb)}`);
+  if (sb.sb_ccc < 0 || sb.sb_acc < 0 || sb.sb_mbcnt < 0) panic(`sbfree: negative ${sbSummary(sb)}`);
 }
 
 /**
@@ -199,7 +201,7 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf): number {
     kassert(guard < 1 << 24, 'sbcompress: chain too long');
     appended += m.m_len;
     if (m.m_len === 0 && (m.m_flags & M_NOTREADY) === 0) {
-      m = mbufs.mFree(m);
+      m = mFree(mbufs, m);
       continue;
     }
     kassert(m.m_len > 0, 'sbcompress: empty not-ready mbuf');
@@ -209,7 +211,7 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf): number {
       n.m_len += m.m_len;
       sb.sb_ccc += m.m_len;
       if (sb.sb_fnrdy === null) sb.sb_acc += m.m_len;
-      m = mbufs.mFree(m);
+      m = mFree(mbufs, m);
       continue;
     }
     const next: Mbuf | null = m.m_next;
@@ -250,7 +252,7 @@ export function sbready(sb: SockBuf, m0: Mbuf, count: number): 0 | typeof EINPRO
   const blocker = sb.sb_fnrdy === m0 ? M_BLOCKED : 0;
   let m: Mbuf | null = m0;
   while (count > 0) {
-    kassert(m !== null && (m.m_flags & M_NOTREADY) !== 0, () => `sbready: unit ${count} is not M_NOTREADY`);
+    if (m === null || (m.m_flags & M_NOTREADY) === 0) panic(`sbready: unit ${count} is not M_NOTREADY`);
     const epg = m.m_epg;
     if ((m.m_flags & M_EXTPG) !== 0 && epg !== null && epg.m_epg_npgs !== 0) {
       if (count < epg.m_epg_nrdy) {
@@ -330,7 +332,7 @@ export function sbdrop(mbufs: MbufAllocator, sb: SockBuf, len: number): void {
     sb.sb_sndptroff = 0;
     sb.sb_sndptr = sb.sb_mb;
   }
-  mbufs.mFreem(freed);
+  mFreem(mbufs, freed);
 }
 
 /** sbflush: drops everything queued; not-ready mbufs are left to their I/O owner. */

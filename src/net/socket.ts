@@ -9,6 +9,7 @@
 // `finished` flag, here `tp.dropped`).
 import { type Errno, WaitQueue } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
+import { TcpSeq } from './netinet/index.js';
 import { SockBuf } from './sockbuf.js';
 
 /**
@@ -66,15 +67,31 @@ export class TcpCb {
   onClose: ((...a: unknown[]) => void) | null = null;
   /** The NIC's send tag when one rewrites this connection's output (KTLS ifnet), else null. */
   snd_tag: SndTag | null = null;
+  /** Sequence space, MSS and capture of the connection (netinet). */
+  readonly t_seq = new TcpSeq();
+  /** Stops the capture's view of the client's bytes (set while a capture records them). */
+  t_pcap_input: (() => void) | null = null;
 
   constructor(transport: Transport) {
     this.transport = transport;
   }
 }
 
+/**
+ * XXX(sim): the copies the CPU made for one socket's sends, which FreeBSD does not keep per
+ * socket: bytes copied in from user memory (write(2), sendfile's header iovec) and bytes the copy
+ * path's reads copied out of the page cache. Whoever sends on the socket reads their deltas (the
+ * demo's route counters); the kernel-wide counters are kept as before.
+ */
+export interface SoCpuCounters {
+  copyin_bytes: number;
+  copyout_bytes: number;
+}
+
 /** struct socket: so_snd, so_error, so_state, and the simulated CPU the connection runs on. */
 export class KSocket {
   readonly so_snd = new SockBuf();
+  readonly so_cpu: SoCpuCounters = { copyin_bytes: 0, copyout_bytes: 0 };
   /** A pending error, returned once by the next send (then cleared). */
   so_error: Errno | null = null;
   so_state = SS_ISCONNECTED;

@@ -4,7 +4,7 @@
 // socket the copy goes into records of anonymous pages and the socket's TLS hook queues them
 // (ktls_frame, pr_send, ktls_enqueue). The user buffer may be reused as soon as the call returns.
 import { isSysError, kassert, SysError } from '../kern/index.js';
-import { type Mbuf, type MbufAllocator, mUiotombuf, uioCreate } from '../mbuf/index.js';
+import { type Mbuf, type MbufAllocator, mLength, mUiotombuf, uioCreate } from '../mbuf/index.js';
 import { SBS_CANTSENDMORE, sbspace } from './sockbuf.js';
 import { type KSocket, SS_ISCONNECTED } from './socket.js';
 
@@ -102,8 +102,9 @@ async function sosendLocked(
       throw isSysError(e) ? e.withSbytes(sentBytes) : e;
     }
     // The chain may be short of what was asked (a dry zone): queue what it holds.
-    const lengthBytes = host.mbufs.mLength(m);
+    const lengthBytes = mLength(host.mbufs, m);
     host.countCopyin(lengthBytes);
+    so.so_cpu.copyin_bytes += lengthBytes;
     const sendError = tls === null ? host.prSend(so, 0, m) : tls.send(m, lengthBytes, recordType);
     if (sendError !== null) throw sendError.withSbytes(sentBytes);
     sentBytes += lengthBytes;

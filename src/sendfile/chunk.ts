@@ -3,6 +3,7 @@
 // its pages are being read.
 import { PAGE_MASK, pagesCeil, type SysError } from '../kern/index.js';
 import type { Mbuf } from '../mbuf/index.js';
+import { mFreem } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { PQ_INACTIVE, type VmObject } from '../vm/index.js';
 import { fixspace, sendfileReadahead } from './flags.js';
@@ -152,7 +153,7 @@ export function sendfileQueue(
   sfio.m = c.mhead;
   sfio.npages = c.npages;
   const err = env.sockets.prSend(so, PRUS_NOTREADY, m);
-  if (err !== null && m !== c.mhead) env.mbufs.mFreem(chainCut(m, c.mhead));
+  if (err !== null && m !== c.mhead) mFreem(env.mbufs, chainCut(m, c.mhead));
   sendfileIodone(env, sfio, null);
   return err;
 }

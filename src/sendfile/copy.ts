@@ -5,6 +5,13 @@
 import { copyLoop, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
+import {
+  vmObjectDeallocate,
+  vmObjectReference,
+  vmObjectRevalidateStale,
+  vmPageBusySleep,
+  vmPagerGetPages,
+} from '../vm/index.js';
 import type { KFile } from './file.js';
 import type { CopyfileOptions } from './flags.js';
 import type { SendfileEnv } from './sfio.js';
@@ -38,7 +45,7 @@ export async function vnRead(
       env.copystat.copy_bytes_out += n;
       off += n;
     } else if (m?.busy) {
-      await vm.vmPageBusySleep(m, signal);
+      await vmPageBusySleep(vm, m, signal);
     } else {
       await pageInRun(env, obj, pageIndexOf(off), pagesCeil(end), signal);
     }
@@ -73,7 +80,7 @@ async function pageInRun(
   const filePages = pagesCeil(obj.sizeBytes);
   const readahead = Math.max(0, Math.min(READ_AHEAD_PAGES, filePages - (pindex + run.length)));
   try {
-    await vm.vmPagerGetPages(obj, run, readahead);
+    await vmPagerGetPages(vm, obj, run, readahead);
   } finally {
     for (const m of run) vm.vmPageRelease(m, 0);
   }
@@ -88,13 +95,13 @@ export async function kernRead(
 ): Promise<number> {
   checkFileArgs(file, offset, buf.length);
   const obj = file.obj;
-  env.vm.vmObjectReference(obj);
+  vmObjectReference(obj);
   try {
-    const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+    const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
     if (stale !== null) await stale;
     return await vnRead(env, obj, offset, buf);
   } finally {
-    env.vm.vmObjectDeallocate(obj);
+    vmObjectDeallocate(env.vm, obj);
   }
 }
 
@@ -129,11 +136,11 @@ export async function kernCopyfile(
   }
   // The loop holds its own reference on the file (fget_read): close(fd) meanwhile disturbs nothing.
   const obj = file.obj;
-  env.vm.vmObjectReference(obj);
+  vmObjectReference(obj);
   try {
     return await copyfileLoop(env, obj, so, offset, nbytes, opts, bufferBytes);
   } finally {
-    env.vm.vmObjectDeallocate(obj);
+    vmObjectDeallocate(env.vm, obj);
   }
 }
 
@@ -146,11 +153,15 @@ async function copyfileLoop(
   opts: CopyfileOptions,
   bufferBytes: number,
 ): Promise<number> {
-  const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+  const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
   if (stale !== null) await stale;
   const rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
   const calls = {
-    read: (off: number, buf: Uint8Array) => vnRead(env, obj, off, buf, opts.signal),
+    read: async (off: number, buf: Uint8Array) => {
+      const n = await vnRead(env, obj, off, buf, opts.signal);
+      so.so_cpu.copyout_bytes += n;
+      return n;
+    },
     write: (buf: Uint8Array) => kernWrite(env, so, buf, opts.signal),
   };
   return copyLoop(calls, offset, rem, {

@@ -1,5 +1,6 @@
 // src/sendfile: sendfile(2) and the copy path (sys/kern/kern_sendfile.c, sys/sys/socket.h,
 // sys/sys/sf_buf.h). The public header of the room.
+export { kernCopyfile, kernRead, kernWrite } from './copy.js';
 export { KFile } from './file.js';
 export {
   type CopyfileOptions,

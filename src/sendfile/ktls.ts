@@ -5,6 +5,7 @@
 import type { SysError } from '../kern/index.js';
 import { type KtlsSession, TCP_TLS_MODE_SW } from '../ktls/index.js';
 import type { Mbuf } from '../mbuf/index.js';
+import { mFreem } from '../mbuf/index.js';
 import { type KSocket, PRUS_NOTREADY } from '../net/index.js';
 import { chainCut } from './chunk.js';
 import type { SendfileEnv, SfChunk } from './sfio.js';
@@ -41,7 +42,7 @@ export function sendfileKtlsQueue(
   sfio.tls = tls;
   ktls.seq(so, m);
   const err = env.sockets.prSend(so, PRUS_NOTREADY, m);
-  if (err !== null && m !== c.mhead) env.mbufs.mFreem(chainCut(m, c.mhead));
+  if (err !== null && m !== c.mhead) mFreem(env.mbufs, chainCut(m, c.mhead));
   else if (err === null && m !== c.mhead && tls.mode === TCP_TLS_MODE_SW) {
     ktls.enqueue(m, so, enqCnt - c.npages);
   }

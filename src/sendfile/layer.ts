@@ -1,24 +1,15 @@
-// The sendfile room's instance (one per kernel): the sfstat and copy counters, the free
-// callbacks handed to the mbuf code, and the system calls sendfile(2), read(2), write(2) and the
-// copy path's read+write loop. Mirrors the global state of sys/kern/kern_sendfile.c.
+// The sendfile room's instance (one per kernel): the sfstat and copy counters and the free
+// callbacks handed to the mbuf code, the state that the system calls (vnSendfile, kernRead,
+// kernWrite, kernCopyfile) work on. Mirrors the global state of sys/kern/kern_sendfile.c.
 import { type Tracer, tracer } from '../kern/index.js';
 import type { KtlsLayer } from '../ktls/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
-import type { KSocket, SocketLayer } from '../net/index.js';
+import type { SocketLayer } from '../net/index.js';
 import type { SfBufMap } from '../sfbuf/index.js';
 import type { Vm } from '../vm/index.js';
-import { kernCopyfile, kernRead, kernWrite } from './copy.js';
-import type { KFile } from './file.js';
-import {
-  type CopyfileOptions,
-  type CopyStat,
-  type SendfileOptions,
-  type SfStat,
-  sfstatZero,
-} from './flags.js';
+import { type CopyStat, type SfStat, sfstatZero } from './flags.js';
 import { sendfileFreeMext, sendfileFreeMextPg } from './mext.js';
 import { sendfileNetstatLines } from './netstat.js';
-import { vnSendfile } from './sendfile.js';
 import type { SendfileEnv, SendfileMapping, SfIo } from './sfio.js';
 
 export interface SendfileConfig {
@@ -54,7 +45,8 @@ export class SendfileLayer implements SendfileEnv {
   readonly trace: Tracer;
   readonly freeMext = (m: Mbuf): void => sendfileFreeMext(this, m);
   readonly freeMextPg = (m: Mbuf): void => sendfileFreeMextPg(this, m);
-  private readonly copyBufferBytes: number;
+  /** The copy path's user buffer, in bytes. */
+  readonly copyBufferBytes: number;
   readonly checkAll: () => void;
 
   constructor(config: SendfileConfig) {
@@ -69,38 +61,6 @@ export class SendfileLayer implements SendfileEnv {
     this.copyBufferBytes = config.copyBufferBytes;
     this.checkAll = config.checkAll;
     this.trace = tracer('sendfile', config.kernelId);
-  }
-
-  /** sendfile(2); see vnSendfile. */
-  sendfile(
-    file: KFile,
-    so: KSocket,
-    offset: number,
-    nbytes: number,
-    opts?: SendfileOptions,
-  ): Promise<number> {
-    return vnSendfile(this, file, so, offset, nbytes, opts);
-  }
-
-  /** read(2) of a regular file into `buf` (a real copy out). */
-  read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
-    return kernRead(this, file, offset, buf);
-  }
-
-  /** write(2) on a socket (sosend: a real copy in). */
-  write(so: KSocket, buf: Uint8Array, signal?: AbortSignal): Promise<number> {
-    return kernWrite(this, so, buf, signal);
-  }
-
-  /** The copy path's read+write loop. */
-  copyfile(
-    file: KFile,
-    so: KSocket,
-    offset: number,
-    nbytes: number,
-    opts: CopyfileOptions = {},
-  ): Promise<number> {
-    return kernCopyfile(this, file, so, offset, nbytes, opts, this.copyBufferBytes);
   }
 
   /** kern.ipc.sfstat: a frozen snapshot (sf_allocwait is counted by sf_buf_alloc). */

@@ -2,7 +2,7 @@
 // chunk's wired pages into mbufs (one EXT_SFBUF mbuf per page through an sf_buf, or M_EXTPG
 // mbufs of up to MBUF_PEXT_MAX_PGS pages), and the free callbacks sendfile_free_mext and
 // sendfile_free_mext_pg that the mbuf code calls when a storage's last reference goes.
-import { kassert, PAGE_MASK, PAGE_SIZE, pageIndexOf } from '../kern/index.js';
+import { kassert, PAGE_MASK, PAGE_SIZE, pageIndexOf, panic } from '../kern/index.js';
 import {
   EXT_FLAG_CACHE_LAST,
   EXT_FLAG_NOCACHE,
@@ -15,6 +15,11 @@ import {
   MBUF_PEXT_MAX_PGS,
   type Mbuf,
   MT_DATA,
+  mbAllocExtPgs,
+  mExtadd,
+  mExtPgAppend,
+  mFree,
+  mGet,
 } from '../mbuf/index.js';
 import { SFB_CATCH, SFB_NOWAIT, type SfBuf } from '../sfbuf/index.js';
 import { PQ_INACTIVE, VPR_TRYFREE } from '../vm/index.js';
@@ -69,7 +74,7 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
       // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks. An
       // interrupted sleep is a failed allocation, as for the first sf_buf (ENOBUFS).
       const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
-      const r = env.mbufs.mGet(how, MT_DATA, call.signal);
+      const r = mGet(env.mbufs, how, MT_DATA, call.signal);
       if (r instanceof Promise)
         return r.then(
           (m) => setMPending(call, m),
@@ -98,7 +103,7 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
       extFlags |= EXT_FLAG_SYNC;
       call.sync.count++;
     }
-    env.mbufs.mExtadd(m, env.sfbufs.sfBufBytes(sf), PAGE_SIZE, env.freeMext, sf, call.sync, 0, EXT_SFBUF);
+    mExtadd(env.mbufs, m, env.sfbufs.sfBufBytes(sf), PAGE_SIZE, env.freeMext, sf, call.sync, 0, EXT_SFBUF);
     m.m_ext!.ext_flags |= extFlags;
     m.m_flags |= M_RDONLY | notready;
     m.m_data = vmoffInPage(i, c.off);
@@ -117,7 +122,7 @@ function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
 function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall, noSfBuf: boolean): Promise<void> | null {
   if (noSfBuf) env.sfstat.sf_allocfail++;
   if (call.mPending !== null) {
-    env.mbufs.mFree(call.mPending);
+    mFree(env.mbufs, call.mPending);
     call.mPending = null;
   }
   const finish = (): void => {
@@ -150,7 +155,7 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     if (m === null || m.m_epg!.m_epg_npgs === maxPgs) {
       if (call.mPending === null) {
         const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
-        const r = env.mbufs.mbAllocExtPgs(how, env.freeMextPg, call.sync, null, 0, call.signal);
+        const r = mbAllocExtPgs(env.mbufs, how, env.freeMextPg, call.sync, null, 0, call.signal);
         if (r instanceof Promise)
           return r.then(
             (x) => setMPending(call, x),
@@ -171,7 +176,7 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
       c.mcur = m;
       chainAppend(c, m);
     }
-    env.mbufs.mExtPgAppend(m, pg.physAddr, vmoffInPage(i, c.off), xfsize(i, c.npages, c.off, c.space));
+    mExtPgAppend(env.mbufs, m, pg.physAddr, vmoffInPage(i, c.off), xfsize(i, c.npages, c.off, c.space));
     if (notready) {
       m.m_flags |= M_NOTREADY;
       m.m_epg!.m_epg_nrdy++;
@@ -215,7 +220,7 @@ export function sendfileFreeMextPg(env: SendfileEnv, m: Mbuf): void {
   }
   for (let i = 0; i < epg.m_epg_npgs; i++) {
     const pg = pages[pageIndexOf(epg.m_epg_pa[i]!)];
-    kassert(pg !== undefined, () => `sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);
+    if (pg === undefined) panic(`sendfile_free_mext_pg: no page at ${epg.m_epg_pa[i]}`);
     const cacheLast = i === epg.m_epg_npgs - 1 && (flags & EXT_FLAG_CACHE_LAST) !== 0;
     env.vm.vmPageRelease(pg, (flags & EXT_FLAG_NOCACHE) !== 0 && !cacheLast ? VPR_TRYFREE : 0);
   }

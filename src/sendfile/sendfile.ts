@@ -2,9 +2,10 @@
 // sendfile_wait_generic (waiting for socket space). One chunk's work is in chunk.ts, the page
 // side in swapin.ts, the mbuf side in mext.ts.
 import { isSysError, kassert, PAGE_MASK, PAGE_SIZE, SysError } from '../kern/index.js';
-import { type Mbuf, mUiotombuf, uioCreate } from '../mbuf/index.js';
+import { type Mbuf, mFreem, mLength, mUiotombuf, uioCreate } from '../mbuf/index.js';
 import { type KSocket, SB_AUTOLOWAT, SBS_CANTSENDMORE } from '../net/index.js';
 import type { VmObject } from '../vm/index.js';
+import { vmObjectDeallocate, vmObjectReference, vmObjectRevalidateStale } from '../vm/index.js';
 import { chainJoin, sendfileChunk, sendfileQueue } from './chunk.js';
 import type { KFile } from './file.js';
 import { type SendfileOptions, SF_FLAGS_ALL, SF_READAHEAD, SF_SYNC } from './flags.js';
@@ -69,12 +70,12 @@ export async function vnSendfile(
   }
   // sendfile_getobj: the call holds its own reference, so close(fd) meanwhile disturbs nothing.
   const obj = file.obj;
-  env.vm.vmObjectReference(obj);
+  vmObjectReference(obj);
   let r: SendResult;
   try {
     r = await sendfileLocked(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
   } finally {
-    env.vm.vmObjectDeallocate(obj);
+    vmObjectDeallocate(env.vm, obj);
   }
   if (r.error === null && opts.trailers !== undefined) await sendTrailers(env, so, opts, r);
   if (call.sync !== null) await syncWait(call.sync, opts.signal, r);
@@ -97,7 +98,7 @@ async function sendfileLocked(
   readahead: number,
   headers: readonly Uint8Array[],
 ): Promise<SendResult> {
-  const stale = env.vm.vmObjectRevalidateStale(obj, env.revalidateMs);
+  const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
   if (stale !== null) await revalidate(stale);
   // The socket's send lock serialises senders (SBL_NOINTR in the kernel; here the caller's
   // signal ends the wait, as a closed connection must end every sleep).
@@ -214,7 +215,8 @@ async function sendfileLoop(
             ? env.ktls.uiotombuf(hdr, space, call.signal)
             : mUiotombuf(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
-        hdrlen = env.mbufs.mLength(mh);
+        hdrlen = mLength(env.mbufs, mh);
+        so.so_cpu.copyin_bytes += hdrlen;
         space -= hdrlen;
         // A header cut short by a dry zone goes out alone; file data follows the whole header.
         if (hdr.uio_resid > 0) space = 0;
@@ -240,8 +242,8 @@ async function sendfileLoop(
       }
       if (env.invariants) {
         kassert(
-          env.mbufs.mLength(m) === fileBytes + hdrlen,
-          () => `vn_sendfile: mlen ${env.mbufs.mLength(m)} space ${fileBytes} hdrlen ${hdrlen}`,
+          mLength(env.mbufs, m) === fileBytes + hdrlen,
+          () => `vn_sendfile: mlen ${mLength(env.mbufs, m)} space ${fileBytes} hdrlen ${hdrlen}`,
         );
       }
       const err =
@@ -259,7 +261,7 @@ async function sendfileLoop(
         return r;
       }
     } catch (e) {
-      if (mh !== null) env.mbufs.mFreem(mh);
+      if (mh !== null) mFreem(env.mbufs, mh);
       if (!isSysError(e)) throw e;
       r.error = e;
       return r;

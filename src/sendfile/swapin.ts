@@ -3,7 +3,9 @@
 // chunk when the last read completes.
 import { kassert, SysError } from '../kern/index.js';
 import { TCP_TLS_MODE_SW } from '../ktls/index.js';
+import { mbFreeNotready } from '../mbuf/index.js';
 import type { VmPage } from '../vm/index.js';
+import { vmPageBusySleep, vmPagerGetPages } from '../vm/index.js';
 import { SF_NODISKIO } from './flags.js';
 import type { SendfileEnv, SfChunk, SfIo } from './sfio.js';
 
@@ -28,7 +30,7 @@ export function sendfileSwapin(
     if (m?.busy) {
       swapinFlushRun(env, c);
       if ((flags & SF_NODISKIO) !== 0) return swapinStop(c);
-      return vm.vmPageBusySleep(m, signal);
+      return vmPageBusySleep(vm, m, signal);
     }
     if (m?.valid) {
       swapinFlushRun(env, c);
@@ -75,7 +77,7 @@ function swapinFlushRun(env: SendfileEnv, c: SfChunk): void {
   if (sfio.nios === 2) env.sfiosInFlight.add(sfio);
   // XXX(sim): the pager tells how many readahead pages it read when it is done, so
   // sf_rhpages_read is counted at completion rather than when the read is started.
-  env.vm.vmPagerGetPages(sfio.obj, run, rhpages).then(
+  vmPagerGetPages(env.vm, sfio.obj, run, rhpages).then(
     (readaheadPages: number) => {
       env.sfstat.sf_rhpages_read += readaheadPages;
       sendfileIodone(env, sfio, null);
@@ -111,7 +113,7 @@ export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | n
     // The socket is aborted (so_error EIO) and this chunk's not-ready units are freed: their
     // storages' free callbacks unwire the pages, left invalid by the failed read.
     env.sockets.prAbort(so, 'EIO');
-    env.mbufs.mbFreeNotready(m, sfio.npages);
+    mbFreeNotready(env.mbufs, m, sfio.npages);
   } else if (sfio.tls !== null && sfio.tls.mode === TCP_TLS_MODE_SW && env.ktls !== null) {
     // The reads are done but the records still need encrypting: hand them to a KTLS worker.
     env.ktls.enqueue(m, so, sfio.npages);

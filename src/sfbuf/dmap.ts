@@ -6,7 +6,7 @@
 // kept for the life of the map (the kernel needs no object at all; we need one to hand out).
 // No reference is counted, so the direct map cannot notice a missing or doubled free, exactly
 // like the kernel.
-import { kassert, pageIndexOf, type Tracer, tracer } from '../kern/index.js';
+import { kassert, pageIndexOf, panic, type Tracer, tracer } from '../kern/index.js';
 import type { VmPage } from '../vm/index.js';
 import { physToDmap } from './kva.js';
 import {
@@ -54,15 +54,15 @@ export class DmapSfBufMap implements SfBufMap {
 
   /** sf_buf_alloc: never sleeps, never fails; flags and CPU are checked, then ignored. */
   sfBufAlloc(m: VmPage, flags: number, cpu: number): SfBuf {
-    kassert(m.wireCount > 0, () => `sfBufAlloc: page ${m.physIndex} is not wired`);
-    kassert((flags & ~SFB_ALL_FLAGS) === 0, () => `sfBufAlloc: unknown flags 0x${flags.toString(16)}`);
-    kassert(cpu >= 0 && cpu < this.cpuCount, () => `sfBufAlloc: cpu ${cpu} not in 0..${this.cpuCount - 1}`);
+    if (m.wireCount <= 0) panic(`sfBufAlloc: page ${m.physIndex} is not wired`);
+    if ((flags & ~SFB_ALL_FLAGS) !== 0) panic(`sfBufAlloc: unknown flags 0x${flags.toString(16)}`);
+    if (!(cpu >= 0 && cpu < this.cpuCount)) panic(`sfBufAlloc: cpu ${cpu} not in 0..${this.cpuCount - 1}`);
     this.stats.alloc_calls++;
     let sf = this.bufs[m.physIndex];
     if (sf !== undefined && sf !== null) {
-      kassert(sf.m === m, () => `sfBufAlloc: page ${m.physIndex} is not this map's page`);
+      if (sf.m !== m) panic(`sfBufAlloc: page ${m.physIndex} is not this map's page`);
     } else {
-      kassert(sf === null, () => `sfBufAlloc: page ${m.physIndex} beyond physical memory`);
+      if (sf !== null) panic(`sfBufAlloc: page ${m.physIndex} beyond physical memory`);
       sf = new DmapSfBuf(m, this);
       this.bufs[m.physIndex] = sf;
     }
@@ -120,7 +120,7 @@ export class DmapSfBufMap implements SfBufMap {
   }
 
   private own(sf: SfBuf, fn: string): DmapSfBuf {
-    kassert(sf instanceof DmapSfBuf && sf.owner === this, () => `${fn}: sf_buf ${sf.kva} is not this map's`);
+    if (!(sf instanceof DmapSfBuf && sf.owner === this)) panic(`${fn}: sf_buf ${sf.kva} is not this map's`);
     return sf;
   }
 }

@@ -100,6 +100,8 @@ export class KtlsConnection {
 
   private onKeylog(line: Buffer): void {
     const text = line.toString('latin1');
+    // A capture of this connection carries every key line, so that Wireshark can decrypt it.
+    this.kernel.sockets.pcapKeylog(this.so, text);
     if (!text.startsWith(KEYLOG_SERVER_SECRET)) return;
     const hex = text.trim().split(' ')[2];
     if (hex === undefined) return;

@@ -26,7 +26,8 @@ export function pageUnbusy(vm: VmInternals, m: VmPage): void {
   }
 }
 
-export function pageBusySleep(vm: VmInternals, m: VmPage, signal?: AbortSignal): Promise<void> {
+/** vm_page_busy_sleep: resolves when `m` is unbusied (at once if it is not busy). */
+export function vmPageBusySleep(vm: VmInternals, m: VmPage, signal?: AbortSignal): Promise<void> {
   if (!m.busy) return Promise.resolve();
   let q = vm.busyWaits.get(m);
   if (!q) {

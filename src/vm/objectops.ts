@@ -10,7 +10,8 @@ import { kassert } from '../kern/index.js';
 import { fstatObject, objectKey, openRegular, VmObject, type VmObjectStat } from './object.js';
 import type { VmInternals } from './vmtypes.js';
 
-export async function objectOpen(vm: VmInternals, path: string): Promise<VmObject> {
+/** open(2)+fstat(2): the file's vm object (shared by every open of the same dev+ino). */
+export async function vmObjectOpen(vm: VmInternals, path: string): Promise<VmObject> {
   const { fh, st } = await openRegular(path);
   const key = objectKey(st.dev, st.ino);
   let obj = vm.objects.get(key);
@@ -34,7 +35,8 @@ export async function objectOpen(vm: VmInternals, path: string): Promise<VmObjec
   return obj;
 }
 
-export async function objectRevalidate(vm: VmInternals, obj: VmObject): Promise<void> {
+/** fstat(2) again; a size or mtime change invalidates the object's pages. */
+export async function vmObjectRevalidate(vm: VmInternals, obj: VmObject): Promise<void> {
   const st = await fstatObject(obj);
   applyStat(vm, obj, st);
   obj.validatedAtMs = vm.config.clock.nowMs();
@@ -45,17 +47,17 @@ export async function objectRevalidate(vm: VmInternals, obj: VmObject): Promise<
  * Revalidates only when the last fstat is at least `maxAgeMs` old (0: always), as an NFS client
  * trusts its attribute cache for a while. Synchronous fast path: null when the stat is fresh.
  */
-export function objectRevalidateStale(
+export function vmObjectRevalidateStale(
   vm: VmInternals,
   obj: VmObject,
   maxAgeMs: number,
 ): Promise<void> | null {
   if (maxAgeMs > 0 && vm.config.clock.nowMs() - obj.validatedAtMs < maxAgeMs) return null;
-  return objectRevalidate(vm, obj);
+  return vmObjectRevalidate(vm, obj);
 }
 
 /** vm_object_reference: one more holder (a call in flight), so a close cannot pull the file away. */
-export function objectReference(obj: VmObject): void {
+export function vmObjectReference(obj: VmObject): void {
   kassert(obj.ref_count > 0, () => `vm_object_reference: object ${obj.id} is not open`);
   obj.ref_count++;
 }
@@ -69,6 +71,23 @@ export function objectDeallocate(vm: VmInternals, obj: VmObject): Promise<void> 
   kassert(obj.ref_count > 0, () => `vm_object_deallocate: object ${obj.id} is not open`);
   if (--obj.ref_count > 0) return null;
   return objectCloseLast(vm, obj);
+}
+
+/** Drops one reference; the file is closed at the last (its pages stay cached). */
+export async function vmObjectClose(vm: VmInternals, obj: VmObject): Promise<void> {
+  await objectDeallocate(vm, obj);
+}
+
+/**
+ * vm_object_deallocate for a call's own reference: synchronous; when it was the last, the file
+ * closes in the background once its reads are done (a failure to close is only traced).
+ */
+export function vmObjectDeallocate(vm: VmInternals, obj: VmObject): void {
+  const last = objectDeallocate(vm, obj);
+  if (last !== null)
+    last.catch((e: unknown) =>
+      vm.trace.emit('object-close-error', () => ({ object: obj.id, error: String(e) })),
+    );
 }
 
 async function objectCloseLast(vm: VmInternals, obj: VmObject): Promise<void> {

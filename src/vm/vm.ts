@@ -10,20 +10,12 @@
 // - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
 // So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
 import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js';
-import { pageBusySleep, pageUnbusy } from './busy.js';
+import { pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
-import {
-  objectDeallocate,
-  objectOpen,
-  objectReference,
-  objectRevalidate,
-  objectRevalidateStale,
-} from './objectops.js';
 import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
-import { vmPagerGetPages } from './pager.js';
 import { VmPhys } from './phys.js';
 import {
   VM_PHYSMEM_DEFAULT_BYTES,
@@ -94,43 +86,6 @@ export class Vm implements VmInternals {
   }
 
   // ---- the buffer cache: vm objects
-
-  /** open(2)+fstat(2): the file's vm object (shared by every open of the same dev+ino). */
-  vmObjectOpen(path: string): Promise<VmObject> {
-    return objectOpen(this, path);
-  }
-
-  /** fstat(2) again; a size or mtime change invalidates the object's pages. */
-  vmObjectRevalidate(obj: VmObject): Promise<void> {
-    return objectRevalidate(this, obj);
-  }
-
-  /** vmObjectRevalidate when the last fstat is `maxAgeMs` old or more (0: always); null when fresh. */
-  vmObjectRevalidateStale(obj: VmObject, maxAgeMs: number): Promise<void> | null {
-    return objectRevalidateStale(this, obj, maxAgeMs);
-  }
-
-  /** Drops one reference; the file is closed at the last (its pages stay cached). */
-  async vmObjectClose(obj: VmObject): Promise<void> {
-    await objectDeallocate(this, obj);
-  }
-
-  /** vm_object_reference: a call in flight holds the object (and its file) open. */
-  vmObjectReference(obj: VmObject): void {
-    objectReference(obj);
-  }
-
-  /**
-   * vm_object_deallocate for a call's own reference: synchronous; when it was the last, the file
-   * closes in the background once its reads are done (a failure to close is only traced).
-   */
-  vmObjectDeallocate(obj: VmObject): void {
-    const last = objectDeallocate(this, obj);
-    if (last !== null)
-      last.catch((e: unknown) =>
-        this.trace.emit('object-close-error', () => ({ object: obj.id, error: String(e) })),
-      );
-  }
 
   /** The highest v_wire_count since the last call; the next interval starts at the current count. */
   takeWirePeak(): number {
@@ -324,24 +279,9 @@ export class Vm implements VmInternals {
     return m;
   }
 
-  /** vm_page_busy_sleep: resolves when `m` is unbusied (at once if it is not busy). */
-  vmPageBusySleep(m: VmPage, signal?: AbortSignal): Promise<void> {
-    return pageBusySleep(this, m, signal);
-  }
-
   /** vm_wait: sleeps until a page is freed or becomes reclaimable; EINTR if `signal` aborts. */
   vmWait(signal?: AbortSignal): Promise<void> {
     return this.vmwait.sleep(signal);
-  }
-
-  /** vm_pager_get_pages (vnode pager): one readv into the pages of `run`, plus read-ahead. */
-  vmPagerGetPages(obj: VmObject, run: VmPage[], readaheadPages: number): Promise<number> {
-    return vmPagerGetPages(this, obj, run, readaheadPages);
-  }
-
-  /** Runs the page daemon now, whatever the free count; returns the pages it freed. */
-  vmPageout(targetFreePages = this.freeTargetPages): number {
-    return vmPageoutScan(this, targetFreePages);
   }
 
   /** A frozen snapshot of the counters (sysctl vm.stats.vm). */

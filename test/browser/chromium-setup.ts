@@ -4,9 +4,10 @@
 // folder. Extraction happens here, once, because concurrent first extractions of that package
 // fail with ETXTBSY; it goes to a staging folder renamed into place, so an interrupted run never
 // leaves a half-written binary that a later run would trust.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { removeAbandoned } from '../support/abandoned.js';
 
 export interface ChromiumSetup {
   executablePath: string;
@@ -43,32 +44,14 @@ async function findChromium(): Promise<ChromiumSetup> {
   return extractPackaged();
 }
 
-/** Staging folders of runs that were killed mid-extraction (their process is gone). */
-function removeAbandoned(dir: string): void {
-  if (!existsSync(dirname(dir))) return;
-  const prefix = `${basename(dir)}.partial-`;
-  for (const name of readdirSync(dirname(dir))) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = true;
-    } catch (e) {
-      // ESRCH: no such process; EPERM: one of another user, still running.
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) rmSync(join(dirname(dir), name), { recursive: true, force: true });
-  }
-}
-
 async function extractPackaged(): Promise<ChromiumSetup> {
   const pkg = JSON.parse(
     readFileSync(join(ROOT, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8'),
   ) as { version: string };
   const dir = join(ROOT, '.cache', `chromium-${pkg.version}`);
   if (!existsSync(join(dir, 'chromium'))) {
-    removeAbandoned(dir);
+    // Staging folders of runs that were killed mid-extraction.
+    removeAbandoned(dirname(dir), `${basename(dir)}.partial-`);
     const staging = `${dir}.partial-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });

@@ -3,17 +3,17 @@
 // Method: describeError on the errors each case raises, then the built command as a child process
 // against a port that is taken and a server that is not there.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../../src/cli/errors.js';
 import { UsageError } from '../../src/cli/options.js';
 import { SysError } from '../../src/kern/index.js';
+import { tempDir } from '../support/tmp.js';
 
 const MAIN = resolve(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
-const samples = mkdtempSync(join(tmpdir(), 'zcsim-samples-'));
+const samples = tempDir('zcsim-samples');
 const run = (...args: string[]) =>
   spawnSync(process.execPath, [MAIN, ...args], {
     encoding: 'utf8',

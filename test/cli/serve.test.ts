@@ -6,22 +6,23 @@
 // Method: the built command (dist/src/cli/main.js) as a child process on port 0 with the small
 // sample set in a temporary cache folder (ZCSIM_SAMPLES_DIR).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../http/fixture.js';
+import { tempDir } from '../support/tmp.js';
 
 const MAIN = resolve(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
+const HOLD_AFTER_BANNER = resolve(import.meta.dirname, 'fixtures', 'hold-after-banner.mjs');
 let samples: string;
 let tlsDir: string;
 
 beforeAll(() => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build (npm test does it)`);
-  samples = mkdtempSync(join(tmpdir(), 'zcsim-samples-'));
-  tlsDir = mkdtempSync(join(tmpdir(), 'zcsim-tls-'));
+  samples = tempDir('zcsim-samples');
+  tlsDir = tempDir('zcsim-tls');
 });
 afterAll(() => {
   rmSync(samples, { recursive: true, force: true });
@@ -33,35 +34,39 @@ interface Served {
   origin: string;
   stdout: () => string;
   stderr: () => string;
-  exit: Promise<number | null>;
+  /** The exit status, or the name of the signal that ended the process. */
+  exit: Promise<number | NodeJS.Signals | null>;
 }
 
-function startServe(args: string[], lastUrl = /\/stream\/1m\.bin/): Promise<Served> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--samples', 'small', ...args], {
-    env: { ...process.env, ZCSIM_SAMPLES_DIR: samples, ZCSIM_TLS_DIR: tlsDir, ZCSIM_INVARIANTS: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Starts `zcsim serve`; resolves once its banner, up to `lastUrl`, is on stdout. */
+function startServe(args: string[], lastUrl = /\/stream\/1m\.bin/, nodeArgs: string[] = []): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, MAIN, 'serve', '--port', '0', '--samples', 'small', ...args],
+    {
+      env: { ...process.env, ZCSIM_SAMPLES_DIR: samples, ZCSIM_TLS_DIR: tlsDir, ZCSIM_INVARIANTS: '0' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exit = new Promise<number | NodeJS.Signals | null>((r) =>
+    child.on('exit', (code, signal) => r(code ?? signal)),
+  );
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 30_000);
-    const poll = setInterval(() => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 50_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
       const m = /zcsim listening on (https?:\/\/\S+)/.exec(out);
       if (m && lastUrl.test(out)) {
-        clearInterval(poll);
         clearTimeout(timer);
         resolvePromise({ child, origin: m[1]!, stdout: () => out, stderr: () => err, exit });
       }
-    }, 20);
+    });
     void exit.then((code) => {
-      clearInterval(poll);
       clearTimeout(timer);
       reject(new Error(`serve exited ${code}:\n${out}\n${err}`));
     });
@@ -153,7 +158,7 @@ describe('zcsim serve', () => {
   });
 
   it('--nsfbufs without a pool says it has no effect; a long list is cut; names are escaped', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'zcsim-root-'));
+    const root = tempDir('zcsim-root');
     try {
       for (let i = 0; i < 14; i++) writeFileSync(join(root, `f${String(i).padStart(2, '0')}.txt`), 'x');
       writeFileSync(join(root, 'a\x1b[2Jb\nc.txt'), '');
@@ -169,6 +174,17 @@ describe('zcsim serve', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('a signal sent the moment the banner is out closes the server cleanly', async () => {
+    // The process stops right after printing until the signal is on its way (see the fixture):
+    // the banner is the promise that a signal from then on closes the server.
+    const s = await startServe([], /\/stream\/1m\.bin/, ['--import', HOLD_AFTER_BANNER]);
+    s.child.kill('SIGTERM');
+    s.child.stdin!.end('x');
+    expect(await s.exit).toBe(0);
+    expect(s.stdout()).toContain('SIGTERM: closing');
+    expect(s.stdout()).toContain('kernel at rest');
   });
 
   it('--tls: a self-signed certificate made once, HTTPS on every route, stat -k and trace -k', async () => {
@@ -187,11 +203,13 @@ describe('zcsim serve', () => {
     await insecure.close();
     expect(hashes.size).toBe(1);
     const refused = await run(process.execPath, [MAIN, 'stat', s.origin]).catch((e: { stderr: string }) => e);
-    expect((refused as { stderr: string }).stderr).toContain('SELF_SIGNED');
+    expect((refused as { stderr: string }).stderr).toContain('self-signed certificate; use -k');
     const stat = await run(process.execPath, [MAIN, 'stat', '-k', s.origin]);
     expect(stat.stdout).toMatch(/^\/zerocopy +1 requests, 64 KiB body/m);
     const trace = await run(process.execPath, [MAIN, 'trace', '-k', `${s.origin}/zerocopy/4k.bin`]);
-    expect(trace.stdout).toMatch(/^GET \/zerocopy\/4k\.bin: 200, 4096 body bytes/);
+    expect(trace.stdout).toMatch(/^GET \/zerocopy\/4k\.bin: 200, 4096 body bytes/m);
+    // The trace's own request went over TLS: kernel TLS took its socket's send side over (the NIC encrypts).
+    expect(trace.stdout).toMatch(/setsockopt\(TCP_TXTLS_ENABLE\) so \d+: session \d+, TCP_TLS_MODE_IFNET/);
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(0);
     expect(s.stdout()).toContain('kernel at rest');

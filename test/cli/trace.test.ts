@@ -3,17 +3,17 @@
 // 3-page file made hot by a first request; the built command (dist/src/cli/main.js) traces a
 // second request. Its events are known exactly: three page lookups and wirings, three direct-map
 // sf_bufs, one chunk of three EXT_SFBUF mbufs behind the head, one output batch whose page views
-// merged (the pages are contiguous), one write completion, sbdrop, and per page the free
+// merged (the pages are contiguous) and which went out as one TSO burst, one write completion, sbdrop, and per page the free
 // callback, sf_buf_free and the unwiring. Other traffic at the same time is left out.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JourneyReport } from '../../src/http/index.js';
 import { atRestSoon, type Running, startServer } from '../http/helpers.js';
+import { tempDir } from '../support/tmp.js';
 
 const MAIN = resolve(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const PAGE = 4096;
@@ -41,7 +41,7 @@ async function zcsim(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build (npm test does it)`);
-  base = mkdtempSync(join(tmpdir(), 'zcsim-trace-'));
+  base = tempDir('zcsim-trace');
   const three = Buffer.alloc(3 * PAGE);
   for (let i = 0; i < three.length; i++) three[i] = i & 0xff;
   writeFileSync(join(base, 'three.bin'), three);
@@ -120,7 +120,10 @@ describe('zcsim trace', () => {
           [0, 1, 2].map((p) => `EXT_SFBUF kva ${kva(p)} page ${p} ${PAGE} B`).join('; '),
       ),
       one(`sbappend so ${so}: ${sent} bytes in 4 mbufs (1 EXT_CLUSTER, 3 EXT_SFBUF)`),
-      one(`tcp_output so ${so}: ${sent} bytes, 4 mbufs as 2 views, 2 merged (contiguous)`),
+      // One TSO burst (the batch empties the buffer), cut by the card at tso_segsz 1448.
+      one(
+        `tcp_output so ${so}: ${sent} bytes, 4 mbufs as 2 views, 2 merged (contiguous); 1 burst on the wire: TSO ${sent} bytes = ${Math.ceil(sent / 1448)} segments`,
+      ),
       one(`sendfile returns sbytes ${sent}`),
       one(`sbwait so ${so} (space ${space})`),
       one(`write done so ${so}: ${sent} bytes`),
@@ -149,7 +152,8 @@ describe('zcsim trace', () => {
     const other = Promise.all([1, 2, 3].map(() => fetchOnce(`${running.origin}/zerocopy/big.bin`)));
     const text = await zcsim('trace', `${running.origin}/copy/other.bin`);
     expect(await other).toEqual([BIG_BYTES, BIG_BYTES, BIG_BYTES]);
-    const lines = text.trimEnd().split('\n');
+    const [server, ...lines] = text.trimEnd().split('\n');
+    expect(server).toBe(`zcsim server at ${running.origin}`);
     expect(lines[0]).toMatch(
       /^GET \/copy\/other\.bin: 200, 262144 body bytes, socket \d+, vm object \d+, \d+ kernel events in/,
     );

@@ -1,18 +1,19 @@
-// Helpers of the end-to-end tests: deterministic test files under os.tmpdir(), a real loopback
+// Helpers of the end-to-end tests: deterministic test files in the run's folder, a real loopback
 // TCP connection whose receiver hashes what it gets (SHA-256), a transport wrapper that records
 // every view handed to the host, and a wait for a kernel to come to rest.
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { open, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { assertAtRest, createKernel, type Kernel, type KernelConfig } from '../../src/index.js';
+import { assertAtRest, createKernel, isSysError, type Kernel, type KernelConfig } from '../../src/index.js';
 import { patternBytes } from '../../src/load/index.js';
 import type { Transport } from '../../src/net/index.js';
+import { testDir } from '../support/tmp.js';
+import { atRestSoon } from '../support/wait.js';
 
-export const TEST_DIR = tmpdir();
+export const TEST_DIR = testDir();
 
 /**
  * A boot function for one test file: each kernel it boots (16 MiB of memory unless the config
@@ -32,9 +33,29 @@ export function kernelBooter(): (config?: KernelConfig) => Kernel {
 
 export { patternBytes } from '../../src/load/index.js';
 
+/** The errno a call fails with ('ok' when it returns; anything else but a SysError as text). */
+export function errnoOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (e) {
+    return isSysError(e) ? e.code : String(e);
+  }
+  return 'ok';
+}
+
+/** errnoOf for a call that returns a Promise. */
+export async function errnoOfAsync(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+  } catch (e) {
+    return isSysError(e) ? e.code : String(e);
+  }
+  return 'ok';
+}
+
 /**
  * A test file of `sizeBytes` deterministic bytes (seeded by its size and `seed`), created once
- * and reused by later runs and workers (written to a temporary name, then renamed).
+ * and reused by the run's later tests and workers (written to a temporary name, then renamed).
  */
 export async function testFile(sizeBytes: number, seed = 1): Promise<string> {
   const path = join(TEST_DIR, `zcsim-e2e-${sizeBytes}-${seed}.bin`);
@@ -178,11 +199,8 @@ export function recordingTransport(
 }
 
 /** Waits until the kernel is at rest (every queued byte written and freed), then asserts it. */
-export async function settle(kernel: Kernel, timeoutMs = 20_000): Promise<void> {
-  const start = performance.now();
-  while (!kernel.atRest().atRest && performance.now() - start < timeoutMs) {
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+export async function settle(kernel: Kernel, timeoutMs?: number): Promise<void> {
+  await atRestSoon(() => kernel.atRest(), timeoutMs);
   assertAtRest(kernel);
 }
 

@@ -3,11 +3,12 @@
 // a file changed between two sends, argument errors, EINTR, and a peer reset that leaks nothing.
 // Method: a loopback connection whose receiver hashes what it reads (optionally paused, to fill
 // the socket buffer); after each case the kernel must come to rest.
-import { writeFile } from 'node:fs/promises';
+import { rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Kernel, SF_SYNC, type SysError } from '../../src/index.js';
 import { SS_ISCONNECTED } from '../../src/net/index.js';
+import { waitFor } from '../support/wait.js';
 import {
   finish,
   kernelBooter,
@@ -25,12 +26,11 @@ const MiB = 1024 * 1024;
 const boot = kernelBooter();
 
 /** Waits until a sender sleeps in sbwait: the send buffer is full and the host takes no more. */
-async function blockedInSbwait(k: Kernel): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
-    if (k.atRest().leaks.some((l) => l.includes('sleeping in sbwait'))) return;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error('no sender blocked in sbwait');
+function blockedInSbwait(k: Kernel): Promise<void> {
+  return waitFor(
+    () => k.atRest().leaks.some((l) => l.includes('sleeping in sbwait')),
+    'a sender blocked in sbwait',
+  );
 }
 
 async function rejection(p: Promise<unknown>): Promise<SysError> {
@@ -146,24 +146,29 @@ describe('sendfile semantics', () => {
     const k = boot();
     const path = join(TEST_DIR, `zcsim-e2e-changing-${process.pid}.bin`);
     await writeFile(path, patternBytes(20_000, 1));
-    const file = await k.open(path);
-    for (const [seed, size] of [
-      [1, 20_000],
-      [2, 33_333],
-      [3, 5_000],
-    ] as const) {
-      const bytes = patternBytes(size, seed);
-      if (seed !== 1) {
-        await new Promise((r) => setTimeout(r, 15)); // a later mtime
-        await writeFile(path, bytes);
+    try {
+      const file = await k.open(path);
+      for (const [seed, size] of [
+        [1, 20_000],
+        [2, 33_333],
+        [3, 5_000],
+      ] as const) {
+        const bytes = patternBytes(size, seed);
+        if (seed !== 1) {
+          await writeFile(path, bytes);
+          // Another mtime, set rather than waited for.
+          await utimes(path, seed, seed);
+        }
+        const lb = await loopback();
+        const so = k.socket(lb.client);
+        expect(await k.sendfile(file, so, 0, 0)).toBe(size);
+        const got = await finish(k, lb);
+        expect(got.sha256).toBe(sha256(bytes));
+        k.soclose(so);
+        await lb.close();
       }
-      const lb = await loopback();
-      const so = k.socket(lb.client);
-      expect(await k.sendfile(file, so, 0, 0)).toBe(size);
-      const got = await finish(k, lb);
-      expect(got.sha256).toBe(sha256(bytes));
-      k.soclose(so);
-      await lb.close();
+    } finally {
+      await rm(path, { force: true });
     }
   });
 

@@ -12,6 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kern/index.js';
+import { waitFor } from '../support/wait.js';
 import { type Fixture, makeFixture, patternBytes, sha256 } from './fixture.js';
 import { atRestSoon, type Running, rawExchange, startServer } from './helpers.js';
 import { getMany, pipeline } from './pipeline.js';
@@ -28,7 +29,7 @@ beforeAll(() => {
 afterAll(() => fx.cleanup());
 
 async function stop(srv: Running): Promise<void> {
-  expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+  expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   await srv.server.close();
   expect(srv.server.zcsim.closeReport).toEqual({ atRest: true, leaks: [] });
 }
@@ -64,15 +65,6 @@ function stallerOutcome(s: Socket, timeoutMs: number): Promise<'closed' | '503' 
   });
 }
 
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > timeoutMs) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
-
 const PIPELINE_DEPTH = 8000;
 const MAPPINGS = [
   { mapping: 'dmap', physmemBytes: 64 * MiB },
@@ -101,7 +93,7 @@ describe(`${PIPELINE_DEPTH} pipelined GETs of a cold 64 KiB file on one connecti
           const wrong = r.responses.filter((x) => x.status !== 200 || x.sha256 !== want).length;
           expect(wrong, `/${route}: responses not 200 with the file's bytes`).toBe(0);
           expect(r.stream.trailingBytes).toBe(0);
-          expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+          expect((await atRestSoon(srv.server)).leaks).toEqual([]);
         }
       } finally {
         await stop(srv);
@@ -111,7 +103,7 @@ describe(`${PIPELINE_DEPTH} pipelined GETs of a cold 64 KiB file on one connecti
 });
 
 describe('a slow pipelining reader', () => {
-  it('300 pipelined 1 MiB GETs read slowly do not hold up other connections (bound: 2 s each)', async () => {
+  it('300 pipelined 1 MiB GETs read slowly do not hold up other connections: they are answered first', async () => {
     const srv = await startServer({ root: fx.root, kernel: { physmemBytes: 64 * MiB, invariants: false } });
     try {
       const methods = Array.from({ length: 300 }, () => 'GET');
@@ -123,14 +115,12 @@ describe('a slow pipelining reader', () => {
         slowDone = true;
         return r;
       });
-      await new Promise((r) => setTimeout(r, 300));
-      const latenciesMs: number[] = [];
+      const zerocopy = srv.server.zcsim.routes.zerocopy;
+      await waitFor(() => zerocopy.body_bytes > 0, 'the slow pipeline to be under way');
       await Promise.all(
         Array.from({ length: 4 }, async () => {
           for (let i = 0; i < 5; i++) {
-            const t0 = performance.now();
             const [res] = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/hello.txt' }], true);
-            latenciesMs.push(performance.now() - t0);
             expect(res?.status).toBe(200);
             expect(res?.body.toString()).toBe(fx.files['hello.txt']!.toString());
           }
@@ -138,7 +128,6 @@ describe('a slow pipelining reader', () => {
       );
       // The small requests were answered while the slow pipeline was still under way.
       expect(slowDone).toBe(false);
-      expect(Math.max(...latenciesMs)).toBeLessThan(2000);
       const r = await slow;
       expect(r.responses.length).toBeGreaterThan(0);
       expect(r.responses.every((x) => x.status === 200 && x.bodyBytes === MiB)).toBe(true);
@@ -181,12 +170,12 @@ describe('clients that never read', () => {
       // Each staller was closed by the send timeout, or got a 503 (a pool was dry when it asked).
       const conns = srv.server.zcsim.connections;
       // At rest only once no staller holds a send buffer any more.
-      expect((await atRestSoon(srv.server, 30_000)).leaks).toEqual([]);
+      expect((await atRestSoon(srv.server)).leaks).toEqual([]);
       const outcomes = await Promise.all(stallers.map((s) => stallerOutcome(s, 10_000)));
       expect(outcomes.filter((o) => o === 'timeout')).toEqual([]);
       expect(conns.send_timeouts).toBe(outcomes.filter((o) => o === 'closed').length);
       expect(conns.send_timeouts).toBeGreaterThan(0);
-      expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+      expect((await atRestSoon(srv.server)).leaks).toEqual([]);
       // Everyone is served again.
       const after = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/data.bin' }], true);
       expect(sha256(after[0]!.body)).toBe(sha256(fx.files['data.bin']!));
@@ -254,6 +243,13 @@ describe('a head sent too slowly', () => {
     const clock = new ManualClock();
     const srv = await startServer({ root: fx.root, clock });
     try {
+      // What the server's side of the connection has read (its own reader runs first).
+      let serverRead = 0;
+      srv.server.server.once('connection', (sock: Socket) => {
+        sock.on('data', (d: Buffer) => {
+          serverRead += d.length;
+        });
+      });
       const s = connect(srv.port, '127.0.0.1');
       let got = '';
       s.on('data', (d: Buffer) => {
@@ -261,12 +257,13 @@ describe('a head sent too slowly', () => {
       });
       const closed = new Promise((r) => s.on('close', r));
       await new Promise((r) => s.on('connect', r));
-      s.write('GET /zerocopy/hello.txt HTTP/1.1\r\nHo');
-      expect(await until(() => srv.server.zcsim.connections.accepted === 1, 5000)).toBe(true);
-      await new Promise((r) => setTimeout(r, 50));
+      const first = 'GET /zerocopy/hello.txt HTTP/1.1\r\nHo';
+      s.write(first);
+      await waitFor(() => serverRead === first.length, 'the server to read the first bytes of the head');
       clock.advance(59_000);
-      s.write('st: x\r\nX-A: 1\r\n');
-      await new Promise((r) => setTimeout(r, 50));
+      const more = 'st: x\r\nX-A: 1\r\n';
+      s.write(more);
+      await waitFor(() => serverRead === first.length + more.length, 'the server to read the rest');
       expect(got).toBe('');
       clock.advance(2000);
       await closed;
@@ -283,7 +280,7 @@ describe('counted as it goes', () => {
     const s = await staller(srv.port, '/zerocopy/big16.bin');
     try {
       const route = srv.server.zcsim.routes.zerocopy;
-      expect(await until(() => route.body_bytes > 0, 10_000)).toBe(true);
+      await waitFor(() => route.body_bytes > 0, 'body bytes counted');
       expect(route.inflight).toBe(1);
       expect(route.body_bytes).toBeLessThan(16 * MiB);
     } finally {
@@ -302,13 +299,13 @@ describe('pool exhaustion', () => {
     const s = await staller(srv.port, '/copy/big16.bin');
     try {
       const zone = () => srv.server.kernel.mbufs.clusterZone;
-      expect(await until(() => zone().current >= zone().limit, 10_000)).toBe(true);
+      await waitFor(() => zone().current >= zone().limit, 'the cluster zone to run dry');
       const [r] = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/data.bin' }], true);
       expect(r?.status).toBe(503);
       expect(r?.headers['retry-after']).toBe('1');
       expect(srv.server.zcsim.connections.pool_503).toBeGreaterThan(0);
       s.destroy();
-      expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+      expect((await atRestSoon(srv.server)).leaks).toEqual([]);
       const [ok] = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/data.bin' }], true);
       expect(ok?.status).toBe(200);
       expect(sha256(ok!.body)).toBe(sha256(fx.files['data.bin']!));

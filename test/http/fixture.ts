@@ -1,10 +1,10 @@
 // A served root for the HTTP tests: small and large files of deterministic bytes, a dotfile, a
 // sub-folder, an empty file, and symlinks leading inside and outside the root.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { patternBytes } from '../../src/load/index.js';
+import { tempDir } from '../support/tmp.js';
 
 export { patternBytes } from '../../src/load/index.js';
 
@@ -20,7 +20,7 @@ export interface Fixture {
 }
 
 export function makeFixture(): Fixture {
-  const base = mkdtempSync(join(tmpdir(), 'zcsim-http-'));
+  const base = tempDir('zcsim-http');
   const root = join(base, 'root');
   const outside = join(base, 'outside');
   mkdirSync(join(root, 'sub'), { recursive: true });

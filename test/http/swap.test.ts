@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait.js';
 import { type Fixture, makeFixture } from './fixture.js';
 import { atRestSoon, type RawResponse, type Running, rawExchange, rawGet, startServer } from './helpers.js';
 
@@ -33,6 +34,7 @@ let fx: Fixture;
 let outsideDir: string;
 let eager: Running;
 let cached: Running;
+let swappers = 0;
 
 beforeAll(async () => {
   fx = makeFixture();
@@ -62,37 +64,69 @@ afterEach(async () => {
   expect((await atRestSoon(cached.server)).leaks).toEqual([]);
 });
 
-/** Starts `node -e script args`; resolves once the child has started its loop. */
-async function startSwapper(script: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', script, String(SWAPS_MAX), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`swapper exited ${code}`)));
-  });
-  return child;
+/** A swapper child and the file whose creation tells it to stop. */
+interface Swapper {
+  readonly child: ChildProcess;
+  readonly stopFile: string;
+  /** 0, or how it ended otherwise (the status or signal, and its stderr). */
+  readonly exit: Promise<0 | string>;
 }
 
-async function stopSwapper(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  }
+/** Starts `node -e script stopFile max args`; resolves once the child has started its loop. */
+async function startSwapper(script: string, args: string[]): Promise<Swapper> {
+  const stopFile = join(fx.outside, `.stop-${++swappers}`);
+  const child = spawn(process.execPath, ['-e', script, stopFile, String(SWAPS_MAX), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exit = new Promise<0 | string>((r) =>
+    child.once('exit', (code, signal) => r(code === 0 ? 0 : `${code ?? signal}: ${stderr}`)),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    void exit.then((how) => reject(new Error(`swapper exited ${how}`)));
+  });
+  return { child, stopFile, exit };
 }
+
+/**
+ * Asks the swapper to stop between two rounds, with every name in its place, and waits for it:
+ * killed between two renames, it would leave the tree half swapped for the next test. A swapper
+ * that died on its own means the requests ran without it: that fails the test.
+ */
+async function stopSwapper(s: Swapper): Promise<void> {
+  const ranThroughout = s.child.exitCode === null && s.child.signalCode === null;
+  writeFileSync(s.stopFile, '');
+  try {
+    await waitFor(() => s.child.exitCode !== null || s.child.signalCode !== null, 'the swapper to stop');
+  } finally {
+    if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    rmSync(s.stopFile, { force: true });
+  }
+  expect(ranThroughout, 'the swapper ran while the requests did').toBe(true);
+  expect(await s.exit, 'the swapper stopped when asked').toBe(0);
+}
+
+// Both swappers look for the stop file every 32 rounds (and nap a millisecond there), and stop
+// only there: between rounds, when every name is as it was at the start.
 
 // A symlink out renamed over the file, then a hard link of the inside file renamed back:
 // rename(2) is atomic, so the name is always one or the other, each for one system call's time.
 const SWAP_FILE = `
 const fs = require('fs');
-const [max, served, target, tmpLink, tmpFile, master] = process.argv.slice(1);
+const [stop, max, served, target, tmpLink, tmpFile, master] = process.argv.slice(1);
 try { fs.unlinkSync(tmpLink); } catch {}
 try { fs.unlinkSync(tmpFile); } catch {}
 const nap = new Int32Array(new SharedArrayBuffer(4));
 process.stdout.write('go\\n');
 for (let i = 0; i < Number(max); i++) {
-  if (i % 32 === 0) Atomics.wait(nap, 0, 0, 1);
+  if (i % 32 === 0) {
+    if (fs.existsSync(stop)) break;
+    Atomics.wait(nap, 0, 0, 1);
+  }
   fs.symlinkSync(target, tmpLink);
   fs.renameSync(tmpLink, served);
   fs.linkSync(master, tmpFile);
@@ -102,18 +136,22 @@ for (let i = 0; i < Number(max); i++) {
 // A directory on the path renamed aside and a symlink to an outside folder renamed in its place.
 const SWAP_DIR = `
 const fs = require('fs');
-const [max, dir, aside, tmpLink, target] = process.argv.slice(1);
+const [stop, max, dir, aside, tmpLink, target] = process.argv.slice(1);
 try { fs.unlinkSync(tmpLink); } catch {}
 fs.symlinkSync(target, tmpLink);
 const nap = new Int32Array(new SharedArrayBuffer(4));
 process.stdout.write('go\\n');
 for (let i = 0; i < Number(max); i++) {
-  if (i % 32 === 0) Atomics.wait(nap, 0, 0, 1);
+  if (i % 32 === 0) {
+    if (fs.existsSync(stop)) break;
+    Atomics.wait(nap, 0, 0, 1);
+  }
   fs.renameSync(dir, aside);
   fs.renameSync(tmpLink, dir);
   fs.renameSync(dir, tmpLink);
   fs.renameSync(aside, dir);
-}`;
+}
+fs.unlinkSync(tmpLink);`;
 
 /** Requests `path` on every route, 4 at a time, REQUESTS_PER_ROUTE times each. */
 async function hammer(port: number, path: string): Promise<RawResponse[]> {
@@ -151,9 +189,7 @@ describe.each([
     expect(leaked.length).toBe(0);
     const statuses = new Set(responses.map((r) => r.status));
     for (const s of statuses) expect([200, 403, 404]).toContain(s);
-    // Stopped in either state: a plain file again (never written through the symlink).
-    rmSync(join(fx.root, 'swap.txt'));
-    writeFileSync(join(fx.root, 'swap.txt'), INSIDE);
+    // Stopped between rounds: the name is the inside file again.
     expect(await servedAgain(server().port, 'swap.txt')).toBe(true);
   });
 
@@ -170,12 +206,6 @@ describe.each([
     } finally {
       await stopSwapper(child);
     }
-    // The loop may have been stopped between two renames: put the directory back.
-    try {
-      renameSync(join(fx.root, '.dswap-aside'), join(fx.root, 'dswap'));
-    } catch {
-      // it was in place
-    }
     const leaked = responses.filter((r) => r.body.toString().includes(OUTSIDE));
     expect(leaked.length).toBe(0);
     for (const r of responses) expect([200, 403, 404]).toContain(r.status);
@@ -185,14 +215,14 @@ describe.each([
   });
 });
 
-/** Whether the file is served whole (200, the inside bytes) within two cache periods. */
+/** Whether the file is served whole (200, the inside bytes) again, within two cache periods. */
 async function servedAgain(port: number, path: string): Promise<boolean> {
-  for (let i = 0; i < 25; i++) {
+  const whole = async (): Promise<boolean> => {
     const [r] = await rawExchange(port, [{ method: 'GET', path: `/zerocopy/${path}` }], true);
-    if (r?.status === 200 && r.body.toString() === INSIDE) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+    return r?.status === 200 && r.body.toString() === INSIDE;
+  };
+  await waitFor(whole, `/zerocopy/${path} served whole again`);
+  return true;
 }
 
 describe('--list', () => {

@@ -2,12 +2,12 @@
 // while valid, remade when near its end or damaged, and a Node TLS 1.3 client that trusts it
 // completes a handshake with a KTLS takeover. Method: a temporary cache folder.
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selfSignedCert, tlsCertDir } from '../../src/tls/index.js';
+import { tempDir } from '../support/tmp.js';
 
 describe('self-signed certificate cache', () => {
   const dirs: string[] = [];
@@ -16,7 +16,7 @@ describe('self-signed certificate cache', () => {
   });
 
   it('is made once, reused, and remade when near its end or damaged', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'zcsim-tls-'));
+    const dir = tempDir('zcsim-tls');
     dirs.push(dir);
     const first = await selfSignedCert(dir);
     expect(first.created).toBe(true);
@@ -34,7 +34,7 @@ describe('self-signed certificate cache', () => {
   });
 
   it('serves a TLS 1.3 handshake to a client that trusts it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'zcsim-tls-'));
+    const dir = tempDir('zcsim-tls');
     dirs.push(dir);
     const { cert, key } = await selfSignedCert(dir);
     const server = tls.createServer({ cert, key, minVersion: 'TLSv1.3' }, (s) => s.end('ok'));

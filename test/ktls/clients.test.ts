@@ -6,14 +6,14 @@
 // rest after each.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { patternBytes } from '../e2e/helpers.js';
 import { atRestSoon, startServer } from '../http/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import { CERT_PEM, KEY_PEM, SUITES } from './helpers.js';
 
 const ROUTES = ['zerocopy', 'copy', 'stream'] as const;
@@ -96,7 +96,7 @@ describe('real TLS clients over HTTPS', () => {
 
   for (const suite of SUITES) {
     it(`${suite}: https, curl and openssl s_client get the file on every route`, async () => {
-      const root = await mkdtemp(join(tmpdir(), 'zcsim-https-'));
+      const root = tempDir('zcsim-https');
       const name = 'f.bin';
       const body = patternBytes(200_000, 31);
       await writeFile(join(root, name), body);

@@ -24,6 +24,7 @@ import {
 } from '../../src/ktls/index.js';
 import { hkdfExpandLabel, KtlsRecordTap, tls13TrafficKeys } from '../../src/tls/index.js';
 import { kernelBooter, settle, testFile } from '../e2e/helpers.js';
+import { waitFor } from '../support/wait.js';
 import { get, startKtlsServer, tlsClient } from './helpers.js';
 
 const boot = kernelBooter();
@@ -137,9 +138,13 @@ describe('KeyUpdate on a KTLS connection', () => {
         'openssl',
         ['s_client', '-connect', `127.0.0.1:${srv.port}`, '-tls1_3', '-servername', 'localhost'],
         {
-          stdio: ['pipe', 'pipe', 'ignore'],
+          stdio: ['pipe', 'pipe', 'pipe'],
         },
       );
+      let said = '';
+      p.stderr.on('data', (d: Buffer) => {
+        said += d.toString('latin1');
+      });
       const closed = new Promise<void>((resolve) => p.on('close', () => resolve()));
       let out = Buffer.alloc(0);
       p.stdout.on('data', (d: Buffer) => {
@@ -157,8 +162,9 @@ describe('KeyUpdate on a KTLS connection', () => {
         });
       p.stdin.write('GET /f HTTP/1.1\r\nHost: localhost\r\n\r\n');
       await answered(1);
+      // s_client takes a line that starts with K as its command only when the line comes alone.
       p.stdin.write('K\n');
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor(() => said.includes('KEYUPDATE'), 's_client to take the K command');
       p.stdin.write('GET /f HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
       await answered(2);
       await closed;

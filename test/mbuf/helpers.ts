@@ -1,7 +1,7 @@
 // Shared fixtures of the mbuf tests: an allocator over a small simulated physical memory whose
 // direct map is a view of one ArrayBuffer, as src/vm provides it.
 import { PAGE_SIZE } from '../../src/kern/index.js';
-import { type Mbuf, MbufAllocator } from '../../src/mbuf/index.js';
+import { type Mbuf, MbufAllocator, mCopydata, mLength } from '../../src/mbuf/index.js';
 
 export interface Fixture {
   readonly a: MbufAllocator;
@@ -42,8 +42,8 @@ export function pattern(n: number, seed = 0): Uint8Array {
 }
 
 export function chainBytes(a: MbufAllocator, m: Mbuf): Uint8Array {
-  const out = new Uint8Array(a.mLength(m));
-  a.mCopydata(m, 0, out.length, out);
+  const out = new Uint8Array(mLength(a, m));
+  mCopydata(a, m, 0, out.length, out);
   return out;
 }
 

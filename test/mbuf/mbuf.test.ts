@@ -19,62 +19,72 @@ import {
   MLEN,
   MSIZE,
   MT_DATA,
+  mAppend,
+  mbAllocExtPgs,
+  mCopym,
+  mExtadd,
+  mExtPgAppend,
+  mFree,
+  mFreem,
+  mGet,
+  mGetcl,
+  mGethdr,
 } from '../../src/mbuf/index.js';
 import { chainBytes, concat, fixture, now, pattern } from './helpers.js';
 
 describe('mbuf get and free', () => {
   it('m_get and m_gethdr give internal storage at M_START, MLEN and MHLEN bytes of room', () => {
     const { a } = fixture();
-    const m = now(a.mGet(M_NOWAIT, MT_DATA));
+    const m = now(mGet(a, M_NOWAIT, MT_DATA));
     expect(m.m_data).toBe(MSIZE - MLEN);
     expect(m.m_buf.length - m.m_data).toBe(MLEN);
-    const h = now(a.mGethdr(M_NOWAIT, MT_DATA));
+    const h = now(mGethdr(a, M_NOWAIT, MT_DATA));
     expect(h.m_flags & M_PKTHDR).toBe(M_PKTHDR);
     expect(h.m_buf.length - h.m_data).toBe(MHLEN);
     expect(a.counters().mbuf.current).toBe(2);
-    expect(a.mFree(m)).toBeNull();
-    a.mFreem(h);
+    expect(mFree(a, m)).toBeNull();
+    mFreem(a, h);
     expect(a.atRest()).toEqual([]);
     expect(a.counters().mbuf.cache).toBe(a.counters().mbuf.total);
   });
 
   it('mbuf objects are reused from the free list', () => {
     const { a } = fixture();
-    const m = now(a.mGet(M_NOWAIT, MT_DATA));
-    a.mFree(m);
-    expect(now(a.mGet(M_NOWAIT, MT_DATA))).toBe(m);
+    const m = now(mGet(a, M_NOWAIT, MT_DATA));
+    mFree(a, m);
+    expect(now(mGet(a, M_NOWAIT, MT_DATA))).toBe(m);
   });
 
   it('a double free is a kernel assertion', () => {
     const { a } = fixture();
-    const m = now(a.mGet(M_NOWAIT, MT_DATA));
-    a.mFree(m);
-    expect(() => a.mFree(m)).toThrow(KernelAssertionError);
+    const m = now(mGet(a, M_NOWAIT, MT_DATA));
+    mFree(a, m);
+    expect(() => mFree(a, m)).toThrow(KernelAssertionError);
   });
 
   it('m_getcl attaches a 2 KiB cluster that goes back to its zone', () => {
     const { a } = fixture();
-    const m = now(a.mGetcl(M_NOWAIT, MT_DATA, M_PKTHDR));
+    const m = now(mGetcl(a, M_NOWAIT, MT_DATA, M_PKTHDR));
     expect(m.m_flags & (M_EXT | M_PKTHDR)).toBe(M_EXT | M_PKTHDR);
     expect(m.m_ext?.ext_type).toBe(EXT_CLUSTER);
     expect(m.m_ext?.ext_size).toBe(MCLBYTES);
     expect(m.m_ext?.ext_flags).toBe(EXT_FLAG_EMBREF);
     expect(m.m_buf.length).toBe(MCLBYTES);
     expect(a.counters().mbuf_cluster.current).toBe(1);
-    a.mFree(m);
+    mFree(a, m);
     expect(a.counters().mbuf_cluster).toMatchObject({ current: 0, cache: 16, total: 16 }); // one slab of 16 clusters;
     expect(a.atRest()).toEqual([]);
   });
 
   it('data appended into a cluster is a copy: changing the source later changes nothing', () => {
     const { a } = fixture();
-    const m = now(a.mGetcl(M_NOWAIT, MT_DATA, 0));
+    const m = now(mGetcl(a, M_NOWAIT, MT_DATA, 0));
     const src = pattern(1500);
-    expect(a.mAppend(m, src)).toBe(true);
+    expect(mAppend(a, m, src)).toBe(true);
     src.fill(0xee);
     expect(m.m_buf.buffer).not.toBe(src.buffer);
     expect(chainBytes(a, m)).toEqual(pattern(1500));
-    a.mFreem(m);
+    mFreem(a, m);
   });
 });
 
@@ -82,8 +92,9 @@ describe('external storage', () => {
   it('m_extadd: the free routine runs once, with the owner, when the last copy goes', () => {
     const { a, page } = fixture();
     const calls: [Mbuf, unknown, unknown][] = [];
-    const m = now(a.mGet(M_NOWAIT, MT_DATA));
-    a.mExtadd(
+    const m = now(mGet(a, M_NOWAIT, MT_DATA));
+    mExtadd(
+      a,
       m,
       page(1),
       PAGE_SIZE,
@@ -95,39 +106,39 @@ describe('external storage', () => {
     );
     m.m_data = 100;
     m.m_len = 1000;
-    const c1 = now(a.mCopym(m, 10, 500, M_NOWAIT));
-    const c2 = now(a.mCopym(m, 0, M_COPYALL, M_NOWAIT));
+    const c1 = now(mCopym(a, m, 10, 500, M_NOWAIT));
+    const c2 = now(mCopym(a, m, 0, M_COPYALL, M_NOWAIT));
     expect(m.m_ext?.ext_count).toBe(3);
     expect(c1.m_ext).toBe(m.m_ext);
     expect(c1.m_data).toBe(110);
     expect(c1.m_flags & M_RDONLY).toBe(M_RDONLY);
-    a.mFree(m);
+    mFree(a, m);
     expect(calls).toEqual([]);
     expect(a.counters().mbuf.current).toBe(3); // the owner outlives its own m_free
-    a.mFree(c2);
+    mFree(a, c2);
     expect(calls).toEqual([]);
-    a.mFree(c1);
+    mFree(a, c1);
     expect(calls).toEqual([[m, 'a1', 'a2']]);
     expect(a.atRest()).toEqual([]);
   });
 
   it('a copy of internal data is a copy, of external data a reference', () => {
     const { a } = fixture();
-    const m = now(a.mGet(M_NOWAIT, MT_DATA));
-    a.mAppend(m, pattern(100));
-    const n = now(a.mCopym(m, 20, 50, M_NOWAIT));
+    const m = now(mGet(a, M_NOWAIT, MT_DATA));
+    mAppend(a, m, pattern(100));
+    const n = now(mCopym(a, m, 20, 50, M_NOWAIT));
     expect(n.m_buf.buffer === m.m_buf.buffer && n.m_buf.byteOffset === m.m_buf.byteOffset).toBe(false);
     expect(chainBytes(a, n)).toEqual(pattern(100).subarray(20, 70));
-    a.mFreem(m);
-    a.mFreem(n);
+    mFreem(a, m);
+    mFreem(a, n);
     expect(a.atRest()).toEqual([]);
   });
 });
 
 describe('M_EXTPG', () => {
   function extpg(a: ReturnType<typeof fixture>['a'], pages: [number, number, number][], freed: Mbuf[]): Mbuf {
-    const m = now(a.mbAllocExtPgs(M_NOWAIT, (o) => freed.push(o), null, null, 0));
-    for (const [pa, off, len] of pages) a.mExtPgAppend(m, pa, off, len);
+    const m = now(mbAllocExtPgs(a, M_NOWAIT, (o) => freed.push(o), null, null, 0));
+    for (const [pa, off, len] of pages) mExtPgAppend(a, m, pa, off, len);
     return m;
   }
 
@@ -154,7 +165,7 @@ describe('M_EXTPG', () => {
     expect(a.mbufViews(m, 1 << 30, views)).toBe(m.m_len);
     expect(views.length).toBe(1); // three physically contiguous pages, one view
     expect(views[0]?.byteOffset).toBe(1000);
-    a.mFree(m);
+    mFree(a, m);
     expect(freed).toEqual([m]);
     expect(a.atRest()).toEqual([]);
   });
@@ -176,7 +187,7 @@ describe('M_EXTPG', () => {
       [0, PAGE_SIZE],
       [2 * PAGE_SIZE, PAGE_SIZE + 10],
     ]);
-    a.mFree(m);
+    mFree(a, m);
   });
 
   it('two M_EXTPG mbufs whose pages continue each other give one view', () => {
@@ -197,18 +208,18 @@ describe('M_EXTPG', () => {
       ],
       [],
     );
-    const c = now(a.mCopym(m, 100, 3 * PAGE_SIZE - 95, M_NOWAIT));
+    const c = now(mCopym(a, m, 100, 3 * PAGE_SIZE - 95, M_NOWAIT));
     const views: Uint8Array[] = [];
     expect(a.mbufViews(c, 1 << 30, views)).toBe(3 * PAGE_SIZE - 95);
     expect(views.map((v) => [v.byteOffset, v.length])).toEqual([[100, 3 * PAGE_SIZE - 95]]);
-    a.mFreem(m);
-    a.mFreem(c);
+    mFreem(a, m);
+    mFreem(a, c);
     expect(a.atRest()).toEqual([]);
   });
 
   it('a page after a partial page is refused', () => {
     const { a } = fixture();
     const m = extpg(a, [[0, 0, 100]], []);
-    expect(() => a.mExtPgAppend(m, PAGE_SIZE, 0, 10)).toThrow(KernelAssertionError);
+    expect(() => mExtPgAppend(a, m, PAGE_SIZE, 0, 10)).toThrow(KernelAssertionError);
   });
 });

@@ -7,7 +7,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/kern/index.js';
-import { EXT_SFBUF, M_COPYALL, M_NOWAIT, M_RDONLY, type Mbuf, MT_DATA } from '../../src/mbuf/index.js';
+import {
+  EXT_SFBUF,
+  M_COPYALL,
+  M_NOWAIT,
+  M_RDONLY,
+  type Mbuf,
+  MT_DATA,
+  mAppend,
+  mbAllocExtPgs,
+  mCopym,
+  mExtadd,
+  mExtPgAppend,
+  mFree,
+  mFreem,
+  mGet,
+  mGetcl,
+  mLength,
+} from '../../src/mbuf/index.js';
 import { chainBytes, type Fixture, fixture, now, pattern } from './helpers.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 424242);
@@ -59,11 +76,12 @@ class World {
     const id = this.calls.length;
     if (p.kind === 'extpg') {
       this.calls.push(0);
-      const m = now(a.mbAllocExtPgs(M_NOWAIT, this.freef, id, null, 0));
+      const m = now(mbAllocExtPgs(a, M_NOWAIT, this.freef, id, null, 0));
       for (let i = 0; i < p.pageCount; i++) {
         const off = i === 0 ? p.off : 0;
         const last = i === p.pageCount - 1;
-        a.mExtPgAppend(
+        mExtPgAppend(
+          a,
           m,
           (p.page + i) * PAGE_SIZE,
           off,
@@ -74,14 +92,14 @@ class World {
     }
     if (p.kind === 'sfbuf') {
       this.calls.push(0);
-      const m = now(a.mGet(M_NOWAIT, MT_DATA));
-      a.mExtadd(m, this.f.page(p.page), PAGE_SIZE, this.freef, id, null, M_RDONLY, EXT_SFBUF);
+      const m = now(mGet(a, M_NOWAIT, MT_DATA));
+      mExtadd(a, m, this.f.page(p.page), PAGE_SIZE, this.freef, id, null, M_RDONLY, EXT_SFBUF);
       m.m_data = p.off;
       m.m_len = Math.min(p.len, PAGE_SIZE - p.off);
       return m;
     }
-    const m = now(p.kind === 'cluster' ? a.mGetcl(M_NOWAIT, MT_DATA, 0) : a.mGet(M_NOWAIT, MT_DATA));
-    a.mAppend(m, pattern(p.kind === 'cluster' ? Math.min(p.len, 2048) : p.len % 224, p.off));
+    const m = now(p.kind === 'cluster' ? mGetcl(a, M_NOWAIT, MT_DATA, 0) : mGet(a, M_NOWAIT, MT_DATA));
+    mAppend(a, m, pattern(p.kind === 'cluster' ? Math.min(p.len, 2048) : p.len % 224, p.off));
     return m;
   }
 
@@ -91,21 +109,21 @@ class World {
     const i = o.chain % this.chains.length;
     const m = this.chains[i] as Mbuf;
     if (o.op === 'copym') {
-      const len = a.mLength(m);
+      const len = mLength(a, m);
       const off = len === 0 ? 0 : o.a % len;
       const want = o.all ? len - off : Math.min(1 + (o.b % (len + 1)), len - off);
-      const n = a.mCopym(m, off, o.all ? M_COPYALL : want, M_NOWAIT);
+      const n = mCopym(a, m, off, o.all ? M_COPYALL : want, M_NOWAIT);
       if (n === null) return;
       this.chains.push(n);
-      expect(a.mLength(n)).toBe(want);
+      expect(mLength(a, n)).toBe(want);
       expect(chainBytes(a, n)).toEqual(chainBytes(a, m).subarray(off, off + want));
     } else if (o.op === 'free') {
-      const next = a.mFree(m);
+      const next = mFree(a, m);
       if (next === null) this.chains.splice(i, 1);
       else this.chains[i] = next;
     } else {
       this.chains.splice(i, 1);
-      a.mFreem(m);
+      mFreem(a, m);
     }
   }
 
@@ -142,7 +160,7 @@ describe('external storage reference counts (property)', () => {
         w.apply(o);
         w.check();
       }
-      for (const m of w.chains.splice(0)) w.f.a.mFreem(m);
+      for (const m of w.chains.splice(0)) mFreem(w.f.a, m);
       w.check();
       expect(w.f.a.atRest()).toEqual([]);
       expect(w.f.a.counters().mbuf_cluster.current).toBe(0);

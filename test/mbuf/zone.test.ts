@@ -11,6 +11,12 @@ import {
   MBUF_LIMITS_DEFAULT,
   type Mbuf,
   MT_DATA,
+  mbAllocExtPgs,
+  mFree,
+  mFreem,
+  mGet,
+  mGetcl,
+  mGethdr,
   netstatMbufLines,
   tunableMbinit,
 } from '../../src/mbuf/index.js';
@@ -19,10 +25,10 @@ import { fixture, now, slept } from './helpers.js';
 describe('zone limits', () => {
   it('M_NOWAIT at the mbuf limit: null at once and a denial', () => {
     const { a } = fixture({ nmbufs: 4 });
-    const ms = [0, 1, 2, 3].map(() => now(a.mGet(M_NOWAIT, MT_DATA)));
-    expect(a.mGet(M_NOWAIT, MT_DATA)).toBeNull();
-    expect(a.mGethdr(M_NOWAIT, MT_DATA)).toBeNull();
-    expect(a.mbAllocExtPgs(M_NOWAIT, () => {}, null, null, 0)).toBeNull();
+    const ms = [0, 1, 2, 3].map(() => now(mGet(a, M_NOWAIT, MT_DATA)));
+    expect(mGet(a, M_NOWAIT, MT_DATA)).toBeNull();
+    expect(mGethdr(a, M_NOWAIT, MT_DATA)).toBeNull();
+    expect(mbAllocExtPgs(a, M_NOWAIT, () => {}, null, null, 0)).toBeNull();
     expect(a.counters().mbuf).toMatchObject({
       current: 4,
       cache: 0,
@@ -31,7 +37,7 @@ describe('zone limits', () => {
       failures: 3,
       sleeps: 0,
     });
-    for (const m of ms) a.mFree(m);
+    for (const m of ms) mFree(a, m);
     expect(a.atRest()).toEqual([]);
   });
 
@@ -39,20 +45,20 @@ describe('zone limits', () => {
     const { a } = fixture({ nmbufs: 70 });
     expect(a.counters().mbuf.total).toBe(0);
     const ms: Mbuf[] = [];
-    for (let i = 0; i < 70; i++) ms.push(now(a.mGet(M_NOWAIT, MT_DATA)));
+    for (let i = 0; i < 70; i++) ms.push(now(mGet(a, M_NOWAIT, MT_DATA)));
     expect(a.counters().mbuf.total).toBe(70);
-    expect(a.mGet(M_NOWAIT, MT_DATA)).toBeNull();
-    a.mFreem(null);
-    for (const m of ms) a.mFree(m);
+    expect(mGet(a, M_NOWAIT, MT_DATA)).toBeNull();
+    mFreem(a, null);
+    for (const m of ms) mFree(a, m);
     expect(a.counters().mbuf).toMatchObject({ current: 0, cache: 70, total: 70 });
   });
 
   it('M_WAITOK at the limit sleeps on "zonelimit" and wakes in FIFO order when mbufs are freed', async () => {
     const { a } = fixture({ nmbufs: 2 });
-    const m1 = now(a.mGet(M_NOWAIT, MT_DATA));
-    const m2 = now(a.mGet(M_NOWAIT, MT_DATA));
-    const first = slept(a.mGet(M_WAITOK, MT_DATA));
-    const second = slept(a.mGethdr(M_WAITOK, MT_DATA));
+    const m1 = now(mGet(a, M_NOWAIT, MT_DATA));
+    const m2 = now(mGet(a, M_NOWAIT, MT_DATA));
+    const first = slept(mGet(a, M_WAITOK, MT_DATA));
+    const second = slept(mGethdr(a, M_WAITOK, MT_DATA));
     expect(first).toBeInstanceOf(Promise);
     expect(second).toBeInstanceOf(Promise);
     expect(a.counters().mbuf.sleeps).toBe(2);
@@ -60,52 +66,52 @@ describe('zone limits', () => {
     const order: string[] = [];
     void first.then(() => order.push('first'));
     void second.then(() => order.push('second'));
-    a.mFree(m2);
+    mFree(a, m2);
     // The freed mbuf is kept for the oldest sleeper: a caller that does not sleep cannot take it.
-    expect(a.mGet(M_NOWAIT, MT_DATA)).toBeNull();
+    expect(mGet(a, M_NOWAIT, MT_DATA)).toBeNull();
     const w1 = await first;
     expect(w1).toBe(m2);
     expect(order).toEqual(['first']);
-    a.mFree(m1);
+    mFree(a, m1);
     const w2 = await second;
     expect(order).toEqual(['first', 'second']);
     expect(w2.m_data).toBe(96);
-    a.mFree(w1);
-    a.mFree(w2);
+    mFree(a, w1);
+    mFree(a, w2);
     expect(a.atRest()).toEqual([]);
     expect(a.counters().mbuf).toMatchObject({ failures: 1, sleeps: 2 });
   });
 
   it('m_getcl at the cluster limit: M_NOWAIT gives the mbuf back, M_WAITOK sleeps on the cluster zone', async () => {
     const { a } = fixture({ nmbclusters: 2 });
-    const c1 = now(a.mGetcl(M_NOWAIT, MT_DATA, 0));
-    const c2 = now(a.mGetcl(M_NOWAIT, MT_DATA, 0));
-    expect(a.mGetcl(M_NOWAIT, MT_DATA, 0)).toBeNull();
+    const c1 = now(mGetcl(a, M_NOWAIT, MT_DATA, 0));
+    const c2 = now(mGetcl(a, M_NOWAIT, MT_DATA, 0));
+    expect(mGetcl(a, M_NOWAIT, MT_DATA, 0)).toBeNull();
     expect(a.counters().mbuf.current).toBe(2);
     expect(a.counters().mbuf_cluster).toMatchObject({ current: 2, failures: 1 });
-    const w = slept(a.mGetcl(M_WAITOK, MT_DATA, 0));
+    const w = slept(mGetcl(a, M_WAITOK, MT_DATA, 0));
     expect(w).toBeInstanceOf(Promise);
     expect(a.counters().mbuf_cluster.sleeps).toBe(1);
     expect(a.atRest()).toContain('mbuf: 1 sleepers on the cluster zone');
     const cl1 = c1.m_buf;
-    a.mFree(c1);
+    mFree(a, c1);
     const m = await w;
     expect(m.m_buf).toBe(cl1);
-    a.mFree(m);
-    a.mFree(c2);
+    mFree(a, m);
+    mFree(a, c2);
     expect(a.atRest()).toEqual([]);
   });
 
   it('m_getcl with M_WAITOK at the mbuf limit sleeps for the mbuf, then takes a cluster', async () => {
     const { a } = fixture({ nmbufs: 1 });
-    const m0 = now(a.mGet(M_NOWAIT, MT_DATA));
-    const w = slept(a.mGetcl(M_WAITOK, MT_DATA, 0));
-    expect(a.mGetcl(M_NOWAIT, MT_DATA, 0)).toBeNull();
-    a.mFree(m0);
+    const m0 = now(mGet(a, M_NOWAIT, MT_DATA));
+    const w = slept(mGetcl(a, M_WAITOK, MT_DATA, 0));
+    expect(mGetcl(a, M_NOWAIT, MT_DATA, 0)).toBeNull();
+    mFree(a, m0);
     const m = await w;
     expect(m.m_ext?.ext_size).toBe(2048);
     expect(a.counters().mbuf).toMatchObject({ sleeps: 1, failures: 1 });
-    a.mFree(m);
+    mFree(a, m);
     expect(a.atRest()).toEqual([]);
   });
 });
@@ -119,11 +125,11 @@ describe('trace', () => {
     };
     diagnosticsChannel.subscribe(TRACE_CHANNELS.mbuf, onEvent);
     try {
-      const m = now(a.mGet(M_NOWAIT, MT_DATA));
-      expect(a.mGet(M_NOWAIT, MT_DATA)).toBeNull();
-      const w = slept(a.mGet(M_WAITOK, MT_DATA));
-      a.mFree(m);
-      a.mFree(await w);
+      const m = now(mGet(a, M_NOWAIT, MT_DATA));
+      expect(mGet(a, M_NOWAIT, MT_DATA)).toBeNull();
+      const w = slept(mGet(a, M_WAITOK, MT_DATA));
+      mFree(a, m);
+      mFree(a, await w);
     } finally {
       diagnosticsChannel.unsubscribe(TRACE_CHANNELS.mbuf, onEvent);
     }
@@ -145,11 +151,11 @@ describe('netstat -m', () => {
 
   it('prints lines 1-11 in the kernel layout', () => {
     const { a } = fixture({ nmbufs: 100, nmbclusters: 50 });
-    for (let i = 0; i < 3; i++) now(a.mGet(M_NOWAIT, MT_DATA));
-    now(a.mGetcl(M_NOWAIT, MT_DATA, 0));
-    now(a.mGetcl(M_NOWAIT, MT_DATA, 0));
+    for (let i = 0; i < 3; i++) now(mGet(a, M_NOWAIT, MT_DATA));
+    now(mGetcl(a, M_NOWAIT, MT_DATA, 0));
+    now(mGetcl(a, M_NOWAIT, MT_DATA, 0));
     const full = fixture({ nmbclusters: 0 }).a;
-    expect(full.mGetcl(M_NOWAIT, MT_DATA, 0)).toBeNull();
+    expect(mGetcl(full, M_NOWAIT, MT_DATA, 0)).toBeNull();
     expect(netstatMbufLines(a.counters())).toEqual([
       '5/59/64 mbufs in use (current/cache/total)',
       '2/14/16/50 mbuf clusters in use (current/cache/total/max)',

@@ -10,6 +10,10 @@ import {
   type Mbuf,
   MbufAllocator,
   MT_DATA,
+  mbAllocExtPgs,
+  mExtadd,
+  mExtPgAppend,
+  mGet,
 } from '../../src/mbuf/index.js';
 import { SocketLayer, type SocketLayerConfig } from '../../src/net/index.js';
 
@@ -55,10 +59,10 @@ export function makeRig(
     freed[page] = (freed[page] ?? 0) + 1;
   };
   const pageMbuf = (page: number, len = PAGE_SIZE, off = 0, notready = false): Mbuf => {
-    const m = mbufs.mGet(M_NOWAIT, MT_DATA);
+    const m = mGet(mbufs, M_NOWAIT, MT_DATA);
     if (!(m !== null && !(m instanceof Promise))) throw new Error('mGet failed');
     const view = new Uint8Array(physmem, page * PAGE_SIZE, PAGE_SIZE);
-    mbufs.mExtadd(m, view, PAGE_SIZE, pageFree, page, null, M_RDONLY, EXT_SFBUF);
+    mExtadd(mbufs, m, view, PAGE_SIZE, pageFree, page, null, M_RDONLY, EXT_SFBUF);
     m.m_data = off;
     m.m_len = len;
     if (notready) m.m_flags |= M_NOTREADY;
@@ -73,9 +77,9 @@ export function makeRig(
     }
   };
   const extpgMbuf = (firstPage: number, pageCount: number, nrdy: number): Mbuf => {
-    const m = mbufs.mbAllocExtPgs(M_NOWAIT, extpgFree, null, null, 0);
+    const m = mbAllocExtPgs(mbufs, M_NOWAIT, extpgFree, null, null, 0);
     if (!(m !== null && !(m instanceof Promise))) throw new Error('mbAllocExtPgs failed');
-    for (let i = 0; i < pageCount; i++) mbufs.mExtPgAppend(m, (firstPage + i) * PAGE_SIZE, 0, PAGE_SIZE);
+    for (let i = 0; i < pageCount; i++) mExtPgAppend(mbufs, m, (firstPage + i) * PAGE_SIZE, 0, PAGE_SIZE);
     const epg = m.m_epg;
     if (epg === null) throw new Error('no m_epg');
     epg.m_epg_nrdy = nrdy;

@@ -4,7 +4,18 @@
 // with hand-computed values, and run sbcheck (the O(n) recount) after every step.
 import { describe, expect, it } from 'vitest';
 import { KiB, MiB, PAGE_SIZE } from '../../src/kern/index.js';
-import { M_BLOCKED, M_NOTREADY, M_NOWAIT, MCLBYTES, MS_LIVE, MSIZE, MT_DATA } from '../../src/mbuf/index.js';
+import {
+  M_BLOCKED,
+  M_NOTREADY,
+  M_NOWAIT,
+  MCLBYTES,
+  MS_LIVE,
+  MSIZE,
+  MT_DATA,
+  mbFreeNotready,
+  mGet,
+  mGetcl,
+} from '../../src/mbuf/index.js';
 import {
   EINPROGRESS,
   SB_STOP,
@@ -96,9 +107,9 @@ describe('append / drop accounting', () => {
   it('frees empty ready mbufs and coalesces small writes into a writable tail', () => {
     const rig = makeRig();
     const sb = freshSb();
-    const cl = rig.mbufs.mGetcl(M_NOWAIT, MT_DATA, 0);
-    const small = rig.mbufs.mGet(M_NOWAIT, MT_DATA);
-    const empty = rig.mbufs.mGet(M_NOWAIT, MT_DATA);
+    const cl = mGetcl(rig.mbufs, M_NOWAIT, MT_DATA, 0);
+    const small = mGet(rig.mbufs, M_NOWAIT, MT_DATA);
+    const empty = mGet(rig.mbufs, M_NOWAIT, MT_DATA);
     if (cl === null || cl instanceof Promise || small === null || small instanceof Promise) throw new Error();
     if (empty === null || empty instanceof Promise) throw new Error();
     cl.m_buf.fill(1, cl.m_data, cl.m_data + 100);
@@ -115,7 +126,7 @@ describe('append / drop accounting', () => {
     expect(sb.sb_mbcnt).toBe(MSIZE + MCLBYTES);
     expect(sbcheck(sb)).toEqual([]);
     // A write bigger than MCLBYTES/4 is linked, not copied.
-    const big = rig.mbufs.mGetcl(M_NOWAIT, MT_DATA, 0);
+    const big = mGetcl(rig.mbufs, M_NOWAIT, MT_DATA, 0);
     if (big === null || big instanceof Promise) throw new Error();
     big.m_len = MCLBYTES / 4 + 1;
     sbappendstream(rig.mbufs, sb, big, false);
@@ -203,7 +214,7 @@ describe('not-ready data', () => {
     expect(nr.m_state).toBe(MS_LIVE);
     expect(nr.m_next?.m_state).toBe(MS_LIVE);
     expect(nr.m_next?.m_next).toBeNull();
-    rig.mbufs.mbFreeNotready(nr, 2);
+    mbFreeNotready(rig.mbufs, nr, 2);
     expect(rig.freed.slice(0, 4)).toEqual([1, 1, 1, 1]);
     expect(rig.mbufs.atRest()).toEqual([]);
   });

@@ -9,14 +9,14 @@
 // the kernel must be at rest afterwards.
 import { createHash } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
 import { HttpClient } from '../../src/load/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon } from '../http/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import { startReliabilityServer } from './server.js';
 
 const CLIENTS = 64;
@@ -25,7 +25,7 @@ const SNDBUF_BYTES = 64 * 1024;
 /** A quarter of what the send buffers hold in page mbufs together. */
 const NMBUFS = 256;
 
-const base = mkdtempSync(join(tmpdir(), 'zcsim-dry-'));
+const base = tempDir('zcsim-dry');
 const body = patternBytes(512 * 1024 + 7, 31);
 writeFileSync(join(base, 'big.bin'), body);
 const bodySha = createHash('sha256').update(body).digest('hex');
@@ -76,7 +76,7 @@ describe('a dry mbuf zone under many fast clients', () => {
       expect(headOnly).toBeGreaterThan(0);
     } finally {
       diagnosticsChannel.unsubscribe(TRACE_CHANNELS.sendfile, listener);
-      const rest = await atRestSoon(server, 5000);
+      const rest = await atRestSoon(server);
       await server.close();
       expect(rest).toEqual({ atRest: true, leaks: [] });
     }

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKernel, type Kernel } from '../../src/index.js';
 import { invariantsFromEnv, KernelAssertionError } from '../../src/kern/index.js';
+import { mFree, mGetcl } from '../../src/mbuf/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { PQ_INACTIVE, type VmPage } from '../../src/vm/index.js';
 import { testFile } from '../e2e/helpers.js';
@@ -107,15 +108,15 @@ describe('each DESIGN.md invariant is caught when broken', () => {
   it("an external buffer's reference count off (its free routine would run early or never)", async () => {
     const k = boot(true);
     await wiredPage(k);
-    const cl = k.mbufs.mGetcl(1, 1, 0);
+    const cl = mGetcl(k.mbufs, 1, 1, 0);
     if (cl === null || cl instanceof Promise) throw new Error('no cluster');
     cl.m_ext!.ext_count++;
-    expect(() => k.mbufs.mFree(cl)).toThrow(KernelAssertionError);
+    expect(() => mFree(k.mbufs, cl)).toThrow(KernelAssertionError);
   });
 
   it('a zone past its limit', () => {
     const k = createKernel({ physmemBytes: 1 << 20, nmbclusters: 2, invariants: true });
-    const a = k.mbufs.mGetcl(1, 1, 0);
+    const a = mGetcl(k.mbufs, 1, 1, 0);
     expect(a).not.toBeNull();
     const zone = (k.mbufs as unknown as { clusterZone: { items: unknown[] } }).clusterZone;
     zone.items.push(...zone.items);

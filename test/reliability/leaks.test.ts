@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { assertAtRest, createKernel, type Kernel, SF_NODISKIO } from '../../src/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { testFile } from '../e2e/helpers.js';
+import { atRestSoon, waitFor } from '../support/wait.js';
 
 const kernels: Kernel[] = [];
 afterAll(async () => {
@@ -33,7 +34,7 @@ async function drainUntil(t: MemoryTransport, done: Promise<unknown>): Promise<v
 }
 
 async function rest(k: Kernel): Promise<void> {
-  for (let i = 0; i < 1000 && !k.atRest().atRest; i++) await new Promise((r) => setTimeout(r, 5));
+  await atRestSoon(() => k.atRest());
   assertAtRest(k);
 }
 
@@ -49,7 +50,7 @@ describe('found by the soak and the schedules', () => {
     const first = k.sendfile(file, a, 0, 0, { flags: SF_NODISKIO });
     const ac = new AbortController();
     const second = k.sendfile(file, b, 0, 0, { headers: [new Uint8Array(300).fill(72)], signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => k.vm.busyWaits.size > 0, 'the second sender to sleep on a busy page');
     ac.abort();
     await expect(second).rejects.toMatchObject({ code: 'EINTR' });
     await first;
@@ -124,8 +125,7 @@ describe('memory pressure: senders wait or fail as they asked; nothing deadlocks
     const stalled = Array.from({ length: 5 }, () => new MemoryTransport());
     const sockets = stalled.map((t) => k.socket(t, { sndbufBytes: 48 * 1024 }));
     const stuck = sockets.map((so, i) => k.sendfile(big, so, i * 64 * 1024, 256 * 1024));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(k.vm.stats.v_free_count).toBe(0);
+    await waitFor(() => k.vm.stats.v_free_count === 0, 'the stalled readers to wire every page');
     const cold = await k.open(await testFile(200 * 1024, 73));
     const nodisk = new MemoryTransport({ autoDrain: true });
     const so1 = k.socket(nodisk);
@@ -134,8 +134,9 @@ describe('memory pressure: senders wait or fail as they asked; nothing deadlocks
     });
     const waiter = new MemoryTransport({ autoDrain: true });
     const so2 = k.socket(waiter, { sndbufBytes: 64 * 1024 });
+    const waitsBefore = k.vm.stats.vm_waits;
     const blocking = k.sendfile(cold, so2, 0, 0);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => k.vm.stats.vm_waits > waitsBefore, 'the blocking sender to wait for a free page');
     // The stalled readers read at last: pages come free, every sender finishes.
     await Promise.all(stalled.map((t, i) => drainUntil(t, stuck[i]!)));
     await drainUntil(waiter, blocking);

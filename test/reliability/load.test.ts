@@ -9,14 +9,14 @@
 // operation would take minutes); the smaller tests run with them, and the at-rest check here is
 // the same. Bounds: LOAD_MS of load, then at most DRAIN_MS for the last responses.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPrng, type Prng } from '../../src/kern/index.js';
 import { HttpClient } from '../../src/load/index.js';
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running } from '../http/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import { startReliabilityServer } from './server.js';
 
 const CONNECTIONS = 1000;
@@ -36,7 +36,7 @@ const FILES: Readonly<Record<string, number>> = {
 };
 const NAMES = Object.keys(FILES);
 
-const base = mkdtempSync(join(tmpdir(), 'zcsim-load-'));
+const base = tempDir('zcsim-load');
 const contents = new Map<string, Buffer>();
 for (const [i, name] of NAMES.entries()) {
   const b = patternBytes(FILES[name]!, 11 + i);
@@ -154,14 +154,8 @@ describe('load over loopback', () => {
       new Promise<boolean>((r) => setTimeout(() => r(false), LOAD_MS + DRAIN_MS)),
     ]);
     clearInterval(sampler);
-    const verdict = await atRestSoon(srv.server, 10_000);
+    const verdict = await atRestSoon(srv.server);
     const routes = srv.server.zcsim.routes;
-    console.log(
-      `load: ${held} connections held, ${t.completed} responses verified (${(t.bytesVerified / 2 ** 20).toFixed(1)} MiB), ` +
-        `${t.aborted} aborted by the peer, ${t.errors.length} errors; RSS peak ${(rssPeak / 2 ** 20).toFixed(0)} MiB ` +
-        `(+${((rssPeak - rssBefore) / 2 ** 20).toFixed(0)} MiB); server aborted ${routes.zerocopy.aborted + routes.copy.aborted}, ` +
-        `errors ${routes.zerocopy.errors + routes.copy.errors}; at rest: ${verdict.atRest}`,
-    );
     expect(held).toBe(CONNECTIONS);
     expect(drained, 'every peer finished within the drain bound').toBe(true);
     expect(t.errors.slice(0, 10)).toEqual([]);

@@ -2,20 +2,27 @@
 // through a view of the Vm's physmem, in both the direct map and the KVA pool.
 // Method: page a small temporary file into a real Vm, wire its pages, map them with each kind of
 // sf_buf map, compare bytes, then unmap, unwire and close, and check both rooms are at rest.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
 import { createSfBufMap, SFB_CATCH, type SfBuf, type SfBufVm } from '../../src/sfbuf/index.js';
-import { PQ_INACTIVE, Vm, type VmPage } from '../../src/vm/index.js';
+import {
+  PQ_INACTIVE,
+  Vm,
+  type VmPage,
+  vmObjectClose,
+  vmObjectOpen,
+  vmPagerGetPages,
+} from '../../src/vm/index.js';
+import { tempDir } from '../support/tmp.js';
 
 let dir = '';
 let path = '';
 const content = new Uint8Array(3 * PAGE_SIZE).map((_, i) => (i * 7 + (i >> 12)) & 0xff);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'zcsim-sfbuf-'));
+  dir = tempDir('zcsim-sfbuf');
   path = join(dir, 'file.bin');
   await writeFile(path, content);
 });
@@ -33,9 +40,9 @@ describe.each(['dmap', 'kva'] as const)('sf_buf over the real Vm (%s)', (kind) =
     });
     const narrow: SfBufVm = vm;
     const map = createSfBufMap(narrow, { kind, nsfbufs: 2, cpuCount: 2, invariants: true, kernelId: 3 });
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const run: VmPage[] = [0, 1, 2].map((p) => vm.vmPageAlloc(obj, p)!);
-    await vm.vmPagerGetPages(obj, run, 0);
+    await vmPagerGetPages(vm, obj, run, 0);
     for (const m of run) vm.vmPageWire(m);
     const sfs: SfBuf[] = [];
     for (const [i, m] of run.slice(0, 2).entries()) {
@@ -51,7 +58,7 @@ describe.each(['dmap', 'kva'] as const)('sf_buf over the real Vm (%s)', (kind) =
     }
     for (const sf of sfs) map.sfBufFree(sf);
     for (const m of run) vm.vmPageUnwire(m, PQ_INACTIVE);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
     expect(map.atRest()).toEqual([]);
     expect(vm.atRest()).toEqual([]);
   });

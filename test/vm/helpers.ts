@@ -1,9 +1,9 @@
 // Shared fixtures for the vm tests: a small Vm on a manual clock and real temp files.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPrng, ManualClock, PAGE_SIZE } from '../../src/kern/index.js';
 import { Vm, type VmConfig } from '../../src/vm/index.js';
+import { tempDir as newTempDir } from '../support/tmp.js';
 
 export function makeVm(pageCount: number, extra: Partial<VmConfig> = {}): Vm {
   return new Vm({
@@ -30,7 +30,7 @@ export interface TempDir {
 }
 
 export async function tempDir(): Promise<TempDir> {
-  const dir = await mkdtemp(join(tmpdir(), 'zcsim-vm-'));
+  const dir = newTempDir('zcsim-vm');
   return {
     dir,
     async file(name, bytes) {

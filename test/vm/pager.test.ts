@@ -3,14 +3,27 @@
 // counted and parked on the inactive queue; EOF is zero-filled; an I/O error leaves every page
 // unbusied and invalid; a changed file invalidates its cached pages (wired ones detached);
 // opens share one object per file and report errno codes.
-// Method: real temp files under os.tmpdir(), a small Vm with invariants on, and the pagerFault
+// Method: real temp files in the run's folder under .cache, a small Vm with invariants on, and the pagerFault
 // hook and a ManualClock for the failure and disk-time cases.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, PAGE_SIZE, TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
-import { PQ_FREE, PQ_INACTIVE, PQ_NONE, type Vm, type VmObject, type VmPage } from '../../src/vm/index.js';
+import {
+  PQ_FREE,
+  PQ_INACTIVE,
+  PQ_NONE,
+  type Vm,
+  type VmObject,
+  type VmPage,
+  vmObjectClose,
+  vmObjectOpen,
+  vmObjectRevalidate,
+  vmPageBusySleep,
+  vmPageoutScan,
+  vmPagerGetPages,
+} from '../../src/vm/index.js';
 import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
 
 const FILE_BYTES = 20 * PAGE_SIZE + 123; // 21 pages, the last one mostly past EOF
@@ -38,11 +51,11 @@ function filePage(pindex: number): Uint8Array {
 describe('zero-copy page-in', () => {
   it('fills pages with the file bytes, as views of vm.physmem', async () => {
     const vm = makeVm(64);
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     expect(obj.sizeBytes).toBe(FILE_BYTES);
     const run = allocRun(vm, obj, 2, 4);
     for (const m of run) vm.vmPageWire(m);
-    await vm.vmPagerGetPages(obj, run, 0);
+    await vmPagerGetPages(vm, obj, run, 0);
     for (const m of run) {
       const view = vm.pageBytes(m);
       expect(view.buffer).toBe(vm.physmem);
@@ -64,14 +77,14 @@ describe('zero-copy page-in', () => {
     expect(vm.stats.pageins).toBe(1);
     expect(vm.stats.pages_paged_in).toBe(4);
     expect(vm.atRest()).toEqual([]);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('reads ahead up to EOF, counts it, and zero-fills past EOF', async () => {
     const vm = makeVm(64);
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const run = allocRun(vm, obj, 16, 1);
-    const ra = await vm.vmPagerGetPages(obj, run, 10);
+    const ra = await vmPagerGetPages(vm, obj, run, 10);
     expect(ra).toBe(4); // pages 17..20: page 20 holds the last 123 bytes
     expect(vm.stats.readahead_pages).toBe(4);
     expect(vm.stats.pages_paged_in).toBe(5);
@@ -82,7 +95,7 @@ describe('zero-copy page-in', () => {
       expect(Buffer.from(vm.pageBytes(m)).equals(filePage(p))).toBe(true);
     }
     expect(vm.vmPageLookup(obj, 21)).toBeNull();
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('publishes pagein events on the vm trace channel', async () => {
@@ -93,9 +106,9 @@ describe('zero-copy page-in', () => {
     diagnosticsChannel.subscribe(TRACE_CHANNELS.vm, listener);
     try {
       const vm = makeVm(16, { kernelId: 77 });
-      const obj = await vm.vmObjectOpen(path);
-      await vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 2), 1);
-      await vm.vmObjectClose(obj);
+      const obj = await vmObjectOpen(vm, path);
+      await vmPagerGetPages(vm, obj, allocRun(vm, obj, 0, 2), 1);
+      await vmObjectClose(vm, obj);
     } finally {
       diagnosticsChannel.unsubscribe(TRACE_CHANNELS.vm, listener);
     }
@@ -105,21 +118,21 @@ describe('zero-copy page-in', () => {
 
   it('stops read-ahead at a resident page', async () => {
     const vm = makeVm(64);
-    const obj = await vm.vmObjectOpen(path);
-    await vm.vmPagerGetPages(obj, allocRun(vm, obj, 5, 1), 0);
-    expect(await vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 2), 8)).toBe(3);
+    const obj = await vmObjectOpen(vm, path);
+    await vmPagerGetPages(vm, obj, allocRun(vm, obj, 5, 1), 0);
+    expect(await vmPagerGetPages(vm, obj, allocRun(vm, obj, 0, 2), 8)).toBe(3);
     expect(vm.stats.readahead_pages).toBe(3);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('wakes busy sleepers when the read completes, and takes disk time on the clock', async () => {
     const clock = new ManualClock();
     const vm = makeVm(32, { clock, diskLatencyMs: 5, diskBandwidthMBps: 4.096 });
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const run = allocRun(vm, obj, 0, 2);
-    const read = vm.vmPagerGetPages(obj, run, 0);
+    const read = vmPagerGetPages(vm, obj, run, 0);
     let woke = false;
-    const sleeper = vm.vmPageBusySleep(run[1] as VmPage).then(() => {
+    const sleeper = vmPageBusySleep(vm, run[1] as VmPage).then(() => {
       woke = true;
     });
     expect(vm.atRest().join()).toMatch(/busy/);
@@ -134,7 +147,7 @@ describe('zero-copy page-in', () => {
     expect(woke).toBe(true);
     expect(Buffer.from(vm.pageBytes(run[1] as VmPage)).equals(filePage(1))).toBe(true);
     expect(vm.atRest()).toEqual([]);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 });
 
@@ -144,7 +157,7 @@ describe('scattered frames', () => {
     const big = fileBytes(pages * PAGE_SIZE, 21);
     const p = await tmp.file('big.bin', big);
     const vm = makeVm(2 * pages + 8, { freeTargetPages: 1 });
-    const obj = await vm.vmObjectOpen(p);
+    const obj = await vmObjectOpen(vm, p);
     // Take every frame, then give back every other one: no two free frames are adjacent.
     const filler = allocRun(vm, obj, 100_000, vm.pageCount);
     filler.forEach((m, i) => {
@@ -154,7 +167,7 @@ describe('scattered frames', () => {
     expect(
       again.filter((m, i) => i > 0 && m.physIndex === (again[i - 1] as VmPage).physIndex + 1).length,
     ).toBe(0);
-    await vm.vmPagerGetPages(obj, again, 0);
+    await vmPagerGetPages(vm, obj, again, 0);
     filler.forEach((m, i) => {
       if (i % 2 === 1) vm.vmPageXunbusy(m);
     });
@@ -163,7 +176,7 @@ describe('scattered frames', () => {
         Buffer.from(vm.pageBytes(m)).equals(big.subarray(m.pindex * PAGE_SIZE, (m.pindex + 1) * PAGE_SIZE)),
       ).toBe(true);
     }
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 });
 
@@ -171,14 +184,14 @@ describe('pager failure', () => {
   it('EIO leaves every page unbusied and invalid: unwired ones and read-ahead freed', async () => {
     let fail = true;
     const vm = makeVm(32, { pagerFault: () => fail });
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const run = allocRun(vm, obj, 3, 3);
     vm.vmPageWire(run[0] as VmPage);
     let sleeperWoke = false;
-    const sleeper = vm.vmPageBusySleep(run[2] as VmPage).then(() => {
+    const sleeper = vmPageBusySleep(vm, run[2] as VmPage).then(() => {
       sleeperWoke = true;
     });
-    await expect(vm.vmPagerGetPages(obj, run, 4)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(vmPagerGetPages(vm, obj, run, 4)).rejects.toMatchObject({ code: 'EIO' });
     await sleeper;
     expect(sleeperWoke).toBe(true);
     for (const m of vm.pages) expect(m.busy).toBe(false);
@@ -195,20 +208,20 @@ describe('pager failure', () => {
     fail = false;
     const again = vm.vmPageLookup(obj, 3) as VmPage;
     vm.vmPageFree(again);
-    await vm.vmPagerGetPages(obj, allocRun(vm, obj, 3, 1), 0);
+    await vmPagerGetPages(vm, obj, allocRun(vm, obj, 3, 1), 0);
     expect(Buffer.from(vm.pageBytes(vm.vmPageLookup(obj, 3) as VmPage)).equals(filePage(3))).toBe(true);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('a short read (the file shrank under the pager) is EIO too', async () => {
     const p = await tmp.file('shrinks.bin', fileBytes(8 * PAGE_SIZE, 3));
     const vm = makeVm(32);
-    const obj = await vm.vmObjectOpen(p);
+    const obj = await vmObjectOpen(vm, p);
     await writeFile(p, fileBytes(PAGE_SIZE, 3));
-    await expect(vm.vmPagerGetPages(obj, allocRun(vm, obj, 4, 2), 0)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(vmPagerGetPages(vm, obj, allocRun(vm, obj, 4, 2), 0)).rejects.toMatchObject({ code: 'EIO' });
     expect(vm.stats.v_free_count).toBe(32);
     expect(vm.atRest()).toEqual([]);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 });
 
@@ -216,28 +229,28 @@ describe('reads in flight', () => {
   it('re-reads an invalid page in place after vmPageTryXbusy', async () => {
     let fail = true;
     const vm = makeVm(16, { pagerFault: () => fail });
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const [m] = allocRun(vm, obj, 9, 1) as [VmPage];
     vm.vmPageWire(m);
-    await expect(vm.vmPagerGetPages(obj, [m], 0)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(vmPagerGetPages(vm, obj, [m], 0)).rejects.toMatchObject({ code: 'EIO' });
     fail = false;
     expect(vm.vmPageTryXbusy(m)).toBe(true);
     expect(vm.vmPageTryXbusy(m)).toBe(false);
-    await vm.vmPagerGetPages(obj, [m], 0);
+    await vmPagerGetPages(vm, obj, [m], 0);
     expect(m.valid && !m.busy).toBe(true);
     expect(Buffer.from(vm.pageBytes(m)).equals(filePage(9))).toBe(true);
     vm.vmPageUnwire(m, PQ_INACTIVE);
     expect(vm.atRest()).toEqual([]);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('close waits for the reads in flight before closing the file', async () => {
     const clock = new ManualClock();
     const vm = makeVm(16, { clock, diskLatencyMs: 10 });
-    const obj = await vm.vmObjectOpen(path);
-    const read = vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 2), 0);
+    const obj = await vmObjectOpen(vm, path);
+    const read = vmPagerGetPages(vm, obj, allocRun(vm, obj, 0, 2), 0);
     let closed = false;
-    const close = vm.vmObjectClose(obj).then(() => {
+    const close = vmObjectClose(vm, obj).then(() => {
       closed = true;
     });
     await new Promise((r) => setTimeout(r, 10));
@@ -256,12 +269,12 @@ describe('reads in flight', () => {
     const p = await tmp.file('moving.bin', fileBytes(4 * PAGE_SIZE, 9));
     const clock = new ManualClock();
     const vm = makeVm(16, { clock, diskLatencyMs: 10 });
-    const obj = await vm.vmObjectOpen(p);
+    const obj = await vmObjectOpen(vm, p);
     const [a, b] = allocRun(vm, obj, 0, 2) as [VmPage, VmPage];
     vm.vmPageWire(a);
-    const read = vm.vmPagerGetPages(obj, [a, b], 2);
+    const read = vmPagerGetPages(vm, obj, [a, b], 2);
     await writeFile(p, fileBytes(3 * PAGE_SIZE, 10));
-    await vm.vmObjectRevalidate(obj);
+    await vmObjectRevalidate(vm, obj);
     expect(obj.generation).toBe(1);
     expect(obj.pages.size).toBe(0);
     expect(a.object).toBeNull();
@@ -274,7 +287,7 @@ describe('reads in flight', () => {
     vm.vmPageUnwire(a, PQ_INACTIVE);
     expect(vm.stats.v_free_count).toBe(16);
     expect(vm.atRest()).toEqual([]);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 });
 
@@ -282,16 +295,16 @@ describe('buffer cache objects', () => {
   it('invalidates on a size or mtime change: unwired pages freed, wired ones detached', async () => {
     const p = await tmp.file('changes.bin', fileBytes(6 * PAGE_SIZE, 5));
     const vm = makeVm(32);
-    const obj = await vm.vmObjectOpen(p);
+    const obj = await vmObjectOpen(vm, p);
     const run = allocRun(vm, obj, 0, 6);
-    await vm.vmPagerGetPages(obj, run, 0);
+    await vmPagerGetPages(vm, obj, run, 0);
     const wired = run[1] as VmPage;
     vm.vmPageWire(wired);
-    await vm.vmObjectRevalidate(obj); // unchanged: nothing happens
+    await vmObjectRevalidate(vm, obj); // unchanged: nothing happens
     expect(obj.pages.size).toBe(6);
     const st = await stat(p);
     await utimes(p, st.atime, new Date(st.mtimeMs + 5000));
-    await vm.vmObjectRevalidate(obj);
+    await vmObjectRevalidate(vm, obj);
     expect(obj.generation).toBe(1);
     expect(obj.pages.size).toBe(0);
     expect(vm.stats.invalidations).toBe(6);
@@ -301,15 +314,15 @@ describe('buffer cache objects', () => {
     expect(vm.vmPageUnwire(wired, PQ_INACTIVE)).toBe(true); // object gone: freed
     expect(vm.stats.v_free_count).toBe(32);
     // A shrink: pages past the new end (and all others) are dropped; new reads see new bytes.
-    await vm.vmPagerGetPages(obj, allocRun(vm, obj, 0, 4), 0);
+    await vmPagerGetPages(vm, obj, allocRun(vm, obj, 0, 4), 0);
     const smaller = fileBytes(PAGE_SIZE + 10, 6);
     await writeFile(p, smaller);
-    await vm.vmObjectRevalidate(obj);
+    await vmObjectRevalidate(vm, obj);
     expect(obj.sizeBytes).toBe(PAGE_SIZE + 10);
     expect(obj.pages.size).toBe(0);
     const [m0, m1] = allocRun(vm, obj, 0, 2) as [VmPage, VmPage];
-    expect(await vm.vmPagerGetPages(obj, [m0], 4)).toBe(0);
-    await vm.vmPagerGetPages(obj, [m1], 0);
+    expect(await vmPagerGetPages(vm, obj, [m0], 4)).toBe(0);
+    await vmPagerGetPages(vm, obj, [m1], 0);
     expect(Buffer.from(vm.pageBytes(m0)).equals(smaller.subarray(0, PAGE_SIZE))).toBe(true);
     expect(vm.pageBytes(m1).subarray(0, 10)).toEqual(smaller.subarray(PAGE_SIZE));
     expect(
@@ -319,36 +332,36 @@ describe('buffer cache objects', () => {
         .every((b) => b === 0),
     ).toBe(true);
     expect(obj.generation).toBe(2);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('shares one object per file; pages stay cached across close and reopen', async () => {
     const vm = makeVm(32);
-    const a = await vm.vmObjectOpen(path);
-    const b = await vm.vmObjectOpen(join(tmp.dir, '.', 'data.bin'));
+    const a = await vmObjectOpen(vm, path);
+    const b = await vmObjectOpen(vm, join(tmp.dir, '.', 'data.bin'));
     expect(b).toBe(a);
     expect(a.ref_count).toBe(2);
-    await vm.vmPagerGetPages(a, allocRun(vm, a, 0, 2), 0);
-    await vm.vmObjectClose(a);
-    await vm.vmObjectClose(b);
+    await vmPagerGetPages(vm, a, allocRun(vm, a, 0, 2), 0);
+    await vmObjectClose(vm, a);
+    await vmObjectClose(vm, b);
     expect(a.fh).toBeNull();
-    const c = await vm.vmObjectOpen(path);
+    const c = await vmObjectOpen(vm, path);
     expect(c).toBe(a);
     expect(vm.vmPageLookup(c, 1)?.valid).toBe(true);
-    await vm.vmObjectClose(c);
-    vm.vmPageout(vm.pageCount); // the last pages go: the object leaves the registry
-    const d = await vm.vmObjectOpen(path);
+    await vmObjectClose(vm, c);
+    vmPageoutScan(vm, vm.pageCount); // the last pages go: the object leaves the registry
+    const d = await vmObjectOpen(vm, path);
     expect(d).not.toBe(a);
-    await vm.vmObjectClose(d);
+    await vmObjectClose(vm, d);
   });
 
   it('reports ENOENT, EISDIR and EINVAL as SysError codes', async () => {
     const vm = makeVm(8);
-    await expect(vm.vmObjectOpen(join(tmp.dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(vm.vmObjectOpen(join(tmp.dir, 'data.bin', 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(vmObjectOpen(vm, join(tmp.dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(vmObjectOpen(vm, join(tmp.dir, 'data.bin', 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
     await mkdir(join(tmp.dir, 'sub'));
-    await expect(vm.vmObjectOpen(join(tmp.dir, 'sub'))).rejects.toMatchObject({ code: 'EISDIR' });
-    await expect(vm.vmObjectOpen('/dev/null')).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(vmObjectOpen(vm, join(tmp.dir, 'sub'))).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(vmObjectOpen(vm, '/dev/null')).rejects.toMatchObject({ code: 'EINVAL' });
     expect(vm.objects.size).toBe(0);
   });
 });

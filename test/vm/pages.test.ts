@@ -16,6 +16,10 @@ import {
   type VmPage,
   VPR_NOREUSE,
   VPR_TRYFREE,
+  vmObjectClose,
+  vmObjectOpen,
+  vmPageoutScan,
+  vmPagerGetPages,
 } from '../../src/vm/index.js';
 import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
 
@@ -35,7 +39,7 @@ async function resident(vm: Vm, obj: VmObject, pindex: number, count: number): P
     if (!m) throw new Error('out of pages');
     run.push(m);
   }
-  await vm.vmPagerGetPages(obj, run, 0);
+  await vmPagerGetPages(vm, obj, run, 0);
   return run;
 }
 
@@ -58,7 +62,7 @@ describe('allocation', () => {
 
   it('gives consecutive file pages consecutive frames, and a second file its own run', async () => {
     const vm = makeVm(64, { freeTargetPages: 1 });
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const a = [0, 1, 2, 3].map((p) => vm.vmPageAlloc(obj, p) as VmPage);
     expect(a.map((m) => m.physIndex)).toEqual([0, 1, 2, 3]);
     for (const m of a) expect(m.busy && !m.valid && m.queue === PQ_NONE).toBe(true);
@@ -70,12 +74,12 @@ describe('allocation', () => {
     expect(next.physIndex).toBe(4);
     for (const m of [...a, other, next]) vm.vmPageXunbusy(m); // invalid and unwired: freed
     expect(vm.stats.v_free_count).toBe(64);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('returns null when every page is wired, and vmWait wakes on an unwire', async () => {
     const vm = makeVm(8);
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const pages = await resident(vm, obj, 0, 8);
     for (const m of pages) vm.vmPageWire(m);
     expect(vm.stats.v_wire_count).toBe(8);
@@ -96,7 +100,7 @@ describe('allocation', () => {
     vm.vmPageXunbusy(m);
     for (const p of pages) if (p.wireCount > 0) vm.vmPageUnwire(p, PQ_INACTIVE);
     expect(vm.atRest()).toEqual([]);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 
   it('vmWait rejects with EINTR when its signal aborts', async () => {
@@ -114,9 +118,9 @@ describe('wiring and the release rules', () => {
   let obj: VmObject;
   beforeAll(async () => {
     vm = makeVm(32);
-    obj = await vm.vmObjectOpen(path);
+    obj = await vmObjectOpen(vm, path);
   });
-  afterAll(() => vm.vmObjectClose(obj));
+  afterAll(() => vmObjectClose(vm, obj));
 
   it('wiring takes a page off its queue; the last unwire puts it at the inactive tail', async () => {
     const [a, b] = (await resident(vm, obj, 0, 2)) as [VmPage, VmPage];
@@ -138,7 +142,7 @@ describe('wiring and the release rules', () => {
   it('unwire to PQ_ACTIVE activates; a page active before wiring stays active, referenced', async () => {
     const m = vm.vmPageAlloc(obj, 2) as VmPage;
     vm.vmPageWire(m); // wired while busy: not a cache hit, so not referenced
-    await vm.vmPagerGetPages(obj, [m], 0);
+    await vmPagerGetPages(vm, obj, [m], 0);
     vm.vmPageUnwire(m, PQ_ACTIVE);
     expect(m.queue).toBe(PQ_ACTIVE);
     expect(m.referenced).toBe(false);
@@ -188,7 +192,7 @@ describe('wiring and the release rules', () => {
   it('VPR_TRYFREE on a busy page unwires it to the inactive head instead', async () => {
     const m = vm.vmPageAlloc(obj, 5) as VmPage;
     vm.vmPageWire(m);
-    const read = vm.vmPagerGetPages(obj, [m], 0);
+    const read = vmPagerGetPages(vm, obj, [m], 0);
     vm.vmPageRelease(m, VPR_TRYFREE);
     expect(vm.inactive.head).toBe(m);
     expect(m.busy).toBe(true);
@@ -203,7 +207,7 @@ describe('wiring and the release rules', () => {
     expect(() => vm.vmPageUnwire(m, PQ_INACTIVE)).toThrow(KernelAssertionError);
     vm.vmPageWire(m);
     expect(() => vm.vmPageFree(m)).toThrow(KernelAssertionError);
-    vm.vmPageout(vm.pageCount); // reclaim everything it can
+    vmPageoutScan(vm, vm.pageCount); // reclaim everything it can
     expect(vm.vmPageLookup(obj, 6)).toBe(m);
     expect(m.wireCount).toBe(1);
     vm.vmPageUnwire(m, PQ_INACTIVE);
@@ -214,7 +218,7 @@ describe('wiring and the release rules', () => {
 describe('page daemon', () => {
   it('evicts least recently used first and gives referenced pages a second chance', async () => {
     const vm = makeVm(16, { freeTargetPages: 5 });
-    const obj = await vm.vmObjectOpen(path);
+    const obj = await vmObjectOpen(vm, path);
     const pages = await resident(vm, obj, 0, 12); // 4 free now
     // Use page 0 again (wire+unwire requeues it at the tail) and make page 1 active-referenced.
     vm.vmPageWire(pages[0] as VmPage);
@@ -229,9 +233,9 @@ describe('page daemon', () => {
     expect(vm.vmPageLookup(obj, 2)).toBeNull();
     vm.vmPageXunbusy(m);
     // Pressure until everything unwired went: active pages age to inactive and go too.
-    expect(vm.vmPageout(vm.pageCount)).toBe(11);
+    expect(vmPageoutScan(vm, vm.pageCount)).toBe(11);
     expect(vm.stats.v_free_count).toBe(16);
-    await vm.vmObjectClose(obj);
+    await vmObjectClose(vm, obj);
   });
 });
 

@@ -21,6 +21,11 @@ import {
   type VmPage,
   VPR_NOREUSE,
   VPR_TRYFREE,
+  vmObjectClose,
+  vmObjectOpen,
+  vmObjectRevalidate,
+  vmPageoutScan,
+  vmPagerGetPages,
 } from '../../src/vm/index.js';
 import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
 
@@ -125,7 +130,7 @@ function hold(w: World, m: VmPage): void {
 /** Starts one pager read; its disk time is gated until `fire`. EIO only when the hook said so. */
 function startRead(w: World, obj: VmObject, run: VmPage[], readahead: number, fail: boolean) {
   w.failNext = fail;
-  const done = w.vm.vmPagerGetPages(obj, run, readahead).then(
+  const done = vmPagerGetPages(w.vm, obj, run, readahead).then(
     () => expect(fail).toBe(false),
     (e: { code?: string }) => {
       expect(fail && e.code === 'EIO').toBe(true);
@@ -196,13 +201,13 @@ async function step(w: World, cmd: Cmd): Promise<void> {
       return;
     }
     case 'pageout':
-      vm.vmPageout(cmd.target);
+      vmPageoutScan(vm, cmd.target);
       return;
     case 'touch': {
       const obj = w.objs[cmd.file] as VmObject;
       w.mtimeMs += 1000;
       await utimes(obj.path, w.mtimeMs / 1000, w.mtimeMs / 1000);
-      await vm.vmObjectRevalidate(obj);
+      await vmObjectRevalidate(vm, obj);
       return;
     }
   }
@@ -246,7 +251,7 @@ describe('vm under memory pressure (property)', () => {
           mtimeMs: 1_700_000_000_000,
         };
         const vm = world.vm;
-        for (const path of paths) world.objs.push(await vm.vmObjectOpen(path));
+        for (const path of paths) world.objs.push(await vmObjectOpen(vm, path));
         for (const cmd of cmds) {
           await step(world, cmd);
           checkModel(world);
@@ -255,7 +260,7 @@ describe('vm under memory pressure (property)', () => {
         for (const h of world.holds.splice(0)) vm.vmPageUnwire(h.m, PQ_INACTIVE);
         expect(vm.atRest()).toEqual([]);
         expect(vm.stats.v_free_count + vm.stats.v_active_count + vm.stats.v_inactive_count).toBe(PAGES);
-        for (const obj of world.objs) await vm.vmObjectClose(obj);
+        for (const obj of world.objs) await vmObjectClose(vm, obj);
       },
     );
     try {

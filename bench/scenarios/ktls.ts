@@ -7,18 +7,18 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createKernel, type Kernel } from '../src/index.js';
-import { formatBytes, MiB } from '../src/kern/index.js';
+import { createKernel, type Kernel } from '../../src/index.js';
+import { formatBytes, MiB } from '../../src/kern/index.js';
 import {
   TCP_TLS_MODE_IFNET,
   TCP_TLS_MODE_SW,
   TLS_MAJOR_VER_ONE,
   TLS_MINOR_VER_THREE,
-} from '../src/ktls/index.js';
-import { median } from '../src/load/index.js';
-import type { Transport } from '../src/net/index.js';
-import { machineInfo, machineLine } from './lib/machine.js';
-import type { BenchOptions } from './lib/options.js';
+} from '../../src/ktls/index.js';
+import { median } from '../../src/load/index.js';
+import type { Transport } from '../../src/net/index.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
+import type { KtlsOptions } from '../lib/options.js';
 
 const MODES = ['plain', 'sw', 'ifnet'] as const;
 type Mode = (typeof MODES)[number];
@@ -70,7 +70,7 @@ async function measure(kernel: Kernel, filePath: string, sizeBytes: number, mode
 }
 
 /** Runs the scenario; writes ktls.md in `dir` and returns it. */
-export async function runKtlsCost(options: BenchOptions, dir: string): Promise<string> {
+export async function runKtlsCost(options: KtlsOptions, dir: string): Promise<string> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zcsim-ktls-'));
   const results = new Map<string, number[]>();
   try {

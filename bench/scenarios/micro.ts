@@ -2,16 +2,35 @@
 // invariant checks off, as tinybench measures them. Each task runs a batch of BATCH operations
 // per sample (a single sf_buf alloc+free is far below the timer's resolution) and reports the
 // median sample / BATCH. Targets: every operation < 150 ns/op, direct-map alloc+free < 50 ns/op.
-// Writes micro.json and micro.md in the results folder and returns the table.
+// Then the wire model's price on the send path (wire-cost.ts). Writes micro.json and micro.md in
+// the results folder and returns the tables.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { MiB, PAGE_SIZE, realClock } from '../src/kern/index.js';
-import { EXT_SFBUF, M_NOWAIT, type Mbuf, MbufAllocator, MT_DATA } from '../src/mbuf/index.js';
-import { createSfBufMap, type SfBuf, type SfBufMap } from '../src/sfbuf/index.js';
-import { PQ_INACTIVE, Vm, type VmObject, type VmPage } from '../src/vm/index.js';
-import { machineInfo, machineLine } from './lib/machine.js';
+import { MiB, PAGE_SIZE, realClock } from '../../src/kern/index.js';
+import {
+  EXT_SFBUF,
+  M_NOWAIT,
+  type Mbuf,
+  MbufAllocator,
+  MT_DATA,
+  mExtadd,
+  mFree,
+  mGet,
+  mGetcl,
+} from '../../src/mbuf/index.js';
+import { createSfBufMap, type SfBuf, type SfBufMap } from '../../src/sfbuf/index.js';
+import {
+  PQ_INACTIVE,
+  Vm,
+  type VmObject,
+  type VmPage,
+  vmObjectOpen,
+  vmPagerGetPages,
+} from '../../src/vm/index.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
+import { measureWireCost, wireCostMarkdown } from './wire-cost.js';
 
 const BATCH = 1000;
 const PAGES = 64;
@@ -32,14 +51,14 @@ async function makeFixture(): Promise<Fixture> {
   const file = path.join(dir, 'pages.bin');
   writeFileSync(file, new Uint8Array(PAGES * PAGE_SIZE).fill(0x5a));
   const vm = new Vm({ physmemBytes: 16 * MiB, invariants: false, clock: realClock(), kernelId: 1 });
-  const obj = await vm.vmObjectOpen(file);
+  const obj = await vmObjectOpen(vm, file);
   const pages: VmPage[] = [];
   for (let i = 0; i < PAGES; i++) {
     const m = vm.vmPageAlloc(obj, i);
     if (!m) throw new Error('micro: no free page');
     pages.push(m);
   }
-  await vm.vmPagerGetPages(obj, pages, 0);
+  await vmPagerGetPages(vm, obj, pages, 0);
   return { vm, obj, pages, dir };
 }
 
@@ -87,16 +106,16 @@ function addTasks(bench: Bench, f: Fixture, mbufs: MbufAllocator) {
     .add('sf_buf alloc+free (kva, hash hit)', sfBufAllocFree(kvaHit, f.pages, 16))
     .add('sf_buf alloc+free (kva, miss: remap)', sfBufAllocFree(kvaMiss, f.pages, WIRED))
     .add('mbuf get+free', () => {
-      for (let n = 0; n < BATCH; n++) mbufs.mFree(mbufs.mGet(M_NOWAIT, MT_DATA) as Mbuf);
+      for (let n = 0; n < BATCH; n++) mFree(mbufs, mGet(mbufs, M_NOWAIT, MT_DATA) as Mbuf);
     })
     .add('cluster get+free', () => {
-      for (let n = 0; n < BATCH; n++) mbufs.mFree(mbufs.mGetcl(M_NOWAIT, MT_DATA, 0) as Mbuf);
+      for (let n = 0; n < BATCH; n++) mFree(mbufs, mGetcl(mbufs, M_NOWAIT, MT_DATA, 0) as Mbuf);
     })
     .add('ext mbuf extadd+free', () => {
       for (let n = 0; n < BATCH; n++) {
-        const m = mbufs.mGet(M_NOWAIT, MT_DATA) as Mbuf;
-        mbufs.mExtadd(m, extBuffer, PAGE_SIZE, extFree, null, null, 0, EXT_SFBUF);
-        mbufs.mFree(m);
+        const m = mGet(mbufs, M_NOWAIT, MT_DATA) as Mbuf;
+        mExtadd(mbufs, m, extBuffer, PAGE_SIZE, extFree, null, null, 0, EXT_SFBUF);
+        mFree(mbufs, m);
       }
     });
   let i = WIRED;
@@ -173,11 +192,12 @@ export async function runMicro(dir: string): Promise<string> {
   const counters = { kvaHit: maps.kvaHit.counters(), kvaMiss: maps.kvaMiss.counters() };
   const reuse = (c: { mapping_reuses: number; alloc_calls: number }) =>
     ((100 * c.mapping_reuses) / c.alloc_calls).toFixed(1);
-  const md = `${markdown(rows, machine)}\nKVA pool check: hash-hit task reused a cached mapping on ${reuse(counters.kvaHit)}% of allocs; miss task on ${reuse(counters.kvaMiss)}% (${counters.kvaMiss.shootdowns} shootdowns, ${counters.kvaMiss.ipis} IPIs).\n`;
+  const wire = await measureWireCost();
+  const md = `${markdown(rows, machine)}\nKVA pool check: hash-hit task reused a cached mapping on ${reuse(counters.kvaHit)}% of allocs; miss task on ${reuse(counters.kvaMiss)}% (${counters.kvaMiss.shootdowns} shootdowns, ${counters.kvaMiss.ipis} IPIs).\n\n${wireCostMarkdown(wire)}`;
   writeFileSync(path.join(dir, 'micro.md'), md);
   writeFileSync(
     path.join(dir, 'micro.json'),
-    `${JSON.stringify({ machine: machineInfo(), batch: BATCH, rows, counters }, null, 1)}\n`,
+    `${JSON.stringify({ machine: machineInfo(), batch: BATCH, rows, counters, wire }, null, 1)}\n`,
   );
   rmSync(fixture.dir, { recursive: true, force: true });
   return md;
