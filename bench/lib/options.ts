@@ -13,6 +13,7 @@ export const SCENARIOS = [
   'slow-clients',
   'siege',
   'micro',
+  'ktls',
   'soak',
   'profile',
 ] as const;
@@ -91,12 +92,20 @@ export interface ProfileOptions extends ScenarioBase {
   readonly callers: string | null;
 }
 
+/** ktls: the simulated kernel alone, sendfile(2) plain and over KTLS, per file size. */
+export interface KtlsOptions extends ScenarioBase {
+  readonly scenario: 'ktls';
+  readonly sizesBytes: readonly number[];
+  readonly reps: number;
+}
+
 export type BenchOptions =
   | SiegeOptions
   | CompareOptions
   | HeldOptions
   | SoakOptions
   | MicroOptions
+  | KtlsOptions
   | ProfileOptions;
 
 const TABLE: OptionTable = {
@@ -253,6 +262,13 @@ function scenarioOptions(scenario: Scenario, a: Args, base: ScenarioBase, files:
     case 'micro':
     case 'siege':
       return { ...base, scenario };
+    case 'ktls':
+      return {
+        ...base,
+        scenario,
+        sizesBytes: a.sizes('sizes', a.quick ? '1M' : '64K,1M,64M'),
+        reps: a.count('reps', a.quick ? '1' : '3'),
+      };
     case 'profile':
       return { ...base, scenario, files, callers: a.text('callers') ?? null };
   }

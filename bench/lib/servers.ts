@@ -183,7 +183,8 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     await child.stop();
     throw error;
   }
-  const usage = () => child.request<{ cpu: NodeJS.CpuUsage; rssBytes: number }>('cpu', null, 10_000);
+  // A server saturated by its own clients (user-space TLS of 64 MiB bodies) may answer late.
+  const usage = () => child.request<{ cpu: NodeJS.CpuUsage; rssBytes: number }>('cpu', null, 60_000);
   const tls = start.tls !== null;
   return {
     system,

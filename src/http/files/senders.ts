@@ -13,6 +13,7 @@ import { type EventEmitter, setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
+import { copyLoop } from '../../kern/index.js';
 import type { Connection } from '../conn/index.js';
 import { FileChangedError, PoolExhaustedError } from '../errors.js';
 import type { FilesContext } from './context.js';
@@ -111,11 +112,11 @@ function countSent(
 const USER_READ_BYTES = 64 * 1024;
 
 /**
- * The copy path over TLS, as nginx with `sendfile off` and OpenSSL: read(2) into a buffer, then
- * SSL_write (the connection's write: OpenSSL encrypts, the tap write(2)s the records). Returns
- * the bytes written, short when the file ended early.
+ * The copy path over TLS, as nginx with `sendfile off` and OpenSSL: user space's read+write loop
+ * over read(2) and SSL_write (the connection's write: OpenSSL encrypts, the tap write(2)s the
+ * records). Returns the bytes written, short when the file ended early.
  */
-async function readWriteTls(
+function readWriteTls(
   conn: Connection,
   file: KFile,
   start: number,
@@ -123,17 +124,15 @@ async function readWriteTls(
   headers: Uint8Array | null,
   trailers: Uint8Array | null,
 ): Promise<number> {
-  let sent = 0;
-  if (headers !== null && headers.length > 0) sent += await conn.write(headers);
-  for (let off = 0; off < nbytes; ) {
-    const buf = new Uint8Array(Math.min(USER_READ_BYTES, nbytes - off));
-    const n = await conn.read(file, start + off, buf);
-    if (n === 0) return sent;
-    sent += await conn.write(buf.subarray(0, n));
-    off += n;
-  }
-  if (trailers !== null && trailers.length > 0) sent += await conn.write(trailers);
-  return sent;
+  const calls = {
+    read: (offset: number, buf: Uint8Array) => conn.read(file, offset, buf),
+    write: (buf: Uint8Array) => conn.write(buf),
+  };
+  return copyLoop(calls, start, nbytes, {
+    headers: iov(headers),
+    trailers: iov(trailers),
+    bufferBytes: USER_READ_BYTES,
+  });
 }
 
 /**
