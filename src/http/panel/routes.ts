@@ -13,6 +13,13 @@ import { askingSocket } from './bridge.js';
 import { COMPARE_FILE_MAX_BYTES, CompareOverrunError, type Comparer } from './compare.js';
 import type { PanelContext } from './context.js';
 import type { Metrics } from './metrics.js';
+
+/**
+ * A comparison adds its own load to the server's; past this many file responses in flight (a busy
+ * server, or one under attack) it is refused, while a download or two beside it is no reason to.
+ */
+const COMPARE_BUSY_INFLIGHT_MAX = 8;
+
 import { takeSnapshot } from './snapshot.js';
 
 /** The largest body a panel request may send (POST /compare's JSON names one file); 413 above. */
@@ -108,11 +115,12 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
           .code(429)
           .header('Retry-After', String(Math.ceil(restMs / 1000)))
           .send({ error: 'the last comparison just ended; the server rests as long as it ran' });
-      if (ROUTES.some((r) => files.routes[r].inflight > 0))
+      const inflight = ROUTES.reduce((n, r) => n + files.routes[r].inflight, 0);
+      if (inflight > COMPARE_BUSY_INFLIGHT_MAX)
         return reply
           .code(503)
           .header('Retry-After', '5')
-          .send({ error: 'the server is sending files to others; a comparison would load them too' });
+          .send({ error: `${inflight} file responses in flight; a comparison would load them too` });
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
       return await slot.run(self.host, self.port, decoded.relative, entry.sizeBytes);
