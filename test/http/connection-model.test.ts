@@ -134,7 +134,7 @@ describe('a slow pipelining reader', () => {
     } finally {
       await stop(srv);
     }
-  }, 60_000);
+  });
 });
 
 describe('clients that never read', () => {
@@ -183,7 +183,7 @@ describe('clients that never read', () => {
       for (const s of stallers) s.destroy();
       await stop(srv);
     }
-  }, 90_000);
+  });
 });
 
 describe('a pipeline with an oversized header after good requests', () => {
@@ -208,7 +208,7 @@ describe('a pipeline with an oversized header after good requests', () => {
     } finally {
       await stop(srv);
     }
-  }, 60_000);
+  });
 });
 
 describe('one kernel socket per connection', () => {
@@ -235,7 +235,7 @@ describe('one kernel socket per connection', () => {
     } finally {
       await stop(srv);
     }
-  }, 30_000);
+  });
 });
 
 describe('a head sent too slowly', () => {
@@ -271,7 +271,7 @@ describe('a head sent too slowly', () => {
     } finally {
       await stop(srv);
     }
-  }, 30_000);
+  });
 });
 
 describe('counted as it goes', () => {
@@ -287,7 +287,7 @@ describe('counted as it goes', () => {
       s.destroy();
       await stop(srv);
     }
-  }, 30_000);
+  });
 });
 
 describe('pool exhaustion', () => {
@@ -313,5 +313,5 @@ describe('pool exhaustion', () => {
       s.destroy();
       await stop(srv);
     }
-  }, 30_000);
+  });
 });
