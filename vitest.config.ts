@@ -8,8 +8,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/run-dir.ts', 'test/browser/chromium-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Bounds against a hang, not measures of speed: generous, because two shared cores under
+    // load run a test several times slower than an idle machine does.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
   },

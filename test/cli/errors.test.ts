@@ -18,7 +18,7 @@ const run = (...args: string[]) =>
   spawnSync(process.execPath, [MAIN, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ZCSIM_INVARIANTS: '0', ZCSIM_SAMPLES_DIR: samples },
-    timeout: 30_000,
+    timeout: 120_000,
   });
 const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 

@@ -10,7 +10,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../http/fixture.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -27,6 +27,18 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(samples, { recursive: true, force: true });
   rmSync(tlsDir, { recursive: true, force: true });
+});
+/** Servers still running: a test that failed midway leaves none behind. */
+const running = new Set<ChildProcess>();
+afterEach(async () => {
+  for (const child of running) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    }
+  }
+  running.clear();
 });
 
 interface Served {
@@ -48,6 +60,7 @@ function startServe(args: string[], lastUrl = /\/stream\/1m\.bin/, nodeArgs: str
       stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
+  running.add(child);
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -57,7 +70,7 @@ function startServe(args: string[], lastUrl = /\/stream\/1m\.bin/, nodeArgs: str
     child.on('exit', (code, signal) => r(code ?? signal)),
   );
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 50_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /zcsim listening on (https?:\/\/\S+)/.exec(out);

@@ -122,7 +122,7 @@ describe('a slow pipelining reader', () => {
     } finally {
       await stop(srv);
     }
-  }, 60_000);
+  });
 });
 
 describe('clients that never read', () => {
@@ -171,7 +171,7 @@ describe('clients that never read', () => {
       for (const s of stallers) s.destroy();
       await stop(srv);
     }
-  }, 90_000);
+  });
 });
 
 describe('a pipeline with an oversized header after good requests', () => {
@@ -196,7 +196,7 @@ describe('a pipeline with an oversized header after good requests', () => {
     } finally {
       await stop(srv);
     }
-  }, 60_000);
+  });
 });
 
 describe('one kernel socket per connection', () => {
@@ -223,7 +223,7 @@ describe('one kernel socket per connection', () => {
     } finally {
       await stop(srv);
     }
-  }, 30_000);
+  });
 });
 
 describe('a head sent too slowly', () => {
@@ -259,7 +259,7 @@ describe('a head sent too slowly', () => {
     } finally {
       await stop(srv);
     }
-  }, 30_000);
+  });
 });
 
 describe('counted as it goes', () => {
@@ -275,7 +275,7 @@ describe('counted as it goes', () => {
       s.destroy();
       await stop(srv);
     }
-  }, 30_000);
+  });
 });
 
 describe('pool exhaustion', () => {
@@ -308,5 +308,5 @@ describe('pool exhaustion', () => {
       s.destroy();
       await stop(srv);
     }
-  }, 30_000);
+  });
 });

@@ -32,7 +32,7 @@ const ROUTES = ['zerocopy', 'copy', 'stream'] as const;
 async function send(raw: string): Promise<Awaited<ReturnType<HttpClient['raw']>>> {
   const peer = await HttpClient.connect(srv.port);
   try {
-    return await peer.raw(raw, { timeoutMs: 5000 });
+    return await peer.raw(raw, { timeoutMs: 30_000 });
   } finally {
     peer.close();
   }
@@ -41,7 +41,7 @@ async function send(raw: string): Promise<Awaited<ReturnType<HttpClient['raw']>>
 /** A good request still gets the right bytes. */
 async function stillServing(): Promise<void> {
   const peer = await HttpClient.connect(srv.port);
-  const r = await peer.request('/zerocopy/data.bin', { timeoutMs: 5000 });
+  const r = await peer.request('/zerocopy/data.bin', { timeoutMs: 30_000 });
   peer.close();
   expect(r.status).toBe(200);
   expect(r.sha256).toBe(sha256(fx.files['data.bin']!));
@@ -177,7 +177,7 @@ describe('afterwards', () => {
   it('garbage pipelined behind a good request ends the connection cleanly; the kernel is at rest', async () => {
     const peer = await HttpClient.connect(srv.port);
     const r = await peer.raw(`${get('/zerocopy/hello.txt')}GARBAGE\r\n\r\n${get('/zerocopy/hello.txt')}`, {
-      timeoutMs: 5000,
+      timeoutMs: 30_000,
     });
     // The good request is answered first and whole; the garbage gets its 400 after it, and the
     // server closes the connection: the request behind the garbage is never answered.

@@ -21,7 +21,7 @@ import { startReliabilityServer } from './server.js';
 
 const CONNECTIONS = 1000;
 const LOAD_MS = Number(process.env.LOAD_MS ?? 8000);
-const DRAIN_MS = 15_000;
+const DRAIN_MS = 60_000;
 /** The share of requests a peer aborts midway, in percent. */
 const ABORT_PCT = 10;
 /** RSS may grow by at most this much over the process's RSS before the test. */
@@ -164,5 +164,5 @@ describe('load over loopback', () => {
     expect(routes.zerocopy.errors + routes.copy.errors).toBe(0);
     expect(rssPeak - rssBefore).toBeLessThan(RSS_GROWTH_MAX_BYTES);
     expect(verdict.leaks).toEqual([]);
-  }, 90_000);
+  });
 });

@@ -73,5 +73,5 @@ describe('random schedules on the in-memory transport', () => {
           `${JSON.stringify(result.counterexample)}\n${why}`,
       );
     }
-  }, 120_000);
+  });
 });
