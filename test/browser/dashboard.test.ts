@@ -159,10 +159,12 @@ describe('dashboard', () => {
     expect(steps.some((l) => /^tcp_output so \d+: \d+ bytes, \d+ mbufs as \d+ views/.test(l))).toBe(true);
     expect(steps.some((l) => l.includes('sendfile_free_mext'))).toBe(true);
     expect(steps[steps.length - 1]).toMatch(/^soclose so \d+$/);
-    // Its 74 pages go in one chunk: the per-page steps fold into counts.
-    expect(await page.locator('#trace-steps li .n').allTextContents()).toContain(
-      `×${Math.ceil(300_000 / 4096)}`,
-    );
+    // Its 74 pages go out a send buffer at a time: the per-page steps of a chunk fold into counts.
+    const folds = (await page.locator('#trace-steps li .n').allTextContents())
+      .filter((t) => t !== '')
+      .map((t) => Number(t.replace('×', '')));
+    expect(Math.max(...folds)).toBeGreaterThanOrEqual(32);
+    expect(Math.max(...folds)).toBeLessThanOrEqual(Math.ceil(300_000 / 4096));
 
     // Download .pcapng: the same request on the model's wire, saved as a file.
     const [download] = await Promise.all([
