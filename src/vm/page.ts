@@ -7,6 +7,7 @@
 // the exclusive busy lock held while a pager read fills the page; `valid` says its bytes equal
 // the file's (the kernel keeps a bitmap per 512-byte block; we keep one bit per page).
 import { PAGE_SIZE } from '../kern/index.js';
+import type { VmRadix } from './radix.js';
 
 /** Page queues (PQ_*). A free page is on the free list; a wired page is on no queue (PQ_NONE). */
 export const PQ_INACTIVE = 0;
@@ -24,7 +25,7 @@ export const VPR_NOREUSE = 0x02;
 export interface VmPageOwner {
   readonly id: number;
   /** The object's resident pages by page index (the kernel's per-object radix tree). */
-  readonly pages: Map<number, VmPage>;
+  readonly pages: VmRadix;
 }
 
 export class VmPage {
