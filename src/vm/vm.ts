@@ -4,11 +4,13 @@
 // Ownership and refcount protocol of a page (see page.ts for the fields):
 // - free: on the free list, no object, wireCount 0, not busy, invalid.
 // - allocated by vmPageAlloc: in its object, busy (the caller's), invalid, on no queue.
-// - wired (wireCount > 0): on no queue, never freed or evicted. The 0->1 wiring takes the page
-//   off its queue; the last unwiring puts it back (vm_page_release_toq rules) or frees it when its
-//   object has let go of it (file changed) or VPR_TRYFREE asks.
+// - wired (wireCount > 0): never freed or evicted. The 0->1 wiring leaves the page on its queue
+//   (PGA_DEQUEUE, FreeBSD 12 and later): the page daemon dequeues a wired page when its scan meets
+//   it; the last unwiring requeues the page (vm_page_release_toq rules) or frees it when its object
+//   has let go of it (file changed) or VPR_TRYFREE asks.
 // - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
-// So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
+// So free + active + inactive + wired - (wired, still queued) + (busy, unwired, on no queue) =
+// every page, always: as in the kernel, pq_cnt counts a wired page until it is dequeued.
 import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import { pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
@@ -59,6 +61,8 @@ export class Vm implements VmInternals {
   nextObjectId = 1;
   /** Highest v_wire_count since the last takeWirePeak. */
   private wirePeakPages = 0;
+  /** @internal wired pages not yet dequeued (counted by v_wire_count and by their queue's pq_cnt) */
+  wiredQueuedPages = 0;
 
   constructor(config: VmConfig) {
     this.config = config;
@@ -134,7 +138,6 @@ export class Vm implements VmInternals {
     m.busy = true;
     m.valid = false;
     m.referenced = false;
-    m.queueBeforeWire = PQ_NONE;
     obj.pages.set(pindex, m);
     if (this.invariants) this.changed(m);
     return m;
@@ -155,14 +158,14 @@ export class Vm implements VmInternals {
     }
     m.valid = false;
     m.referenced = false;
-    m.queueBeforeWire = PQ_NONE;
     this.phys.freeFrame(m);
     if (this.vmwait.length > 0) this.vmwait.wakeAll();
   }
 
   /**
-   * vm_page_wire: one more holder; the 0->1 wiring takes the page off its queue. Wiring a page
-   * found on a queue (a cache hit) marks it referenced, so the page daemon gives it a second chance.
+   * vm_page_wire: one more holder. The 0->1 wiring leaves the page on its queue, to be dequeued
+   * lazily (PGA_DEQUEUE). Wiring a page found on a queue (a cache hit) marks it referenced, so the
+   * page daemon gives it a second chance.
    * XXX(sim): the kernel learns of use from pmap reference bits; our pages are never mapped in a
    * user pmap, so a new wiring of a cached page stands for the access.
    */
@@ -170,14 +173,9 @@ export class Vm implements VmInternals {
     if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
     if (m.wireCount++ === 0) {
       if (m.object === null) panic(`vm_page_wire: page ${m.physIndex} has no object`);
-      const q = m.queue;
-      m.queueBeforeWire = q;
-      if (q === PQ_INACTIVE) {
-        this.inactive.remove(m);
+      if (m.queue !== PQ_NONE) {
         m.referenced = true;
-      } else if (q === PQ_ACTIVE) {
-        this.active.remove(m);
-        m.referenced = true;
+        this.wiredQueuedPages++;
       }
       if (++this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     }
@@ -218,26 +216,40 @@ export class Vm implements VmInternals {
     if (this.trace.on) this.traceWire('unwire', m);
     if (m.wireCount !== 0) return false;
     this.cnt.v_wire_count--;
+    if (m.queue !== PQ_NONE) this.wiredQueuedPages--;
     return true;
   }
 
   /**
-   * vm_page_release_toq: an unwired page goes back on a queue. No valid data or no reuse: head
-   * of inactive (reclaimed first). Active before it was wired: stays active, marked referenced.
-   * Otherwise the tail of `queue` (LRU). A page whose object let go of it is freed instead.
+   * vm_page_release_toq: the last unwiring requeues the page. No valid data or no reuse: head of
+   * inactive (reclaimed first, PGA_REQUEUE_HEAD). Still on the active queue: stays there, marked
+   * referenced. Otherwise the tail of `queue` (PGA_REQUEUE: LRU). A page whose object let go of it
+   * is freed instead (or, while a read still owns it, dequeued for the pager to free).
    */
   private releaseToq(m: VmPage, queue: number, noreuse: boolean): void {
     if (m.object === null) {
-      if (!m.busy) this.vmPageFree(m); // else the pager frees it when the read completes
+      if (!m.busy) this.vmPageFree(m);
+      else this.dequeue(m);
       return;
     }
-    if (noreuse || !m.valid) this.inactive.insertHead(m);
-    else if (m.queueBeforeWire === PQ_ACTIVE || queue === PQ_ACTIVE) {
-      m.referenced ||= m.queueBeforeWire === PQ_ACTIVE;
-      this.active.insertTail(m);
-    } else this.inactive.insertTail(m);
-    m.queueBeforeWire = PQ_NONE;
+    if (noreuse || !m.valid) {
+      this.dequeue(m);
+      this.inactive.insertHead(m);
+    } else if (m.queue === PQ_ACTIVE) {
+      m.referenced = true;
+    } else if (queue === PQ_INACTIVE && m.queue === PQ_INACTIVE) {
+      this.inactive.requeue(m);
+    } else {
+      this.dequeue(m);
+      (queue === PQ_ACTIVE ? this.active : this.inactive).insertTail(m);
+    }
     if (this.vmwait.length > 0) this.vmwait.wakeAll();
+  }
+
+  /** vm_page_dequeue: takes an unwired page off the active or inactive queue, if it is on one. */
+  private dequeue(m: VmPage): void {
+    if (m.queue === PQ_INACTIVE) this.inactive.remove(m);
+    else if (m.queue === PQ_ACTIVE) this.active.remove(m);
   }
 
   /** vm_page_xunbusy: ends the busy; an unwired page goes to a queue (or is freed if invalid). */

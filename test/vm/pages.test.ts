@@ -122,15 +122,18 @@ describe('wiring and the release rules', () => {
   });
   afterAll(() => vmObjectClose(vm, obj));
 
-  it('wiring takes a page off its queue; the last unwire puts it at the inactive tail', async () => {
+  it('wiring leaves a page on its queue (lazy dequeue); the last unwire requeues it at the inactive tail', async () => {
     const [a, b] = (await resident(vm, obj, 0, 2)) as [VmPage, VmPage];
     expect(a.queue).toBe(PQ_INACTIVE);
+    const inactive0 = vm.stats.v_inactive_count;
     vm.vmPageWire(a);
     vm.vmPageWire(a);
-    expect(a.queue).toBe(PQ_NONE);
+    expect(a.queue).toBe(PQ_INACTIVE);
     expect(vm.stats.v_wire_count).toBe(1);
+    // pq_cnt still counts the wired page, as vm.stats.vm.v_inactive_count does in FreeBSD 13.
+    expect(vm.stats.v_inactive_count).toBe(inactive0);
     expect(vm.vmPageUnwire(a, PQ_INACTIVE)).toBe(false);
-    expect(a.queue).toBe(PQ_NONE);
+    expect(a.queue).toBe(PQ_INACTIVE);
     expect(vm.vmPageUnwire(a, PQ_INACTIVE)).toBe(true);
     expect(a.queue).toBe(PQ_INACTIVE);
     expect(vm.inactive.tail).toBe(a);
@@ -235,6 +238,27 @@ describe('page daemon', () => {
     // Pressure until everything unwired went: active pages age to inactive and go too.
     expect(vmPageoutScan(vm, vm.pageCount)).toBe(11);
     expect(vm.stats.v_free_count).toBe(16);
+    await vmObjectClose(vm, obj);
+  });
+
+  it('takes a wired page it meets off its queue without freeing it; the last unwire requeues it', async () => {
+    const vm = makeVm(16, { freeTargetPages: 1 });
+    const obj = await vmObjectOpen(vm, path);
+    const [a, b] = (await resident(vm, obj, 0, 2)) as [VmPage, VmPage];
+    vm.vmPageWire(a);
+    expect(a.queue).toBe(PQ_INACTIVE);
+    expect(vm.stats.v_inactive_count).toBe(2);
+    expect(vm.stats.v_wire_count).toBe(1);
+    expect(vmPageoutScan(vm, vm.pageCount)).toBe(1); // b goes; a is dequeued, not freed
+    expect(b.queue).toBe(PQ_FREE);
+    expect(a.queue).toBe(PQ_NONE);
+    expect(vm.vmPageLookup(obj, 0)).toBe(a);
+    expect(vm.stats.v_inactive_count).toBe(0);
+    expect(vm.stats.v_busy_unqueued_count).toBe(0);
+    vm.vmPageUnwire(a, PQ_INACTIVE);
+    expect(a.queue).toBe(PQ_INACTIVE);
+    expect(vm.inactive.tail).toBe(a);
+    expect(vm.atRest()).toEqual([]);
     await vmObjectClose(vm, obj);
   });
 });
