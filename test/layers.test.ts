@@ -124,6 +124,7 @@ const HTTP_FLOOR: Record<string, number> = {
   files: 2,
   panel: 3,
   journey: 3,
+  options: 0,
   'kernel-plugin': 3,
   server: 4,
   index: 5,

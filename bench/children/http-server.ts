@@ -9,8 +9,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Kernel } from '../../src/index.js';
 import { listenLoopback, serveIpc } from '../../src/load/index.js';
-import { findCounter } from '../lib/counters.js';
 import { benchZcsimServer, type Mapping } from '../lib/zcsim.js';
 
 export type ServerKind = 'zcsim' | 'fastify-static' | 'node-memory';
@@ -36,7 +36,7 @@ interface Closable {
 const LISTEN_BACKLOG = 4096;
 
 let running: Closable | null = null;
-let kernelOf: (() => { stats(): unknown; readonly config: unknown }) | null = null;
+let kernelOf: (() => Kernel) | null = null;
 
 function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
   const bodies = new Map<string, Buffer>();
@@ -102,16 +102,16 @@ serveIpc(
       const kernel = kernelOf?.();
       if (!kernel) return null;
       const s = kernel.stats();
-      const sndbufBytes = findCounter(kernel.config, 'sndbufBytes') ?? 32 * 1024;
+      const sndbufBytes = kernel.config.sndbufBytes;
       // The high-water marks since the previous read: the gauges alone are read between turns.
-      const peaks = (s as { peaks?: Record<string, number> }).peaks ?? {};
+      const peaks = s.peaks;
       return {
-        wiredPages: findCounter(s, 'v_wire_count') ?? Number.NaN,
-        wiredPagesPeak: peaks.v_wire_count ?? Number.NaN,
-        sfbufsPeak: peaks.nsfbufsused ?? Number.NaN,
-        mbufsPeak: peaks.mbufs ?? Number.NaN,
-        clustersPeak: peaks.clusters ?? Number.NaN,
-        sndbufBytesSum: (findCounter(s, 'so_open') ?? 0) * sndbufBytes,
+        wiredPages: s.vm.v_wire_count,
+        wiredPagesPeak: peaks.v_wire_count,
+        sfbufsPeak: peaks.nsfbufsused,
+        mbufsPeak: peaks.mbufs,
+        clustersPeak: peaks.clusters,
+        sndbufBytesSum: s.sockets.so_open * sndbufBytes,
         sndbufBytes,
         rssBytes: process.memoryUsage.rss(),
       };

@@ -14,7 +14,7 @@ export interface ChartOptions {
   title: string;
   systems: string[];
   sizeLabels: string[];
-  connections: number[];
+  connections: readonly number[];
   highlight: { zeroCopy: readonly string[]; copy: string };
   footnote: string;
 }

@@ -10,30 +10,75 @@ export type LoaderChoice = 'auto' | 'wrk' | 'node';
 export const SCENARIOS = ['compare', 'many-clients', 'slow-clients', 'micro', 'soak', 'profile'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-export interface BenchOptions {
-  scenario: Scenario;
-  sizesBytes: number[];
-  connections: number[];
-  durationSeconds: number;
-  warmupSeconds: number;
-  reps: number;
-  systems: string[] | null; // null = every system available here
-  sections: Section[];
-  loader: LoaderChoice;
-  autocannonMaxBytes: number; // autocannon runs on files up to this size
-  tcpSizesBytes: number[];
-  quick: boolean;
-  progress: boolean;
-  outDir: string | null; // null = bench/runs/<scenario> (ignored by git)
-  physmemBytes: number; // simulated physical memory of each zcsim server and of the TCP kernel
-  profileDir: string | null; // --profile DIR: Node servers run under --cpu-prof
-  sndbufBytes: number | null; // --sndbuf SIZE: send buffer of the simulated sockets (null: the demo's 1 MiB)
-  clients: number; // soak, many-clients, slow-clients
-  seed: number; // soak
-  eioPct: number; // soak
-  callers: string | null; // profile: the call paths into this function
-  files: string[]; // profile: the .cpuprofile files
+/** What every scenario takes. */
+interface ScenarioBase {
+  /** A smoke run: fewer and shorter runs, not judged. */
+  readonly quick: boolean;
+  readonly progress: boolean;
+  /** Where the report goes; null: bench/runs/<scenario> (ignored by git). */
+  readonly outDir: string | null;
 }
+
+/** The simulated kernel of the zcsim servers a scenario starts. */
+interface KernelKnobs {
+  /** Simulated physical memory of each zcsim server (and of the TCP section's kernel). */
+  readonly physmemBytes: number;
+  /** --sndbuf: the simulated sockets' send buffer (null: the demo's 1 MiB). */
+  readonly sndbufBytes: number | null;
+}
+
+/** compare: the raw TCP section and the HTTP comparison, every system, interleaved reps. */
+export interface CompareOptions extends ScenarioBase, KernelKnobs {
+  readonly scenario: 'compare';
+  readonly sizesBytes: readonly number[];
+  readonly connections: readonly number[];
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+  readonly reps: number;
+  /** null: every system available here. */
+  readonly systems: readonly string[] | null;
+  readonly sections: readonly Section[];
+  readonly loader: LoaderChoice;
+  /** autocannon runs on files up to this size. */
+  readonly autocannonMaxBytes: number;
+  readonly tcpSizesBytes: readonly number[];
+  /** --profile DIR: the Node servers run under --cpu-prof. */
+  readonly profileDir: string | null;
+}
+
+/** many-clients, slow-clients: clients held open against one system. */
+export interface HeldOptions extends ScenarioBase, KernelKnobs {
+  readonly scenario: 'many-clients' | 'slow-clients';
+  readonly clients: number;
+  readonly durationSeconds: number;
+  /** The system held against (the first of --systems; zerocopy-dmap). */
+  readonly system: string;
+}
+
+/** soak: a seeded random load with faults, then the at-rest check. */
+export interface SoakOptions extends ScenarioBase, KernelKnobs {
+  readonly scenario: 'soak';
+  readonly clients: number;
+  readonly durationSeconds: number;
+  readonly seed: number;
+  /** Page-ins that fail with EIO, in %. */
+  readonly eioPct: number;
+}
+
+/** micro: the hot operations one by one. */
+export interface MicroOptions extends ScenarioBase {
+  readonly scenario: 'micro';
+}
+
+/** profile: a summary of .cpuprofile files. */
+export interface ProfileOptions extends ScenarioBase {
+  readonly scenario: 'profile';
+  readonly files: readonly string[];
+  /** The call paths into this function (null: the top functions). */
+  readonly callers: string | null;
+}
+
+export type BenchOptions = CompareOptions | HeldOptions | SoakOptions | MicroOptions | ProfileOptions;
 
 const TABLE: OptionTable = {
   scenario: {
@@ -99,51 +144,113 @@ function oneOf<T extends string>(text: string, allowed: readonly T[], option: st
   return text as T;
 }
 
-export function parseBenchOptions(argv: readonly string[]): BenchOptions {
-  const { values: v, positionals } = parseWith(TABLE, argv, 1000);
-  const text = (name: string): string | undefined => {
-    const value = v[name];
+/** The option values of one command line, read as text, sizes and numbers. */
+class Args {
+  constructor(
+    private readonly v: Record<string, unknown>,
+    readonly quick: boolean,
+  ) {}
+
+  text(name: string): string | undefined {
+    const value = this.v[name];
     return typeof value === 'string' ? value : undefined;
-  };
-  if (v.help === true) throw new UsageRequest();
-  const quick = v.quick === true;
-  const scenario = oneOf(text('scenario') ?? 'compare', SCENARIOS, '--scenario');
-  if (scenario !== 'profile' && positionals.length > 0)
-    throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const soak = scenario === 'soak';
-  const sections = (text('section') ?? 'tcp,http')
-    .split(',')
-    .map((s) => oneOf(s, ['tcp', 'http'] as const, '--section'));
-  const clientsDefault = soak ? 200 : scenario === 'many-clients' ? 1000 : 100;
-  const duration = text('duration') ?? (soak ? (quick ? '20' : '180') : quick ? '1' : '5');
+  }
+
+  sizes(name: string, fallback: string): number[] {
+    return sizeList(this.text(name) ?? fallback, `--${name}`);
+  }
+
+  size(name: string, fallback: string): number {
+    return this.sizes(name, fallback)[0] ?? 0;
+  }
+
+  number(name: string, fallback: string): number {
+    return positiveNumber(this.text(name) ?? fallback, `--${name}`);
+  }
+
+  count(name: string, fallback: string): number {
+    return Math.round(this.number(name, fallback));
+  }
+
+  kernel(physmemDefault: string): KernelKnobs {
+    const sndbuf = this.text('sndbuf');
+    return {
+      physmemBytes: this.size('physmem', physmemDefault),
+      sndbufBytes: sndbuf ? (sizeList(sndbuf, '--sndbuf')[0] ?? null) : null,
+    };
+  }
+}
+
+function compareOptions(a: Args, base: ScenarioBase): CompareOptions {
+  const q = a.quick;
   return {
-    scenario,
-    sizesBytes: sizeList(text('sizes') ?? (quick ? '4K,1M' : '4K,64K,1M,64M'), '--sizes'),
-    connections: (text('conns') ?? (quick ? '32' : '1,32')).split(',').map((c) => {
+    ...base,
+    ...a.kernel('256M'),
+    scenario: 'compare',
+    sizesBytes: a.sizes('sizes', q ? '4K,1M' : '4K,64K,1M,64M'),
+    connections: (a.text('conns') ?? (q ? '32' : '1,32')).split(',').map((c) => {
       const n = positiveNumber(c, '--conns');
       if (!Number.isInteger(n) || n > 1024) throw new UsageError(`--conns: 1..1024, got ${c}`);
       return n;
     }),
-    durationSeconds: positiveNumber(duration, '--duration'),
-    warmupSeconds: positiveNumber(text('warmup') ?? (quick ? '0.3' : '1'), '--warmup'),
-    reps: Math.round(positiveNumber(text('reps') ?? (quick ? '1' : '3'), '--reps')),
-    systems: text('systems')?.split(',') ?? null,
-    sections,
-    loader: oneOf(text('loader') ?? 'auto', ['auto', 'wrk', 'node'] as const, '--loader'),
-    autocannonMaxBytes: sizeList(text('autocannon-max') ?? '4K', '--autocannon-max')[0] ?? 4096,
-    tcpSizesBytes: sizeList(text('tcp-sizes') ?? '1M,64M', '--tcp-sizes'),
-    quick,
-    progress: v['no-progress'] !== true && process.stderr.isTTY === true,
-    outDir: text('out') ?? null,
-    physmemBytes: sizeList(text('physmem') ?? (soak ? '32M' : '256M'), '--physmem')[0] ?? 256 * 2 ** 20,
-    profileDir: text('profile') ?? null,
-    sndbufBytes: text('sndbuf') ? (sizeList(text('sndbuf') ?? '', '--sndbuf')[0] ?? null) : null,
-    clients: Math.round(positiveNumber(text('clients') ?? String(clientsDefault), '--clients')),
-    seed: Math.round(positiveNumber(text('seed') ?? '424242', '--seed')),
-    eioPct: Number(text('eio-pct') ?? '1'),
-    callers: text('callers') ?? null,
-    files: [...positionals],
+    durationSeconds: a.number('duration', q ? '1' : '5'),
+    warmupSeconds: a.number('warmup', q ? '0.3' : '1'),
+    reps: a.count('reps', q ? '1' : '3'),
+    systems: a.text('systems')?.split(',') ?? null,
+    sections: (a.text('section') ?? 'tcp,http')
+      .split(',')
+      .map((s) => oneOf(s, ['tcp', 'http'] as const, '--section')),
+    loader: oneOf(a.text('loader') ?? 'auto', ['auto', 'wrk', 'node'] as const, '--loader'),
+    autocannonMaxBytes: a.size('autocannon-max', '4K') || 4096,
+    tcpSizesBytes: a.sizes('tcp-sizes', '1M,64M'),
+    profileDir: a.text('profile') ?? null,
   };
+}
+
+function scenarioOptions(scenario: Scenario, a: Args, base: ScenarioBase, files: string[]): BenchOptions {
+  switch (scenario) {
+    case 'compare':
+      return compareOptions(a, base);
+    case 'many-clients':
+    case 'slow-clients':
+      return {
+        ...base,
+        ...a.kernel('256M'),
+        scenario,
+        clients: a.count('clients', scenario === 'many-clients' ? '1000' : '100'),
+        durationSeconds: a.number('duration', a.quick ? '1' : '5'),
+        system: a.text('systems')?.split(',')[0] ?? 'zerocopy-dmap',
+      };
+    case 'soak':
+      return {
+        ...base,
+        ...a.kernel('32M'),
+        scenario,
+        clients: a.count('clients', '200'),
+        durationSeconds: a.number('duration', a.quick ? '20' : '180'),
+        seed: a.count('seed', '424242'),
+        eioPct: Number(a.text('eio-pct') ?? '1'),
+      };
+    case 'micro':
+      return { ...base, scenario };
+    case 'profile':
+      return { ...base, scenario, files, callers: a.text('callers') ?? null };
+  }
+}
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const { values: v, positionals } = parseWith(TABLE, argv, 1000);
+  if (v.help === true) throw new UsageRequest();
+  const args = new Args(v, v.quick === true);
+  const scenario = oneOf(args.text('scenario') ?? 'compare', SCENARIOS, '--scenario');
+  if (scenario !== 'profile' && positionals.length > 0)
+    throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const base: ScenarioBase = {
+    quick: args.quick,
+    progress: v['no-progress'] !== true && process.stderr.isTTY === true,
+    outDir: args.text('out') ?? null,
+  };
+  return scenarioOptions(scenario, args, base, [...positionals]);
 }
 
 /** Thrown by --help: the caller prints USAGE and exits 0. */

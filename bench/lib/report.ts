@@ -1,8 +1,8 @@
 // The Markdown report: every table names the generator that produced its numbers, units sit in
 // the column labels, and the targets are listed with the ratio measured in this one run.
 import { formatBytes } from '../../src/kern/index.js';
-import type { TcpResult } from '../tcp.js';
-import type { BenchOptions } from './options.js';
+import type { TcpResult } from '../scenarios/compare-tcp.js';
+import type { CompareOptions } from './options.js';
 import type { HttpCell, TargetCheck } from './summary.js';
 import { tlsLines } from './tls-report.js';
 import { PIPELINE_DEPTH } from './wrk.js';
@@ -31,7 +31,7 @@ const rule = (count: number) => row(Array.from({ length: count }, () => '---'));
 const passText = (pass: boolean | null, quick = false) =>
   quick ? 'not judged (quick)' : pass === null ? 'n/a' : pass ? 'pass' : '**MISS**';
 
-export function optionsLine(o: BenchOptions): string {
+export function optionsLine(o: CompareOptions): string {
   return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1; simulated physmem ${formatBytes(o.physmemBytes)}, send buffer ${o.sndbufBytes ? formatBytes(o.sndbufBytes) : "1 MiB (the demo's default; the HTTP server in kva: a 32nd of the pool)"}${o.quick ? '; --quick' : ''}`;
 }
 

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
+import type { StatsSnapshot } from '../../src/http/index.js';
 import { ChildHandle } from '../../src/load/index.js';
 import type { ServerKind, ServerStart } from '../children/http-server.js';
 import { procCpuSeconds, procRssBytes, startNginx } from './nginx.js';
@@ -63,7 +64,8 @@ export interface LiveServer {
   urlPath(fileName: string): string;
   cpuSeconds(): Promise<number>;
   rssBytes(): Promise<number>;
-  stats(): Promise<unknown | null>;
+  /** GET /stats of a zcsim server (null: another system). */
+  stats(): Promise<StatsSnapshot | null>;
   /** zcsim: wired pages, the open sockets' send buffers and RSS, read inside the server process. */
   wired(): Promise<WiredSample | null>;
   stop(): Promise<void>;
@@ -191,7 +193,8 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
       return (cpu.user + cpu.system) / 1e6;
     },
     rssBytes: async () => (await usage()).rssBytes,
-    stats: async () => (d.kind === 'zcsim' ? getJson(port, '/stats', 5000, tls) : null),
+    stats: async () =>
+      d.kind === 'zcsim' ? ((await getJson(port, '/stats', 5000, tls)) as StatsSnapshot) : null,
     wired: () => child.request<WiredSample | null>('wired', null, 30_000),
     stop: () => child.stop(),
   };

@@ -2,8 +2,8 @@
 // (size x connections x generator), and the ratios the targets are stated in.
 
 import { median, ratio } from '../../src/load/index.js';
-import type { Generator, HttpRun } from '../http.js';
 import type { CounterDelta } from './counters.js';
+import type { Generator, HttpRun } from './http-runs.js';
 
 export interface HttpCell {
   system: string;

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { totalmem } from 'node:os';
 import { buildServer, PCAP_USERAPPL, type TlsOptions, type ZcsimServer } from '../http/index.js';
 import type { KernelConfig } from '../index.js';
-import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes } from '../kern/index.js';
+import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes, wallMs } from '../kern/index.js';
 import { IP_MAXPACKET, MTU_MIN_BYTES, PcapRingFile } from '../net/index.js';
 import { selfSignedCert } from '../tls/index.js';
 import { type BannerFile, type BannerSettings, bannerLines } from './banner.js';
@@ -178,7 +178,9 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
     ...(str('sndbuf') !== undefined ? { sndbufBytes: sizeOption('sndbuf', str('sndbuf')!) } : {}),
     diskLatencyMs: intOption('disk-latency', str('disk-latency') ?? '0', 0, 10_000),
     ...(str('nsfbufs') !== undefined ? { nsfbufs: intOption('nsfbufs', str('nsfbufs')!, 1, 1 << 20) } : {}),
-    mtuBytes: intOption('mtu', str('mtu') ?? '1500', MTU_MIN_BYTES, IP_MAXPACKET),
+    ...(str('mtu') !== undefined
+      ? { mtuBytes: intOption('mtu', str('mtu')!, MTU_MIN_BYTES, IP_MAXPACKET) }
+      : {}),
   };
   const capturePath = str('capture');
   if (capturePath === undefined && str('capture-max') !== undefined)
@@ -261,7 +263,7 @@ function startCapture(
   );
   const stop = sockets.pcapTap({
     frames: 'wire',
-    epochOffsetMs: Date.now() - server.kernel.clock.nowMs(),
+    epochOffsetMs: wallMs(server.kernel.clock) - server.kernel.clock.nowMs(),
     match: () => ring,
   });
   process.stdout.write(

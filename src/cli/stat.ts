@@ -1,15 +1,21 @@
 // zcsim stat [url]: a running server's counters in the layout of `netstat -m` (the kernel's own
 // text from /stats), followed by the demo's per-route lines. --watch (or --count) prints one line
 // per interval instead, as vmstat does.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ROUTES, type StatsSnapshot } from '../http/index.js';
 import type { KernelStats } from '../index.js';
-import { formatBytes } from '../kern/index.js';
+import { formatBytes, realClock, wallMs } from '../kern/index.js';
 import { netstatTcpLines } from '../net/index.js';
 import { CommandError } from './errors.js';
 import { type FetchResponse, fetchUrl, INSECURE_OPTION } from './fetch-url.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
 import { HEADER_EVERY, sampleOf, type WatchSample, watchHeader, watchRow } from './stat-watch.js';
+
+/** A line per interval is real time, as vmstat's: the host's clock. */
+const clock = realClock();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimer(ms, resolve));
+}
 
 export const STAT_OPTIONS: OptionTable = {
   watch: {
@@ -134,7 +140,7 @@ async function watch(url: string, intervalMs: number, count: number, insecure: b
       sinceHeader = 0;
       kva = isKva;
     }
-    process.stdout.write(`${watchRow(prev, cur, new Date())}\n`);
+    process.stdout.write(`${watchRow(prev, cur, new Date(wallMs(clock)))}\n`);
     sinceHeader++;
     printed++;
     prev = cur;

@@ -1,7 +1,7 @@
-// The simulated kernel as a fastify plugin: one Kernel per server, decorated on the instance as
-// `kernel` (fastify-plugin, so the decorator is shared, not encapsulated). On close it runs the
-// server's own teardown first (connections, event streams, open files), then checks that the
-// kernel is at rest (nothing wired, mapped or queued: no leak), records the verdict, destroys it.
+// The simulated kernel as a fastify plugin: one Kernel per server (httpKernel), decorated on the
+// instance as `kernel` (fastify-plugin, so the decorator is shared, not encapsulated). On close it
+// runs the server's own teardown first (connections, event streams, open files), then checks that
+// the kernel is at rest (nothing wired, mapped or queued: no leak), records the verdict, destroys it.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -15,9 +15,9 @@ import {
 import { KiB, MiB, PAGE_SIZE } from '../kern/index.js';
 
 export interface KernelPluginOptions {
-  readonly config: KernelConfig;
+  readonly kernel: Kernel;
   /** Runs before the at-rest check: everything that still holds kernel objects lets go here. */
-  readonly beforeTeardown: (() => Promise<void>)[];
+  readonly beforeTeardown: () => Promise<void>;
   /** Receives the at-rest verdict taken at close. */
   readonly onVerdict: (verdict: KernelAtRest) => void;
 }
@@ -42,12 +42,19 @@ export function httpSndbufBytes(config: ResolvedKernelConfig): number {
   return Math.min(MiB, Math.max(32 * KiB, pages * PAGE_SIZE));
 }
 
+/** The server's kernel: the config's, with a file server's send buffer when it names none. */
+export function httpKernel(config: KernelConfig): Kernel {
+  return createKernel({
+    ...config,
+    sndbufBytes: config.sndbufBytes ?? httpSndbufBytes(resolveConfig(config)),
+  });
+}
+
 async function kernelPlugin(app: FastifyInstance, opts: KernelPluginOptions): Promise<void> {
-  const c = opts.config;
-  const kernel = createKernel({ ...c, sndbufBytes: c.sndbufBytes ?? httpSndbufBytes(resolveConfig(c)) });
+  const kernel = opts.kernel;
   app.decorate('kernel', kernel);
   app.addHook('onClose', async () => {
-    for (const step of opts.beforeTeardown) await step();
+    await opts.beforeTeardown();
     const verdict = kernel.atRest();
     opts.onVerdict(verdict);
     if (!verdict.atRest) app.log.error({ leaks: verdict.leaks }, 'kernel not at rest at close');

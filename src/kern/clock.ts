@@ -12,6 +12,14 @@ export interface Clock {
   setTimer(delayMs: number, callback: () => void): TimerHandle;
 }
 
+/**
+ * The wall-clock time of a clock's reading, in ms since the epoch (its origin is the host's time
+ * origin): what a Date field, a certificate's validity or a two-digit year is reckoned from.
+ */
+export function wallMs(clock: Clock): number {
+  return performance.timeOrigin + clock.nowMs();
+}
+
 /** The host's clock: performance.now() and setTimeout. */
 export function realClock(): Clock {
   return {

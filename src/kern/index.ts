@@ -1,7 +1,7 @@
 // src/kern: errno-coded errors, assertions, units, clock, PRNG, wait queues and trace channels.
 // Imported by every room; imports none.
 export { invariantsFromEnv, KernelAssertionError, kassert, panic } from './assert.js';
-export { type Clock, ManualClock, realClock, type TimerHandle } from './clock.js';
+export { type Clock, ManualClock, realClock, type TimerHandle, wallMs } from './clock.js';
 export { ERRNO_MEANING, type Errno, errnoFromNode, isSysError, SysError } from './errno.js';
 export { type FaultConfig, type FaultCounters, FaultInjector } from './fault.js';
 export {

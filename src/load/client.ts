@@ -70,6 +70,12 @@ export function hostForUrl(host: string): string {
 }
 
 /**
+ * Sees the client socket at once, before it connects: a caller that must know the connection by
+ * its port (the server's own journey and capture) listens for 'connect' or reads localPort later.
+ */
+export type OnSocket = (socket: Socket) => void;
+
+/**
  * A TCP connection to host:port (127.0.0.1 unless told), connected, with no listeners attached.
  * With `tls`, a TLS 1.3 connection (ALPN http/1.1) that trusts any certificate: the load client
  * measures a server of this machine, often with a self-signed certificate.
@@ -79,6 +85,7 @@ export function connectRaw(
   timeoutMs = 10_000,
   host = '127.0.0.1',
   tls = false,
+  onSocket: OnSocket | null = null,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = tls
@@ -94,6 +101,7 @@ export function connectRaw(
       socket.destroy();
       reject(new Error('connect timeout'));
     }, timeoutMs);
+    onSocket?.(socket);
     socket.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeListener('error', reject);
@@ -141,8 +149,9 @@ export class HttpClient {
     timeoutMs = 10_000,
     host = '127.0.0.1',
     tls = false,
+    onSocket: OnSocket | null = null,
   ): Promise<HttpClient> {
-    return new HttpClient(await connectRaw(port, timeoutMs, host, tls), host);
+    return new HttpClient(await connectRaw(port, timeoutMs, host, tls, onSocket), host);
   }
 
   /** Requests written and not yet answered. */

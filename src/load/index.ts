@@ -9,6 +9,7 @@ export {
   connectRaw,
   HttpClient,
   hostForUrl,
+  type OnSocket,
   type RequestOptions,
   requestHead,
 } from './client.js';

@@ -77,9 +77,21 @@ export class TcpCb {
   }
 }
 
+/**
+ * XXX(sim): the copies the CPU made for one socket's sends, which FreeBSD does not keep per
+ * socket: bytes copied in from user memory (write(2), sendfile's header iovec) and bytes the copy
+ * path's reads copied out of the page cache. Whoever sends on the socket reads their deltas (the
+ * demo's route counters); the kernel-wide counters are kept as before.
+ */
+export interface SoCpuCounters {
+  copyin_bytes: number;
+  copyout_bytes: number;
+}
+
 /** struct socket: so_snd, so_error, so_state, and the simulated CPU the connection runs on. */
 export class KSocket {
   readonly so_snd = new SockBuf();
+  readonly so_cpu: SoCpuCounters = { copyin_bytes: 0, copyout_bytes: 0 };
   /** A pending error, returned once by the next send (then cleared). */
   so_error: Errno | null = null;
   so_state = SS_ISCONNECTED;

@@ -104,6 +104,7 @@ async function sosendLocked(
     // The chain may be short of what was asked (a dry zone): queue what it holds.
     const lengthBytes = mLength(host.mbufs, m);
     host.countCopyin(lengthBytes);
+    so.so_cpu.copyin_bytes += lengthBytes;
     const sendError = tls === null ? host.prSend(so, 0, m) : tls.send(m, lengthBytes, recordType);
     if (sendError !== null) throw sendError.withSbytes(sentBytes);
     sentBytes += lengthBytes;

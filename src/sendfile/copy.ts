@@ -163,6 +163,7 @@ async function copyfileLoop(
     while (rem > 0) {
       const n = await vnRead(env, obj, off, buf.subarray(0, Math.min(rem, buf.length)), opts.signal);
       if (n === 0) break;
+      so.so_cpu.copyout_bytes += n;
       sbytes += await kernWrite(env, so, buf.subarray(0, n), opts.signal);
       off += n;
       rem -= n;

@@ -216,6 +216,7 @@ async function sendfileLoop(
             : mUiotombuf(env.mbufs, hdr, space, call.signal);
         mh = h instanceof Promise ? await h : h;
         hdrlen = mLength(env.mbufs, mh);
+        so.so_cpu.copyin_bytes += hdrlen;
         space -= hdrlen;
         // A header cut short by a dry zone goes out alone; file data follows the whole header.
         if (hdr.uio_resid > 0) space = 0;

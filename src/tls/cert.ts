@@ -7,6 +7,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import selfsigned from 'selfsigned';
+import { realClock, wallMs } from '../kern/index.js';
 
 export interface CertPair {
   readonly cert: string;
@@ -30,7 +31,7 @@ export function tlsCertDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The cached self-signed pair, made first if missing, unreadable or near its end. */
 export async function selfSignedCert(
   dir: string = tlsCertDir(),
-  nowMs: number = Date.now(),
+  nowMs: number = wallMs(realClock()),
 ): Promise<CertPair> {
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');

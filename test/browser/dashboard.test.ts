@@ -1,9 +1,10 @@
 // Goal: the dashboard works in a real browser: the charts move while a download runs, the file
-// table links every route, and Compare draws the three routes side by side.
+// table links every route, Compare draws the three routes side by side, Trace shows a journey
+// and Download .pcapng saves the same request on the model's wire.
 // Method: Chromium (see chromium-setup.ts) driven by playwright-core against a real server on
 // 127.0.0.1 port 0; downloads run from the test while the page listens to /events; a screenshot
 // is saved under test-output/ for people to look at.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { request } from 'undici';
@@ -119,6 +120,16 @@ describe('dashboard', () => {
     expect(await page.locator('#trace-steps li .n').allTextContents()).toContain(
       `×${Math.ceil(300_000 / 4096)}`,
     );
+
+    // Download .pcapng: the same request on the model's wire, saved as a file.
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 30_000 }),
+      page.locator('#capture-button').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('zerocopy-data.bin.pcapng');
+    const saved = readFileSync((await download.path()) as string);
+    expect(saved.readUInt32LE(0)).toBe(0x0a0d0d0a);
+    expect(saved.includes(Buffer.from('GET /zerocopy/data.bin HTTP/1.1'))).toBe(true);
 
     await page.waitForTimeout(600);
     mkdirSync(OUTPUT, { recursive: true });

@@ -5,8 +5,7 @@
 // Method: servers in this process (plain, and HTTPS with kernel TLS), the built command
 // (dist/src/cli/main.js), and the file's blocks read back by a small pcapng walker.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import type { StatsSnapshot } from '../../src/http/index.js';
 import { patternBytes } from '../../src/load/index.js';
 import { type Running, startServer } from '../http/helpers.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
+import { tempDir } from '../support/tmp.js';
 
 const MAIN = resolve(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const FILE_BYTES = 200_000;
@@ -72,7 +72,7 @@ async function zcsim(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm run build (npm test does it)`);
-  base = mkdtempSync(join(tmpdir(), 'zcsim-capture-'));
+  base = tempDir('zcsim-capture');
   writeFileSync(join(base, 'f.bin'), patternBytes(FILE_BYTES, 9));
   plain = await startServer({ root: base });
   secure = await startServer({ root: base, tls: { cert: CERT_PEM, key: KEY_PEM, ktlsMode: 'sw' } });

@@ -208,6 +208,8 @@ describe('zcsim serve', () => {
     expect(stat.stdout).toMatch(/^\/zerocopy +1 requests, 64 KiB body/m);
     const trace = await run(process.execPath, [MAIN, 'trace', '-k', `${s.origin}/zerocopy/4k.bin`]);
     expect(trace.stdout).toMatch(/^GET \/zerocopy\/4k\.bin: 200, 4096 body bytes/);
+    // The trace's own request went over TLS: kernel TLS took its socket's send side over (the NIC encrypts).
+    expect(trace.stdout).toMatch(/setsockopt\(TCP_TXTLS_ENABLE\) so \d+: session \d+, TCP_TLS_MODE_IFNET/);
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(0);
     expect(s.stdout()).toContain('kernel at rest');

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createKernel, isSysError, type Kernel, type SendfileMapping } from '../../src/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
+import { waitFor } from '../support/wait.js';
 import { testFile } from './helpers.js';
 
 async function settle(p: Promise<number>): Promise<{ code: string; sbytes: number }> {
@@ -16,11 +17,6 @@ async function settle(p: Promise<number>): Promise<{ code: string; sbytes: numbe
     if (!isSysError(e)) throw e;
     return { code: e.code, sbytes: e.sbytes };
   }
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
 }
 
 function zoneSleepers(k: Kernel): number {
@@ -36,7 +32,7 @@ describe.each(['dmap', 'kva', 'extpg'] as SendfileMapping[])('aborted zone sleep
     const holder = k.socket(holderT, { sndbufBytes: 64 * 1024 });
     const acHolder = new AbortController();
     const w = settle(k.write(holder, new Uint8Array(16 * 1024).fill(1), acHolder.signal));
-    await until(() => zoneSleepers(k) >= 1, 'the writer to sleep on the cluster zone');
+    await waitFor(() => zoneSleepers(k) >= 1, 'the writer to sleep on the cluster zone');
     acHolder.abort();
     const wr = await w;
     expect(wr.code).toBe('EINTR');
@@ -46,7 +42,7 @@ describe.each(['dmap', 'kva', 'extpg'] as SendfileMapping[])('aborted zone sleep
     const before = zoneSleepers(k);
     const acSend = new AbortController();
     const s = settle(k.sendfile(file, so, 0, 0, { signal: acSend.signal }));
-    await until(() => zoneSleepers(k) > before, 'sendfile to sleep for its first mbuf');
+    await waitFor(() => zoneSleepers(k) > before, 'sendfile to sleep for its first mbuf');
     acSend.abort();
     expect(await s).toEqual({ code: 'ENOBUFS', sbytes: 0 });
     expect(k.stats().vm.v_wire_count).toBe(0);
@@ -55,7 +51,7 @@ describe.each(['dmap', 'kva', 'extpg'] as SendfileMapping[])('aborted zone sleep
     const before2 = zoneSleepers(k);
     const acCopy = new AbortController();
     const c = settle(k.copyfile(file, so2, 0, 0, { signal: acCopy.signal }));
-    await until(() => zoneSleepers(k) > before2, 'copyfile to sleep in its write');
+    await waitFor(() => zoneSleepers(k) > before2, 'copyfile to sleep in its write');
     acCopy.abort();
     expect((await c).code).toBe('EINTR');
 
@@ -64,7 +60,7 @@ describe.each(['dmap', 'kva', 'extpg'] as SendfileMapping[])('aborted zone sleep
     const acW3 = new AbortController();
     const w2 = settle(k.write(holder, new Uint8Array(8192), acW2.signal));
     const w3 = settle(k.write(holder, new Uint8Array(10), acW3.signal));
-    await until(() => k.stats().sockets.sblock_sleeps > 0, 'a sender to wait for the send lock');
+    await waitFor(() => k.stats().sockets.sblock_sleeps > 0, 'a sender to wait for the send lock');
     acW3.abort();
     expect((await w3).code).toBe('EINTR');
     acW2.abort();
@@ -73,7 +69,7 @@ describe.each(['dmap', 'kva', 'extpg'] as SendfileMapping[])('aborted zone sleep
     holderT.drain();
     for (const x of [holder, so, so2]) k.soclose(x);
     await k.destroy();
-    await until(() => k.atRest().atRest, 'rest');
+    await waitFor(() => k.atRest().atRest, 'rest');
     expect(k.atRest().leaks).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { SF_NOCACHE, SF_NODISKIO, SF_USER_READAHEAD, type SysError } from '../../src/index.js';
 import { ManualClock } from '../../src/kern/index.js';
+import { waitFor } from '../support/wait.js';
 import { finish, kernelBooter, loopback, settle, sliceHash, testFile } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -18,10 +19,6 @@ function keepTicking(clock: ManualClock): { stop(): void } {
   return { stop: () => clearInterval(t) };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 5000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
-  if (!cond()) throw new Error('timed out');
-}
 const boot = kernelBooter();
 
 describe.each(['dmap', 'kva', 'extpg'] as const)('page-in, mapping %s', (mapping) => {
@@ -71,7 +68,7 @@ describe.each(['dmap', 'kva', 'extpg'] as const)('page-in, mapping %s', (mapping
     const soA = k.socket(a.client);
     const iosBefore = k.stats().sendfile.sf_iocnt;
     const sendingA = k.sendfile(file, soA, 8192, 0);
-    await until(() => k.stats().sendfile.sf_iocnt > iosBefore);
+    await waitFor(() => k.stats().sendfile.sf_iocnt > iosBefore, 'the page-in to start');
     const b = await loopback();
     const soB = k.socket(b.client);
     let err: SysError | null = null;

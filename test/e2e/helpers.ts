@@ -11,6 +11,7 @@ import { assertAtRest, createKernel, isSysError, type Kernel, type KernelConfig 
 import { patternBytes } from '../../src/load/index.js';
 import type { Transport } from '../../src/net/index.js';
 import { testDir } from '../support/tmp.js';
+import { atRestSoon } from '../support/wait.js';
 
 export const TEST_DIR = testDir();
 
@@ -198,11 +199,8 @@ export function recordingTransport(
 }
 
 /** Waits until the kernel is at rest (every queued byte written and freed), then asserts it. */
-export async function settle(kernel: Kernel, timeoutMs = 20_000): Promise<void> {
-  const start = performance.now();
-  while (!kernel.atRest().atRest && performance.now() - start < timeoutMs) {
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+export async function settle(kernel: Kernel, timeoutMs?: number): Promise<void> {
+  await atRestSoon(() => kernel.atRest(), timeoutMs);
   assertAtRest(kernel);
 }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Kernel, SF_SYNC, type SysError } from '../../src/index.js';
 import { SS_ISCONNECTED } from '../../src/net/index.js';
+import { waitFor } from '../support/wait.js';
 import {
   finish,
   kernelBooter,
@@ -25,12 +26,11 @@ const MiB = 1024 * 1024;
 const boot = kernelBooter();
 
 /** Waits until a sender sleeps in sbwait: the send buffer is full and the host takes no more. */
-async function blockedInSbwait(k: Kernel): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
-    if (k.atRest().leaks.some((l) => l.includes('sleeping in sbwait'))) return;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error('no sender blocked in sbwait');
+function blockedInSbwait(k: Kernel): Promise<void> {
+  return waitFor(
+    () => k.atRest().leaks.some((l) => l.includes('sleeping in sbwait')),
+    'a sender blocked in sbwait',
+  );
 }
 
 async function rejection(p: Promise<unknown>): Promise<SysError> {

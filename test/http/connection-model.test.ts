@@ -29,7 +29,7 @@ beforeAll(() => {
 afterAll(() => fx.cleanup());
 
 async function stop(srv: Running): Promise<void> {
-  expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+  expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   await srv.server.close();
   expect(srv.server.zcsim.closeReport).toEqual({ atRest: true, leaks: [] });
 }
@@ -93,7 +93,7 @@ describe(`${PIPELINE_DEPTH} pipelined GETs of a cold 64 KiB file on one connecti
           const wrong = r.responses.filter((x) => x.status !== 200 || x.sha256 !== want).length;
           expect(wrong, `/${route}: responses not 200 with the file's bytes`).toBe(0);
           expect(r.stream.trailingBytes).toBe(0);
-          expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+          expect((await atRestSoon(srv.server)).leaks).toEqual([]);
         }
       } finally {
         await stop(srv);
@@ -170,12 +170,12 @@ describe('clients that never read', () => {
       // Each staller was closed by the send timeout, or got a 503 (a pool was dry when it asked).
       const conns = srv.server.zcsim.connections;
       // At rest only once no staller holds a send buffer any more.
-      expect((await atRestSoon(srv.server, 30_000)).leaks).toEqual([]);
+      expect((await atRestSoon(srv.server)).leaks).toEqual([]);
       const outcomes = await Promise.all(stallers.map((s) => stallerOutcome(s, 10_000)));
       expect(outcomes.filter((o) => o === 'timeout')).toEqual([]);
       expect(conns.send_timeouts).toBe(outcomes.filter((o) => o === 'closed').length);
       expect(conns.send_timeouts).toBeGreaterThan(0);
-      expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+      expect((await atRestSoon(srv.server)).leaks).toEqual([]);
       // Everyone is served again.
       const after = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/data.bin' }], true);
       expect(sha256(after[0]!.body)).toBe(sha256(fx.files['data.bin']!));
@@ -305,7 +305,7 @@ describe('pool exhaustion', () => {
       expect(r?.headers['retry-after']).toBe('1');
       expect(srv.server.zcsim.connections.pool_503).toBeGreaterThan(0);
       s.destroy();
-      expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+      expect((await atRestSoon(srv.server)).leaks).toEqual([]);
       const [ok] = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/data.bin' }], true);
       expect(ok?.status).toBe(200);
       expect(sha256(ok!.body)).toBe(sha256(fx.files['data.bin']!));

@@ -4,12 +4,11 @@
 // Method: a ManualClock and stand-in responses that record what is written and whether they
 // were destroyed; their backlog (writableLength) is set by the test.
 import { EventEmitter } from 'node:events';
-import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { EVENT_CLIENTS_MAX, EVENT_STALL_MS, EventHub } from '../../src/http/panel/index.js';
+import { EVENT_CLIENTS_MAX, EVENT_STALL_MS, EventHub, type EventSink } from '../../src/http/panel/index.js';
 import { ManualClock } from '../../src/kern/index.js';
 
-class FakeResponse extends EventEmitter {
+class FakeResponse extends EventEmitter implements EventSink {
   writableLength = 0;
   destroyed = false;
   frames = 0;
@@ -31,7 +30,7 @@ class FakeResponse extends EventEmitter {
 
 function listener(hub: EventHub): FakeResponse {
   const res = new FakeResponse();
-  expect(hub.attach(res as unknown as ServerResponse)).toBe(true);
+  expect(hub.attach(res)).toBe(true);
   return res;
 }
 

@@ -2,7 +2,9 @@
 // connection of the load room's client (pipelining, traversal paths undici would normalise),
 // wait for the kernel at rest.
 import { buildServer, type ServerOptions, type ZcsimServer } from '../../src/http/index.js';
+import type { KernelAtRest } from '../../src/index.js';
 import { type ClientResponse, HttpClient, listenLoopback } from '../../src/load/index.js';
+import { atRestSoon as kernelAtRestSoon } from '../support/wait.js';
 
 export interface Running {
   readonly server: ZcsimServer;
@@ -17,17 +19,9 @@ export async function startServer(options: ServerOptions, backlog?: number): Pro
   return { server, port, origin: `http://127.0.0.1:${port}` };
 }
 
-/** Resolves once the kernel is at rest (the last write callbacks may trail the client's read). */
-export async function atRestSoon(
-  server: ZcsimServer,
-  timeoutMs = 2000,
-): Promise<{ atRest: boolean; leaks: string[] }> {
-  const start = performance.now();
-  for (;;) {
-    const v = server.kernel.atRest();
-    if (v.atRest || performance.now() - start > timeoutMs) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** The kernel's at-rest verdict once it is at rest (the last write callbacks may trail the client's read). */
+export function atRestSoon(server: ZcsimServer, timeoutMs?: number): Promise<KernelAtRest> {
+  return kernelAtRestSoon(() => server.kernel.atRest(), timeoutMs);
 }
 
 export interface RawResponse {

@@ -4,7 +4,9 @@
 // OpenSSL 3 + 3. Method: a 1 MiB file fetched once per route on a fresh connection of a fresh
 // server; the route's counters divided by its body bytes (heads and TLS framing add well under
 // 2 %); the kernel's own counters agree (KTLS encrypted the body once in software, not at all in
-// ifnet mode); the kernel at rest after.
+// ifnet mode); the kernel at rest after. And a route's copies are the kernel's own count: an HTTPS
+// /copy request alone on a kept-alive connection, the route's copied bytes against the kernel-wide
+// copy-out and copy-in across it.
 import { rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -13,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MEMORY_TRAFFIC_PER_BYTE } from '../../src/index.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
 import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { patternBytes, sha256 } from './fixture.js';
 import { atRestSoon, type Running, startServer } from './helpers.js';
 
@@ -62,8 +65,7 @@ describe('memory traffic per body byte, per route', () => {
           expect(sha256(got)).toBe(sha256(body));
           const c = run.server.zcsim.routes[route];
           // The client may have the last byte a turn before the server counts the call.
-          for (let i = 0; i < 200 && c.inflight > 0; i++) await new Promise((r) => setTimeout(r, 10));
-          expect(c.inflight).toBe(0);
+          await waitFor(() => c.inflight === 0, 'the call to be counted');
           expect(c.body_bytes).toBe(BODY);
           const want = WANT[config][route];
           for (const v of [c.cpu_read_bytes / BODY, c.cpu_write_bytes / BODY]) {
@@ -84,4 +86,42 @@ describe('memory traffic per body byte, per route', () => {
       });
     }
   }
+});
+
+describe("a route's copies are the kernel's own count", () => {
+  const base = tempDir('zcsim-copies');
+  writeFileSync(join(base, 'k.bin'), patternBytes(300_000, 17));
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it('HTTPS /copy: what the route counts equals the kernel-wide copy-out and copy-in of the request', async () => {
+    const run: Running = await startServer({
+      root: base,
+      tls: { cert: CERT_PEM, key: KEY_PEM, ktlsMode: 'sw' },
+    });
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: CERT_PEM, servername: 'localhost' });
+    const get = (path: string) =>
+      new Promise<void>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port: run.port, path, agent }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          })
+          .on('error', reject);
+      });
+    try {
+      // The handshake and the session tickets go out with the first request; the second is alone.
+      await get('/copy/k.bin');
+      const copy = () => run.server.kernel.stats().copy;
+      const c = run.server.zcsim.routes.copy;
+      const kernelBefore = copy().copy_bytes_out + copy().copy_bytes_in;
+      const routeBefore = c.copied_bytes;
+      await get('/copy/k.bin');
+      await waitFor(() => c.inflight === 0, 'the /copy response to end');
+      // Over TLS the copy-in is of OpenSSL's records (ciphertext, with their framing).
+      expect(c.copied_bytes - routeBefore).toBe(copy().copy_bytes_out + copy().copy_bytes_in - kernelBefore);
+    } finally {
+      agent.destroy();
+      await run.server.close();
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CERT_PEM, KEY_PEM, SUITES } from '../ktls/helpers.js';
+import { waitFor } from '../support/wait.js';
 import { type Fixture, makeFixture, sha256 } from './fixture.js';
 import { atRestSoon, parseResponses, type Running, startServer } from './helpers.js';
 
@@ -183,8 +184,7 @@ for (const ktlsMode of ['sw', 'ifnet'] as const) {
         agent.destroy();
       }
       const stats = run.server.zcsim;
-      for (let i = 0; i < 200 && stats.connections.open > 0; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(stats.connections.open).toBe(0);
+      await waitFor(() => stats.connections.open === 0, 'every connection closed');
       expect((await atRestSoon(run.server)).leaks).toEqual([]);
     });
 

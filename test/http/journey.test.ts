@@ -3,27 +3,32 @@
 // finds the mappings cached (hash hit, no IPI); M_EXTPG carries the pages in one unmapped mbuf
 // freed by sendfile_free_mext_pg; a cold file is paged in with its mbufs appended not ready and
 // made ready by sbready; /copy copies each byte out and in, with the sizes; /stream uses no
-// kernel. And the fold keeps a long timeline short and bounded.
-// Method: a server per mapping on 127.0.0.1 with a fresh kernel and small files; the JSON of
-// GET /trace; foldJourney on made-up events.
+// kernel; over HTTPS the journey shows kernel TLS taking the send side over and encrypting the
+// records of its own socket. And the fold keeps a long timeline short and bounded.
+// Method: a server per mapping on 127.0.0.1 with a fresh kernel and small files, one over HTTPS
+// with a 1 MiB file; the JSON of GET /trace; foldJourney on made-up events.
 import { writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JourneyReport } from '../../src/http/index.js';
 import type { JourneyEvent } from '../../src/http/journey/index.js';
 import { foldJourney, JOURNEY_STEPS_MAX } from '../../src/http/journey/index.js';
+import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
 import { type Fixture, makeFixture } from './fixture.js';
 import { atRestSoon, type Running, startServer } from './helpers.js';
 
 const PAGE = 4096;
 /** Nine pages: every event of its journey fits in the answer's raw events. */
 const NINE_BYTES = 8 * PAGE + 100;
+const MIB = 1024 * 1024;
 let fx: Fixture;
 const servers: Running[] = [];
 
 beforeAll(() => {
   fx = makeFixture();
   writeFileSync(join(fx.root, 'nine.bin'), Buffer.alloc(NINE_BYTES, 0x5a));
+  writeFileSync(join(fx.root, 'mib.bin'), Buffer.alloc(MIB, 0x3c));
 });
 afterAll(async () => {
   for (const s of servers) await s.server.close();
@@ -46,6 +51,32 @@ async function trace(s: Running, route: string, file: string): Promise<JourneyRe
   expect(report.complete).toBe(true);
   expect((await atRestSoon(s.server)).atRest).toBe(true);
   return report;
+}
+
+/** GET /trace over HTTPS, trusting the test certificate. */
+function traceHttps(s: Running, route: string, file: string): Promise<JourneyReport> {
+  return new Promise((resolve, reject) => {
+    const path = `/trace?route=${route}&file=${encodeURIComponent(file)}`;
+    const opts = {
+      host: '127.0.0.1',
+      port: s.port,
+      path,
+      ca: CERT_PEM,
+      servername: 'localhost',
+      agent: false,
+    };
+    https
+      .get(opts, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          expect(res.statusCode).toBe(200);
+          resolve(JSON.parse(Buffer.concat(parts).toString('utf8')) as JourneyReport);
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
 }
 
 const named = (r: JourneyReport, room: string, event: string) =>
@@ -110,6 +141,27 @@ describe('GET /trace', () => {
     const stream = await trace(s, 'stream', 'hello.txt');
     expect(stream).toMatchObject({ status: 200, bodyBytes: 23 });
     expect(stream.events.map((e) => `${e.room}:${e.event}`)).toEqual(['net:socreate', 'net:drop']);
+  });
+});
+
+describe('GET /trace over HTTPS', () => {
+  it('a 1 MiB /zerocopy: the takeover on its socket, then kernel TLS encrypting its records', async () => {
+    const s = await startServer({
+      root: fx.root,
+      kernel: { physmemBytes: 16 * 1024 * 1024, cpuCount: 2 },
+      tls: { cert: CERT_PEM, key: KEY_PEM, ktlsMode: 'sw' },
+    });
+    servers.push(s);
+    const r = await traceHttps(s, 'zerocopy', 'mib.bin');
+    expect(r).toMatchObject({ status: 200, bodyBytes: MIB, complete: true });
+    const enable = named(r, 'ktls', 'enable');
+    expect(enable).toHaveLength(1);
+    expect(enable[0]).toMatchObject({ so: r.so, mode: 1 });
+    const lines = r.steps.flatMap((step) => [...step.lines, ...(step.lastLines ?? [])]);
+    expect(lines.some((l) => l.startsWith(`setsockopt(TCP_TXTLS_ENABLE) so ${r.so}:`))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`ktls_enqueue so ${r.so}:`))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`ktls_encrypt so ${r.so}:`))).toBe(true);
+    expect((await atRestSoon(s.server)).atRest).toBe(true);
   });
 });
 

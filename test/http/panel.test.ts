@@ -55,6 +55,7 @@ describe('/stats', () => {
       'sendfile',
       'sfbuf',
       'sockets',
+      'tcp',
       'vm',
     ]);
     expect(before.server.kernel.mapping).toBe('kva');

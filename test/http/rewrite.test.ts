@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait.js';
 import { type Fixture, makeFixture, patternBytes, sha256 } from './fixture.js';
 import { atRestSoon, type Running, startServer } from './helpers.js';
 
@@ -105,8 +106,10 @@ describe('a same-size rewrite in place', () => {
         socket.write(`GET /${route}/large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       });
       expect(length).toBeGreaterThan(24 * 1024 * 1024);
-      for (let i = 0; i < 100 && srv.server.zcsim.routes[route].changed_during_send === before; i++)
-        await new Promise((r) => setTimeout(r, 10));
+      await waitFor(
+        () => srv.server.zcsim.routes[route].changed_during_send > before,
+        `${route}: the change counted`,
+      );
       expect(srv.server.zcsim.routes[route].changed_during_send, route).toBe(before + 1);
       const stats = (await (await request(`${srv.origin}/stats`)).body.json()) as {
         http: { routes: Record<string, { changed_during_send: number }> };

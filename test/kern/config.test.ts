@@ -35,6 +35,8 @@ describe('createKernel validates its configuration', () => {
     ['NaN copy buffer', { copyBufferBytes: Number.NaN }, /copyBufferBytes/],
     ['a negative disk latency', { diskLatencyMs: -5 }, /diskLatencyMs/],
     ['a migration chance above 100', { cpuMigratePct: 101 }, /cpuMigratePct/],
+    ['an MTU too small for TCP', { mtuBytes: 100 }, /mtuBytes/],
+    ['an MTU above IP_MAXPACKET', { mtuBytes: 70_000 }, /mtuBytes/],
   ];
   it.each(bad)('%s: EINVAL naming the knob, in one line', (_what, config, knob) => {
     const e = refusal(config);

@@ -2,12 +2,15 @@
 // headers, trimmed to whole tso_segsz segments unless the burst empties the buffer; one MSS each
 // without TSO; tcp_m_copym's scatter-gather limit (35 entries of 2048 bytes, M_EXTPG mbufs
 // counting 3 more) shortening a burst; a small send copied into the header mbuf; an ifnet TLS
-// burst never mixing records and plain mbufs; and the struct tcpstat counts that follow.
+// burst never mixing records and plain mbufs; the struct tcpstat counts that follow; a seeded ISS
+// and an MSS per connection.
 // Method: chains of bare mbufs (only lengths and flags matter to the cut), exact cases worked out
 // by hand, and a seeded property over random chains.
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { createKernel } from '../../src/index.js';
 import { M_EXT, M_EXTPG, Mbuf, MSIZE } from '../../src/mbuf/index.js';
+import { MemoryTransport } from '../../src/net/index.js';
 import {
   IF_HW_TSOMAX_DEFAULT,
   IF_HW_TSOMAXSEGCOUNT_DEFAULT,
@@ -158,4 +161,41 @@ describe('tcp_output cuts a batch into bursts', () => {
       expect(stat.wire_segments).toBe(bursts.reduce((s, b) => s + b.segments, 0));
     },
   );
+});
+
+describe('each connection has its sequence space and MSS', () => {
+  it('a seeded ISS (the same seed replays the same numbers), an MSS of MTU - 40, its segments', async () => {
+    const isses = (
+      seed: number,
+      mtuBytes?: number,
+    ): { iss: number[]; mss: number; kernel: ReturnType<typeof createKernel> } => {
+      const kernel = createKernel({
+        physmemBytes: 4 * 1024 * 1024,
+        seed,
+        ...(mtuBytes !== undefined ? { mtuBytes } : {}),
+      });
+      const sockets = [0, 1, 2].map(() => kernel.socket(new MemoryTransport({ autoDrain: true })));
+      return {
+        iss: sockets.map((so) => so.so_pcb.t_seq.iss),
+        mss: sockets[0]!.so_pcb.t_seq.t_maxseg,
+        kernel,
+      };
+    };
+    const a = isses(7);
+    const b = isses(7);
+    const c = isses(8, 16384);
+    expect(a.iss).toEqual(b.iss);
+    expect(new Set(a.iss).size).toBe(3);
+    expect(c.iss).not.toEqual(a.iss);
+    expect(a.mss).toBe(1460);
+    expect(c.mss).toBe(16344);
+    // lo0's MTU: one 64 KiB write is ceil(65536 / 16332) segments.
+    const so = c.kernel.socket(new MemoryTransport({ autoDrain: true }));
+    const before = c.kernel.stats().tcp.wire_segments;
+    await c.kernel.write(so, new Uint8Array(65536));
+    await c.kernel.sodrain(so);
+    expect(c.kernel.stats().tcp.wire_segments - before).toBeGreaterThanOrEqual(Math.ceil(65536 / 16332));
+    expect(so.so_pcb.t_seq.snd_una).toBe((so.so_pcb.t_seq.iss + 1 + 65536) >>> 0);
+    for (const k of [a.kernel, b.kernel, c.kernel]) await k.destroy();
+  });
 });

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSysError, MiB } from '../../src/kern/index.js';
+import { waitFor } from '../support/wait.js';
 import { makeRig, pattern } from './helpers.js';
 
 interface Pair {
@@ -43,12 +44,6 @@ afterEach(async () => {
     await new Promise<void>((resolve) => p.server.close(() => resolve()));
   }
 });
-
-/** Polls `cond` every few ms for at most `timeoutMs`. */
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  for (let waited = 0; waited < timeoutMs && !cond(); waited += 5) await sleep(5);
-  return cond();
-}
 
 describe('over real loopback TCP', () => {
   it('sosend of a few MiB arrives intact (SHA-256)', { timeout: 20_000 }, async () => {
@@ -92,13 +87,16 @@ describe('over real loopback TCP', () => {
     const so = rig.net.soCreate(serverSide);
     const sending = rig.net.sosend(so, pattern(64 * MiB, 12)).catch((e: unknown) => e);
     // The client stops reading; once the sender is stuck waiting for space, reset the connection.
-    expect(await waitFor(() => receivedBytes >= 256 * 1024 && so.so_pcb.sbwaitq.length > 0)).toBe(true);
+    await waitFor(
+      () => receivedBytes >= 256 * 1024 && so.so_pcb.sbwaitq.length > 0,
+      'the peer to stop reading with a sender asleep in sbwait',
+    );
     client.resetAndDestroy();
     const err = await Promise.race([sending, sleep(10_000).then(() => 'timeout')]);
     expect(isSysError(err) && ['EPIPE', 'ECONNRESET'].includes(err.code)).toBe(true);
     expect(isSysError(err) && err.sbytes).toBeGreaterThan(0);
     expect(['EPIPE', 'ECONNRESET']).toContain(so.so_error);
-    expect(await waitFor(() => rig.mbufs.atRest().length === 0)).toBe(true);
+    await waitFor(() => rig.mbufs.atRest().length === 0, 'every mbuf freed');
     expect(rig.net.atRest()).toEqual([]);
     rig.net.soclose(so);
     expect(rig.net.counters().so_open).toBe(0);
@@ -131,7 +129,7 @@ describe('over real loopback TCP', () => {
       expect(createHash('sha256').update(body).digest('hex')).toBe(
         createHash('sha256').update(payload).digest('hex'),
       );
-      expect(await waitFor(() => rig.mbufs.atRest().length === 0)).toBe(true);
+      await waitFor(() => rig.mbufs.atRest().length === 0, 'every mbuf freed');
       expect(rig.net.atRest()).toEqual([]);
       expect(rig.net.counters().aborts).toEqual({});
     } finally {

@@ -6,17 +6,25 @@
 // file of 1,000 connections stays within its bound and still opens.
 // Method: the demo server on 127.0.0.1 with a tap on the client's port, real Node clients, and
 // Wireshark 4.4 compiled to WebAssembly (wiregasm), loaded once for the file.
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Wiregasm } from '@goodtools/wiregasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKernel } from '../../src/index.js';
 import { patternBytes } from '../../src/load/index.js';
-import { MemoryTransport, PcapBuffer, PcapRingFile, type TcpStat } from '../../src/net/index.js';
+import {
+  MemoryTransport,
+  PCAP_RING_QUEUE_MAX_BYTES,
+  PcapBuffer,
+  PcapRingFile,
+  type TcpStat,
+} from '../../src/net/index.js';
 import { type Running, startServer } from '../http/helpers.js';
 import { CERT_PEM, KEY_PEM } from '../ktls/helpers.js';
+import { tempDir } from '../support/tmp.js';
 import {
   fieldNumber,
   followSide,
@@ -30,11 +38,11 @@ import {
 const FILE_BYTES = 1024 * 1024;
 const BODY = patternBytes(FILE_BYTES, 20);
 const RANGE = { first: 100_000, last: 399_999 };
-const WORK = join(import.meta.dirname, '..', '..', '.cache', `wireshark-${process.pid}`);
+let WORK = '';
 
 let w: Wiregasm;
 beforeAll(async () => {
-  mkdirSync(WORK, { recursive: true });
+  WORK = tempDir('wireshark');
   writeFileSync(join(WORK, 'm.bin'), BODY);
   w = await loadWireshark();
 }, 120_000);
@@ -148,6 +156,9 @@ for (const mode of MODES) {
       expect(matched(w, `http.content_length == ${FILE_BYTES}`)).toBe(1);
       const response = followSide(w, tls ? 'TLS' : 'TCP', 'HTTP/1.1 ');
       expect(bodyOf(response).equals(BODY)).toBe(true);
+      // The server's frames of the response are named after the request (over TLS too).
+      const named = `tcp.srcport == ${c.serverPort} && tcp.len > 0 && frame.comment contains "GET /zerocopy/m.bin"`;
+      expect(matched(w, named)).toBeGreaterThanOrEqual(Math.ceil(FILE_BYTES / 1448));
       // Every segment the model counted is a server frame with payload, and no other is.
       expect(matched(w, `tcp.srcport == ${c.serverPort} && tcp.len > 0`)).toBe(c.delta.wire_segments);
       expect(c.delta.wire_segments).toBeGreaterThanOrEqual(Math.ceil(FILE_BYTES / 1448));
@@ -202,7 +213,6 @@ for (const mode of MODES) {
 
 describe('a ring file of every connection', () => {
   it('1,000 connections stay within its bound; the file wraps, says so, and still opens clean', async () => {
-    const { createKernel } = await import('../../src/index.js');
     const kernel = createKernel({ physmemBytes: 16 * 1024 * 1024 });
     const path = join(WORK, 'ring.pcapng');
     const boundBytes = 512 * 1024;
@@ -227,6 +237,9 @@ describe('a ring file of every connection', () => {
     expect(s.wraps).toBeGreaterThan(0);
     expect(lines.length).toBe(s.wraps);
     expect(lines[0]).toContain('starts again');
+    // Memory stays bounded: the writes waiting for the disk never passed the queue's bound.
+    expect(s.queuedPeakBytes).toBeGreaterThan(0);
+    expect(s.queuedPeakBytes).toBeLessThanOrEqual(PCAP_RING_QUEUE_MAX_BYTES);
     const size = statSync(path).size;
     expect(size).toBe(s.fileBytes);
     expect(size).toBeLessThanOrEqual(boundBytes);

@@ -10,16 +10,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createKernel } from '../../src/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const dir = tempDir('zcsim-zonesleep');
 const file = join(dir, 'f.bin');
 writeFileSync(file, Buffer.alloc(256 * 1024, 3));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
-  expect(cond()).toBe(true);
-}
 
 describe('zone sleeps end when the connection closes', () => {
   it('write(2) asleep on the cluster zone: EINTR, nothing held', async () => {
@@ -32,7 +28,7 @@ describe('zone sleeps end when the connection closes', () => {
     const so2 = k.socket(new MemoryTransport({ autoDrain: true }));
     const ac = new AbortController();
     const w = k.write(so2, Buffer.alloc(4096, 2), ac.signal);
-    await until(() => k.mbufs.clusterZone.sleepers === 1);
+    await waitFor(() => k.mbufs.clusterZone.sleepers === 1, 'the writer to sleep on the cluster zone');
     ac.abort();
     await expect(w).rejects.toMatchObject({ code: 'EINTR' });
     expect(k.mbufs.clusterZone.sleepers).toBe(0);
@@ -56,12 +52,15 @@ describe('zone sleeps end when the connection closes', () => {
       // The hog's writes never complete: it takes every mbuf, then sleeps for more.
       const ac1 = new AbortController();
       const s1 = k.sendfile(f, so1, 0, 0, { signal: ac1.signal });
-      await until(() => k.mbufs.mbufZone.current >= nmbufs && k.mbufs.mbufZone.sleepers === 1);
+      await waitFor(
+        () => k.mbufs.mbufZone.current >= nmbufs && k.mbufs.mbufZone.sleepers === 1,
+        'the mbuf zone dry and one sleeper',
+      );
       const so2 = k.socket(new MemoryTransport({ autoDrain: true }));
       for (const headers of [[Buffer.from('HTTP/1.1 200 OK\r\n\r\n')], []]) {
         const ac = new AbortController();
         const s = k.sendfile(f, so2, 0, 8192, { headers, signal: ac.signal });
-        await until(() => k.mbufs.mbufZone.sleepers === 2);
+        await waitFor(() => k.mbufs.mbufZone.sleepers === 2, 'a second sleeper on the mbuf zone');
         ac.abort();
         // The header's copy is write(2)'s (EINTR); an interrupted first page mbuf is a buffer
         // sendfile could not get (ENOBUFS, as for its first sf_buf).

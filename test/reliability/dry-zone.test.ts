@@ -76,7 +76,7 @@ describe('a dry mbuf zone under many fast clients', () => {
       expect(headOnly).toBeGreaterThan(0);
     } finally {
       diagnosticsChannel.unsubscribe(TRACE_CHANNELS.sendfile, listener);
-      const rest = await atRestSoon(server, 5000);
+      const rest = await atRestSoon(server);
       await server.close();
       expect(rest).toEqual({ atRest: true, leaks: [] });
     }

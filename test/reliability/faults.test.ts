@@ -17,6 +17,7 @@ import { type ClientResponse, connectRaw, HttpClient, SlowReader } from '../../s
 import { patternBytes } from '../http/fixture.js';
 import { atRestSoon, type Running } from '../http/helpers.js';
 import { tempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 import { startReliabilityServer } from './server.js';
 
 const MiB = 1024 * 1024;
@@ -68,32 +69,24 @@ describe('disk faults: page-in EIO', () => {
       seed: 7,
     });
     let cut = 0;
-    let requests = 0;
     for (const route of ['zerocopy', 'copy'] as const) {
       for (let i = 0; i < 12; i++) {
         const peer = await HttpClient.connect(srv.port);
         const r = await peer.request(`/${route}/eio.bin`, { timeoutMs: 20_000 });
         peer.close();
-        requests++;
         if (checkWholeOrCleanCut(r, body, `${route} #${i}`)) cut++;
       }
     }
     const faults = srv.server.kernel.faultCounters?.();
     const routes = srv.server.zcsim.routes;
-    // The route counts a cut after it has looked at the file again (a stat): give it a moment.
-    for (let i = 0; i < 100 && routes.zerocopy.errors + routes.copy.errors < cut; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // The route counts a cut after it has looked at the file again (a stat): wait for the count.
+    await waitFor(() => routes.zerocopy.errors + routes.copy.errors >= cut, `${cut} cuts counted`);
     const counted = routes.zerocopy.errors + routes.copy.errors;
-    console.log(
-      `disk faults: ${requests} requests, ${cut} cut cleanly, ${counted} counted as errors, faults ${JSON.stringify(faults)}`,
-      JSON.stringify(routes),
-    );
     expect(faults?.pager_eio).toBeGreaterThan(0);
     expect(cut).toBeGreaterThan(0);
     expect(counted).toBe(cut);
     expect(routes.zerocopy.aborted + routes.copy.aborted).toBe(0);
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 
   it('slow disk (latency per read) with every 3rd read failing: the same holds', async () => {
@@ -111,7 +104,7 @@ describe('disk faults: page-in EIO', () => {
     );
     for (const [i, r] of results.entries()) checkWholeOrCleanCut(r, body, `request ${i}`);
     expect(srv.server.kernel.faultCounters?.().pager_eio).toBeGreaterThan(0);
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 });
 
@@ -160,21 +153,26 @@ describe('peer faults', () => {
       expect(r.sha256).toBe(sha(small));
     }
     good.close();
-    await new Promise((r) => setTimeout(r, 2000));
+    // Everything else has ended: only the two stalled peers' responses are in flight.
+    const routes = srv.server.zcsim.routes;
+    await waitFor(
+      () => routes.zerocopy.inflight === 2 && routes.copy.inflight === 0,
+      () =>
+        `only the two stalled responses in flight (zerocopy ${routes.zerocopy.inflight}, copy ${routes.copy.inflight})`,
+    );
     // Two stalled peers: each holds at most its send buffer (plus a straddled and a pending page).
     const wired = stats().vm.v_wire_count;
-    console.log(
-      `peer faults: 10 aborted midway, 1 half-closed (got ${halfBody.length} of ${small.length} body bytes), 1 never reading, 1 at 1 B/s (read ${trickle.bytesRead} B); wired ${wired} pages`,
+    expect(wired, 'pages wired by the two stalled peers').toBeLessThanOrEqual(
+      2 * (sndbufBytes / PAGE_SIZE + 2),
     );
-    expect(wired).toBeLessThanOrEqual(2 * (sndbufBytes / PAGE_SIZE + 2));
     never.destroy();
     trickle.stop();
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 });
 
 describe('a file changed while being sent', () => {
-  /** Asks for `name` without reading, lets the server fill the pipe, runs `change`, then reads all. */
+  /** Asks for `name` without reading, runs `change` once the response is under way, then reads all. */
   async function changeMidway(
     srv: Running,
     name: string,
@@ -183,8 +181,10 @@ describe('a file changed while being sent', () => {
     const s = await connectRaw(srv.port);
     s.on('error', () => {});
     s.pause();
+    const route = srv.server.zcsim.routes.zerocopy;
+    const bodyBytesBefore = route.body_bytes;
     s.write(`GET /zerocopy/${name} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => route.body_bytes > bodyBytesBefore, 'the response to be under way');
     change();
     const chunks: Buffer[] = [];
     s.on('data', (c: Buffer) => chunks.push(c));
@@ -204,11 +204,9 @@ describe('a file changed while being sent', () => {
     expect(got.head).toContain(`Content-Length: ${SIZE}`);
     expect(got.bytes.length).toBeLessThan(SIZE);
     expect(sha(got.bytes)).toBe(sha(body.subarray(0, got.bytes.length)));
-    for (let i = 0; i < 100 && srv.server.zcsim.routes.zerocopy.file_changed === 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => srv.server.zcsim.routes.zerocopy.file_changed > 0, 'the change to be counted');
     expect(srv.server.zcsim.routes.zerocopy.file_changed).toBe(1);
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 
   it('extended: the response is the file as it was when the request came', async () => {
@@ -219,7 +217,7 @@ describe('a file changed while being sent', () => {
     );
     expect(got.bytes.length).toBe(SIZE);
     expect(sha(got.bytes)).toBe(sha(body));
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 
   it('replaced (renamed over): the open file is sent whole, the old bytes', async () => {
@@ -231,6 +229,6 @@ describe('a file changed while being sent', () => {
     );
     expect(got.bytes.length).toBe(SIZE);
     expect(sha(got.bytes)).toBe(sha(body));
-    expect((await atRestSoon(srv.server, 5000)).leaks).toEqual([]);
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   }, 60_000);
 });

@@ -7,13 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { createKernel, isSysError, type Kernel, type SendfileMapping } from '../../src/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { testFile } from '../e2e/helpers.js';
+import { atRestSoon as kernelAtRestSoon } from '../support/wait.js';
 
 const MAPPINGS: readonly SendfileMapping[] = ['dmap', 'kva', 'extpg'];
 const SIZE = 256 * 1024;
 
 async function atRestSoon(k: Kernel): Promise<void> {
-  for (let i = 0; i < 2000 && !k.atRest().atRest; i++) await new Promise((r) => setTimeout(r, 1));
-  expect(k.atRest().leaks).toEqual([]);
+  expect((await kernelAtRestSoon(() => k.atRest())).leaks).toEqual([]);
 }
 
 /** Whether `p` settles with a number or a SysError (never a KernelAssertionError). */

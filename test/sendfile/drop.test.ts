@@ -8,11 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { assertAtRest, createKernel, type SysError } from '../../src/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { testFile } from '../e2e/helpers.js';
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 3000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from '../support/wait.js';
 
 describe('a connection dropped under a sleeping sendfile', () => {
   it('frees the headers and the not-ready pages, and reports ECONNRESET', async () => {
@@ -31,17 +27,17 @@ describe('a connection dropped under a sleeping sendfile', () => {
       .catch((e: SysError) => {
         errB = e;
       });
-    await until(() => k.sfbufs.sleepers === 1, 'B to sleep for an sf_buf');
+    await waitFor(() => k.sfbufs.sleepers === 1, 'B to sleep for an sf_buf');
     tB.fail('ECONNRESET');
-    await until(() => soB.dropped, 'B to be dropped');
-    await until(() => tA.pendingWrites > 0, "A's page to be read");
+    await waitFor(() => soB.dropped, 'B to be dropped');
+    await waitFor(() => tA.pendingWrites > 0, "A's page to be read");
     tA.drain();
     await pB;
     expect(errB).not.toBeNull();
     const err = errB as unknown as SysError;
     expect(err.code).toBe('ECONNRESET');
     expect(err.sbytes).toBe(0);
-    await until(() => k.atRest().atRest, 'rest');
+    await waitFor(() => k.atRest().atRest, 'rest');
     assertAtRest(k);
     const s = k.stats().sendfile;
     expect(s.sf_allocwait).toBeGreaterThan(0);
@@ -64,14 +60,14 @@ describe('a connection dropped under a sleeping sendfile', () => {
     const soA = k.socket(tA);
     const soB = k.socket(tB);
     await k.sendfile(fileA, soA, 0, 0);
-    await until(() => tA.pendingWrites > 0, "A's page to be queued");
+    await waitFor(() => tA.pendingWrites > 0, "A's page to be queued");
     const ac = new AbortController();
     const hdr = new TextEncoder().encode('header');
     let errB: SysError | null = null;
     const pB = k.sendfile(fileB, soB, 0, 0, { headers: [hdr], signal: ac.signal }).catch((e: SysError) => {
       errB = e;
     });
-    await until(() => k.sfbufs.sleepers === 1, 'B to sleep for an sf_buf');
+    await waitFor(() => k.sfbufs.sleepers === 1, 'B to sleep for an sf_buf');
     ac.abort();
     await pB;
     const err = errB as unknown as SysError;
@@ -80,7 +76,7 @@ describe('a connection dropped under a sleeping sendfile', () => {
     expect(err.sbytes).toBe(hdr.length);
     expect(k.stats().sendfile.sf_allocfail).toBe(1);
     tA.drain();
-    await until(() => k.atRest().atRest, 'rest');
+    await waitFor(() => k.atRest().atRest, 'rest');
     expect(new TextDecoder().decode(tB.received())).toBe('header');
     await k.destroy();
   });

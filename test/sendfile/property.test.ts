@@ -17,6 +17,7 @@ import {
 } from '../../src/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { testFile } from '../e2e/helpers.js';
+import { waitFor } from '../support/wait.js';
 
 const seed = Number(process.env.SIM_SEED ?? 424242);
 const FILE_BYTES = 300_001;
@@ -41,11 +42,6 @@ const scenario = fc.record({
   unmapOnFree: fc.boolean(),
   cpuMigratePct: fc.constantFrom(0, 30),
 });
-
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 5000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
-  if (!cond()) throw new Error('timed out');
-}
 
 type Scenario = {
   mapping: 'dmap' | 'kva' | 'extpg';
@@ -146,7 +142,7 @@ describe('sendfile delivers the file slice, whatever the scenario', () => {
         const total = await sendAll(k, { file, so }, s, header, trailer, want);
         expect(total).toBe(header.length + want + trailer.length);
         expect(await rival).toBe(FILE_BYTES);
-        await until(() => k.atRest().atRest);
+        await waitFor(() => k.atRest().atRest, 'the kernel at rest');
         assertAtRest(k);
         const got = t.received();
         expect(got.length).toBe(total);

@@ -13,13 +13,9 @@ import { assertAtRest, createKernel, type Kernel, SF_SYNC, SF_USER_READAHEAD } f
 import { ManualClock, TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
 import { MemoryTransport } from '../../src/net/index.js';
 import { testFile } from '../e2e/helpers.js';
+import { waitFor } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Drains the transport until `call` has settled and the kernel is at rest; returns its result. */
 async function pump<T>(k: Kernel, t: MemoryTransport, call: Promise<T>): Promise<T> {
@@ -27,7 +23,7 @@ async function pump<T>(k: Kernel, t: MemoryTransport, call: Promise<T>): Promise
   const watched = call.finally(() => {
     settled = true;
   });
-  await until(() => {
+  await waitFor(() => {
     t.drain();
     return settled && k.atRest().atRest;
   }, 'the call to end and the kernel to rest');
@@ -43,7 +39,7 @@ describe('vn_sendfile queueing', () => {
     const t = new MemoryTransport();
     const so = k.socket(t);
     const first = k.sendfile(file, so, 100, 0);
-    await until(() => so.so_snd.sb_ccc > 0 && t.pendingWrites > 0, 'first chunk');
+    await waitFor(() => so.so_snd.sb_ccc > 0 && t.pendingWrites > 0, 'first chunk');
     expect(so.so_snd.sb_ccc).toBe(32 * 1024 - ((100 + 32 * 1024) % 4096));
     expect(await pump(k, t, first)).toBe(100_000 - 100);
     const cold = k.stats().sendfile;
@@ -78,7 +74,7 @@ describe('vn_sendfile queueing', () => {
     expect(t.writes.length).toBe(0);
     expect(k.atRest().atRest).toBe(false);
     clock.advance(50);
-    await until(() => t.pendingWrites > 0, 'the data to go out after the read');
+    await waitFor(() => t.pendingWrites > 0, 'the data to go out after the read');
     await pump(k, t, Promise.resolve());
     const got = t.received();
     expect(new TextDecoder().decode(got.subarray(0, hdr.length))).toBe('header!');
@@ -127,7 +123,7 @@ describe('vn_sendfile queueing', () => {
       done = true;
       return n;
     });
-    await until(() => t.pendingWrites > 0, 'the data to be written');
+    await waitFor(() => t.pendingWrites > 0, 'the data to be written');
     await new Promise((r) => setTimeout(r, 10));
     expect(done).toBe(false);
     t.drain();

@@ -6,8 +6,8 @@
 // connection's AbortSignal ends every wait of its responses when it closes.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Kernel, KSocket } from '../../index.js';
-import { type Clock, SysError, type TimerHandle } from '../../kern/index.js';
+import type { Kernel, KFile, KSocket } from '../../index.js';
+import { type Clock, SysError, type TimerHandle, type Tracer } from '../../kern/index.js';
 import type { KtlsConnection } from '../../tls/index.js';
 import type { Heads } from './heads.js';
 import { type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
@@ -59,8 +59,18 @@ export interface ConnectionTls {
   accept(kernel: Kernel, so: KSocket, raw: Socket): KtlsConnection;
 }
 
-/** The server behind a connection: what answers a request, and its counters. */
-export interface ConnectionHost {
+/** The header and trailer iovecs of a kernel send. */
+export interface Hdtr {
+  readonly headers: readonly Uint8Array[];
+  readonly trailers: readonly Uint8Array[];
+}
+
+/**
+ * The conn room's one context, shared by a server's connections: the kernel (the one handle
+ * through which a request crosses into it), the clock, the head builder, the counters, TLS,
+ * pool admission, and what answers a request.
+ */
+export interface ConnContext {
   readonly kernel: Kernel;
   readonly clock: Clock;
   readonly counters: ConnectionCounters;
@@ -69,8 +79,15 @@ export interface ConnectionHost {
   readonly tls: ConnectionTls | null;
   /** Whether the server is closing: new requests get 503 and the connection closes. */
   readonly closing: boolean;
-  /** Answers `request` on `conn`; may call conn.destroy() when a response cannot finish. */
-  respond(conn: Connection, request: HttpRequest): Promise<void>;
+  /** The zcsim:http channel: each request as it starts and its response as it ends. */
+  readonly trace: Tracer;
+  /**
+   * Answers `request` on `conn` and resolves with the status that went out (null: none); may call
+   * conn.destroy() when a response cannot finish.
+   */
+  respond(conn: Connection, request: HttpRequest): Promise<number | null>;
+  /** Resolves when a body response of `conn` may start: the kernel's pools have room. */
+  admit(conn: Connection): Promise<void>;
   /** The connection closed and freed its kernel socket. */
   closed(conn: Connection): void;
 }
@@ -111,19 +128,24 @@ export class Connection {
   private held: (() => void)[] = [];
   /** When the bytes of a request head that is not complete yet began to arrive (-1: none). */
   private headStartMs = -1;
+  /**
+   * User space's own passes for this connection's responses: the bytes its read(2)s copied out of
+   * the page cache (their return values), and the bytes it handed to OpenSSL to encrypt.
+   */
+  private readonly user = { readBytes: 0, sslBytes: 0 };
 
   constructor(
-    private readonly host: ConnectionHost,
+    private readonly ctx: ConnContext,
     readonly socket: Socket,
   ) {
-    this.so = host.kernel.socket(socket);
-    this.progressAtMs = host.clock.nowMs();
-    host.counters.accepted++;
-    host.counters.open++;
+    this.so = ctx.kernel.socket(socket);
+    this.progressAtMs = ctx.clock.nowMs();
+    ctx.counters.accepted++;
+    ctx.counters.open++;
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.once('close', () => this.onClose());
-    this.ktls = host.tls?.accept(host.kernel, this.so, socket) ?? null;
+    this.ktls = ctx.tls?.accept(ctx.kernel, this.so, socket) ?? null;
     // A failed handshake or a record the tap cannot follow ends the connection.
     this.ktls?.tlsSocket.on('error', () => this.destroy());
     this.stream = this.ktls?.tlsSocket ?? socket;
@@ -135,18 +157,18 @@ export class Connection {
   get tlsPass(): TlsPass {
     if (this.ktls === null) return 'none';
     if (!this.ktls.tap.takenOver) return 'user';
-    return this.host.tls?.mode === 'ifnet' ? 'ktls-ifnet' : 'ktls-sw';
+    return this.ctx.tls?.mode === 'ifnet' ? 'ktls-ifnet' : 'ktls-sw';
   }
 
   /**
    * Before a kernel send of file pages (sendfile): over TLS, kernel TLS takes over the send side
    * once, after what OpenSSL wrote went out, as nginx enables KTLS before its first sendfile.
    */
-  async kernelSendSide(): Promise<void> {
+  private async kernelSendSide(): Promise<void> {
     if (this.ktls === null || this.ktls.tap.takenOver) return;
     await this.userWrites;
     await this.ktls.takeover();
-    this.host.counters.ktls_takeovers++;
+    this.ctx.counters.ktls_takeovers++;
   }
 
   /** Aborts when the connection closes: every sleep of its responses ends (EINTR). */
@@ -169,7 +191,72 @@ export class Connection {
    */
   write(buf: Uint8Array): Promise<number> {
     if (this.ktls !== null && !this.ktls.tap.takenOver) return this.writeUser(buf);
-    return this.host.kernel.write(this.so, buf, this.abort.signal);
+    return this.ctx.kernel.write(this.so, buf, this.abort.signal);
+  }
+
+  /**
+   * A head and an optional small body (error text, a listing, a panel answer) in one write(2);
+   * the body is left out when `withBody` is false (HEAD).
+   */
+  writeHead(
+    status: number,
+    fields: readonly string[],
+    keepAlive: boolean,
+    body: Uint8Array | null = null,
+    withBody = true,
+  ): Promise<number> {
+    const head = this.ctx.heads.build(status, fields, keepAlive);
+    const whole = body !== null && body.length > 0 && withBody;
+    return this.write(whole ? Buffer.concat([head, body]) : head);
+  }
+
+  /** The server's head builder, for heads that go out as a kernel send's header iovec. */
+  get heads(): Heads {
+    return this.ctx.heads;
+  }
+
+  /** Resolves when a body response may start (pool admission); see PoolGate. */
+  admit(): Promise<void> {
+    return this.ctx.admit(this);
+  }
+
+  /** Counts a response that got 503 because a kernel pool was exhausted. */
+  countPool503(): void {
+    this.ctx.counters.pool_503++;
+  }
+
+  /**
+   * sendfile(2) of `file` on the connection's kernel socket, ended by the connection's close.
+   * Over TLS kernel TLS takes the send side over first.
+   */
+  async sendfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
+    await this.kernelSendSide();
+    return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, { ...hdtr, signal: this.abort.signal });
+  }
+
+  /** The copy path, read(2)+write(2) in the kernel, on the connection's kernel socket. */
+  copyfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
+    return this.ctx.kernel.copyfile(file, this.so, offset, nbytes, { ...hdtr, signal: this.abort.signal });
+  }
+
+  /** read(2) of `file` into `buf`, for a response of this connection that copies in user space. */
+  async read(file: KFile, offset: number, buf: Uint8Array): Promise<number> {
+    const n = await this.ctx.kernel.read(file, offset, buf);
+    this.user.readBytes += n;
+    return n;
+  }
+
+  /**
+   * The CPU's passes for this connection so far: the copies the kernel made on its socket (write(2)
+   * copy-in, sendfile's headers, the copy path's copy-out) and user space's read(2) copies; and
+   * what user space had OpenSSL encrypt. A response counts the difference across its calls.
+   */
+  passes(): { readonly copiedBytes: number; readonly userEncryptedBytes: number } {
+    const k = this.so.so_cpu;
+    return {
+      copiedBytes: k.copyin_bytes + k.copyout_bytes + this.user.readBytes,
+      userEncryptedBytes: this.user.sslBytes,
+    };
   }
 
   /** Writes `buf` to the stream Node's path uses; resolves once it went down (the tap took it). */
@@ -184,6 +271,7 @@ export class Connection {
 
   private writeUser(buf: Uint8Array): Promise<number> {
     const ts = this.ktls!.tlsSocket;
+    this.user.sslBytes += buf.length;
     const p = this.untilClosed((done) => ts.write(buf, (err) => done(err ?? null)), buf.length);
     this.userWrites = p.catch(() => {});
     return p;
@@ -210,7 +298,7 @@ export class Connection {
   /** Waits until the kernel socket has handed every byte to the net.Socket. */
   async drain(): Promise<void> {
     await this.userWrites;
-    return this.host.kernel.sodrain(this.so, this.abort.signal);
+    return this.ctx.kernel.sodrain(this.so, this.abort.signal);
   }
 
   /** Runs `release` once nothing is queued on the kernel socket (or the connection closed). */
@@ -263,17 +351,17 @@ export class Connection {
       return;
     }
     if (waiting && nowMs - this.progressAtMs >= sendTimeoutMs) {
-      this.host.counters.send_timeouts++;
+      this.ctx.counters.send_timeouts++;
       this.destroy();
     } else if (!waiting && this.idle && nowMs - this.progressAtMs >= idleTimeoutMs) {
-      this.host.counters.idle_timeouts++;
+      this.ctx.counters.idle_timeouts++;
       this.destroy();
     }
   }
 
   private onData(chunk: Buffer): void {
     if (this.lingering) return;
-    this.progressAtMs = this.host.clock.nowMs();
+    this.progressAtMs = this.ctx.clock.nowMs();
     this.parser.push(chunk);
     this.pump();
   }
@@ -290,9 +378,9 @@ export class Connection {
         }
         break;
       }
-      if (this.running || this.queue.length > 0) this.host.counters.pipelined++;
+      if (this.running || this.queue.length > 0) this.ctx.counters.pipelined++;
       if (step.kind === 'error') {
-        this.host.counters.parse_errors++;
+        this.ctx.counters.parse_errors++;
         this.queue.push({ error: step.error });
         break;
       }
@@ -301,7 +389,7 @@ export class Connection {
     // A head still incomplete is timed from when it began (or from the last request parsed).
     if (this.parser.bufferedBytes === 0) this.headStartMs = -1;
     else if (this.headStartMs < 0 || this.queue.length !== queuedBefore)
-      this.headStartMs = this.host.clock.nowMs();
+      this.headStartMs = this.ctx.clock.nowMs();
     if (this.queue.length >= PIPELINE_MAX) this.stream.pause();
     else this.stream.resume();
     if (!this.running && this.queue.length > 0) void this.run();
@@ -322,11 +410,16 @@ export class Connection {
           await this.refuse(item.error.status);
           return;
         }
-        if (this.host.closing) {
+        if (this.ctx.closing) {
           await this.refuse(503);
           return;
         }
-        await this.host.respond(this, item.request);
+        // A capture of this connection names the packets of this response (under TLS too).
+        this.ctx.kernel.sockets.pcapNote(
+          this.so,
+          `${item.request.method} ${item.request.target} HTTP/1.${item.request.minor}`,
+        );
+        await this.answer(item.request);
         this.releaseDrained();
         if ((!item.request.keepAlive || this.closeAfter) && !this.isClosed) {
           await this.finish();
@@ -342,15 +435,19 @@ export class Connection {
     }
   }
 
+  /** One request's answer, between its two events on the zcsim:http channel. */
+  private async answer(req: HttpRequest): Promise<void> {
+    const trace = this.ctx.trace;
+    trace.emit('request', () => ({ so: this.so.so_id, method: req.method, target: req.target }));
+    const status = await this.ctx.respond(this, req);
+    trace.emit('response', () => ({ so: this.so.so_id, status }));
+  }
+
   /** A refused request: its answer, then a lingering close (the rest of the input is dropped). */
   private async refuse(status: number): Promise<void> {
-    const body = `${status} ${status === 503 ? 'Service Unavailable' : refusedReason(status)}\n`;
-    const head = this.host.heads.build(
-      status,
-      ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)],
-      false,
-    );
-    await this.write(Buffer.concat([head, Buffer.from(body, 'latin1')]));
+    const body = Buffer.from(`${status} ${status === 503 ? 'Service Unavailable' : refusedReason(status)}\n`);
+    const fields = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)];
+    await this.writeHead(status, fields, false, body);
     await this.finish();
   }
 
@@ -367,7 +464,7 @@ export class Connection {
     this.stream.resume();
     // Over TLS the TLSSocket ends: close_notify goes out (through the kernel), then the FIN.
     this.stream.end();
-    this.lingerTimer = this.host.clock.setTimer(LINGER_MS, () => this.socket.destroy());
+    this.lingerTimer = this.ctx.clock.setTimer(LINGER_MS, () => this.socket.destroy());
   }
 
   /** The client finished sending: what it asked is answered, then the connection closes. */
@@ -389,10 +486,10 @@ export class Connection {
   private release(): void {
     if (this.released) return;
     this.released = true;
-    this.host.kernel.soclose(this.so);
+    this.ctx.kernel.soclose(this.so);
     this.releaseDrained();
-    this.host.counters.open--;
-    this.host.closed(this);
+    this.ctx.counters.open--;
+    this.ctx.closed(this);
   }
 }
 

@@ -3,7 +3,7 @@
 // (nginx's ngx_time_update), and a file's whole-body 200 head is cached per file version (its
 // entry) and per second, so a hot file's head costs a lookup.
 import { STATUS_CODES } from 'node:http';
-import type { Clock } from '../../kern/index.js';
+import { type Clock, wallMs } from '../../kern/index.js';
 
 /** The idle time a kept-alive connection is given, announced in Keep-Alive (fastify's default). */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
@@ -17,8 +17,8 @@ interface CachedHeads {
 }
 
 /**
- * One server's head builder. Its Date comes from the server's clock (performance.now() since
- * performance.timeOrigin: the wall clock for the real clock, a fixed origin for a manual one).
+ * One server's head builder. Its Date comes from the server's clock (wallMs: the wall clock for
+ * the real clock, a fixed origin for a manual one).
  */
 export class Heads {
   private dateSec = -1;
@@ -28,9 +28,14 @@ export class Heads {
 
   constructor(private readonly clock: Clock) {}
 
+  /** The server's time in whole seconds since the epoch, as its Date fields give it (ngx_time). */
+  nowSec(): number {
+    return Math.floor(wallMs(this.clock) / 1000);
+  }
+
   /** "Date: <IMF-fixdate>\r\n", remade when the second changes. */
   dateLine(): string {
-    const sec = Math.floor((performance.timeOrigin + this.clock.nowMs()) / 1000);
+    const sec = this.nowSec();
     if (sec !== this.dateSec) {
       this.dateSec = sec;
       this.dateField = `Date: ${new Date(sec * 1000).toUTCString()}\r\n`;

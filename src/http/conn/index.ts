@@ -1,17 +1,19 @@
 // src/http/conn: the HTTP/1.1 engine over the kernel socket. A connection owns one kernel socket
 // for its life, parses requests as they come (request-parser), answers them in order at the head
-// of its queue, builds heads (heads) and admits bodies to the kernel's pools (pool-gate). It knows
-// no files: a response is handed to the host's respond(), which the server composes.
+// of its queue, builds heads (heads) and admits bodies to the kernel's pools (pool-gate). Its one
+// context (connections) holds what a server's connections share, the kernel among it: a request
+// crosses into the kernel only through its connection. It knows no files: a response is handed
+// to the responder the server composes.
 export {
+  type ConnContext,
   Connection,
   type ConnectionCounters,
-  type ConnectionHost,
-  type ConnectionTls,
-  newConnectionCounters,
+  type Hdtr,
   PIPELINE_MAX,
   type TlsPass,
 } from './connection.js';
+export { Connections, ownConnectionsServer, type Responder } from './connections.js';
 export { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
 export { loopbackOf } from './loopback.js';
-export { PoolGate } from './pool-gate.js';
 export { type HttpRequest, MAX_HEAD_BYTES, type ParseStep, RequestParser } from './request-parser.js';
+export { TLS13_CIPHERSUITES } from './tls.js';

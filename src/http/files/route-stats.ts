@@ -14,10 +14,11 @@ export interface RouteCounters {
   /** Header bytes (status line, fields, multipart part headers) written. */
   header_bytes: number;
   /**
-   * Bytes the CPU copied on the route's path: /zerocopy the headers (into mbufs); /copy the
-   * headers plus twice the body (read(2) copy-out, write(2) copy-in); /stream the head plus the
-   * body once (the host's read(2) into a Node buffer). Over TLS, what OpenSSL's records cost
-   * to write(2) into the kernel socket is added (the ciphertext's copy-in).
+   * Bytes the CPU copied on the route's path. The kernel routes read it from the kernel's count
+   * on the connection's socket and user space's read(2) returns: /zerocopy the headers (into
+   * mbufs); /copy the headers plus the body twice (copy-out, copy-in), over TLS the body read and
+   * OpenSSL's records written (ciphertext, with its framing). /stream: the head plus the body once
+   * (the host's read(2) into a Node buffer), over TLS also the records' write(2) into the socket.
    */
   copied_bytes: number;
   /**

@@ -3,9 +3,11 @@
 // (semantics.ts), then either a head alone (HEAD, 304, 412, 416, redirects, errors), written with
 // write(2) on the connection's kernel socket, or the head and the body through the route's
 // sender (senders.ts). A failure after the head went out closes the connection: never a wrong body.
+// Each answer notes its status on the exchange; the response is counted once, where it ends, as
+// nginx's log phase logs it.
 import { STATUS_CODES } from 'node:http';
 import { SysError } from '../../kern/index.js';
-import type { Connection, Heads, HttpRequest, PoolGate } from '../conn/index.js';
+import type { Connection, HttpRequest } from '../conn/index.js';
 import {
   FileChangedError,
   httpStatusOf,
@@ -13,49 +15,37 @@ import {
   PoolExhaustedError,
   StaleEntryError,
 } from '../errors.js';
+import type { FilesContext } from './context.js';
 import type { FileEntry } from './file-cache.js';
 import { directoryListing } from './listing.js';
 import { multipartLayout } from './multipart.js';
 import { type DecodedPath, decodeRequestPath, originForm, routeRelativeTarget } from './path.js';
-import { countResponse, type RouteName } from './route-stats.js';
+import { countResponse, ROUTES, type RouteCounters, type RouteName } from './route-stats.js';
 import { type ConditionalHeaders, decide } from './semantics.js';
 import { BODY_SENDERS, type BodyPart, type OpenBody, type ResponsePlan } from './senders.js';
-import type { ServerState } from './state.js';
 
 const ALLOW = 'GET, HEAD';
 /** What a 503 for an exhausted pool asks the client to wait, in seconds. */
 export const RETRY_AFTER_SEC = 1;
 
-export interface FileRouteContext {
-  readonly state: ServerState;
-  readonly heads: Heads;
-  readonly pools: PoolGate;
-  /** Counts a 503 given because a pool was exhausted. */
-  readonly onPool503: () => void;
+/** One request of a file route as it is answered, and the status it got (null: none went out). */
+interface Exchange {
+  readonly ctx: FilesContext;
+  readonly conn: Connection;
+  readonly route: RouteName;
+  readonly req: HttpRequest;
+  readonly counters: RouteCounters;
+  status: number | null;
 }
 
 /** A head alone, with an optional small body (error text, a listing). */
-async function answer(
-  ctx: FileRouteContext,
-  conn: Connection,
-  req: HttpRequest,
-  status: number,
-  fields: readonly string[],
-  body: Buffer | null = null,
-): Promise<void> {
-  const head = ctx.heads.build(status, fields, req.keepAlive);
-  const withBody = body !== null && req.method !== 'HEAD';
-  await conn.write(withBody ? Buffer.concat([head, body]) : head);
+async function answer(x: Exchange, status: number, fields: readonly string[], body: Buffer | null = null) {
+  x.status = status;
+  await x.conn.writeHead(status, fields, x.req.keepAlive, body, x.req.method !== 'HEAD');
 }
 
 /** The plain-text error answer, as the server gave it through fastify's error handler. */
-function answerError(
-  ctx: FileRouteContext,
-  conn: Connection,
-  req: HttpRequest,
-  status: number,
-  extra: readonly string[] = [],
-) {
+function answerError(x: Exchange, status: number, extra: readonly string[] = []) {
   const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`, 'latin1');
   const fields = [
     'Content-Type',
@@ -64,12 +54,12 @@ function answerError(
     String(body.length),
     ...extra,
   ];
-  return answer(ctx, conn, req, status, fields, body);
+  return answer(x, status, fields, body);
 }
 
 /** Builds the body plan for a 200 or 206 of `entry`. */
 function makePlan(
-  state: ServerState,
+  ctx: FilesContext,
   entry: FileEntry,
   status: 200 | 206,
   ranges: readonly { start: number; end: number }[],
@@ -89,7 +79,7 @@ function makePlan(
     const parts: BodyPart[] = length > 0 ? [{ header: null, start: r.start, end: r.end }] : [];
     return { status, headers, parts, closing: null };
   }
-  const layout = multipartLayout(state.nextBoundary(), entry.contentType, size, ranges);
+  const layout = multipartLayout(ctx.nextBoundary(), entry.contentType, size, ranges);
   const headers = [
     'Content-Type',
     layout.contentType,
@@ -110,105 +100,103 @@ export function targetPath(target: string): string {
   }
 }
 
-/** Answers one request of a file route on its connection. */
+/** The file route a request target names (/zerocopy, /copy, /stream and below), or null. */
+export function fileRouteOf(target: string): RouteName | null {
+  const path = targetPath(target);
+  for (const r of ROUTES) {
+    if (path.startsWith(`/${r}`)) {
+      const c = path.charCodeAt(r.length + 1);
+      if (Number.isNaN(c) || c === 0x2f || c === 0x3f) return r;
+    }
+  }
+  return null;
+}
+
+/** Answers one request of a file route on its connection; resolves with the status that went out. */
 export async function respondFile(
-  ctx: FileRouteContext,
+  ctx: FilesContext,
   conn: Connection,
   route: RouteName,
   req: HttpRequest,
-): Promise<void> {
-  const counters = ctx.state.routes[route];
-  counters.requests++;
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    countResponse(counters, 405);
-    return answerError(ctx, conn, req, 405, ['Allow', ALLOW]);
-  }
+): Promise<number | null> {
+  const x: Exchange = { ctx, conn, route, req, counters: ctx.routes[route], status: null };
+  x.counters.requests++;
   try {
-    const decoded = decodeRequestPath(routeRelativeTarget(req.target, route), ctx.state.options.dotfiles);
+    await answerRequest(x);
+  } finally {
+    // The log phase: the response is counted once, where it ended, whichever way it went.
+    if (x.status !== null) countResponse(x.counters, x.status);
+  }
+  return x.status;
+}
+
+async function answerRequest(x: Exchange): Promise<void> {
+  if (x.req.method !== 'GET' && x.req.method !== 'HEAD') return answerError(x, 405, ['Allow', ALLOW]);
+  try {
+    const decoded = decodeRequestPath(routeRelativeTarget(x.req.target, x.route), x.ctx.dotfiles);
     try {
-      await respond(ctx, conn, route, req, decoded);
+      await respond(x, decoded);
     } catch (err) {
       // The file was replaced between its stat and its open: look again, once.
       if (!(err instanceof StaleEntryError)) throw err;
-      ctx.state.files.forget(decoded.relative);
-      await respond(ctx, conn, route, req, decoded);
+      x.ctx.cache.forget(decoded.relative);
+      await respond(x, decoded);
     }
   } catch (err) {
     // Only errors before the head went out reach here (respond catches the others).
-    if (conn.isClosed) return;
+    if (x.conn.isClosed) return;
     const status = httpStatusOf(err);
-    countResponse(counters, status);
-    if (status >= 500) ctx.state.log.error({ err }, 'request failed');
+    if (status >= 500) x.ctx.log.error({ err }, 'request failed');
     if (err instanceof PoolExhaustedError) {
       // No body: the head fits one plain mbuf (under MINCLSIZE), so it needs no cluster.
-      ctx.onPool503();
-      return answer(ctx, conn, req, 503, ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0']);
+      x.conn.countPool503();
+      return answer(x, 503, ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0']);
     }
-    await answerError(ctx, conn, req, status);
+    await answerError(x, status);
   }
 }
 
 /** A directory: 403 (EISDIR) unless --list; with it, a redirect to the slash form or the index. */
-async function answerDirectory(
-  ctx: FileRouteContext,
-  conn: Connection,
-  route: RouteName,
-  req: HttpRequest,
-  decoded: DecodedPath,
-): Promise<void> {
-  const counters = ctx.state.routes[route];
-  if (!ctx.state.options.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
+async function answerDirectory(x: Exchange, decoded: DecodedPath): Promise<void> {
+  if (!x.ctx.list) throw new SysError('EISDIR', `${decoded.relative || '/'} is a directory`);
   if (!decoded.trailingSlash) {
-    countResponse(counters, 301);
-    const location = `${targetPath(req.target).split('?')[0]}/`;
-    return answer(ctx, conn, req, 301, ['Location', location, 'Content-Length', '0']);
+    const location = `${targetPath(x.req.target).split('?')[0]}/`;
+    return answer(x, 301, ['Location', location, 'Content-Length', '0']);
   }
   const html = await directoryListing(
-    ctx.state.options.realRoot,
+    x.ctx.realRoot,
     decoded.relative,
-    `/${route}/${decoded.relative}`,
-    ctx.state.options.dotfiles,
+    `/${x.route}/${decoded.relative}`,
+    x.ctx.dotfiles,
   );
-  countResponse(counters, 200);
   const fields = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(html.length)];
-  return answer(ctx, conn, req, 200, fields, html);
+  return answer(x, 200, fields, html);
 }
 
-async function respond(
-  ctx: FileRouteContext,
-  conn: Connection,
-  route: RouteName,
-  req: HttpRequest,
-  decoded: DecodedPath,
-): Promise<void> {
-  const state = ctx.state;
-  const counters = state.routes[route];
-  const entry = await state.files.lookup(decoded.relative);
-  if (entry.isDirectory) return answerDirectory(ctx, conn, route, req, decoded);
+async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
+  const { ctx, conn, route, req, counters } = x;
+  const entry = await ctx.cache.lookup(decoded.relative);
+  if (entry.isDirectory) return answerDirectory(x, decoded);
   if (!entry.isRegular) throw new SysError('EACCES', `${decoded.relative} is not a regular file`);
-  const decision = decide(req.method, req.headers as ConditionalHeaders, entry);
+  const decision = decide(req.method, req.headers as ConditionalHeaders, entry, conn.heads.nowSec() * 1000);
   if (decision.status === 304 || decision.status === 412 || decision.status === 416) {
-    countResponse(counters, decision.status);
     const fields =
       decision.status === 304
         ? ['ETag', entry.etag, 'Last-Modified', entry.lastModified]
         : decision.status === 416
           ? ['Content-Range', `bytes */${entry.sizeBytes}`, 'Content-Length', '0']
           : ['Content-Length', '0'];
-    return answer(ctx, conn, req, decision.status, fields);
+    return answer(x, decision.status, fields);
   }
-  const plan = makePlan(state, entry, decision.status, decision.status === 206 ? decision.ranges : []);
-  if (req.method === 'HEAD' || plan.parts.length === 0) {
-    countResponse(counters, plan.status);
-    return answer(ctx, conn, req, plan.status, plan.headers);
-  }
-  if (route !== 'stream') await ctx.pools.admit(conn);
-  const body = await BODY_SENDERS[route].open(state, entry);
+  const plan = makePlan(ctx, entry, decision.status, decision.status === 206 ? decision.ranges : []);
+  if (req.method === 'HEAD' || plan.parts.length === 0) return answer(x, plan.status, plan.headers);
+  if (route !== 'stream') await conn.admit();
+  const body = await BODY_SENDERS[route].open(ctx, entry);
   const head =
     plan.status === 200 && plan.closing === null
-      ? ctx.heads.whole(entry, () => plan.headers, req.keepAlive)
-      : ctx.heads.build(plan.status, plan.headers, req.keepAlive);
-  countResponse(counters, plan.status);
+      ? conn.heads.whole(entry, () => plan.headers, req.keepAlive)
+      : conn.heads.build(plan.status, plan.headers, req.keepAlive);
+  x.status = plan.status;
   counters.inflight++;
   try {
     await body.send(conn, plan, head, counters);
@@ -216,7 +204,7 @@ async function respond(
     // at each moment, as from FreeBSD or nginx.
     if (body.changed()) counters.changed_during_send++;
   } catch (err) {
-    failAfterHead(state, conn, route, body, err);
+    failAfterHead(x, body, err);
   } finally {
     counters.inflight--;
     body.release(conn);
@@ -228,23 +216,17 @@ async function respond(
  * closed), then counts why: the client left, the file changed under it (a short read, seen as
  * EIO by the pager or a short stream), or another error.
  */
-function failAfterHead(
-  state: ServerState,
-  conn: Connection,
-  route: RouteName,
-  body: OpenBody,
-  err: unknown,
-): void {
+function failAfterHead(x: Exchange, body: OpenBody, err: unknown): void {
   // EIO: a page-in failed and the kernel aborted the socket: an error of ours, not a departed client.
   const code = (err as { code?: unknown } | null)?.code;
-  const clientGone = code !== 'EIO' && (conn.isClosed || isClientGone(err));
-  conn.destroy();
-  const counters = state.routes[route];
+  const clientGone = code !== 'EIO' && (x.conn.isClosed || isClientGone(err));
+  x.conn.destroy();
+  const counters = x.counters;
   // The file is looked at first: a short read makes the kernel abort the socket too (EIO).
   if (err instanceof FileChangedError || body.changed()) counters.file_changed++;
   else if (clientGone) counters.aborted++;
   else {
     counters.errors++;
-    state.log.warn({ err, route }, 'response cut short');
+    x.ctx.log.warn({ err, route: x.route }, 'response cut short');
   }
 }

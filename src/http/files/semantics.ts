@@ -73,7 +73,7 @@ function utcSec(year: number, month: string, day: number, h: string, m: string, 
  * An HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete rfc850 and asctime forms a
  * recipient must accept) in whole seconds; NaN for anything else ("2030" is not a date).
  */
-export function httpDateSec(text: string, nowMs = Date.now()): number {
+export function httpDateSec(text: string, nowMs: number): number {
   let m = IMF_FIXDATE.exec(text);
   if (m) return utcSec(Number(m[3]), m[2]!, Number(m[1]), m[4]!, m[5]!, m[6]!);
   m = RFC850_DATE.exec(text);
@@ -110,12 +110,17 @@ function strongMatch(header: string, etag: string): boolean {
 }
 
 /** 412 / 304 / null (go on), in the order RFC 9110 section 13.2.2 gives. */
-function evaluateConditionals(method: string, h: ConditionalHeaders, v: Validators): 304 | 412 | null {
+function evaluateConditionals(
+  method: string,
+  h: ConditionalHeaders,
+  v: Validators,
+  nowMs: number,
+): 304 | 412 | null {
   const ifMatch = h['if-match'];
   if (ifMatch !== undefined) {
     if (!strongMatch(ifMatch, v.etag)) return 412;
   } else if (h['if-unmodified-since'] !== undefined) {
-    const since = httpDateSec(h['if-unmodified-since']);
+    const since = httpDateSec(h['if-unmodified-since'], nowMs);
     if (!Number.isNaN(since) && v.lastModifiedSec > since) return 412;
   }
   const ifNoneMatch = h['if-none-match'];
@@ -123,27 +128,30 @@ function evaluateConditionals(method: string, h: ConditionalHeaders, v: Validato
     // If-None-Match wins: If-Modified-Since is then ignored.
     if (weakMatch(ifNoneMatch, v.etag)) return method === 'GET' || method === 'HEAD' ? 304 : 412;
   } else if (h['if-modified-since'] !== undefined && (method === 'GET' || method === 'HEAD')) {
-    const since = httpDateSec(h['if-modified-since']);
+    const since = httpDateSec(h['if-modified-since'], nowMs);
     if (!Number.isNaN(since) && v.lastModifiedSec <= since) return 304;
   }
   return null;
 }
 
 /** If-Range holds when it is the strong ETag or exactly the Last-Modified date. */
-function ifRangeHolds(ifRange: string, v: Validators): boolean {
+function ifRangeHolds(ifRange: string, v: Validators, nowMs: number): boolean {
   const t = ifRange.trim();
   if (t.startsWith('"') || t.startsWith('W/')) return strongMatch(t, v.etag);
-  const sec = httpDateSec(t);
+  const sec = httpDateSec(t, nowMs);
   return !Number.isNaN(sec) && sec === v.lastModifiedSec;
 }
 
-/** What to answer for a GET or HEAD of a file with these validators. */
-export function decide(method: string, h: ConditionalHeaders, v: Validators): Decision {
-  const conditional = evaluateConditionals(method, h, v);
+/**
+ * What to answer for a GET or HEAD of a file with these validators; `nowMs` is the server's wall
+ * time, from which a date's two-digit year is reckoned.
+ */
+export function decide(method: string, h: ConditionalHeaders, v: Validators, nowMs: number): Decision {
+  const conditional = evaluateConditionals(method, h, v, nowMs);
   if (conditional !== null) return { status: conditional };
   const range = h.range;
   if (range === undefined || (method !== 'GET' && method !== 'HEAD')) return { status: 200 };
-  if (h['if-range'] !== undefined && !ifRangeHolds(h['if-range'], v)) return { status: 200 };
+  if (h['if-range'] !== undefined && !ifRangeHolds(h['if-range'], v, nowMs)) return { status: 200 };
   return decideRange(range, v.sizeBytes);
 }
 

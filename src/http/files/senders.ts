@@ -13,12 +13,12 @@ import { type EventEmitter, setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
-import type { Connection, TlsPass } from '../conn/index.js';
+import type { Connection } from '../conn/index.js';
 import { FileChangedError } from '../errors.js';
+import type { FilesContext } from './context.js';
 import type { FileEntry } from './file-cache.js';
 import { countPasses, type RouteCounters, type RouteName } from './route-stats.js';
 import { MAX_RANGES } from './semantics.js';
-import type { ServerState } from './state.js';
 
 export interface BodyPart {
   /** multipart part header, or null for a single range or the whole file */
@@ -45,7 +45,7 @@ export interface OpenBody {
 }
 
 export interface BodySender {
-  open(state: ServerState, entry: FileEntry): Promise<OpenBody>;
+  open(ctx: FilesContext, entry: FileEntry): Promise<OpenBody>;
 }
 
 /**
@@ -66,32 +66,35 @@ function concatHead(a: Buffer, b: Buffer | null): Buffer {
 
 type KernelCall = 'sendfile' | 'copyfile';
 
-/** Whether the CPU encrypts what is written on a connection now (OpenSSL, or KTLS's worker). */
-function cpuEncrypts(pass: TlsPass): boolean {
-  return pass === 'user' || pass === 'ktls-sw';
-}
+type Passes = ReturnType<Connection['passes']>;
 
 /**
- * Counts one call's bytes at once (body, header, and the copies the path made of them), so that
- * a snapshot never sees a body without its copies: sendfile copies only the headers into mbufs,
- * the copy path also copies the body out (read) and in (write). Over TLS the CPU also encrypts
- * every byte, unless the NIC does (ifnet).
+ * Counts one call's bytes at once (body, header, and the passes the path made over them), so that
+ * a snapshot never sees a body without its copies. The copies are what the kernel and user space
+ * counted on the connection across the call (sendfile copies only the headers into mbufs, the
+ * copy path also copies the body out and in); the encryption is what OpenSSL was given, and after
+ * a takeover in software mode what the call queued for KTLS's worker, which encrypts it once the
+ * call has returned (0 when the NIC encrypts).
  */
 function countSent(
   counters: RouteCounters,
-  mode: KernelCall,
-  pass: TlsPass,
+  conn: Connection,
+  before: Passes,
   headerBytes: number,
   trailerBytes: number,
   sbytes: number,
 ): void {
   const hdr = Math.min(sbytes, headerBytes);
   const bodyBytes = Math.max(0, sbytes - hdr - trailerBytes);
-  const hdtrBytes = sbytes - bodyBytes;
-  counters.header_bytes += hdtrBytes;
+  counters.header_bytes += sbytes - bodyBytes;
   counters.body_bytes += bodyBytes;
-  const copies = mode === 'sendfile' ? hdtrBytes : hdtrBytes + 2 * bodyBytes;
-  countPasses(counters, copies, cpuEncrypts(pass) ? sbytes : 0);
+  const after = conn.passes();
+  const ktlsWorker = conn.tlsPass === 'ktls-sw' ? sbytes : 0;
+  countPasses(
+    counters,
+    after.copiedBytes - before.copiedBytes,
+    after.userEncryptedBytes - before.userEncryptedBytes + ktlsWorker,
+  );
 }
 
 /** The largest read(2) of the user-space TLS copy loop (nginx's output buffers are 32 KiB; OpenSSL frames 16 KiB). */
@@ -104,7 +107,6 @@ const USER_READ_BYTES = 64 * 1024;
  */
 async function readWriteTls(
   conn: Connection,
-  state: ServerState,
   file: KFile,
   start: number,
   nbytes: number,
@@ -115,7 +117,7 @@ async function readWriteTls(
   if (headers !== null && headers.length > 0) sent += await conn.write(headers);
   for (let off = 0; off < nbytes; ) {
     const buf = new Uint8Array(Math.min(USER_READ_BYTES, nbytes - off));
-    const n = await state.kernel.read(file, start + off, buf);
+    const n = await conn.read(file, start + off, buf);
     if (n === 0) return sent;
     sent += await conn.write(buf.subarray(0, n));
     off += n;
@@ -132,7 +134,6 @@ async function readWriteTls(
  */
 async function kernelCall(
   conn: Connection,
-  state: ServerState,
   mode: KernelCall,
   file: KFile,
   start: number,
@@ -145,24 +146,20 @@ async function kernelCall(
   let left = nbytes;
   let head = headers;
   for (;;) {
-    const opts = { headers: iov(head), trailers: iov(trailers), signal: conn.signal };
+    const hdtr = { headers: iov(head), trailers: iov(trailers) };
     const hl = head?.length ?? 0;
     const tl = trailers?.length ?? 0;
     let sbytes: number;
-    let pass = conn.tlsPass;
+    const before = conn.passes();
     try {
-      if (mode === 'sendfile') {
-        await conn.kernelSendSide();
-        pass = conn.tlsPass;
-        sbytes = await state.kernel.sendfile(file, conn.so, at, left, opts);
-      } else if (pass !== 'none') {
-        sbytes = await readWriteTls(conn, state, file, at, left, head, trailers);
-      } else sbytes = await state.kernel.copyfile(file, conn.so, at, left, opts);
+      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr);
+      else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, left, head, trailers);
+      else sbytes = await conn.copyfile(file, at, left, hdtr);
     } catch (err) {
       // sendfile(2) reports what it queued before failing (*sbytes).
       const partial = (err as { sbytes?: unknown }).sbytes;
       const queued = typeof partial === 'number' ? partial : 0;
-      countSent(counters, mode, pass, hl, 0, queued);
+      countSent(counters, conn, before, hl, 0, queued);
       const headSent = Math.min(queued, hl);
       // Only a call that made progress is repeated, and never with no file bytes left (0 is EOF).
       const again = isNoBuffers(err) && queued > 0 && queued - headSent < left && !conn.isClosed;
@@ -172,7 +169,7 @@ async function kernelCall(
       left -= queued - headSent;
       continue;
     }
-    countSent(counters, mode, pass, hl, tl, sbytes);
+    countSent(counters, conn, before, hl, tl, sbytes);
     if (sbytes < hl + tl + left) throw new FileChangedError('file shorter than its Content-Length');
     return;
   }
@@ -198,8 +195,8 @@ function whyDropped(conn: Connection, err: unknown): unknown {
 
 function kernelSender(mode: KernelCall): BodySender {
   return {
-    async open(state, entry) {
-      const lease = state.files.acquire(entry);
+    async open(ctx, entry) {
+      const lease = ctx.cache.acquire(entry);
       let file: KFile;
       try {
         file = await lease.kernelFile();
@@ -221,7 +218,7 @@ function kernelSender(mode: KernelCall): BodySender {
             for (let at = part.start; at < end; at += COUNT_SLICE_BYTES) {
               const n = Math.min(COUNT_SLICE_BYTES, end - at);
               const trailers = i === last && at + n === end ? plan.closing : null;
-              await kernelCall(conn, state, mode, file, at, n, headers, trailers, counters);
+              await kernelCall(conn, mode, file, at, n, headers, trailers, counters);
               headers = null;
             }
           }
@@ -268,9 +265,9 @@ function countStreamed(conn: Connection, counters: RouteCounters, n: number): vo
 
 /** Node's own path, the reference: the connection's socket, after the kernel socket drained. */
 const streamSender: BodySender = {
-  async open(state, entry) {
+  async open(ctx, entry) {
     // A descriptor of its own on the checked file (never the path again), opened before the head.
-    const lease = state.files.acquire(entry);
+    const lease = ctx.cache.acquire(entry);
     let fh: FileHandle;
     try {
       fh = await lease.openStream();

@@ -6,11 +6,11 @@
 // dashboard's "Download .pcapng" and `zcsim capture` both use it.
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { MiB } from '../../kern/index.js';
+import { MiB, wallMs } from '../../kern/index.js';
 import { PcapBuffer } from '../../net/index.js';
 import { httpStatusOf, PathError } from '../errors.js';
-import { ROUTES, type ServerState } from '../files/index.js';
-import { fetchOnce, requestPath, selfTarget } from './fetch.js';
+import { ROUTES } from '../files/index.js';
+import { fetchOnce, type JourneyContext, requestPath, selfTarget, within } from './fetch.js';
 
 /** Captures at once at most (each holds a connection and its packets). */
 const CAPTURES_MAX = 2;
@@ -21,7 +21,7 @@ const CLOSE_WAIT_MS = 2_000;
 /** Names the file's writer in its Section Header. */
 export const PCAP_USERAPPL = 'zcsim (a model of FreeBSD tcp_output on the wire)';
 
-export function registerCaptureRoute(app: FastifyInstance, state: ServerState): void {
+export function registerCaptureRoute(app: FastifyInstance, ctx: JourneyContext): void {
   let running = 0;
   app.get('/capture.pcapng', async (request, reply) => {
     const q = request.query as { route?: unknown; file?: unknown; frames?: unknown };
@@ -34,23 +34,22 @@ export function registerCaptureRoute(app: FastifyInstance, state: ServerState): 
     if (running >= CAPTURES_MAX) return reply.code(409).send({ error: 'captures already running' });
     running++;
     try {
-      const t = await selfTarget(app, state, q.file);
-      const sockets = state.kernel.sockets;
+      const t = await selfTarget(app, ctx.files, q.file);
+      const kernel = ctx.conns.kernel;
+      const sockets = kernel.sockets;
       const pcap = new PcapBuffer(sockets.inet.ifp, PCAP_USERAPPL, CAPTURE_MAX_BYTES);
       let client: Socket | null = null;
       // The kernel socket is made at accept; by then the client's port is bound.
       const stop = sockets.pcapTap({
         frames,
-        epochOffsetMs: Date.now() - state.kernel.clock.nowMs(),
+        epochOffsetMs: wallMs(kernel.clock) - kernel.clock.nowMs(),
         match: (peerPort) => (client !== null && peerPort === client.localPort ? pcap : null),
       });
       try {
-        await fetchOnce(t.host, t.port, requestPath(route, t.relative), state.options.ktls !== null, (s) => {
+        await fetchOnce(ctx, t.host, t.port, requestPath(route, t.relative), (s) => {
           client = s;
         });
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([pcap.whenClosed(), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
-        clearTimeout(timer);
+        await within(kernel.clock, pcap.whenClosed(), CLOSE_WAIT_MS);
       } finally {
         stop();
       }

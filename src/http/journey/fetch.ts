@@ -1,15 +1,23 @@
-// The server's own request, on a fresh loopback connection (plain or TLS, the server's own
-// certificate accepted): one GET with Connection: close, read to the end. The journey and the
-// capture both make it; `onSocket` sees the client socket at once, before its connection.
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+// The server's own request, made with the load room's client on a fresh loopback connection
+// (plain or TLS, the server's own certificate accepted): one GET with Connection: close, read to
+// the end, then the connection's close. The journey and the capture both make it; `onSocket`
+// sees the client socket at once, before it connects, as the kernel socket is made at accept.
 import type { FastifyInstance } from 'fastify';
-import { loopbackOf } from '../conn/index.js';
+import type { Clock } from '../../kern/index.js';
+import { HttpClient, type OnSocket } from '../../load/index.js';
+import { type Connections, loopbackOf } from '../conn/index.js';
 import { PathError } from '../errors.js';
-import { decodeRequestPath, type RouteName, type ServerState } from '../files/index.js';
+import { decodeRequestPath, type FilesContext, type RouteName } from '../files/index.js';
 
 /** A request that takes longer is cut (what was seen so far is answered, marked incomplete). */
 const FETCH_TIMEOUT_MS = 30_000;
+
+/** The journey room's one context: the connections' (the kernel, the clock), the files, TLS or not. */
+export interface JourneyContext {
+  readonly conns: Connections;
+  readonly files: FilesContext;
+  readonly tls: boolean;
+}
 
 export interface Fetched {
   status: number | null;
@@ -17,53 +25,48 @@ export interface Fetched {
   complete: boolean;
 }
 
-/**
- * Sends one GET with Connection: close and reads to the end; the head is parsed, the body counted.
- * Over TLS (the server's own, possibly self-signed, certificate) once the handshake is done.
- */
-export function fetchOnce(
+/** Resolves true when `p` settles within `ms` on the clock, false otherwise. */
+export function within(clock: Clock, p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(ms, () => resolve(false));
+    void p.then(() => {
+      timer.cancel();
+      resolve(true);
+    });
+  });
+}
+
+/** One GET with Connection: close through the load client; the body is counted, not kept. */
+export async function fetchOnce(
+  ctx: JourneyContext,
   host: string,
   port: number,
   path: string,
-  tls: boolean,
-  onSocket: (socket: Socket) => void,
+  onSocket: OnSocket,
 ): Promise<Fetched> {
-  return new Promise((resolve) => {
-    const socket: Socket = tls
-      ? tlsConnect({
-          host,
-          port,
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.3',
-          ALPNProtocols: ['http/1.1'],
-        })
-      : connect({ host, port });
-    let head = Buffer.alloc(0);
-    let status: number | null = null;
-    let headBytes = -1;
-    let received = 0;
-    const timer = setTimeout(() => finish(false), FETCH_TIMEOUT_MS);
-    const finish = (complete: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ status, bodyBytes: Math.max(0, received - Math.max(0, headBytes)), complete });
+  let client: HttpClient;
+  try {
+    client = await HttpClient.connect(port, FETCH_TIMEOUT_MS, host, ctx.tls, onSocket);
+  } catch {
+    return { status: null, bodyBytes: 0, complete: false };
+  }
+  try {
+    const headers = { Connection: 'close' };
+    const r = await client.request(path, { headers, hash: false, timeoutMs: FETCH_TIMEOUT_MS });
+    // The client half-closed after the body; the server's FIN ends the connection.
+    const closed = new Promise<void>((resolve) => {
+      if (client.socket.destroyed) resolve();
+      else client.socket.once('close', () => resolve());
+    });
+    const ended = await within(ctx.conns.clock, closed, FETCH_TIMEOUT_MS);
+    return {
+      status: r.status === 0 ? null : r.status,
+      bodyBytes: r.bodyBytes,
+      complete: r.complete && ended,
     };
-    onSocket(socket);
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (headBytes >= 0) return;
-      head = Buffer.concat([head, chunk]).subarray(0, 64 * 1024);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      headBytes = end + 4;
-      status = Number(/^HTTP\/1\.\d (\d{3})/.exec(head.toString('latin1'))?.[1] ?? NaN) || null;
-    });
-    socket.once('end', () => finish(true));
-    socket.once('error', () => finish(false));
-  });
+  } finally {
+    client.close();
+  }
 }
 
 export function requestPath(route: RouteName, relative: string): string {
@@ -80,11 +83,11 @@ export interface SelfTarget {
 /** The target of a self-request for `file`; PathError for a bad name or not a regular file. */
 export async function selfTarget(
   app: FastifyInstance,
-  state: ServerState,
+  files: FilesContext,
   file: string,
 ): Promise<SelfTarget> {
-  const decoded = decodeRequestPath(file, state.options.dotfiles);
-  const entry = await state.files.lookup(decoded.relative);
+  const decoded = decodeRequestPath(file, files.dotfiles);
+  const entry = await files.cache.lookup(decoded.relative);
   if (!entry.isRegular) throw new PathError(400, `${file} is not a regular file`);
   const self = loopbackOf(app);
   if (self === null) throw new Error('not listening on TCP');

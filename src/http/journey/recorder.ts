@@ -5,10 +5,10 @@
 // is kept when it names that socket, that object, or one of those pages; the rest of the kernel's
 // traffic is left out.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { TRACE_CHANNELS, type TraceEvent, type TraceRoom } from '../../kern/index.js';
+import { type Clock, TRACE_CHANNELS, type TraceEvent, type TraceRoom } from '../../kern/index.js';
 
-/** The rooms whose channels a journey listens to (the kernel's, not the demo's). */
-const KERNEL_ROOMS: readonly TraceRoom[] = ['vm', 'sfbuf', 'mbuf', 'net', 'sendfile'];
+/** The rooms whose channels a journey listens to: the kernel's, kernel TLS included (not the server's). */
+const KERNEL_ROOMS: readonly TraceRoom[] = ['vm', 'sfbuf', 'mbuf', 'net', 'ktls', 'sendfile'];
 
 /** Raw events kept per journey at most; later ones are only counted. */
 export const JOURNEY_EVENTS_MAX = 20_000;
@@ -36,7 +36,7 @@ export class JourneyRecorder {
   /** Resolves when the socket is closed (soclose or a drop). */
   readonly closed: Promise<void>;
   private markClosed: () => void = () => {};
-  private readonly startMs = performance.now();
+  private readonly startMs: number;
   private readonly listeners = new Map<TraceRoom, (message: unknown) => void>();
 
   /** The connection's local port on the client side, once connected. */
@@ -44,7 +44,8 @@ export class JourneyRecorder {
   /** Sockets created before the port was known (the server may accept before the client hears). */
   private readonly early: { room: TraceRoom; e: TraceEvent }[] = [];
 
-  constructor() {
+  constructor(private readonly clock: Clock) {
+    this.startMs = clock.nowMs();
     this.closed = new Promise((resolve) => {
       this.markClosed = resolve;
     });
@@ -108,7 +109,7 @@ export class JourneyRecorder {
       return;
     }
     const { kernelId: _k, event, ...fields } = e;
-    const tMs = Math.round((performance.now() - this.startMs) * 1000) / 1000;
+    const tMs = Math.round((this.clock.nowMs() - this.startMs) * 1000) / 1000;
     this.events.push({ tMs, room, event, fields });
   }
 }

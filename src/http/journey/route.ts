@@ -1,13 +1,13 @@
 // GET /trace?route=zerocopy&file=NAME: the journey of one request through the kernel. The server
-// makes the request itself, on a fresh loopback connection, with a recorder keyed to that
-// connection's kernel socket; it reads the whole response, waits for the socket to close (the
-// last free callbacks run by then), and answers the timeline as JSON. The dashboard's Trace
-// panel and `zcsim trace` both use it.
+// makes the request itself with the load room's client, on a fresh loopback connection (over TLS
+// when it speaks TLS), with a recorder keyed to that connection's kernel socket by its port; it
+// reads the whole response, waits for the socket to close (the last free callbacks run by then),
+// and answers the timeline as JSON, on the server's clock. The dashboard's Trace panel and
+// `zcsim trace` both use it.
 import type { FastifyInstance } from 'fastify';
 import { httpStatusOf, PathError } from '../errors.js';
-import type { ServerState } from '../files/index.js';
 import { ROUTES, type RouteName } from '../files/index.js';
-import { fetchOnce, requestPath, selfTarget } from './fetch.js';
+import { fetchOnce, type JourneyContext, requestPath, selfTarget, within } from './fetch.js';
 import { foldJourney, type JourneyStep } from './fold.js';
 import { type JourneyEvent, JourneyRecorder } from './recorder.js';
 
@@ -37,29 +37,22 @@ export interface JourneyReport {
 }
 
 async function journey(
+  ctx: JourneyContext,
   host: string,
   port: number,
   route: RouteName,
   relative: string,
-  tls: boolean,
 ): Promise<JourneyReport> {
-  const recorder = new JourneyRecorder();
-  const startMs = performance.now();
+  const clock = ctx.conns.clock;
+  const recorder = new JourneyRecorder(clock);
+  const startMs = clock.nowMs();
   const path = requestPath(route, relative);
   try {
     // The kernel socket is made at accept: the recorder must know the port before the handshake.
-    const got = await fetchOnce(host, port, path, tls, (socket) =>
+    const got = await fetchOnce(ctx, host, port, path, (socket) =>
       socket.once('connect', () => recorder.setPeerPort(socket.localPort ?? -1)),
     );
-    let closed = recorder.so === null;
-    if (!closed) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<false>((r) => {
-        timer = setTimeout(() => r(false), CLOSE_WAIT_MS);
-      });
-      closed = await Promise.race([recorder.closed.then(() => true), late]);
-      clearTimeout(timer);
-    }
+    const closed = recorder.so === null || (await within(clock, recorder.closed, CLOSE_WAIT_MS));
     return {
       route,
       file: relative,
@@ -68,7 +61,7 @@ async function journey(
       bodyBytes: got.bodyBytes,
       so: recorder.so,
       object: recorder.object,
-      durationMs: Math.round((performance.now() - startMs) * 1000) / 1000,
+      durationMs: Math.round((clock.nowMs() - startMs) * 1000) / 1000,
       complete: got.complete && closed,
       eventsTotal: recorder.events.length + recorder.droppedEvents,
       eventsDropped: recorder.droppedEvents,
@@ -80,7 +73,7 @@ async function journey(
   }
 }
 
-export function registerJourneyRoute(app: FastifyInstance, state: ServerState): void {
+export function registerJourneyRoute(app: FastifyInstance, ctx: JourneyContext): void {
   let running = 0;
   app.get('/trace', async (request, reply) => {
     const q = request.query as { route?: unknown; file?: unknown };
@@ -90,9 +83,9 @@ export function registerJourneyRoute(app: FastifyInstance, state: ServerState): 
     if (running >= JOURNEYS_MAX) return reply.code(409).send({ error: 'traces already running' });
     running++;
     try {
-      const t = await selfTarget(app, state, q.file);
+      const t = await selfTarget(app, ctx.files, q.file);
       reply.header('Cache-Control', 'no-store');
-      return await journey(t.host, t.port, route, t.relative, state.options.ktls !== null);
+      return await journey(ctx, t.host, t.port, route, t.relative);
     } catch (err) {
       const status = err instanceof PathError ? err.status : httpStatusOf(err);
       return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });

@@ -1,5 +1,6 @@
 // One line of text per kernel event of a journey, in the kernel's own words (the routine that
 // ran, the objects it touched), and the key under which repeats of an event fold together.
+import { TCP_TLS_MODE_IFNET, TCP_TLS_MODE_SW } from '../../ktls/index.js';
 import { formatKva } from '../../sfbuf/index.js';
 import type { JourneyEvent } from './recorder.js';
 
@@ -123,6 +124,25 @@ function sendfileText(event: string, f: Fields): string {
   }
 }
 
+function tlsMode(mode: unknown): string {
+  if (mode === TCP_TLS_MODE_SW) return 'TCP_TLS_MODE_SW';
+  if (mode === TCP_TLS_MODE_IFNET) return 'TCP_TLS_MODE_IFNET';
+  return `mode ${String(mode)}`;
+}
+
+function ktlsText(event: string, f: Fields): string {
+  switch (event) {
+    case 'enable':
+      return `setsockopt(TCP_TXTLS_ENABLE) so ${f.so}: session ${f.session}, ${tlsMode(f.mode)}, first record ${f.seq}`;
+    case 'enqueue':
+      return `ktls_enqueue so ${f.so}: ${f.pages} pages to the worker on cpu ${f.cpu}`;
+    case 'encrypted':
+      return `ktls_encrypt so ${f.so}: ${f.pages} pages encrypted on cpu ${f.cpu}`;
+    default:
+      return `ktls ${event}`;
+  }
+}
+
 /** The event as one line of text. */
 export function journeyEventText(e: JourneyEvent): string {
   const f = e.fields;
@@ -135,6 +155,8 @@ export function journeyEventText(e: JourneyEvent): string {
       return netText(e.event, f);
     case 'sendfile':
       return sendfileText(e.event, f);
+    case 'ktls':
+      return ktlsText(e.event, f);
     default:
       return `${e.room} ${e.event}`;
   }

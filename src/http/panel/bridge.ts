@@ -1,12 +1,13 @@
-// The panel's answers on a connection: fastify answers /stats, /metrics, /files, the dashboard,
-// POST /compare and every 404 through app.inject() (its routing, hooks and logging), and the
-// bytes it produced are written with write(2) on the connection's kernel socket, in request
-// order. /events, a stream that lasts, holds its connection: an SseSink stands in for the
-// ServerResponse the event hub writes to, and later pipelined requests wait behind it.
-import type { ServerResponse } from 'node:http';
+// The panel's answers on a connection: fastify answers /stats, /metrics, /files, /trace, the
+// dashboard, POST /compare and every 404 through app.inject() (its routing, hooks and logging),
+// and the bytes it produced are written with write(2) on the connection's kernel socket, in
+// request order. GET /events, a stream that lasts, is not fastify's (inject answers once the
+// response is whole): it holds its connection, an SseSink is the event hub's sink on it, and
+// later pipelined requests wait behind it.
 import type { FastifyInstance } from 'fastify';
-import type { Connection, Heads, HttpRequest } from '../conn/index.js';
-import type { EventHub } from './events.js';
+import type { Connection, HttpRequest } from '../conn/index.js';
+import { targetPath } from '../files/index.js';
+import type { EventHub, EventSink } from './events.js';
 
 /** Fields the server sets itself on every head. */
 const OWN_FIELDS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date', 'content-length']);
@@ -14,10 +15,9 @@ const OWN_FIELDS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'da
 /** Answers `req` through fastify (light-my-request) and writes the response on the connection. */
 export async function respondPanel(
   app: FastifyInstance,
-  heads: Heads,
   conn: Connection,
   req: HttpRequest,
-): Promise<void> {
+): Promise<number> {
   const res = await app.inject({
     method: req.method as 'GET',
     url: req.target,
@@ -33,8 +33,8 @@ export async function respondPanel(
   const noBody = status === 204 || status === 304;
   const body = res.rawPayload;
   if (!noBody) fields.push('Content-Length', String(body.length));
-  const head = heads.build(status, fields, req.keepAlive);
-  await conn.write(noBody || req.method === 'HEAD' || body.length === 0 ? head : Buffer.concat([head, body]));
+  await conn.writeHead(status, fields, req.keepAlive, noBody ? null : body, req.method !== 'HEAD');
+  return status;
 }
 
 /**
@@ -42,7 +42,7 @@ export async function respondPanel(
  * through the kernel socket in order; the stream is close-delimited (no length), so the
  * connection ends with it.
  */
-class SseSink {
+class SseSink implements EventSink {
   private chain: Promise<unknown> = Promise.resolve();
   private pendingBytes = 0;
   private closeListeners: (() => void)[] = [];
@@ -50,10 +50,7 @@ class SseSink {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
-  constructor(
-    private readonly conn: Connection,
-    private readonly heads: Heads,
-  ) {
+  constructor(private readonly conn: Connection) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -68,7 +65,7 @@ class SseSink {
   writeHead(status: number, headers: Record<string, string>): this {
     const fields: string[] = [];
     for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'connection') fields.push(k, v);
-    this.queue(this.heads.build(status, fields, false));
+    this.queue(this.conn.heads.build(status, fields, false));
     return this;
   }
 
@@ -114,22 +111,22 @@ class SseSink {
   }
 }
 
+/** Whether a request is the event stream's: GET /events, with or without a query. */
+export function isEventsRequest(req: HttpRequest): boolean {
+  const path = targetPath(req.target);
+  return req.method === 'GET' && (path === '/events' || path.startsWith('/events?'));
+}
+
 /** GET /events on a connection: resolves when the stream ends (the connection then closes). */
-export async function respondEvents(
-  hub: EventHub,
-  heads: Heads,
-  conn: Connection,
-  req: HttpRequest,
-): Promise<void> {
-  const sink = new SseSink(conn, heads);
-  // XXX(sim): the hub is written against ServerResponse; the sink has the part of it the hub uses.
-  const res = sink as unknown as ServerResponse;
-  if (!hub.attach(res)) {
+export async function respondEvents(hub: EventHub, conn: Connection, req: HttpRequest): Promise<number> {
+  const sink = new SseSink(conn);
+  if (!hub.attach(sink)) {
     const body = Buffer.from('too many listeners\n\n');
     const fields = ['Content-Type', 'text/plain', 'Content-Length', String(body.length)];
-    await conn.write(Buffer.concat([heads.build(503, fields, req.keepAlive), body]));
-    return;
+    await conn.writeHead(503, fields, req.keepAlive, body);
+    return 503;
   }
   conn.closeAfterResponse();
   await sink.done;
+  return 200;
 }

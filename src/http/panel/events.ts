@@ -4,8 +4,18 @@
 // always gets in: when the hub is full, the listener furthest behind (or else the oldest) makes
 // room, so idle subscribers cannot lock dashboards out. The timer runs only while someone
 // listens, and closeAll() ends every stream so that server close never waits on one.
-import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../kern/index.js';
+
+/** Where a listener's stream is written: the part of a ServerResponse the hub uses. */
+export interface EventSink {
+  /** Bytes written and not yet taken by the peer's socket. */
+  readonly writableLength: number;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: string): unknown;
+  end(): void;
+  destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 export const EVENT_CLIENTS_MAX = 64;
 export const EVENT_BACKLOG_BYTES_MAX = 1024 * 1024;
@@ -14,7 +24,7 @@ export const EVENT_STALL_MS = 5000;
 
 export class EventHub {
   /** Each listener, with the last time its backlog was seen empty. */
-  private readonly clients = new Map<ServerResponse, { caughtUpAtMs: number }>();
+  private readonly clients = new Map<EventSink, { caughtUpAtMs: number }>();
   private timer: TimerHandle | null = null;
   private closed = false;
 
@@ -29,7 +39,7 @@ export class EventHub {
   }
 
   /** Starts an event stream on `res`; false when the hub is closed (answer 503). */
-  attach(res: ServerResponse): boolean {
+  attach(res: EventSink): boolean {
     if (this.closed) return false;
     if (this.clients.size >= EVENT_CLIENTS_MAX) this.makeRoom();
     res.writeHead(200, {
@@ -56,7 +66,7 @@ export class EventHub {
 
   /** Drops the listener with the largest backlog; with none behind, the oldest. */
   private makeRoom(): void {
-    let victim: ServerResponse | null = null;
+    let victim: EventSink | null = null;
     for (const res of this.clients.keys()) {
       if (victim === null || res.writableLength > victim.writableLength) victim = res;
     }
@@ -65,7 +75,7 @@ export class EventHub {
     victim.destroy();
   }
 
-  private detach(res: ServerResponse): void {
+  private detach(res: EventSink): void {
     this.clients.delete(res);
     if (this.clients.size === 0) {
       this.timer?.cancel();

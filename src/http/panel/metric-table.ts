@@ -156,6 +156,44 @@ export const KERNEL_METRICS: readonly KernelMetric[] = [
   ),
   c('sockets', 'pr_ready_dropped', 'socket_ready_on_dropped_total', 'pr_ready calls on a dropped connection'),
 
+  // netstat -s -p tcp (struct tcpstat, send side) and what the card does with the bursts.
+  c(
+    'tcp',
+    'tcps_sndtotal',
+    'tcp_sent_packets_total',
+    'Packets TCP handed to IP (data, ACKs, SYN-ACKs, FINs, RSTs)',
+  ),
+  c('tcp', 'tcps_sndpack', 'tcp_sent_data_packets_total', 'Data packets TCP sent (a TSO burst is one)'),
+  c('tcp', 'tcps_sndacks', 'tcp_sent_ack_packets_total', 'Pure ACKs TCP sent (the SYN-ACK included)'),
+  c('tcp', 'tcps_sndctrl', 'tcp_sent_control_packets_total', 'FINs and RSTs TCP sent without data'),
+  c('tcp', 'tcps_accepts', 'tcp_accepts_total', 'Connections accepted'),
+  c('tcp', 'tso_bursts', 'tcp_tso_bursts_total', 'Bursts handed to the card with TSO'),
+  c(
+    'tcp',
+    'wire_segments',
+    'tcp_wire_segments_total',
+    'Segments on the wire after the card cut the TSO bursts',
+  ),
+  c(
+    'tcp',
+    'tso_seglimit_cuts',
+    'tcp_tso_seglimit_cuts_total',
+    "TSO bursts shortened to the card's segment limit",
+  ),
+  c(
+    'tcp',
+    'tso_header_bytes',
+    'tcp_tso_header_bytes_total',
+    'Header bytes the card replicated into TSO segments',
+  ),
+  c(
+    'tcp',
+    'copym_mbufs',
+    'tcp_copym_mbufs_total',
+    'Mbufs tcp_m_copym made (references to the sockbuf storage)',
+  ),
+  c('tcp', 'hdr_copy_bytes', 'tcp_hdr_copy_bytes_total', 'Bytes of small sends copied into header mbufs'),
+
   // Kernel TLS (kern.ipc.tls.*, uipc_ktls.c), and the work it did.
   g('ktls', 'kern.ipc.tls.enable', 'ktls_enabled', 'Whether kernel TLS may be enabled on sockets'),
   g('ktls', 'kern.ipc.tls.maxlen', 'ktls_record_max_bytes', 'Largest TLS record payload the kernel frames'),

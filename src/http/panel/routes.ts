@@ -1,14 +1,16 @@
-// The dashboard's routes: the page and its assets, /stats (JSON), /metrics (Prometheus),
-// /events (SSE), /files (the table of files) and POST /compare (the side-by-side load).
+// The dashboard's routes in fastify: the page and its assets, /stats (JSON), /metrics
+// (Prometheus), /files (the table of files) and POST /compare (the side-by-side load), with the
+// server's 404 and error answers. /events is the bridge's (a stream that lasts, not an inject).
 import { readdir } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import { sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
 import { loopbackOf } from '../conn/index.js';
-import type { ServerState } from '../files/index.js';
+import { httpStatusOf } from '../errors.js';
 import { decodeRequestPath, openChecked } from '../files/index.js';
 import type { Asset } from './assets.js';
 import type { Comparer } from './compare.js';
-import type { EventHub } from './events.js';
+import type { PanelContext } from './context.js';
 import type { Metrics } from './metrics.js';
 import { takeSnapshot } from './snapshot.js';
 
@@ -16,8 +18,7 @@ import { takeSnapshot } from './snapshot.js';
 const FILES_LISTED_MAX = 200;
 
 export interface PanelDeps {
-  readonly state: ServerState;
-  readonly hub: EventHub;
+  readonly ctx: PanelContext;
   readonly comparer: Comparer;
   readonly metrics: Metrics;
   readonly assets: Map<string, Asset>;
@@ -63,7 +64,8 @@ function page(app: FastifyInstance, url: string, handler: RouteHandlerMethod): v
 }
 
 export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void {
-  const { state, hub, comparer, metrics, assets } = deps;
+  const { ctx, comparer, metrics, assets } = deps;
+  const files = ctx.files;
   const serveAsset = (path: string) => async (_req: unknown, reply: FastifyReply) => {
     const a = assets.get(path);
     if (!a) return reply.code(404).send('404 Not Found\n');
@@ -73,20 +75,13 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
 
   page(app, '/stats', async (_req, reply) => {
     reply.header('Cache-Control', 'no-store');
-    return takeSnapshot(state);
+    return takeSnapshot(ctx);
   });
   page(app, '/metrics', async (_req, reply) => {
-    const text = await metrics.render(takeSnapshot(state));
+    const text = await metrics.render(takeSnapshot(ctx));
     return reply.header('Content-Type', metrics.contentType).send(text);
   });
-  app.get('/events', (_req, reply) => {
-    reply.hijack();
-    if (!hub.attach(reply.raw)) {
-      reply.raw.writeHead(503, { 'Content-Type': 'text/plain', 'Content-Length': '20' });
-      reply.raw.end('too many listeners\n\n');
-    }
-  });
-  page(app, '/files', async () => ({ files: await listFiles(state.options.realRoot) }));
+  page(app, '/files', async () => ({ files: await listFiles(files.realRoot) }));
   app.post('/compare', async (request, reply) => {
     const body = request.body as { file?: unknown } | null;
     if (typeof body?.file !== 'string')
@@ -95,8 +90,8 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
     const slot = comparer.reserve();
     if (slot === null) return reply.code(409).send({ error: 'a comparison is already running' });
     try {
-      const decoded = decodeRequestPath(body.file, state.options.dotfiles);
-      const entry = await state.files.lookup(decoded.relative);
+      const decoded = decodeRequestPath(body.file, files.dotfiles);
+      const entry = await files.cache.lookup(decoded.relative);
       if (!entry.isRegular) return reply.code(400).send({ error: `${body.file} is not a regular file` });
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
@@ -104,5 +99,21 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
     } finally {
       slot.release();
     }
+  });
+}
+
+/** The server's own 404 and error answers for what fastify routes: plain text, the errno table's status. */
+export function registerPanelErrors(app: FastifyInstance): void {
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).type('text/plain; charset=utf-8').send('404 Not Found\n');
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const status =
+      httpStatusOf(err) === 500 ? ((err as { statusCode?: number }).statusCode ?? 500) : httpStatusOf(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    void reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(`${status} ${STATUS_CODES[status] ?? 'Error'}\n`);
   });
 }

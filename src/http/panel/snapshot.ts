@@ -3,8 +3,8 @@
 // `netstat -m` text. docs/stats.md documents the shape; /metrics and /events are built from it.
 import type { KernelStats, ResolvedKernelConfig } from '../../index.js';
 import type { ConnectionCounters } from '../conn/index.js';
-import type { ServerState } from '../files/index.js';
 import { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from '../files/index.js';
+import type { PanelContext } from './context.js';
 
 export interface StatsSnapshot {
   /** Milliseconds since the server started (its own clock). */
@@ -32,31 +32,32 @@ export interface StatsSnapshot {
   readonly netstat: string;
 }
 
-function inflightPeaks(state: ServerState): Record<RouteName, number> {
+function inflightPeaks(routes: Readonly<Record<RouteName, RouteCounters>>): Record<RouteName, number> {
   const out = {} as Record<RouteName, number>;
-  for (const r of ROUTES) out[r] = takeInflightPeak(state.routes[r]);
+  for (const r of ROUTES) out[r] = takeInflightPeak(routes[r]);
   return out;
 }
 
-export function takeSnapshot(state: ServerState): StatsSnapshot {
-  const rest = state.kernel.atRest();
+export function takeSnapshot(ctx: PanelContext): StatsSnapshot {
+  const kernel = ctx.conns.kernel;
+  const rest = kernel.atRest();
   return {
-    uptime_ms: Math.round(state.clock.nowMs() - state.startedAtMs),
+    uptime_ms: Math.round(ctx.conns.clock.nowMs() - ctx.startedAtMs),
     server: {
-      root: state.options.root,
-      list: state.options.list,
-      tls: state.options.ktls === null ? null : { ktls: state.options.ktls },
-      kernel: state.kernel.config,
+      root: ctx.options.root,
+      list: ctx.options.list,
+      tls: ctx.options.ktls === null ? null : { ktls: ctx.options.ktls },
+      kernel: kernel.config,
     },
-    kernel: state.kernel.stats(),
+    kernel: kernel.stats(),
     http: {
-      routes: state.routes,
-      inflight_peak: inflightPeaks(state),
-      files: state.files.counters(),
-      connections: state.connections,
+      routes: ctx.files.routes,
+      inflight_peak: inflightPeaks(ctx.files.routes),
+      files: ctx.files.cache.counters(),
+      connections: ctx.conns.counters,
     },
     atRest: rest.atRest,
     leaks: rest.leaks,
-    netstat: state.kernel.netstatM(),
+    netstat: kernel.netstatM(),
   };
 }

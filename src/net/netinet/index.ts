@@ -13,7 +13,7 @@ export {
 } from './ip-packet.js';
 export { netstatTcpLines } from './netstat.js';
 export { PCAP_SNAPLEN_BYTES, PcapBuffer, pcapngHeader } from './pcap-buffer.js';
-export { PcapRingFile, type PcapRingStats } from './pcap-ring.js';
+export { PCAP_RING_QUEUE_MAX_BYTES, PcapRingFile, type PcapRingStats } from './pcap-ring.js';
 export {
   EPB_FLAG_INBOUND,
   EPB_FLAG_OUTBOUND,

@@ -11,6 +11,8 @@ const IP_DF = 0x4000;
 /** net.inet.ip.ttl. */
 const IPDEFTTL = 64;
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** The two ends of a connection, addresses as unsigned 32-bit numbers. */
 export interface TcpEnds {
   readonly srcAddr: number;
@@ -56,11 +58,23 @@ export class ViewReader {
   }
 }
 
-/** The ones'-complement sum of `bytes[start, end)` added to `sum` (not folded). */
+/**
+ * The ones'-complement sum of `bytes[start, end)`, as big-endian 16-bit words, added to `sum` (not
+ * folded). An even start reads the words through a Uint16Array in the host's order and swaps the
+ * folded sum (RFC 1071: the sum does not depend on byte order), which is several times faster.
+ */
 function cksumAdd(bytes: Uint8Array, start: number, end: number, sum: number): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
-  if (i < end) sum += (bytes[i] as number) << 8;
+  const words = (end - start) >> 1;
+  if (((bytes.byteOffset + start) & 1) === 0 && LITTLE_ENDIAN) {
+    const w = new Uint16Array(bytes.buffer, bytes.byteOffset + start, words);
+    let le = 0;
+    for (let i = 0; i < words; i++) le += w[i] as number;
+    while (le > 0xffff) le = (le & 0xffff) + Math.floor(le / 0x10000);
+    sum += ((le & 0xff) << 8) | (le >> 8);
+  } else {
+    for (let i = start; i + 1 < end; i += 2) sum += ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
+  }
+  if (((end - start) & 1) === 1) sum += (bytes[end - 1] as number) << 8;
   return sum;
 }
 

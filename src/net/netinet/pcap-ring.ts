@@ -12,7 +12,7 @@ import type { PcapSink } from './tcp-pcap.js';
 import type { IfNet } from './tcp-var.js';
 
 /** The queue of writes not yet on disk holds at most this much. */
-const QUEUE_MAX_BYTES = 8 * MiB;
+export const PCAP_RING_QUEUE_MAX_BYTES = 8 * MiB;
 
 type Op =
   | { readonly kind: 'write'; readonly bufs: Uint8Array[]; readonly pos: number }
@@ -27,6 +27,8 @@ export interface PcapRingStats {
   readonly packets: number;
   readonly droppedPackets: number;
   readonly connections: number;
+  /** The most bytes the write queue held at once (at most PCAP_RING_QUEUE_MAX_BYTES). */
+  readonly queuedPeakBytes: number;
 }
 
 export class PcapRingFile implements PcapSink {
@@ -34,6 +36,7 @@ export class PcapRingFile implements PcapSink {
   private readonly headerBytes: number;
   private fileBytes: number;
   private queuedBytes = 0;
+  private queuedPeakBytes = 0;
   private readonly ops: Op[] = [];
   private busy = false;
   private closing: (() => void) | null = null;
@@ -84,6 +87,7 @@ export class PcapRingFile implements PcapSink {
       packets: this.packets,
       droppedPackets: this.droppedPackets,
       connections: this.connections,
+      queuedPeakBytes: this.queuedPeakBytes,
     };
   }
 
@@ -102,7 +106,7 @@ export class PcapRingFile implements PcapSink {
     const room = this.maxBytes - this.headerBytes;
     if (
       block.length > room ||
-      this.queuedBytes + block.length > QUEUE_MAX_BYTES ||
+      this.queuedBytes + block.length > PCAP_RING_QUEUE_MAX_BYTES ||
       this.writeError !== null
     ) {
       if (isPacket) this.droppedPackets++;
@@ -122,6 +126,7 @@ export class PcapRingFile implements PcapSink {
     else this.ops.push({ kind: 'write', bufs: [block], pos: this.fileBytes });
     this.fileBytes += block.length;
     this.queuedBytes += block.length;
+    if (this.queuedBytes > this.queuedPeakBytes) this.queuedPeakBytes = this.queuedBytes;
     if (isPacket) this.packets++;
     this.pump();
   }

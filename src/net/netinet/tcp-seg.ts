@@ -5,7 +5,7 @@
 // if_hw_tsomaxsegsize bytes) would overflow. A small send is copied into the header mbuf instead.
 // XXX(sim): the copies tcp_m_copym would make are counted, not allocated: the host writes the
 // sockbuf's own mbufs, and their references would only live until the card read them.
-import { kassert, PAGE_SIZE } from '../../kern/index.js';
+import { PAGE_SIZE, panic } from '../../kern/index.js';
 import { M_EXTPG, type Mbuf, MHLEN } from '../../mbuf/index.js';
 import { type IfNet, MAX_LINKHDR_BYTES, type TcpStat } from './tcp-var.js';
 
@@ -67,7 +67,7 @@ function tcpMCopym(
   let first = true;
   while (left > 0) {
     const m = cur.m;
-    kassert(m !== null, () => `tcp_m_copym: chain ends with ${left} bytes to copy`);
+    if (m === null) panic(`tcp_m_copym: chain ends with ${left} bytes to copy`);
     if (hwTls && !first && tlsOf(m) !== tls) break;
     let mlen = Math.min(left, m.m_len - cur.off);
     if (seglimit > 0) {
@@ -86,7 +86,7 @@ function tcpMCopym(
       frags += Math.ceil(mlen / fragsize);
       if (frags === 0) frags++;
       seglimit -= frags;
-      kassert(seglimit > 0, () => `tcp_m_copym: seglimit went too low (${seglimit})`);
+      if (seglimit <= 0) panic(`tcp_m_copym: seglimit went too low (${seglimit})`);
     }
     mbufs++;
     taken += mlen;
@@ -109,7 +109,7 @@ function cursorSkip(cur: CopyCursor, bytes: number): void {
   let left = bytes;
   while (left > 0) {
     const m = cur.m;
-    kassert(m !== null, () => `tcp_output: chain ends with ${left} bytes to skip`);
+    if (m === null) panic(`tcp_output: chain ends with ${left} bytes to skip`);
     const step = Math.min(left, m.m_len - cur.off);
     left -= step;
     if (cur.off + step >= m.m_len) {
@@ -135,17 +135,15 @@ export function tcpSegment(
   onBurst: ((b: TcpBurst) => void) | null,
 ): void {
   const segsz = tp.t_maxseg - tp.optlen;
-  kassert(
-    segsz > 0,
-    () => `tcp_output: t_maxseg ${tp.t_maxseg} leaves no room beside ${tp.optlen} option bytes`,
-  );
+  if (segsz <= 0)
+    panic(`tcp_output: t_maxseg ${tp.t_maxseg} leaves no room beside ${tp.optlen} option bytes`);
   const tsoMaxLen = ifp.hwTsomaxBytes - tp.hdrlen - MAX_LINKHDR_BYTES;
   const copyMax = MHLEN - tp.hdrlen - MAX_LINKHDR_BYTES;
   const cur: CopyCursor = { m, off: 0 };
   const copymOut = [0, 0];
   let off = 0;
   for (let guard = 0; off < lenBytes; guard++) {
-    kassert(guard < 1 << 24, 'tcp_output: too many bursts in one batch');
+    if (guard >= 1 << 24) panic('tcp_output: too many bursts in one batch');
     let len = lenBytes - off;
     let tso = false;
     if (len + tp.optlen > tp.t_maxseg) {
@@ -171,7 +169,7 @@ export function tcpSegment(
     } else {
       const seglimit = tso ? ifp.hwTsomaxsegcount : 0;
       const taken = tcpMCopym(cur, len, seglimit, ifp.hwTsomaxsegsizeBytes, tp.hwTls, copymOut);
-      kassert(taken > 0 && taken <= len, () => `tcp_m_copym: took ${taken} of ${len}`);
+      if (taken <= 0 || taken > len) panic(`tcp_m_copym: took ${taken} of ${len}`);
       mbufs = copymOut[0] as number;
       seglimitCut = copymOut[1] === 1 && taken < len;
       len = taken;
@@ -191,5 +189,5 @@ export function tcpSegment(
       onBurst({ offsetBytes: off, lenBytes: len, tso, segments, seglimitCut, copied, mbufs });
     off += len;
   }
-  kassert(off === lenBytes, () => `tcp_output: bursts cover ${off} of ${lenBytes} bytes`);
+  if (off !== lenBytes) panic(`tcp_output: bursts cover ${off} of ${lenBytes} bytes`);
 }

@@ -8,12 +8,12 @@ import { createReadStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { Kernel, KFile, KSocket } from '../src/index.js';
-import { formatBytes } from '../src/kern/index.js';
-import { ChildHandle, median, megabytesPerSecond, ratio } from '../src/load/index.js';
-import { counterDelta, kernelCopiesPerByte } from './lib/counters.js';
-import type { BenchFile } from './lib/files.js';
-import { benchKernel, type Mapping, sbDrain } from './lib/zcsim.js';
+import type { Kernel, KernelStats, KFile, KSocket } from '../../src/index.js';
+import { formatBytes } from '../../src/kern/index.js';
+import { ChildHandle, median, megabytesPerSecond, ratio } from '../../src/load/index.js';
+import { counterDelta, kernelCopiesPerByte } from '../lib/counters.js';
+import type { BenchFile } from '../lib/files.js';
+import { benchKernel, type Mapping, sbDrain } from '../lib/zcsim.js';
 
 export const TCP_SYSTEMS = [
   'sendfile-dmap',
@@ -59,7 +59,8 @@ interface Sender {
   prepare(socket: net.Socket): void;
   sendOnce: SendOnce;
   finish(socket: net.Socket): Promise<void>;
-  stats(): unknown;
+  /** The kernel's counters (null: a sender without the simulated kernel). */
+  stats(): KernelStats | null;
 }
 
 function nodeWriteSender(file: BenchFile): Sender {
@@ -141,7 +142,8 @@ async function measure(port: number, sender: Sender, sizeBytes: number, limits: 
   const bytes = Number(reply.trim());
   if (bytes !== iterations * sizeBytes)
     throw new Error(`receiver counted ${bytes} bytes, sent ${iterations * sizeBytes}`);
-  const delta = counterDelta(statsBefore, sender.stats());
+  const statsAfter = sender.stats();
+  const delta = statsBefore && statsAfter ? counterDelta(statsBefore, statsAfter) : {};
   return {
     bytes,
     seconds,
@@ -189,7 +191,7 @@ async function makeSenders(config: TcpSectionConfig, file: BenchFile) {
 }
 
 export async function runTcpSection(config: TcpSectionConfig): Promise<TcpResult> {
-  const receiver = new ChildHandle(fileURLToPath(new URL('./children/tcp-receiver.js', import.meta.url)));
+  const receiver = new ChildHandle(fileURLToPath(new URL('../children/tcp-receiver.js', import.meta.url)));
   const runs: TcpRun[] = [];
   const skipped: Record<string, string> = {};
   try {

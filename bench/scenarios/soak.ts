@@ -12,16 +12,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { buildServer, type ZcsimServer } from '../src/http/index.js';
-import { createPrng, formatBytes, type Prng } from '../src/kern/index.js';
+import { buildServer, type ZcsimServer } from '../../src/http/index.js';
+import { createPrng, formatBytes, type Prng } from '../../src/kern/index.js';
 import {
   type ClientResponse,
   HttpClient,
   listenLoopback,
   patternBytes,
   SlowReader,
-} from '../src/load/index.js';
-import type { BenchOptions } from './lib/options.js';
+} from '../../src/load/index.js';
+import type { SoakOptions } from '../lib/options.js';
 
 /** After the deadline: the longest wait for clients to finish, and for the kernel to come to rest. */
 const FINISH_MS_MAX = 30_000;
@@ -213,7 +213,7 @@ async function waitAtRest(server: ZcsimServer): Promise<{ atRest: boolean; leaks
 }
 
 function report(
-  o: BenchOptions,
+  o: SoakOptions,
   server: ZcsimServer,
   t: Tally,
   rssPeak: number,
@@ -235,7 +235,7 @@ function report(
 }
 
 /** Runs the soak; resolves to the exit code (1 on a leak or a wrong body). */
-export async function runSoak(o: BenchOptions): Promise<number> {
+export async function runSoak(o: SoakOptions): Promise<number> {
   const prng = createPrng(o.seed);
   const { root, files } = makeRoot(prng);
   const server = await buildServer({

@@ -4,10 +4,12 @@
 // - many-clients: 1,000 keep-alive connections download a 1 MiB file at once, again and again.
 // Holds when the wired bytes never exceed the sum of the clients' send buffers and the RSS stays
 // under the simulated physical memory plus a slack; afterwards, once the clients are gone, the
-// kernel must come back to rest (nothing wired, no sf_buf or mbuf in use).
+// kernel must come back to rest (nothing wired, no sf_buf or mbuf in use). In slow-clients, 20
+// fast keep-alive clients download a 1 MiB file alone first, then again beside the slow readers:
+// they must keep a share of their throughput and answer within a latency bound.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatBytes } from '../src/kern/index.js';
+import { formatBytes } from '../../src/kern/index.js';
 import {
   builtScript,
   ChildHandle,
@@ -16,13 +18,18 @@ import {
   LOADER_SCRIPT,
   type LoadRequest,
   type LoadResult,
-} from '../src/load/index.js';
-import { type BenchFile, benchRoot, ensureFile } from './lib/files.js';
-import { machineInfo, machineLine } from './lib/machine.js';
-import type { BenchOptions } from './lib/options.js';
-import { type HttpSystem, type LiveServer, startSystem, type WiredSample } from './lib/servers.js';
+} from '../../src/load/index.js';
+import { type BenchFile, benchRoot, ensureFile } from '../lib/files.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
+import type { HeldOptions } from '../lib/options.js';
+import { type HttpSystem, type LiveServer, startSystem, type WiredSample } from '../lib/servers.js';
 
 const SAMPLE_MS = 200;
+/** The fast clients of slow-clients: how many, for how long each time, and what they must keep. */
+const FAST_CLIENTS = 20;
+const FAST_MS = 3000;
+const FAST_SHARE_MIN = 0.15;
+const FAST_P99_MS_MAX = 2000;
 const PAGE_BYTES = 4096;
 const MIB = 2 ** 20;
 
@@ -36,7 +43,7 @@ interface Held {
   readonly durationMs: number;
 }
 
-function heldFor(options: BenchOptions): Held {
+function heldFor(options: HeldOptions): Held {
   if (options.scenario === 'slow-clients')
     return {
       scenario: 'slow-clients',
@@ -176,24 +183,55 @@ async function clientsRun(
   };
 }
 
-export async function runHeld(options: BenchOptions, dir: string): Promise<string> {
+/** The fast clients alone, then beside the slow readers (slow-clients only). */
+interface Fast {
+  alone: LoadResult;
+  beside: LoadResult;
+}
+
+/** The fast clients' run: FAST_CLIENTS keep-alive connections downloading `file` for FAST_MS. */
+function fastRun(loader: ChildHandle, server: LiveServer, file: BenchFile): Promise<LoadResult> {
+  const request: LoadRequest = {
+    port: server.port,
+    urlPath: server.urlPath(file.name),
+    connections: FAST_CLIENTS,
+    warmupMs: 0,
+    durationMs: FAST_MS,
+    expected: { sizeBytes: file.sizeBytes, sha256: file.sha256 },
+  };
+  return loader.request<LoadResult>('run', request, FAST_MS + 120_000);
+}
+
+export async function runHeld(options: HeldOptions, dir: string): Promise<string> {
   const held = heldFor(options);
   const file = ensureFile(benchRoot(), held.fileBytes);
-  const system = (options.systems?.[0] ?? 'zerocopy-dmap') as HttpSystem;
+  const fastFile = held.scenario === 'slow-clients' ? ensureFile(benchRoot(), MIB) : null;
+  const system = options.system as HttpSystem;
   const server = await startSystem(system, {
     root: benchRoot(),
-    fileNames: [file.name],
+    fileNames: fastFile === null ? [file.name] : [file.name, fastFile.name],
     physmemBytes: options.physmemBytes,
     sndbufBytes: options.sndbufBytes,
     nginxPath: null,
   });
   const loader = new ChildHandle(builtScript(LOADER_SCRIPT));
+  const fastLoader = fastFile === null ? null : new ChildHandle(builtScript(LOADER_SCRIPT));
   const samples: Sample[] = [];
   let result: Delivered;
   let rest: Rest;
+  let fast: Fast | null = null;
   try {
+    const alone =
+      fastLoader !== null && fastFile !== null ? await fastRun(fastLoader, server, fastFile) : null;
     const started = performance.now();
     const running = clientsRun(loader, server, file, held);
+    // Beside the slow readers once their host buffers have had a third of the run to fill.
+    const beside =
+      fastLoader !== null && fastFile !== null
+        ? new Promise((r) => setTimeout(r, held.durationMs / 3)).then(() =>
+            fastRun(fastLoader, server, fastFile),
+          )
+        : null;
     let done = false;
     const settled = running.then(
       () => undefined,
@@ -208,12 +246,28 @@ export async function runHeld(options: BenchOptions, dir: string): Promise<strin
       await Promise.race([settled, new Promise((r) => setTimeout(r, SAMPLE_MS))]);
     }
     result = await running;
+    if (alone !== null && beside !== null) fast = { alone, beside: await beside };
     rest = await waitAtRest(server, server.urlPath(file.name).split('/')[1] ?? '', 10_000);
   } finally {
     await loader.stop();
+    await fastLoader?.stop();
     await server.stop();
   }
-  return report({ options, held, dir, system, samples, result, rest });
+  return report({ options, held, dir, system, samples, result, rest, fast });
+}
+
+/** The table rows of the fast clients: their share of the throughput they had alone, their p99. */
+function fastRows(f: Fast | null): string[] {
+  if (f === null) return [];
+  const mibps = (r: LoadResult) => r.payloadBytes / MIB / r.seconds;
+  const share = mibps(f.beside) / mibps(f.alone);
+  const bad = f.alone.errorCount + f.alone.hashFailed + f.beside.errorCount + f.beside.hashFailed;
+  const p99 = f.beside.latencyMs.p99;
+  return [
+    `| ${FAST_CLIENTS} fast clients (1 MiB, keep-alive) beside the slow readers keep a share of their throughput alone | ${mibps(f.beside).toFixed(1)} of ${mibps(f.alone).toFixed(1)} MiB/s (${(share * 100).toFixed(0)}%) | ≥ ${FAST_SHARE_MIN * 100}% | ${share >= FAST_SHARE_MIN ? 'pass' : '**MISS**'} |`,
+    `| the fast clients' p99 latency beside the slow readers | ${p99.toFixed(0)} ms | ≤ ${FAST_P99_MS_MAX} ms | ${p99 <= FAST_P99_MS_MAX ? 'pass' : '**MISS**'} |`,
+    `| every fast response whole (alone and beside) | ${bad === 0 ? 'yes' : `${bad} failed`} | – | ${bad === 0 ? 'pass' : '**MISS**'} |`,
+  ];
 }
 
 /** The most wired pages of a sample: its peak since the previous one (the gauge if none). */
@@ -256,13 +310,14 @@ function cutsLine(c: ServerCuts | null): string {
 }
 
 function report(r: {
-  options: BenchOptions;
+  options: HeldOptions;
   held: Held;
   dir: string;
   system: string;
   samples: Sample[];
   result: Delivered;
   rest: Rest;
+  fast: Fast | null;
 }): string {
   const h = r.held;
   const maxWired = Math.max(...r.samples.map(wiredPeak));
@@ -294,6 +349,7 @@ function report(r: {
     `| server RSS ≤ physmem + ${formatBytes(h.rssSlackBytes)} | ${mib(maxRss)} MiB | ${mib(rssLimit)} MiB | ${rssOk ? 'pass' : '**MISS**'} |`,
     `| kernel at rest after the clients left | ${r.rest.atRest ? 'at rest' : JSON.stringify(r.rest.leaks).slice(0, 200)} | at rest | ${r.rest.atRest ? 'pass' : '**MISS**'} |`,
     `| every response 200 with Content-Length ${formatBytes(h.fileBytes)} | ${d.badCount === 0 ? 'yes' : describeBad(d)} | – | ${d.badCount === 0 ? 'pass' : '**MISS**'} |`,
+    ...fastRows(r.fast),
     '',
     `Bytes delivered: ${mib(d.bytesTotal)} MiB in total${d.bytesMinPerClient === null ? '' : `, at least ${mib(d.bytesMinPerClient)} MiB per client`}${d.responses === null ? '' : `; ${d.responses} whole responses`}${d.cpuMicrosecondsPerResponse === null ? '' : `; server CPU ${d.cpuMicrosecondsPerResponse.toFixed(0)} µs per response`}. Cut by the clients when the drain's bound ran out (not counted above): ${d.harnessCuts}.`,
     '',

@@ -11,11 +11,11 @@ import {
   type LoadRequest,
   type LoadResult,
   megabytesPerSecond,
-} from '../src/load/index.js';
-import { type CounterDelta, copiesPerByte, counterDelta, memoryPerByte } from './lib/counters.js';
-import type { BenchFile } from './lib/files.js';
-import type { HttpSystem, LiveServer } from './lib/servers.js';
-import { runWrk, writeWrkScript } from './lib/wrk.js';
+} from '../../src/load/index.js';
+import { type CounterDelta, copiesPerByte, counterDelta, memoryPerByte } from './counters.js';
+import type { BenchFile } from './files.js';
+import type { HttpSystem, LiveServer } from './servers.js';
+import { runWrk, writeWrkScript } from './wrk.js';
 
 export type Generator = 'wrk' | 'node-loader' | 'autocannon' | 'wrk-pipelined';
 
@@ -67,14 +67,14 @@ async function aroundWindow<T>(server: LiveServer, generatorRun: (marks: WindowM
   const statsAfter = await server.stats();
   const rssBytes = await server.rssBytes();
   const route = server.urlPath('').split('/')[1] ?? '';
-  const delta = statsBefore ? counterDelta(statsBefore, statsAfter) : {};
+  const both = statsBefore !== null && statsAfter !== null;
   return {
     value,
     cpuSeconds,
     rssBytes,
-    delta,
-    copiesPerByte: copiesPerByte(statsBefore, statsAfter, route),
-    memoryPerByte: memoryPerByte(statsBefore, statsAfter, route),
+    delta: both ? counterDelta(statsBefore.kernel, statsAfter.kernel) : {},
+    copiesPerByte: both ? copiesPerByte(statsBefore, statsAfter, route) : Number.NaN,
+    memoryPerByte: both ? memoryPerByte(statsBefore, statsAfter, route) : Number.NaN,
   };
 }
 

@@ -6,9 +6,10 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { formatBytes } from '../src/kern/index.js';
-import { builtScript, ChildHandle, LOADER_SCRIPT } from '../src/load/index.js';
-import { selfSignedCert } from '../src/tls/index.js';
+import { formatBytes } from '../../src/kern/index.js';
+import { builtScript, ChildHandle, LOADER_SCRIPT } from '../../src/load/index.js';
+import { selfSignedCert } from '../../src/tls/index.js';
+import type { BenchFile } from '../lib/files.js';
 import {
   autocannonRun,
   type HttpContext,
@@ -17,10 +18,9 @@ import {
   pipelinedRun,
   throughputRun,
   verifySystem,
-} from './http.js';
-import type { BenchFile } from './lib/files.js';
-import type { BenchOptions } from './lib/options.js';
-import type { HttpSectionResult } from './lib/report.js';
+} from '../lib/http-runs.js';
+import type { CompareOptions } from '../lib/options.js';
+import type { HttpSectionResult } from '../lib/report.js';
 import {
   type BenchTls,
   COPY_SYSTEM,
@@ -29,12 +29,12 @@ import {
   isTlsSystem,
   type LiveServer,
   startSystem,
-} from './lib/servers.js';
-import { checkHttpTargets, summariseHttp } from './lib/summary.js';
-import { nicEncryptSecondsPerGB } from './lib/tls-report.js';
-import { findExecutable } from './lib/wrk.js';
+} from '../lib/servers.js';
+import { checkHttpTargets, summariseHttp } from '../lib/summary.js';
+import { nicEncryptSecondsPerGB } from '../lib/tls-report.js';
+import { findExecutable } from '../lib/wrk.js';
 
-export function selectHttpSystems(options: BenchOptions): HttpSystem[] {
+export function selectHttpSystems(options: CompareOptions): HttpSystem[] {
   if (!options.systems) return [...HTTP_SYSTEMS];
   return options.systems.filter((s): s is HttpSystem => (HTTP_SYSTEMS as readonly string[]).includes(s));
 }
@@ -55,11 +55,11 @@ function pipelinedSystems(plan: HttpPlan): HttpSystem[] {
 }
 
 /** The connection count of the pipelined run: the largest asked for. */
-function pipelinedConnections(options: BenchOptions): number {
+function pipelinedConnections(options: CompareOptions): number {
   return Math.max(...options.connections);
 }
 
-export function httpRunCount(plan: HttpPlan, options: BenchOptions): number {
+export function httpRunCount(plan: HttpPlan, options: CompareOptions): number {
   const small = plan.files.filter((f) => f.sizeBytes <= options.autocannonMaxBytes).length;
   const plain = plan.systems.filter((s) => !isTlsSystem(s)).length;
   return (
@@ -79,7 +79,7 @@ async function benchTls(): Promise<BenchTls> {
 async function startAll(
   plan: HttpPlan,
   root: string,
-  options: BenchOptions,
+  options: CompareOptions,
   skipped: Record<string, string>,
 ) {
   const servers = new Map<HttpSystem, LiveServer>();
@@ -106,7 +106,7 @@ async function startAll(
 export async function runHttpSection(
   plan: HttpPlan,
   root: string,
-  options: BenchOptions,
+  options: CompareOptions,
   onRunDone: (label: string) => void,
 ): Promise<HttpSectionResult> {
   const skipped: Record<string, string> = {};

@@ -2,12 +2,13 @@
 // invariant checks off, as tinybench measures them. Each task runs a batch of BATCH operations
 // per sample (a single sf_buf alloc+free is far below the timer's resolution) and reports the
 // median sample / BATCH. Targets: every operation < 150 ns/op, direct-map alloc+free < 50 ns/op.
-// Writes micro.json and micro.md in the results folder and returns the table.
+// Then the wire model's price on the send path (wire-cost.ts). Writes micro.json and micro.md in
+// the results folder and returns the tables.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { MiB, PAGE_SIZE, realClock } from '../src/kern/index.js';
+import { MiB, PAGE_SIZE, realClock } from '../../src/kern/index.js';
 import {
   EXT_SFBUF,
   M_NOWAIT,
@@ -18,8 +19,8 @@ import {
   mFree,
   mGet,
   mGetcl,
-} from '../src/mbuf/index.js';
-import { createSfBufMap, type SfBuf, type SfBufMap } from '../src/sfbuf/index.js';
+} from '../../src/mbuf/index.js';
+import { createSfBufMap, type SfBuf, type SfBufMap } from '../../src/sfbuf/index.js';
 import {
   PQ_INACTIVE,
   Vm,
@@ -27,8 +28,9 @@ import {
   type VmPage,
   vmObjectOpen,
   vmPagerGetPages,
-} from '../src/vm/index.js';
-import { machineInfo, machineLine } from './lib/machine.js';
+} from '../../src/vm/index.js';
+import { machineInfo, machineLine } from '../lib/machine.js';
+import { measureWireCost, wireCostMarkdown } from './wire-cost.js';
 
 const BATCH = 1000;
 const PAGES = 64;
@@ -190,11 +192,12 @@ export async function runMicro(dir: string): Promise<string> {
   const counters = { kvaHit: maps.kvaHit.counters(), kvaMiss: maps.kvaMiss.counters() };
   const reuse = (c: { mapping_reuses: number; alloc_calls: number }) =>
     ((100 * c.mapping_reuses) / c.alloc_calls).toFixed(1);
-  const md = `${markdown(rows, machine)}\nKVA pool check: hash-hit task reused a cached mapping on ${reuse(counters.kvaHit)}% of allocs; miss task on ${reuse(counters.kvaMiss)}% (${counters.kvaMiss.shootdowns} shootdowns, ${counters.kvaMiss.ipis} IPIs).\n`;
+  const wire = await measureWireCost();
+  const md = `${markdown(rows, machine)}\nKVA pool check: hash-hit task reused a cached mapping on ${reuse(counters.kvaHit)}% of allocs; miss task on ${reuse(counters.kvaMiss)}% (${counters.kvaMiss.shootdowns} shootdowns, ${counters.kvaMiss.ipis} IPIs).\n\n${wireCostMarkdown(wire)}`;
   writeFileSync(path.join(dir, 'micro.md'), md);
   writeFileSync(
     path.join(dir, 'micro.json'),
-    `${JSON.stringify({ machine: machineInfo(), batch: BATCH, rows, counters }, null, 1)}\n`,
+    `${JSON.stringify({ machine: machineInfo(), batch: BATCH, rows, counters, wire }, null, 1)}\n`,
   );
   rmSync(fixture.dir, { recursive: true, force: true });
   return md;
