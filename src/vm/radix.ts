@@ -27,6 +27,11 @@ export class VmRadix {
     return leaf[pindex - hi * VM_RADIX_LEAF_PAGES] ?? undefined;
   }
 
+  /** The leaf holding `pindex` (slot `pindex % VM_RADIX_LEAF_PAGES`), or undefined: for walks over a run. */
+  leafOf(pindex: number): readonly (VmPage | null)[] | undefined {
+    return this.leaves[Math.floor(pindex / VM_RADIX_LEAF_PAGES)];
+  }
+
   has(pindex: number): boolean {
     return this.get(pindex) !== undefined;
   }

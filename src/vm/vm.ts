@@ -19,6 +19,7 @@ import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } fr
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { VmPhys } from './phys.js';
+import { VM_RADIX_LEAF_PAGES } from './radix.js';
 import {
   VM_PHYSMEM_DEFAULT_BYTES,
   type VmCnt,
@@ -105,6 +106,60 @@ export class Vm implements VmInternals {
     return m;
   }
 
+  /**
+   * vm_page_grab_pages(VM_ALLOC_WIRED | VM_ALLOC_NOCREAT) for the part sendfile_swapin finds in the
+   * cache: wires the resident, valid, unbusied pages from `pindex` on into `pa[from…]`, at most
+   * `count`, and stops at the first page that is absent, busy or invalid. Returns the pages wired.
+   * Each page is looked up, wired, counted and traced exactly as vmPageLookup and vmPageWire do;
+   * the run only walks the object's leaf once instead of once per page.
+   */
+  vmPageGrabValidRun(
+    obj: VmObject,
+    pindex: number,
+    pa: (VmPage | null)[],
+    from: number,
+    count: number,
+  ): number {
+    if (this.trace.on || this.invariants) return this.grabValidRunTraced(obj, pindex, pa, from, count);
+    let n = 0;
+    while (n < count) {
+      const p = pindex + n;
+      const leaf = obj.pages.leafOf(p);
+      if (leaf === undefined) break;
+      const lo0 = p % VM_RADIX_LEAF_PAGES;
+      const lo1 = Math.min(VM_RADIX_LEAF_PAGES, lo0 + count - n);
+      let lo = lo0;
+      for (; lo < lo1; lo++) {
+        const m = leaf[lo];
+        if (m === null || m === undefined || m.busy || !m.valid) break;
+        this.wireQuiet(m);
+        pa[from + n + lo - lo0] = m;
+      }
+      n += lo - lo0;
+      if (lo < lo1) break;
+    }
+    return n;
+  }
+
+  private grabValidRunTraced(
+    obj: VmObject,
+    pindex: number,
+    pa: (VmPage | null)[],
+    from: number,
+    count: number,
+  ): number {
+    let n = 0;
+    for (; n < count; n++) {
+      // The page that ends the run is left for the caller to look up (and trace) itself.
+      const m = obj.pages.get(pindex + n);
+      if (m === undefined || m.busy || !m.valid) break;
+      this.vmPageLookup(obj, pindex + n);
+      this.vmPageWire(m);
+      pa[from + n] = m;
+    }
+    return n;
+  }
+
   private traceLookup(obj: VmObject, pindex: number, m: VmPage | null): void {
     const state = m === null ? 'absent' : m.busy ? 'busy' : m.valid ? 'valid' : 'invalid';
     this.trace.emit('lookup', () => ({ object: obj.id, pindex, physIndex: m?.physIndex ?? null, state }));
@@ -170,6 +225,13 @@ export class Vm implements VmInternals {
    * user pmap, so a new wiring of a cached page stands for the access.
    */
   vmPageWire(m: VmPage): void {
+    this.wireQuiet(m);
+    if (this.trace.on) this.traceWire('wire', m);
+    if (this.invariants) this.changed(m);
+  }
+
+  /** vm_page_wire's state change and counters, without the trace event and the debug check. */
+  private wireQuiet(m: VmPage): void {
     if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
     if (m.wireCount++ === 0) {
       if (m.object === null) panic(`vm_page_wire: page ${m.physIndex} has no object`);
@@ -179,8 +241,6 @@ export class Vm implements VmInternals {
       }
       if (++this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     }
-    if (this.trace.on) this.traceWire('wire', m);
-    if (this.invariants) this.changed(m);
   }
 
   /**
