@@ -1,8 +1,10 @@
 // Goal: the page life cycle of src/vm follows sys/vm/vm_page.c: allocation (reservation-like
 // contiguity), wiring and the vm_page_unwire / vm_page_release queue rules, freeing, vm_wait and
-// busy sleeps, and the page daemon's LRU order with second chances.
-// Method: a tiny Vm (invariants on, so every operation is followed by the O(n) check) and one
-// real temp file; pages are allocated by hand and marked valid by paging them in.
+// busy sleeps, the page daemon's LRU order with second chances and its lazy dequeue of wired
+// pages, and the run grab of sendfile_swapin.
+// Method: a tiny Vm (invariants on, so every operation is followed by the O(n) check; the run grab
+// also with them off) and two
+// real temp files; pages are allocated by hand and marked valid by paging them in.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelAssertionError, PAGE_SIZE } from '../../src/kern/index.js';
@@ -25,9 +27,12 @@ import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
 
 let tmp: TempDir;
 let path: string;
+/** 520 pages: a run from 505 crosses the radix leaf boundary at 512. */
+let runPath: string;
 beforeAll(async () => {
   tmp = await tempDir();
   path = await tmp.file('pages.bin', fileBytes(64 * PAGE_SIZE, 7));
+  runPath = await tmp.file('run.bin', fileBytes(520 * PAGE_SIZE, 3));
 });
 afterAll(() => tmp.remove());
 
@@ -291,4 +296,38 @@ describe('physical allocator', () => {
       throw new Error(`largestFreeRun property failed; replay with SIM_SEED=${seed}\n${e}`);
     }
   });
+});
+
+// The run grab sendfile_swapin uses (vm_page_grab_pages over the cached part): it wires exactly
+// the resident, valid, unbusied pages from its start, across a radix leaf boundary, stops at the
+// first page that is absent or not valid, and counts each page as vmPageWire does; with and
+// without the debug mode (which takes the per-page path).
+describe('vmPageGrabValidRun', () => {
+  for (const invariants of [false, true]) {
+    it(`wires the cached run up to the first absent page (invariants ${invariants})`, async () => {
+      const vm = makeVm(64, { invariants });
+      const obj = await vmObjectOpen(vm, runPath);
+      const run: VmPage[] = [];
+      for (let p = 505; p < 512; p++) run.push(vm.vmPageAlloc(obj, p) as VmPage);
+      await vmPagerGetPages(vm, obj, run, 0);
+      const after = [513, 514].map((p) => vm.vmPageAlloc(obj, p) as VmPage);
+      await vmPagerGetPages(vm, obj, after, 0);
+      const pa: (VmPage | null)[] = new Array(11).fill(null);
+      expect(vm.vmPageGrabValidRun(obj, 505, pa, 0, 11)).toBe(7); // 512 is absent
+      expect(pa.slice(0, 7)).toEqual(run);
+      expect(pa[7]).toBeNull();
+      expect(run.every((m) => m.wireCount === 1 && m.queue === PQ_INACTIVE)).toBe(true);
+      expect(vm.stats.v_wire_count).toBe(7);
+      // From 513: two valid pages, then 515, allocated and never read (busy, invalid).
+      const fresh = vm.vmPageAlloc(obj, 515) as VmPage;
+      expect(vm.vmPageGrabValidRun(obj, 513, pa, 8, 3)).toBe(2);
+      expect(pa.slice(8, 10)).toEqual(after);
+      expect(fresh.wireCount).toBe(0);
+      expect(vm.stats.v_wire_count).toBe(9);
+      vm.vmPageXunbusy(fresh);
+      for (const m of [...run, ...after]) vm.vmPageUnwire(m, PQ_INACTIVE);
+      expect(vm.atRest()).toEqual([]);
+      await vmObjectClose(vm, obj);
+    });
+  }
 });
