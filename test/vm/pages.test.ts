@@ -3,8 +3,8 @@
 // busy sleeps, the page daemon's LRU order with second chances and its lazy dequeue of wired
 // pages, and the run grab of sendfile_swapin.
 // Method: a tiny Vm (invariants on, so every operation is followed by the O(n) check; the run grab
-// also with them off) and two
-// real temp files; pages are allocated by hand and marked valid by paging them in.
+// also with them off) and two real temp files; pages are allocated by hand and marked valid by
+// paging them in.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelAssertionError, PAGE_SIZE } from '../../src/kern/index.js';
