@@ -9,6 +9,9 @@ import type { VmPage } from './page.js';
 
 /** Slots per leaf: 512 pages, a 2 MiB reservation. */
 export const VM_RADIX_LEAF_PAGES = 512;
+const VM_RADIX_LEAF_SHIFT = 9;
+const VM_RADIX_LEAF_MASK = VM_RADIX_LEAF_PAGES - 1;
+const INT32_MAX = 0x7fffffff;
 
 type Leaf = (VmPage | null)[];
 
@@ -21,10 +24,16 @@ export class VmRadix {
 
   /** vm_radix_lookup: the page at `pindex`, or undefined. */
   get(pindex: number): VmPage | undefined {
-    const hi = Math.floor(pindex / VM_RADIX_LEAF_PAGES);
-    const leaf = this.leaves[hi];
+    if (pindex > INT32_MAX) return this.getFar(pindex);
+    const leaf = this.leaves[pindex >> VM_RADIX_LEAF_SHIFT];
     if (leaf === undefined) return undefined;
-    return leaf[pindex - hi * VM_RADIX_LEAF_PAGES] ?? undefined;
+    return leaf[pindex & VM_RADIX_LEAF_MASK] ?? undefined;
+  }
+
+  /** get() for page indexes past 2^31 (files beyond 8 TiB), where the shifts do not reach. */
+  private getFar(pindex: number): VmPage | undefined {
+    const hi = Math.floor(pindex / VM_RADIX_LEAF_PAGES);
+    return this.leaves[hi]?.[pindex - hi * VM_RADIX_LEAF_PAGES] ?? undefined;
   }
 
   /** The leaf holding `pindex` (slot `pindex % VM_RADIX_LEAF_PAGES`), or undefined: for walks over a run. */
