@@ -18,7 +18,9 @@ export function benchScript(): string | null {
 export async function bench(args: readonly string[]): Promise<number> {
   const script = benchScript();
   if (script === null) {
-    process.stderr.write('zcsim bench: the benchmark is not built; run `npm run build` first\n');
+    process.stderr.write(
+      'zcsim bench: the benchmark is not built; it runs from a clone of the repository (npm ci, npm run build)\n',
+    );
     return 1;
   }
   const child = spawn(process.execPath, [script, ...args], { stdio: 'inherit' });

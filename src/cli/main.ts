@@ -3,6 +3,7 @@
 // running server's counters as netstat -m does, `zcsim bench` runs the benchmark, `zcsim trace`
 // and `zcsim capture` follow one request through the kernel and onto the wire. Failures print
 // one line (errors.ts); --debug, anywhere before `--`, adds the stack.
+import { readFile } from 'node:fs/promises';
 import { bench } from './bench.js';
 import { CAPTURE_USAGE, capture } from './capture.js';
 import { reportError } from './errors.js';
@@ -24,7 +25,16 @@ commands:
 
 Run \`zcsim <command> --help\` for the options of each command and their defaults.
 --debug (with any command) prints the stack of an error after its one-line message.
+--version prints the version.
 `;
+
+/** The version in the package's package.json (two folders above dist/src/cli). */
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 /** The arguments without --debug (up to a `--`), and whether it was there. */
 function takeDebug(argv: readonly string[]): { args: string[]; debug: boolean } {
@@ -47,6 +57,11 @@ async function main(argv: readonly string[]): Promise<number> {
       return trace(rest);
     case 'capture':
       return capture(rest);
+    case '--version':
+    case '-V':
+    case 'version':
+      process.stdout.write(`zcsim ${await packageVersion()} (Node.js ${process.versions.node})\n`);
+      return 0;
     case undefined:
     case '-h':
     case '--help':

@@ -71,7 +71,9 @@ export async function ensureSamples(
   if (missing.length === 0) return;
   const total = missing.reduce((n, s) => n + s.sizeBytes, 0);
   if (!stream.isTTY) {
-    stream.write(`writing ${missing.length} sample files (${formatBytes(total)}) into ${dir}\n`);
+    stream.write(
+      `writing ${missing.length} sample file${missing.length === 1 ? '' : 's'} (${formatBytes(total)}) into ${dir}\n`,
+    );
     for (const s of missing) {
       stream.write(`  ${s.name} (${formatBytes(s.sizeBytes)})\n`);
       await writeSample(join(dir, s.name), s, () => {});

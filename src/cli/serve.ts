@@ -3,10 +3,17 @@
 // and report whether the kernel was at rest.
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { totalmem } from 'node:os';
-import { buildServer, PCAP_USERAPPL, type TlsOptions, type ZcsimServer } from '../http/index.js';
-import type { KernelConfig } from '../index.js';
+import {
+  buildServer,
+  PCAP_USERAPPL,
+  ROUTES,
+  type StatsSnapshot,
+  type TlsOptions,
+  type ZcsimServer,
+} from '../http/index.js';
+import { type KernelConfig, PHYSMEM_MAX_BYTES } from '../index.js';
 import { formatBytes, MiB, PAGE_SIZE, parseSizeBytes, wallMs } from '../kern/index.js';
 import { IP_MAXPACKET, MTU_MIN_BYTES, PcapRingFile } from '../net/index.js';
 import { selfSignedCert } from '../tls/index.js';
@@ -142,7 +149,25 @@ function physmemOption(text: string): number {
   if (n < MiB) throw new UsageError(`--physmem must be at least 1M, not '${text}'`);
   if (n > totalmem())
     throw new UsageError(`--physmem ${text} is more than this machine's memory (${formatBytes(totalmem())})`);
+  if (n > PHYSMEM_MAX_BYTES)
+    throw new UsageError(
+      `--physmem must be at most ${formatBytes(PHYSMEM_MAX_BYTES)} (what one ArrayBuffer holds), not '${text}'`,
+    );
   return n;
+}
+
+/** The root must be a directory that exists; the message says which of the two it is not. */
+function rootOption(root: string): void {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(root);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOENT') throw new UsageError(`root '${root}' does not exist`);
+    if (code === 'EACCES') throw new UsageError(`root '${root}' cannot be read (permission denied)`);
+    throw new UsageError(`root '${root}' cannot be used (${String(code)})`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`root '${root}' is not a directory`);
 }
 
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -192,15 +217,7 @@ export function parseServeArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   const tls = tlsOption(v.tls === true, str('ktls'), str('cert'), str('key'));
   const sendTimeoutMs = intOption('send-timeout', str('send-timeout') ?? '60', 1, 86_400) * 1000;
   const root = positionals[0] ?? null;
-  if (root !== null) {
-    let isDir = false;
-    try {
-      isDir = statSync(root).isDirectory();
-    } catch {
-      // reported below
-    }
-    if (!isDir) throw new UsageError(`root '${root}' is not a directory`);
-  }
+  if (root !== null) rootOption(root);
   return {
     root,
     notes,
@@ -249,6 +266,31 @@ async function loadTls(tls: NonNullable<ServeConfig['tls']>): Promise<TlsOptions
   return { cert: pair.cert, key: pair.key, ktlsMode: tls.ktlsMode };
 }
 
+/** How long a response in flight may go on after Ctrl-C before its connection is cut. */
+const CLOSE_GRACE_MS = 2000;
+
+/** Binds and lets go of `host:port` (port 0 needs no check); the listen error if it is taken. */
+async function checkPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ port, host, exclusive: true }, () => resolve());
+  });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+/** What a closing server waits for, in words: responses in flight per route. */
+async function inFlight(server: ZcsimServer): Promise<string[]> {
+  const snap = (await server.inject({ method: 'GET', url: '/stats' })).json() as StatsSnapshot;
+  const out: string[] = [];
+  for (const route of ROUTES) {
+    const n = snap.http.routes[route].inflight;
+    if (n > 0) out.push(`${n} download${n === 1 ? '' : 's'} on /${route}`);
+  }
+  return out;
+}
+
 /**
  * --capture: a tap on every new connection into a ring file; says where, says each wrap, and
  * returns the function that closes the file (after the server closed) and sums it up.
@@ -289,6 +331,8 @@ export async function serve(args: readonly string[]): Promise<number> {
     return 0;
   }
   for (const note of config.notes) process.stderr.write(`zcsim: ${note}\n`);
+  // As nginx binds before it works: a taken port is said before any sample file is written.
+  await checkPortFree(config.port, config.host);
   let root = config.root;
   if (root === null) {
     root = samplesDir();
@@ -299,6 +343,7 @@ export async function serve(args: readonly string[]): Promise<number> {
     list: config.list,
     kernel: config.kernel,
     sendTimeoutMs: config.sendTimeoutMs,
+    closeGraceMs: CLOSE_GRACE_MS,
     ...(config.tls !== null ? { tls: await loadTls(config.tls) } : {}),
   });
   await server.listen({ port: config.port, host: config.host });
@@ -325,6 +370,12 @@ export async function serve(args: readonly string[]): Promise<number> {
   const capture = config.capture === null ? null : startCapture(server, config.capture);
   const signal = await signalled;
   process.stdout.write(`\n${signal}: closing\n`);
+  const busy = await inFlight(server);
+  if (busy.length > 0)
+    process.stdout.write(
+      `waiting up to ${CLOSE_GRACE_MS / 1000} s for ${busy.join(', ')} to finish; then they are cut (Ctrl-C again to quit now)\n`,
+    );
+  process.once('SIGINT', () => process.exit(130));
   // buildServer cuts connections still busy after its grace period, so close always finishes.
   await server.close();
   if (capture !== null) await capture();

@@ -6,7 +6,7 @@ import type { KernelStats } from '../index.js';
 import { formatBytes, realClock, wallMs } from '../kern/index.js';
 import { netstatTcpLines } from '../net/index.js';
 import { CommandError } from './errors.js';
-import { type FetchResponse, fetchUrl, INSECURE_OPTION } from './fetch-url.js';
+import { defaultOrigin, INSECURE_OPTION, readServer } from './fetch-url.js';
 import { helpText, intOption, type OptionTable, parseWith, UsageError } from './options.js';
 import { HEADER_EVERY, sampleOf, type WatchSample, watchHeader, watchRow } from './stat-watch.js';
 
@@ -31,7 +31,8 @@ export const STAT_OPTIONS: OptionTable = {
 };
 export const STAT_USAGE = 'zcsim stat [url] [options]';
 const STAT_SUMMARY =
-  "Prints a running zcsim server's counters as netstat -m does (url default: http://127.0.0.1:8080).\n" +
+  "Prints a running zcsim server's counters as netstat -m does (url default: http://$HOST:$PORT, as\n" +
+  'zcsim serve listens: http://127.0.0.1:8080). The first line names the server read.\n' +
   'With --watch: the time, then per second over each interval requests, body MB/s per route, sendfile\n' +
   'calls, pages paged in and MB copied by the CPU; aborts (and sf_buf waits) in the interval; mbufs,\n' +
   'clusters, wired pages (and sf_bufs) in use at its end, and responses in flight. The first line\n' +
@@ -56,6 +57,11 @@ export function formatKtls(kernel: Pick<KernelStats, 'ktls' | 'memory'>): string
   return lines;
 }
 
+/** The first line of every print: which server was read. */
+export function readingLine(url: string): string {
+  return `zcsim server at ${statsUrl(url)}`;
+}
+
 /** netstat -s -p tcp, when the server counts it. */
 function formatTcp(kernel: Partial<Pick<KernelStats, 'tcp' | 'sockets'>>): string[] {
   if (kernel.tcp === undefined || kernel.sockets === undefined) return [];
@@ -78,22 +84,32 @@ export function formatStat(snap: StatsSnapshot): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function fetchStats(url: string, insecure: boolean): Promise<StatsSnapshot> {
-  const target = `${url.replace(/\/$/, '')}/stats`;
-  let r: FetchResponse;
-  try {
-    r = await fetchUrl(target, insecure);
-  } catch (err) {
-    const code = (err as { cause?: { code?: unknown } }).cause?.code;
-    const why = typeof code === 'string' ? ` (${code})` : '';
-    throw new CommandError(`cannot connect to ${url}${why}: is the server running?`);
-  }
-  if (!r.ok) throw new CommandError(`${target} answered ${r.status}: is this a zcsim server?`);
-  try {
-    return (await r.json()) as StatsSnapshot;
-  } catch {
-    throw new CommandError(`${target} did not answer JSON: is this a zcsim server?`);
-  }
+/** Whether a /stats answer has the shape of a zcsim server's. */
+function isZcsimStats(body: unknown): body is StatsSnapshot {
+  const b = body as Partial<StatsSnapshot> | null;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.netstat === 'string' &&
+    typeof b.kernel === 'object' &&
+    typeof b.http?.routes === 'object' &&
+    typeof b.atRest === 'boolean'
+  );
+}
+
+/** GET /stats of the server at `url`; a CommandError naming the URL when it is not a zcsim server. */
+export async function fetchStats(url: string, insecure: boolean): Promise<StatsSnapshot> {
+  const target = statsUrl(url);
+  const r = await readServer(target, insecure);
+  if (!r.ok) throw new CommandError(`${target} answered ${r.status}: not a zcsim server`);
+  const body: unknown = await r.json().catch(() => null);
+  if (!isZcsimStats(body))
+    throw new CommandError(`${target} did not answer zcsim's /stats: not a zcsim server`);
+  return body;
+}
+
+function statsUrl(url: string): string {
+  return `${url.replace(/\/$/, '')}/stats`;
 }
 
 export async function stat(args: readonly string[]): Promise<number> {
@@ -102,14 +118,15 @@ export async function stat(args: readonly string[]): Promise<number> {
     process.stdout.write(helpText(STAT_USAGE, STAT_SUMMARY, STAT_OPTIONS));
     return 0;
   }
-  const url = positionals[0] ?? 'http://127.0.0.1:8080';
+  const url = positionals[0] ?? defaultOrigin(process.env);
   if (!/^https?:\/\//.test(url))
     throw new UsageError(`url must start with http:// or https://, not '${url}'`);
   const intervalMs = intOption('interval', (v.interval as string | undefined) ?? '1000', 100, 3_600_000);
   const count =
     v.count === undefined ? Number.POSITIVE_INFINITY : intOption('count', v.count as string, 1, 1_000_000);
   if (!v.watch && v.count === undefined) {
-    process.stdout.write(formatStat(await fetchStats(url, v.insecure === true)));
+    const snap = await fetchStats(url, v.insecure === true);
+    process.stdout.write(`${readingLine(url)}\n${formatStat(snap)}`);
     return 0;
   }
   return watch(url, intervalMs, count, v.insecure === true);
@@ -134,6 +151,9 @@ async function watch(url: string, intervalMs: number, count: number, insecure: b
       await sleep(intervalMs);
       continue;
     }
+    // The watch's stdout is a table (a header, a row per interval); which server it reads goes
+    // to stderr, once it answered.
+    if (printed === 0) process.stderr.write(`${readingLine(url)}\n`);
     const isKva = cur.nsfbufs > 0;
     if (sinceHeader >= HEADER_EVERY || kva !== isKva) {
       process.stdout.write(`${watchHeader(isKva)}\n`);

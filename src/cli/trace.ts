@@ -3,7 +3,8 @@
 // (GET /trace); this prints them, repeats folded into counts.
 import type { JourneyReport, JourneyStep } from '../http/index.js';
 import { ROUTES } from '../http/index.js';
-import { type FetchResponse, fetchUrl, INSECURE_OPTION } from './fetch-url.js';
+import { CommandError } from './errors.js';
+import { INSECURE_OPTION, readServer } from './fetch-url.js';
 import { helpText, type OptionTable, parseWith, UsageError } from './options.js';
 
 export const TRACE_OPTIONS: OptionTable = {
@@ -71,20 +72,18 @@ export async function trace(args: readonly string[]): Promise<number> {
   if (text === undefined) throw new UsageError('a URL is required');
   const { origin, route, file } = parseTraceUrl(text);
   const query = new URLSearchParams({ route, file });
-  let r: FetchResponse;
-  try {
-    r = await fetchUrl(`${origin}/trace?${query}`, v.insecure === true);
-  } catch {
-    process.stderr.write(`zcsim trace: cannot connect to ${origin}: is the server running?\n`);
-    return 1;
-  }
-  const body = (await r.json().catch(() => ({ error: `${origin}/trace answered ${r.status}, not JSON` }))) as
-    | JourneyReport
-    | { error: string };
+  const r = await readServer(`${origin}/trace?${query}`, v.insecure === true);
+  const body: unknown = await r.json().catch(() => null);
+  if (typeof body !== 'object' || body === null)
+    throw new CommandError(`${origin}/trace answered ${r.status} without JSON: not a zcsim server`);
   if (!r.ok || 'error' in body) {
-    process.stderr.write(`zcsim trace: ${'error' in body ? body.error : `answered ${r.status}`}\n`);
-    return 1;
+    const error = (body as { error?: unknown }).error;
+    throw new CommandError(`${origin}: ${typeof error === 'string' ? error : `answered ${r.status}`}`);
   }
-  process.stdout.write(v.json ? `${JSON.stringify(body, null, 2)}\n` : formatTrace(body));
+  if (!('steps' in body))
+    throw new CommandError(`${origin}/trace answered without a trace: not a zcsim server`);
+  const report = body as JourneyReport;
+  if (!v.json) process.stdout.write(`zcsim server at ${origin}\n`);
+  process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : formatTrace(report));
   return 0;
 }

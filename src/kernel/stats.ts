@@ -4,8 +4,8 @@
 // peaks; this file only gathers them.
 import { kassert, type MemoryTraffic, memoryTraffic } from '../kern/index.js';
 import type { KtlsLayer } from '../ktls/index.js';
-import type { MbufAllocator, MbufCounters } from '../mbuf/index.js';
-import type { SocketCounters, SocketLayer, TcpStat } from '../net/index.js';
+import { chainHolding, type MbufAllocator, type MbufCounters, NO_HOLDING } from '../mbuf/index.js';
+import type { KSocket, SocketCounters, SocketLayer, TcpStat } from '../net/index.js';
 import type { CopyStat, SendfileLayer, SfStat } from '../sendfile/index.js';
 import type { SfBufCounters, SfBufMap } from '../sfbuf/index.js';
 import type { Vm, VmStats } from '../vm/index.js';
@@ -95,13 +95,16 @@ export function kernelStats(k: KernelRooms): KernelStats {
   };
 }
 
-/** Every room's at-rest check: no sf_buf, mbuf or cluster in use, no wired page, no sleeper, no queued byte. */
-export function kernelAtRest(k: KernelRooms): KernelAtRest {
+/**
+ * Every room's at-rest check: no sf_buf, mbuf or cluster in use, no wired page, no sleeper, no
+ * queued byte. `except` is a socket whose send buffer does not count (the one asking for stats).
+ */
+export function kernelAtRest(k: KernelRooms, except: KSocket | null = null): KernelAtRest {
   const leaks = [
     ...k.vm.atRest(),
     ...k.sfbufs.atRest(),
-    ...k.mbufs.atRest(),
-    ...k.sockets.atRest(),
+    ...k.mbufs.atRest(except === null ? NO_HOLDING : chainHolding(except.so_snd.sb_mb)),
+    ...k.sockets.atRest(except),
     ...k.sendfileLayer.atRest(),
     ...k.ktls.atRest(),
   ];

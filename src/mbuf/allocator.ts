@@ -5,6 +5,7 @@
 import { type Tracer, tracer } from '../kern/index.js';
 import { type MbufConfig, type MbufCore, mbufCheckInvariants, mbufZonesCreate } from './alloc.js';
 import { MBUF_LIMITS_DEFAULT, MJUM9BYTES, MJUM16BYTES, MJUMPAGESIZE } from './constants.js';
+import { type MbufHolding, NO_HOLDING } from './holding.js';
 import type { Mbuf } from './mbuf.js';
 import { idleZone, type MbufCounters, mbufBytes, type ZoneCounters } from './netstat.js';
 import { CopyOutSink, mbufWalk, ViewJoiner } from './walk.js';
@@ -87,16 +88,22 @@ export class MbufAllocator implements MbufCore {
     });
   }
 
-  /** What is not at rest: mbufs or clusters in use, sleepers, live external storage. */
-  atRest(): string[] {
+  /**
+   * What is not at rest: mbufs or clusters in use, sleepers, live external storage; `except` is
+   * what one chain holds that does not count (the asking socket's, see holding.ts).
+   */
+  atRest(except: MbufHolding = NO_HOLDING): string[] {
     const out: string[] = [];
     const m = this.mbufZone;
     const cl = this.clusterZone;
-    if (m.current !== 0) out.push(`mbuf: ${m.current} mbufs in use`);
-    if (cl.current !== 0) out.push(`mbuf: ${cl.current} clusters in use`);
+    const mbufs = m.current - except.mbufs;
+    const clusters = cl.current - except.clusters;
+    const storages = this.extLive - except.storages;
+    if (mbufs !== 0) out.push(`mbuf: ${mbufs} mbufs in use`);
+    if (clusters !== 0) out.push(`mbuf: ${clusters} clusters in use`);
     if (m.sleepers !== 0) out.push(`mbuf: ${m.sleepers} sleepers on the mbuf zone`);
     if (cl.sleepers !== 0) out.push(`mbuf: ${cl.sleepers} sleepers on the cluster zone`);
-    if (this.extLive !== 0) out.push(`mbuf: ${this.extLive} external storages not freed`);
+    if (storages !== 0) out.push(`mbuf: ${storages} external storages not freed`);
     return out;
   }
 }

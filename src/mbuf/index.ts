@@ -16,6 +16,7 @@ export {
 } from './chain.js';
 export * from './constants.js';
 export { mbAllocExtPgs, mbFreeNotready, mExtPgAppend } from './extpg.js';
+export { chainHolding, type MbufHolding, NO_HOLDING } from './holding.js';
 export {
   Mbuf,
   type MExt,

@@ -386,8 +386,8 @@ export class SocketLayer implements NetCore {
   }
 
   /** What is not at rest: queued bytes, batches in flight, sleepers, held send locks. */
-  atRest(): string[] {
-    return socketsAtRest(this.sockets);
+  atRest(except: KSocket | null = null): string[] {
+    return socketsAtRest(this.sockets, except);
   }
 
   /** sbcheck on every socket, plus: bytes in flight equal the batches', a dropped socket is empty. */

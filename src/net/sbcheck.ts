@@ -67,10 +67,11 @@ export function socketsCheck(sockets: Iterable<KSocket>): string[] {
   return broken;
 }
 
-/** What is not at rest: queued bytes, batches in flight, sleepers, held send locks. */
-export function socketsAtRest(sockets: Iterable<KSocket>): string[] {
+/** What is not at rest: queued bytes, batches in flight, sleepers, held send locks (`except` aside). */
+export function socketsAtRest(sockets: Iterable<KSocket>, except: KSocket | null = null): string[] {
   const busy: string[] = [];
   for (const so of sockets) {
+    if (so === except) continue;
     const tp = so.so_pcb;
     const sb = so.so_snd;
     if (sb.sb_ccc > 0) busy.push(`socket ${so.so_id}: ${sb.sb_ccc} bytes queued (${sb.sb_acc} ready)`);

@@ -59,6 +59,31 @@ describe('dashboard', () => {
     expect(hrefs).toContain('/stream/with%20space.txt');
     expect(hrefs).not.toContain('/zerocopy/link-out');
 
+    // A download held in flight (its body not read): normal work, said in words, never a leak;
+    // the wired pages it holds are drawn off the zero line of the Physical pages chart.
+    const held = await request(`${srv.origin}/zerocopy/movie.bin`);
+    await page.waitForFunction(
+      "document.getElementById('pill-rest').textContent.startsWith('working: 1 response in flight holds')",
+      null,
+      { timeout: 30_000 },
+    );
+    const pill = await page.locator('#pill-rest');
+    expect(await pill.getAttribute('class')).toBe('pill busy');
+    expect(await pill.textContent()).toMatch(/^working: 1 response in flight holds \d+ pages wired/);
+    expect(await pill.textContent()).not.toMatch(/leak|item/);
+    const wiredLift = Number(
+      await page.evaluate(`(() => {
+        const u = window.zcsimDashboard.charts['chart-pages'];
+        const wired = u.data[1][u.data[1].length - 1];
+        return u.valToPos(0, u.series[1].scale) - u.valToPos(wired, u.series[1].scale);
+      })()`),
+    );
+    expect(wiredLift).toBeGreaterThan(20);
+    await page.waitForTimeout(600);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-busy.png'), fullPage: true });
+    await held.body.dump();
+
     // Downloads for about two seconds; the throughput chart must see them.
     const until = performance.now() + 2000;
     while (performance.now() < until) {
@@ -70,6 +95,14 @@ describe('dashboard', () => {
     await page.waitForFunction('window.zcsimDashboard.throughputMax > 0');
     const netstat = await page.locator('#netstat').textContent();
     expect(netstat).toContain('mbufs in use');
+    // netstat -m whole: every line shown (the sfbufs lines last), none cut, none wrapped.
+    expect(netstat).toContain('requests for sfbufs delayed');
+    const box = await page.locator('#netstat').evaluate((e) => ({
+      hidden: e.scrollHeight - e.clientHeight,
+      wide: e.scrollWidth - e.clientWidth,
+    }));
+    expect(box.hidden).toBeLessThanOrEqual(1);
+    expect(box.wide).toBeLessThanOrEqual(1);
     expect(await page.locator('#routes tbody tr').count()).toBe(3);
 
     // Gauges are drawn with their peaks; away from the cursor every legend shows a value, not "--".
@@ -83,7 +116,7 @@ describe('dashboard', () => {
 
     // Compare on the small file: one bar per route for each metric, the file named while it runs.
     await page.locator('button[data-file="hello.txt"]').click();
-    expect(await page.locator('#compare-status').textContent()).toContain('hello.txt');
+    expect(await page.locator('#compare-status').textContent()).toMatch(/^loading hello\.txt .*…$/);
     await page.waitForSelector('#compare-bars', { timeout: 30_000 });
     const bars = await page
       .locator('#compare-bars .bar')
@@ -92,12 +125,22 @@ describe('dashboard', () => {
     const titles = await page.locator('#compare-bars .metric h3').allTextContents();
     expect(titles.some((t) => t.startsWith('latency p50'))).toBe(true);
     expect(titles.some((t) => t.startsWith('latency p99'))).toBe(true);
-    for (const t of titles.slice(0, 2)) expect(t).toMatch(/\/zerocopy: [\d.]+× \/copy · [\d.]+× \/stream/);
+    const ratio = (route: string): string => `([\\d.]+× |1/[\\d.]+ of )/${route}`;
+    for (const t of titles.slice(0, 2))
+      expect(t).toMatch(new RegExp(`/zerocopy: ${ratio('copy')} · ${ratio('stream')}$`));
     expect(await page.locator('#compare-errors').textContent()).toMatch(
       /^errors: \/zerocopy 0 · \/copy 0 · \/stream 0$/,
     );
     expect(await page.locator('#compare-bars .noise').textContent()).toContain('shared machine is noisy');
     expect(new Set(bars)).toEqual(new Set(['zerocopy', 'copy', 'stream']));
+    for (const t of titles) expect(t).not.toMatch(/(^|[^\d])0\.0×/);
+    expect(await page.locator('#compare-status').textContent()).not.toContain('(Compare)');
+    // A ratio far below 1 reads as a fraction, never as 0.0×.
+    expect(
+      await page.evaluate(
+        "[window.zcsimDashboard.ratioText(0.004, 1, 'copy', String), window.zcsimDashboard.ratioText(0, 1, 'copy', String)]",
+      ),
+    ).toEqual(['1/250 of /copy', 'none; /copy 1']);
     const values = await page.locator('#compare-bars .metric').nth(1).locator('.val').allTextContents();
     for (const v of values) expect(Number.parseFloat(v)).toBeGreaterThan(0);
 
@@ -151,6 +194,15 @@ describe('dashboard', () => {
     await page.waitForFunction('Number(document.body.dataset.updates ?? 0) >= 2');
     await page.waitForSelector('#files tbody tr');
     expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(400);
+    // Every cell of the routes table, the statuses included, is inside the page's width.
+    const cells = await page
+      .locator('#routes td')
+      .evaluateAll((tds) =>
+        tds.map((td) => ({ text: td.textContent, right: td.getBoundingClientRect().right })),
+      );
+    expect(cells.length).toBe(3 * 7);
+    for (const c of cells) expect(c.right, String(c.text)).toBeLessThanOrEqual(400);
+    await page.locator('.card.routes').screenshot({ path: join(OUTPUT, 'dashboard-400px-routes.png') });
     const favicon = await page.request.get(`${srv.origin}/favicon.ico`);
     expect(favicon.status()).toBe(200);
     mkdirSync(OUTPUT, { recursive: true });

@@ -2,13 +2,16 @@
 // appears in its --help with its default, environment PORT/HOST work, and mistakes exit 2 with
 // a clear message. Method: parseServeArgs directly, and the built command as a child process.
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/options.js';
 import { parseServeArgs, SERVE_OPTIONS } from '../../src/cli/serve.js';
 import { STAT_OPTIONS } from '../../src/cli/stat.js';
 
-const MAIN = resolve(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
 
 describe('zcsim serve options', () => {
@@ -69,7 +72,13 @@ describe('zcsim serve options', () => {
       [['--samples', 'some'], /--samples/],
       [['--nope'], /nope/],
       [['a', 'b'], /unexpected argument 'b'/],
-      [['/definitely/not/here'], /not a directory/],
+      [['/definitely/not/here'], /^root '\/definitely\/not\/here' does not exist$/],
+      [['package.json'], /^root 'package.json' is not a directory$/],
+      [['--physmem', '16G'], /^--physmem must be at most 4 GiB \(what one ArrayBuffer holds\), not '16G'$/],
+      [['--prot', '1'], /^unknown option --prot \(did you mean --port\?\)$/],
+      [['--port', '-1'], /^--port must be a whole number from 0 to 65535, not '-1'$/],
+      [['--port'], /^--port needs a value \(PORT\)$/],
+      [['--list=yes'], /^--list takes no value$/],
     ];
     for (const [args, message] of cases)
       expect(() => parseServeArgs(args, {}), args.join(' ')).toThrow(message);
@@ -85,6 +94,9 @@ describe('the zcsim command', () => {
       expect(serve.stdout).toContain(`--${name}`);
       if (spec.default !== undefined) expect(serve.stdout).toContain(`(default: ${spec.default})`);
     }
+    // docs/knobs.md, where the README sends a reader for every option, names them all too.
+    const knobs = readFileSync(join(ROOT, 'docs', 'knobs.md'), 'utf8');
+    for (const name of Object.keys(SERVE_OPTIONS)) expect(knobs, name).toContain(`--${name}`);
     const stat = run('stat', '--help');
     expect(stat.status).toBe(0);
     for (const name of Object.keys(STAT_OPTIONS)) expect(stat.stdout).toContain(`--${name}`);
@@ -105,6 +117,33 @@ describe('the zcsim command', () => {
       expect(r.status, args.join(' ')).toBe(2);
     }
     expect(run('serve', '--port', 'x').stderr).toMatch(/^zcsim: --port must be a whole number/);
+  });
+
+  it('--version prints the package version', () => {
+    const r = run('--version');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^zcsim \d+\.\d+\.\d+ \(Node\.js \d+/);
+  });
+
+  it('a taken port is said before any sample file is written (as nginx binds first)', async () => {
+    const taken = createServer();
+    const port = await new Promise<number>((done) =>
+      taken.listen(0, '127.0.0.1', () => done((taken.address() as { port: number }).port)),
+    );
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const dir = mkdtempSync(join(ROOT, '.cache', 'test-samples-'));
+    try {
+      const r = spawnSync(process.execPath, [MAIN, 'serve', '--port', String(port)], {
+        encoding: 'utf8',
+        env: { ...process.env, ZCSIM_SAMPLES_DIR: dir },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`zcsim: port ${port} is in use (try --port or PORT)\n`);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      taken.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('zcsim bench hands its arguments to the benchmark (dist/bench/run.js)', () => {

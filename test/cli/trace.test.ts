@@ -152,7 +152,8 @@ describe('zcsim trace', () => {
     const other = Promise.all([1, 2, 3].map(() => fetchOnce(`${running.origin}/zerocopy/big.bin`)));
     const text = await zcsim('trace', `${running.origin}/copy/other.bin`);
     expect(await other).toEqual([BIG_BYTES, BIG_BYTES, BIG_BYTES]);
-    const lines = text.trimEnd().split('\n');
+    const [server, ...lines] = text.trimEnd().split('\n');
+    expect(server).toBe(`zcsim server at ${running.origin}`);
     expect(lines[0]).toMatch(
       /^GET \/copy\/other\.bin: 200, 262144 body bytes, socket \d+, vm object \d+, \d+ kernel events in/,
     );

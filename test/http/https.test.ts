@@ -161,10 +161,21 @@ for (const ktlsMode of ['sw', 'ifnet'] as const) {
     });
 
     it('a client that sends junk instead of a handshake, or leaves mid-body, frees everything', async () => {
+      // Plain HTTP where a handshake belongs gets nginx's 400 in the clear, then the close.
       const junk = connect(run.port, '127.0.0.1');
       junk.on('error', () => {});
+      const answer: Buffer[] = [];
+      junk.on('data', (d: Buffer) => answer.push(d));
       junk.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       await new Promise<void>((resolve) => junk.once('close', () => resolve()));
+      expect(Buffer.concat(answer).toString('latin1')).toMatch(
+        /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*plain HTTP request was sent to HTTPS port/,
+      );
+      // Bytes that are neither TLS nor HTTP end the connection at once.
+      const noise = connect(run.port, '127.0.0.1');
+      noise.on('error', () => {});
+      noise.write(Buffer.from([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]));
+      await new Promise<void>((resolve) => noise.once('close', () => resolve()));
       for (const route of ROUTE_NAMES) {
         const agent = tlsAgent('TLS_CHACHA20_POLY1305_SHA256');
         await new Promise<void>((resolve, reject) => {

@@ -146,8 +146,12 @@ export class Connection {
     socket.on('error', () => {});
     socket.once('close', () => this.onClose());
     this.ktls = ctx.tls?.accept(ctx.kernel, this.so, socket) ?? null;
-    // A failed handshake or a record the tap cannot follow ends the connection.
-    this.ktls?.tlsSocket.on('error', () => this.destroy());
+    // A failed handshake or a record the tap cannot follow ends the connection; a plain HTTP
+    // request (OpenSSL's SSL_R_HTTP_REQUEST) gets nginx's 400 in plain text first.
+    this.ktls?.tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ERR_SSL_HTTP_REQUEST') void this.plainHttpOnTls();
+      else this.destroy();
+    });
     this.stream = this.ktls?.tlsSocket ?? socket;
     this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
     this.stream.on('end', () => this.onEnd());
@@ -449,6 +453,29 @@ export class Connection {
     const fields = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)];
     await this.writeHead(status, fields, false, body);
     await this.finish();
+  }
+
+  /** nginx's answer to plain HTTP on its TLS port: a 400 in the clear, then close. */
+  private async plainHttpOnTls(): Promise<void> {
+    this.ctx.counters.parse_errors++;
+    const body = '400 The plain HTTP request was sent to HTTPS port\n';
+    const head = this.ctx.heads.build(
+      400,
+      ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)],
+      false,
+    );
+    try {
+      await this.ctx.kernel.write(
+        this.so,
+        Buffer.concat([head, Buffer.from(body, 'latin1')]),
+        this.abort.signal,
+      );
+      await this.ctx.kernel.sodrain(this.so, this.abort.signal);
+      this.socket.end();
+      this.lingerTimer = this.ctx.clock.setTimer(LINGER_MS, () => this.socket.destroy());
+    } catch {
+      this.destroy();
+    }
   }
 
   /**

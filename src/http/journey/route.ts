@@ -5,7 +5,7 @@
 // and answers the timeline as JSON, on the server's clock. The dashboard's Trace panel and
 // `zcsim trace` both use it.
 import type { FastifyInstance } from 'fastify';
-import { httpStatusOf, PathError } from '../errors.js';
+import { errorEntry, httpStatusOf, PathError } from '../errors.js';
 import { ROUTES, type RouteName } from '../files/index.js';
 import { fetchOnce, type JourneyContext, requestPath, selfTarget, within } from './fetch.js';
 import { foldJourney, type JourneyStep } from './fold.js';
@@ -87,8 +87,15 @@ export function registerJourneyRoute(app: FastifyInstance, ctx: JourneyContext):
       reply.header('Cache-Control', 'no-store');
       return await journey(ctx, t.host, t.port, route, t.relative);
     } catch (err) {
-      const status = err instanceof PathError ? err.status : httpStatusOf(err);
-      return reply.code(status).send({ error: err instanceof Error ? err.message : String(err) });
+      // The catalogue's words, never the error's own text: it may hold the server's paths.
+      const status = httpStatusOf(err);
+      const why =
+        err instanceof PathError
+          ? err.message
+          : status === 404
+            ? 'not found'
+            : (errorEntry(err)?.message ?? 'the trace failed');
+      return reply.code(status).send({ error: `${q.file}: ${why}` });
     } finally {
       running--;
     }

@@ -5,9 +5,37 @@
 // response is whole): it holds its connection, an SseSink is the event hub's sink on it, and
 // later pipelined requests wait behind it.
 import type { FastifyInstance } from 'fastify';
+import type { KSocket } from '../../index.js';
 import type { Connection, HttpRequest } from '../conn/index.js';
 import { targetPath } from '../files/index.js';
 import type { EventHub, EventSink } from './events.js';
+
+/**
+ * The kernel socket of the connection a panel request came on, for the at-rest verdict of /stats:
+ * what the asking connection holds itself (a TLS handshake's tickets, an earlier response still
+ * going out) is not the server's activity. The bridge names it in a request field of its own.
+ */
+const ASKING_FIELD = 'zcsim-asking-socket';
+const askingSockets = new WeakMap<FastifyInstance, Map<string, KSocket>>();
+let askingNext = 0;
+
+function askingOf(app: FastifyInstance): Map<string, KSocket> {
+  let m = askingSockets.get(app);
+  if (m === undefined) {
+    m = new Map();
+    askingSockets.set(app, m);
+  }
+  return m;
+}
+
+/** The kernel socket a panel request came on (null for a request fastify got another way). */
+export function askingSocket(
+  app: FastifyInstance,
+  headers: Readonly<Record<string, unknown>>,
+): KSocket | null {
+  const token = headers[ASKING_FIELD];
+  return typeof token === 'string' ? (askingSockets.get(app)?.get(token) ?? null) : null;
+}
 
 /** Fields the server sets itself on every head. */
 const OWN_FIELDS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date', 'content-length']);
@@ -18,12 +46,21 @@ export async function respondPanel(
   conn: Connection,
   req: HttpRequest,
 ): Promise<number> {
-  const res = await app.inject({
-    method: req.method as 'GET',
-    url: req.target,
-    headers: req.headers,
-    ...(req.body !== null ? { payload: req.body } : {}),
-  });
+  const token = String(++askingNext);
+  const asking = askingOf(app);
+  asking.set(token, conn.so);
+  let res: Awaited<ReturnType<FastifyInstance['inject']>>;
+  try {
+    res = await app.inject({
+      method: req.method as 'GET',
+      url: req.target,
+      // The bridge's own field replaces one a client sent under the same name.
+      headers: { ...req.headers, [ASKING_FIELD]: token },
+      ...(req.body !== null ? { payload: req.body } : {}),
+    });
+  } finally {
+    asking.delete(token);
+  }
   const fields: string[] = [];
   for (const [name, value] of Object.entries(res.headers)) {
     if (value === undefined || OWN_FIELDS.has(name)) continue;

@@ -9,6 +9,7 @@ import { loopbackOf } from '../conn/index.js';
 import { httpStatusOf } from '../errors.js';
 import { decodeRequestPath, openChecked } from '../files/index.js';
 import type { Asset } from './assets.js';
+import { askingSocket } from './bridge.js';
 import type { Comparer } from './compare.js';
 import type { PanelContext } from './context.js';
 import type { Metrics } from './metrics.js';
@@ -73,12 +74,12 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
   };
   for (const path of assets.keys()) page(app, path, serveAsset(path));
 
-  page(app, '/stats', async (_req, reply) => {
+  page(app, '/stats', async (req, reply) => {
     reply.header('Cache-Control', 'no-store');
-    return takeSnapshot(ctx);
+    return takeSnapshot(ctx, askingSocket(app, req.headers));
   });
-  page(app, '/metrics', async (_req, reply) => {
-    const text = await metrics.render(takeSnapshot(ctx));
+  page(app, '/metrics', async (req, reply) => {
+    const text = await metrics.render(takeSnapshot(ctx, askingSocket(app, req.headers)));
     return reply.header('Content-Type', metrics.contentType).send(text);
   });
   page(app, '/files', async () => ({ files: await listFiles(files.realRoot) }));

@@ -1,7 +1,7 @@
 // The /stats document: every kernel counter (vm, sfbuf, mbuf zones, sendfile, copy, sockets, as
 // the kernel's stats() names them), the demo's per-route counters, atRest/leaks, and the
 // `netstat -m` text. docs/stats.md documents the shape; /metrics and /events are built from it.
-import type { KernelStats, ResolvedKernelConfig } from '../../index.js';
+import type { KernelStats, KSocket, ResolvedKernelConfig } from '../../index.js';
 import type { ConnectionCounters } from '../conn/index.js';
 import { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from '../files/index.js';
 import type { PanelContext } from './context.js';
@@ -38,9 +38,10 @@ function inflightPeaks(routes: Readonly<Record<RouteName, RouteCounters>>): Reco
   return out;
 }
 
-export function takeSnapshot(ctx: PanelContext): StatsSnapshot {
+/** The document; `asking` is the socket of the request (what it holds is not counted as activity). */
+export function takeSnapshot(ctx: PanelContext, asking: KSocket | null = null): StatsSnapshot {
   const kernel = ctx.conns.kernel;
-  const rest = kernel.atRest();
+  const rest = kernel.atRest(asking);
   return {
     uptime_ms: Math.round(ctx.conns.clock.nowMs() - ctx.startedAtMs),
     server: {

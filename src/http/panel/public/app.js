@@ -63,6 +63,7 @@
             width: s.dash ? 1.5 : 2,
             dash: s.dash ? [5, 4] : undefined,
             fill: s.fill,
+            ...(s.scale ? { scale: s.scale } : {}),
             points: { show: false },
             value: (_u, v) =>
               v == null ? (opts.none ?? '--') : opts.format ? opts.format(v) : String(Math.round(v)),
@@ -85,6 +86,20 @@
             values: tickValues,
             ...(opts.count ? { incrs: COUNT_INCRS } : {}),
           },
+          ...(opts.right
+            ? [
+                {
+                  scale: 'right',
+                  side: 1,
+                  stroke: opts.right.color,
+                  grid: { show: false },
+                  ticks: { stroke: '#253041' },
+                  size: 52,
+                  values: tickValues,
+                  incrs: COUNT_INCRS,
+                },
+              ]
+            : []),
         ],
         scales: {
           x: { time: true },
@@ -92,6 +107,8 @@
             range: (_u, min, max) =>
               opts.range ? opts.range() : [Math.min(0, min), Math.max(opts.minMax ?? 1, max * 1.1)],
           },
+          // A second axis (right) for series too small to read on the first one's range.
+          ...(opts.right ? { right: { range: (_u, _min, max) => [0, Math.max(8, (max ?? 0) * 1.25)] } } : {}),
         },
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
@@ -144,14 +161,15 @@
     makeChart(
       'chart-pages',
       [
-        { label: 'wired', color: '#f7768e' },
-        { label: 'wired peak', color: '#f7768e', dash: true },
+        { label: 'wired (right axis)', color: '#f7768e', scale: 'right' },
+        { label: 'wired peak', color: '#f7768e', dash: true, scale: 'right' },
         { label: 'active', color: '#f6a04d' },
         { label: 'inactive', color: '#7aa2f7' },
         { label: 'free', color: '#4fd1a5' },
       ],
-      // One axis from 0 to all of physical memory: the lines keep their true proportions.
-      { range: () => [0, state.physPages || 1], count: true },
+      // The queues on one axis from 0 to all of physical memory (their true proportions); the
+      // wired pages, a few hundred of thousands, on their own axis at the right.
+      { range: () => [0, state.physPages || 1], count: true, right: { color: '#f7768e' } },
     );
     makeChart(
       'chart-mbufs',
@@ -252,9 +270,51 @@
       `physmem ${fmtBytes(c.physmemBytes)} · ${c.cpuCount} CPUs · sndbuf ${fmtBytes(c.sndbufBytes)}`;
     $('pill-uptime').textContent = `up ${Math.round(s.uptime_ms / 1000)} s`;
     const rest = $('pill-rest');
-    rest.textContent = s.atRest ? 'kernel at rest' : `busy: ${s.leaks.length} item(s) in use`;
-    rest.className = `pill ${s.atRest ? 'ok' : 'bad'}`;
-    rest.title = s.leaks.join('\n');
+    const verdict = restVerdict(s);
+    rest.textContent = verdict.text;
+    rest.className = `pill ${verdict.tone}`;
+    rest.title = s.atRest ? 'nothing held' : `what the kernel holds now:\n${s.leaks.join('\n')}`;
+  }
+
+  const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+  /** What the kernel holds, in words: pages wired, sf_bufs, mbufs and clusters in use. */
+  function heldWords(k) {
+    const words = [];
+    const wired = k.vm?.v_wire_count ?? 0;
+    if (wired > 0) words.push(plural(wired, 'page') + ' wired');
+    const sf = k.sfbuf?.nsfbufsused ?? 0;
+    if (sf > 0) words.push(plural(sf, 'sf_buf'));
+    const mbufs = k.mbuf?.mbuf?.current ?? 0;
+    if (mbufs > 0) words.push(plural(mbufs, 'mbuf'));
+    const clusters = k.mbuf?.mbuf_cluster?.current ?? 0;
+    if (clusters > 0) words.push(plural(clusters, 'cluster'));
+    return words.length > 0 ? words.join(', ') : 'bytes in socket buffers';
+  }
+
+  // Snapshots in a row that held something with no response in flight: one or two are the last
+  // write callbacks of a finished download; past this many it is what a leak looks like.
+  const HELD_IDLE_SNAPSHOTS = 4;
+
+  /**
+   * The at-rest pill: at rest; working (responses in flight hold pages and mbufs: normal work);
+   * or, only when something stays held with nothing in flight, a possible leak.
+   */
+  function restVerdict(s) {
+    if (s.atRest) {
+      state.heldIdle = 0;
+      return { text: 'kernel at rest', tone: 'ok' };
+    }
+    const inflight = ROUTES.reduce((n, r) => n + s.http.routes[r].inflight, 0);
+    const held = heldWords(s.kernel);
+    if (inflight > 0) {
+      state.heldIdle = 0;
+      const verb = inflight === 1 ? 'holds' : 'hold';
+      return { text: `working: ${plural(inflight, 'response')} in flight ${verb} ${held}`, tone: 'busy' };
+    }
+    state.heldIdle = (state.heldIdle ?? 0) + 1;
+    if (state.heldIdle < HELD_IDLE_SNAPSHOTS) return { text: `finishing: ${held} still held`, tone: 'busy' };
+    return { text: `held with nothing in flight: ${held} (a leak?)`, tone: 'bad' };
   }
 
   function renderRoutes(routes, inflightPeak) {
@@ -265,12 +325,18 @@
         const tr = el('tr');
         tr.append(el('td', { class: `label ${r}` }, `/${r}`));
         const inflight = `${c.inflight} / ${inflightPeak[r] ?? 0}`;
-        for (const v of [c.requests, fmtBytes(c.body_bytes), inflight, c.aborted, c.file_changed])
-          tr.append(el('td', { class: 'num' }, String(v)));
+        const cells = [
+          ['requests', c.requests],
+          ['body', fmtBytes(c.body_bytes)],
+          ['in flight (now / peak)', inflight],
+          ['aborted', c.aborted],
+          ['file changed', c.file_changed],
+        ];
+        for (const [label, v] of cells) tr.append(el('td', { class: 'num', 'data-label': label }, String(v)));
         tr.append(
           el(
             'td',
-            {},
+            { class: 'statuses', 'data-label': 'statuses' },
             Object.entries(c.responses)
               .map(([k, n]) => `${k}×${n}`)
               .join('  '),
@@ -298,7 +364,7 @@
           );
         const cell = el('td');
         const button = el('button', { 'data-file': f.name, class: 'compare-button' }, 'Compare');
-        button.addEventListener('click', () => runCompare(f, button));
+        button.addEventListener('click', () => runCompare(f));
         cell.append(button);
         tr.append(links, cell);
         return tr;
@@ -306,12 +372,11 @@
     );
   }
 
-  async function runCompare(file, button) {
+  async function runCompare(file) {
     const buttons = document.querySelectorAll('.compare-button');
     for (const b of buttons) b.disabled = true;
     $('compare-title').textContent = `${file.name} (${fmtBytes(file.sizeBytes)})`;
-    $('compare-status').textContent =
-      `loading ${file.name} on each route in turn from a child process… (${button.textContent})`;
+    $('compare-status').textContent = `loading ${file.name} on each route in turn from a child process…`;
     $('compare-results').replaceChildren();
     try {
       const r = await fetch('/compare', {
@@ -329,13 +394,26 @@
     }
   }
 
-  /** "1.9× /copy · 0.8× /stream": the zero-copy route against each other route. */
-  function ratios(results, key) {
+  /**
+   * The zero-copy route's value against another's, readable at any size: "1.9× /copy" when it is
+   * larger or near, "1/250 of /copy" when it is much smaller, "none, /copy 1.000" when it is 0.
+   */
+  function ratioText(zc, other, route, fmt) {
+    if (!(other > 0)) return `– /${route}`;
+    if (!(zc > 0)) return `none; /${route} ${fmt(other)}`;
+    const ratio = zc / other;
+    if (ratio >= 0.95) return `${ratio.toFixed(ratio < 10 ? 1 : 0)}× /${route}`;
+    const inverse = other / zc;
+    return `1/${inverse < 10 ? inverse.toFixed(1) : Math.round(inverse)} of /${route}`;
+  }
+
+  /** "1.9× /copy · 1/250 of /stream": the zero-copy route against each other route. */
+  function ratios(results, key, fmt) {
     const zc = results.find((r) => r.route === 'zerocopy');
     if (!zc) return '';
     return results
       .filter((r) => r.route !== 'zerocopy')
-      .map((r) => (r[key] > 0 ? `${(zc[key] / r[key]).toFixed(1)}× /${r.route}` : `– /${r.route}`))
+      .map((r) => ratioText(zc[key], r[key], r.route, fmt))
       .join(' · ');
   }
 
@@ -359,7 +437,7 @@
       const max = Math.max(...result.results.map((r) => r[m.key]), 1e-9);
       const block = el('div', { class: 'metric' });
       const title = el('h3', {}, m.title);
-      const ratio = ratios(result.results, m.key);
+      const ratio = ratios(result.results, m.key, m.fmt);
       if (ratio) title.append(el('span', { class: 'ratio' }, `/zerocopy: ${ratio}`));
       block.append(title);
       for (const r of result.results) {
@@ -467,6 +545,7 @@
     };
   }
 
+  state.ratioText = ratioText; // for the browser test
   setupCharts();
   $('trace-form').addEventListener('submit', runTrace);
   $('capture-button').addEventListener('click', downloadCapture);
