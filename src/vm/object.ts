@@ -9,7 +9,7 @@
 // `paging_in_progress` counts pager reads in flight (vm_object_pip_add); a close waits for it.
 import { constants, type FileHandle, open } from 'node:fs/promises';
 import { type Errno, errnoFromNode, SysError, WaitQueue } from '../kern/index.js';
-import type { VmPageOwner } from './page.js';
+import type { VmPage, VmPageOwner } from './page.js';
 import { VmRadix } from './radix.js';
 
 /** What vmObjectOpen and vmObjectRevalidate learn from fstat(2). */
@@ -30,7 +30,7 @@ export class VmObject implements VmPageOwner {
   sizeBytes: number;
   mtimeMs: number;
   /** Resident pages by page index (rtree). */
-  readonly pages = new VmRadix();
+  readonly pages = new VmRadix<VmPage>();
   /** Bumped each time the object's pages are invalidated (the file changed under the cache). */
   generation = 0;
   /** Opens not yet closed. */

@@ -27,7 +27,7 @@ export const VPR_NOREUSE = 0x02;
 export interface VmPageOwner {
   readonly id: number;
   /** The object's resident pages by page index (the kernel's per-object radix tree). */
-  readonly pages: VmRadix;
+  readonly pages: VmRadix<VmPage>;
 }
 
 export class VmPage {

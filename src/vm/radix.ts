@@ -4,8 +4,8 @@
 // consecutive pages of a run sit in one leaf.
 //
 // Ownership: the tree holds references only; the Vm inserts a page when it gives it to the
-// object and removes it when the page leaves. A leaf is dropped when its last page goes.
-import type { VmPage } from './page.js';
+// object and removes it when the page leaves. A leaf is dropped when its last page goes. The tree
+// is generic in what it holds, so that page.ts (whose objects own one) and it do not import each other.
 
 /** Slots per leaf: 512 pages, a 2 MiB reservation. */
 export const VM_RADIX_LEAF_PAGES = 512;
@@ -13,17 +13,17 @@ const VM_RADIX_LEAF_SHIFT = 9;
 const VM_RADIX_LEAF_MASK = VM_RADIX_LEAF_PAGES - 1;
 const INT32_MAX = 0x7fffffff;
 
-type Leaf = (VmPage | null)[];
+type Leaf<T> = (T | null)[];
 
-export class VmRadix {
-  private readonly leaves: (Leaf | undefined)[] = [];
+export class VmRadix<T extends object> {
+  private readonly leaves: (Leaf<T> | undefined)[] = [];
   /** Pages in each leaf, so an emptied leaf can be dropped. */
   private readonly leafCounts: number[] = [];
   /** resident_page_count. */
   size = 0;
 
   /** vm_radix_lookup: the page at `pindex`, or undefined. */
-  get(pindex: number): VmPage | undefined {
+  get(pindex: number): T | undefined {
     if (pindex > INT32_MAX) return this.getFar(pindex);
     const leaf = this.leaves[pindex >> VM_RADIX_LEAF_SHIFT];
     if (leaf === undefined) return undefined;
@@ -31,13 +31,13 @@ export class VmRadix {
   }
 
   /** get() for page indexes past 2^31 (files beyond 8 TiB), where the shifts do not reach. */
-  private getFar(pindex: number): VmPage | undefined {
+  private getFar(pindex: number): T | undefined {
     const hi = Math.floor(pindex / VM_RADIX_LEAF_PAGES);
     return this.leaves[hi]?.[pindex - hi * VM_RADIX_LEAF_PAGES] ?? undefined;
   }
 
   /** The leaf holding `pindex` (slot `pindex % VM_RADIX_LEAF_PAGES`), or undefined: for walks over a run. */
-  leafOf(pindex: number): readonly (VmPage | null)[] | undefined {
+  leafOf(pindex: number): readonly (T | null)[] | undefined {
     return this.leaves[Math.floor(pindex / VM_RADIX_LEAF_PAGES)];
   }
 
@@ -46,11 +46,11 @@ export class VmRadix {
   }
 
   /** vm_radix_insert (replaces a page already there). */
-  set(pindex: number, m: VmPage): void {
+  set(pindex: number, m: T): void {
     const hi = Math.floor(pindex / VM_RADIX_LEAF_PAGES);
     let leaf = this.leaves[hi];
     if (leaf === undefined) {
-      leaf = new Array<VmPage | null>(VM_RADIX_LEAF_PAGES).fill(null);
+      leaf = new Array<T | null>(VM_RADIX_LEAF_PAGES).fill(null);
       this.leaves[hi] = leaf;
       this.leafCounts[hi] = 0;
     }
@@ -77,12 +77,12 @@ export class VmRadix {
   }
 
   /** The resident pages in page-index order. */
-  *values(): IterableIterator<VmPage> {
+  *values(): IterableIterator<T> {
     for (const [, m] of this) yield m;
   }
 
   /** [pindex, page] in page-index order. */
-  *[Symbol.iterator](): IterableIterator<[number, VmPage]> {
+  *[Symbol.iterator](): IterableIterator<[number, T]> {
     for (let hi = 0; hi < this.leaves.length; hi++) {
       const leaf = this.leaves[hi];
       if (leaf === undefined) continue;
