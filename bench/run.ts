@@ -10,8 +10,10 @@ import { UsageError } from '../src/cli/options.js';
 import { type BenchOptions, parseBenchOptions, USAGE, UsageRequest } from './lib/options.js';
 import { runCompare } from './scenarios/compare.js';
 import { runHeld } from './scenarios/held.js';
+import { runKtlsCost } from './scenarios/ktls.js';
 import { runMicro } from './scenarios/micro.js';
 import { summariseProfiles } from './scenarios/profile.js';
+import { runSiege } from './scenarios/siege.js';
 import { runSoak } from './scenarios/soak.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,9 +37,13 @@ async function runScenario(
   const text =
     options.scenario === 'micro'
       ? await runMicro(dir)
-      : options.scenario === 'compare'
-        ? await runCompare(options, dir)
-        : await runHeld(options, dir);
+      : options.scenario === 'ktls'
+        ? await runKtlsCost(options, dir)
+        : options.scenario === 'compare'
+          ? await runCompare(options, dir)
+          : options.scenario === 'siege'
+            ? await runSiege(options, dir)
+            : await runHeld(options, dir);
   return { text, code: 0, dir };
 }
 

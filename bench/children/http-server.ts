@@ -21,6 +21,7 @@ export interface ServerStart {
   mapping: Mapping;
   physmemBytes: number;
   sndbufBytes: number | null;
+  nsfbufs: number | null;
   /** HTTPS (TLS 1.3): zcsim with kernel TLS in this mode; node-memory with node:https. */
   tls: { cert: string; key: string; ktlsMode: 'sw' | 'ifnet' } | null;
 }
@@ -79,6 +80,7 @@ async function zcsimServer(start: ServerStart): Promise<{ port: number; closable
     start.physmemBytes,
     start.sndbufBytes,
     start.tls ?? undefined,
+    start.nsfbufs,
   );
   kernelOf = () => app.kernel;
   return { port: await listenLoopback(app, LISTEN_BACKLOG), closable: app };

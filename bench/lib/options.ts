@@ -7,7 +7,16 @@ import { parseSizeBytes } from '../../src/kern/index.js';
 
 export type Section = 'tcp' | 'http';
 export type LoaderChoice = 'auto' | 'wrk' | 'node';
-export const SCENARIOS = ['compare', 'many-clients', 'slow-clients', 'micro', 'soak', 'profile'] as const;
+export const SCENARIOS = [
+  'compare',
+  'many-clients',
+  'slow-clients',
+  'siege',
+  'micro',
+  'ktls',
+  'soak',
+  'profile',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** What every scenario takes. */
@@ -65,6 +74,11 @@ export interface SoakOptions extends ScenarioBase, KernelKnobs {
   readonly eioPct: number;
 }
 
+/** siege: legitimate clients beside every attack at once, in two fixed kernels. */
+export interface SiegeOptions extends ScenarioBase {
+  readonly scenario: 'siege';
+}
+
 /** micro: the hot operations one by one. */
 export interface MicroOptions extends ScenarioBase {
   readonly scenario: 'micro';
@@ -78,7 +92,21 @@ export interface ProfileOptions extends ScenarioBase {
   readonly callers: string | null;
 }
 
-export type BenchOptions = CompareOptions | HeldOptions | SoakOptions | MicroOptions | ProfileOptions;
+/** ktls: the simulated kernel alone, sendfile(2) plain and over KTLS, per file size. */
+export interface KtlsOptions extends ScenarioBase {
+  readonly scenario: 'ktls';
+  readonly sizesBytes: readonly number[];
+  readonly reps: number;
+}
+
+export type BenchOptions =
+  | SiegeOptions
+  | CompareOptions
+  | HeldOptions
+  | SoakOptions
+  | MicroOptions
+  | KtlsOptions
+  | ProfileOptions;
 
 const TABLE: OptionTable = {
   scenario: {
@@ -232,7 +260,15 @@ function scenarioOptions(scenario: Scenario, a: Args, base: ScenarioBase, files:
         eioPct: Number(a.text('eio-pct') ?? '1'),
       };
     case 'micro':
+    case 'siege':
       return { ...base, scenario };
+    case 'ktls':
+      return {
+        ...base,
+        scenario,
+        sizesBytes: a.sizes('sizes', a.quick ? '1M' : '64K,1M,64M'),
+        reps: a.count('reps', a.quick ? '1' : '3'),
+      };
     case 'profile':
       return { ...base, scenario, files, callers: a.text('callers') ?? null };
   }

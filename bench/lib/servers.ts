@@ -77,6 +77,8 @@ export interface StartContext {
   physmemBytes: number;
   /** net.inet.tcp.sendspace of the zcsim servers (null: the kernel's default, 32 KiB). */
   sndbufBytes: number | null;
+  /** kern.ipc.nsfbufs of a zcsim server in the kva mapping (absent: the kernel's default). */
+  nsfbufs?: number;
   nginxPath: string | null;
   /** When set, each Node server runs under --cpu-prof and writes <system>.cpuprofile here. */
   profileDir?: string | null;
@@ -168,6 +170,7 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     mapping: d.mapping,
     physmemBytes: context.physmemBytes,
     sndbufBytes: context.sndbufBytes,
+    nsfbufs: context.nsfbufs ?? null,
     tls:
       d.ktlsMode !== undefined && context.tls
         ? { cert: context.tls.cert, key: context.tls.key, ktlsMode: d.ktlsMode }
@@ -180,7 +183,8 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     await child.stop();
     throw error;
   }
-  const usage = () => child.request<{ cpu: NodeJS.CpuUsage; rssBytes: number }>('cpu', null, 10_000);
+  // A server saturated by its own clients (user-space TLS of 64 MiB bodies) may answer late.
+  const usage = () => child.request<{ cpu: NodeJS.CpuUsage; rssBytes: number }>('cpu', null, 60_000);
   const tls = start.tls !== null;
   return {
     system,

@@ -73,6 +73,7 @@ export function tlsLines(
     const less = left < 0 ? `≈ 0 (${n(left, 2)})` : n(left, 2);
     out.push(`| ${formatBytes(size)} | ${row.join(' | ')} | ${less} |`);
   }
+  out.push(...tlsRatioLines(sizes, cell, nicSecondsPerGB, n));
   out.push(
     '',
     `How to read it: "mem" is the CPU's memory reads per body byte (as many writes) from the route's`,
@@ -84,4 +85,44 @@ export function tlsLines(
     "the card's work being nearly all of it. The figures come from short runs on a shared machine: noisy.",
   );
   return out;
+}
+
+/** Kernel TLS against its references, per size: software mode over Node's https, ifnet less the
+ * NIC's encryption over plain sendfile. Targets: sw at most 1.5× Node at 1 MiB and above, 2× below;
+ * ifnet at most plain sendfile's cost once the card's work is taken out. */
+function tlsRatioLines(
+  sizes: readonly number[],
+  cell: (system: string, size: number) => HttpCell | undefined,
+  nicSecondsPerGB: number,
+  n: (value: number, digits?: number) => string,
+): string[] {
+  const rows: string[] = [];
+  for (const size of sizes) {
+    const sw = cell('https-zerocopy-sw', size);
+    const node = cell('https-node-memory', size);
+    if (sw && node) {
+      const ratio = sw.serverCpuSecondsPerGB / node.serverCpuSecondsPerGB;
+      const want = size >= 1024 * 1024 ? 1.5 : 2;
+      rows.push(
+        `| KTLS sw / node https | ${formatBytes(size)} | ${n(ratio, 2)} | ≤ ${want} | ${ratio <= want ? 'met' : 'missed'} |`,
+      );
+    }
+    const ifnet = cell('https-zerocopy-ifnet', size);
+    const plain = cell('zerocopy-dmap', size);
+    if (ifnet && plain && Number.isFinite(nicSecondsPerGB)) {
+      const ratio = (ifnet.serverCpuSecondsPerGB - nicSecondsPerGB) / plain.serverCpuSecondsPerGB;
+      rows.push(
+        `| KTLS ifnet less the NIC / plain sendfile | ${formatBytes(size)} | ${n(ratio, 2)} | ≤ 1 | ${ratio <= 1 ? 'met' : 'missed'} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    'Server CPU per GB, ratios of medians:',
+    '',
+    '| ratio | file | measured × | target × | result |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ];
 }

@@ -17,8 +17,15 @@ export function benchZcsimServer(
   physmemBytes: number,
   sndbufBytes: number | null,
   tls?: TlsOptions,
+  nsfbufs: number | null = null,
 ): Promise<ZcsimServer> {
-  const kernel = { mapping, physmemBytes, invariants: false, ...(sndbufBytes ? { sndbufBytes } : {}) };
+  const kernel = {
+    mapping,
+    physmemBytes,
+    invariants: false,
+    ...(sndbufBytes ? { sndbufBytes } : {}),
+    ...(nsfbufs !== null ? { nsfbufs } : {}),
+  };
   return buildServer({ root, logger: false, kernel, ...(tls ? { tls } : {}) });
 }
 

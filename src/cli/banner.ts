@@ -32,13 +32,21 @@ const KTLS_TEXT = {
   ifnet: 'kernel TLS on the NIC (ifnet: the card encrypts)',
 } as const;
 
-/** C0 and C1 control characters and DEL as \xNN (\n, \r, \t by name), as ls -b shows them. */
+/** Control characters, and the bidirectional ones that reorder what a terminal shows. */
+const UNSAFE_FOR_TERMINAL = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * C0 and C1 control characters and DEL as \xNN (\n, \r, \t by name), as ls -b shows them, and
+ * bidirectional controls (a right-to-left override can make a name read as another) as \u{NNNN}.
+ */
 export function escapeControls(name: string): string {
-  return name.replace(/\p{Cc}/gu, (c) => {
+  return name.replace(UNSAFE_FOR_TERMINAL, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';
     if (c === '\t') return '\\t';
-    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    const code = c.charCodeAt(0);
+    if (code > 0xff) return `\\u{${code.toString(16)}}`;
+    return `\\x${code.toString(16).padStart(2, '0')}`;
   });
 }
 

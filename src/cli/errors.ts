@@ -2,6 +2,7 @@
 // exit status as other Unix tools give it (2 for a usage mistake or a refused setting, 1 for a
 // failure at run time). The stack is printed only with --debug.
 import { isSysError } from '../kern/index.js';
+import { escapeControls } from './banner.js';
 import { UsageError } from './options.js';
 
 /** A failure at run time that already has its one-line message (exit 1). */
@@ -61,7 +62,9 @@ function firstLine(text: string): string {
 /** Writes the report to stderr (the stack after it with --debug) and returns the exit status. */
 export function reportError(err: unknown, debug: boolean, stderr: NodeJS.WritableStream): number {
   const { message, exitCode, known } = describeError(err);
-  stderr.write(`zcsim: ${message}${known === false && !debug ? ' (--debug shows where)' : ''}\n`);
+  stderr.write(
+    `zcsim: ${escapeControls(message)}${known === false && !debug ? ' (--debug shows where)' : ''}\n`,
+  );
   if (err instanceof UsageError) stderr.write("Run 'zcsim --help' for usage.\n");
   if (debug && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
   return exitCode;

@@ -3,6 +3,7 @@
 // (GET /trace); this prints them, repeats folded into counts.
 import type { JourneyReport, JourneyStep } from '../http/index.js';
 import { ROUTES } from '../http/index.js';
+import { escapeControls } from './banner.js';
 import { CommandError } from './errors.js';
 import { INSECURE_OPTION, readServer } from './fetch-url.js';
 import { helpText, type OptionTable, parseWith, UsageError } from './options.js';
@@ -78,7 +79,9 @@ export async function trace(args: readonly string[]): Promise<number> {
     throw new CommandError(`${origin}/trace answered ${r.status} without JSON: not a zcsim server`);
   if (!r.ok || 'error' in body) {
     const error = (body as { error?: unknown }).error;
-    throw new CommandError(`${origin}: ${typeof error === 'string' ? error : `answered ${r.status}`}`);
+    throw new CommandError(
+      `${origin}: ${typeof error === 'string' ? escapeControls(error) : `answered ${r.status}`}`,
+    );
   }
   if (!('steps' in body))
     throw new CommandError(`${origin}/trace answered without a trace: not a zcsim server`);

@@ -12,7 +12,7 @@ import {
   type ResolvedKernelConfig,
   resolveConfig,
 } from '../index.js';
-import { KiB, MiB, PAGE_SIZE } from '../kern/index.js';
+import { connectionShareBytes } from './conn/index.js';
 
 export interface KernelPluginOptions {
   readonly kernel: Kernel;
@@ -28,18 +28,12 @@ declare module 'fastify' {
   }
 }
 
-/** 32 connections sending at once: the benchmark's load, and what the KVA pool is shared by. */
-const HTTP_SENDERS_TYPICAL = 32;
-
 /**
  * A connection's send buffer when the config names none (SO_SNDBUF, as a file server sets it):
- * 1 MiB, so that a large body goes out in few batches. In the KVA mode the sf_buf pool bounds
- * what every socket together may have mapped: each gets a 32nd of the pool (at least 32 KiB).
+ * its share of every pool (conn/pool-gate.ts).
  */
 export function httpSndbufBytes(config: ResolvedKernelConfig): number {
-  if (config.mapping !== 'kva') return MiB;
-  const pages = Math.floor(config.nsfbufs / HTTP_SENDERS_TYPICAL);
-  return Math.min(MiB, Math.max(32 * KiB, pages * PAGE_SIZE));
+  return connectionShareBytes(config);
 }
 
 /** The server's kernel: the config's, with a file server's send buffer when it names none. */

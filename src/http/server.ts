@@ -11,7 +11,7 @@ import { FilesContext, fileRouteOf, type RouteCounters, type RouteName, respondF
 import { registerCaptureRoute, registerJourneyRoute } from './journey/index.js';
 import kernelPlugin, { httpKernel } from './kernel-plugin.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
-import { Panel } from './panel/index.js';
+import { PANEL_BODY_MAX_BYTES, Panel } from './panel/index.js';
 
 /** What the CLI and the tests read of a server: its counters, and the at-rest verdict of its close. */
 export interface ServerView {
@@ -39,10 +39,17 @@ export async function buildServer(options: ServerOptions): Promise<ZcsimServer> 
     serverFactory: ownConnectionsServer,
   });
   const files = new FilesContext(o, kernel, app.log);
-  const conns = new Connections(kernel, o, (conn, req) => {
-    const route = fileRouteOf(req.target);
-    return route === null ? panel.respond(conn, req) : respondFile(files, conn, route, req);
-  });
+  const conns = new Connections(
+    kernel,
+    o,
+    (conn, req) => {
+      const route = fileRouteOf(req.target);
+      return route === null ? panel.respond(conn, req) : respondFile(files, conn, route, req);
+    },
+    // Bodies of GET and HEAD, and of anything sent to a file route, are dropped as they arrive.
+    (method, target) =>
+      method === 'GET' || method === 'HEAD' || fileRouteOf(target) !== null ? null : PANEL_BODY_MAX_BYTES,
+  );
   const panel = new Panel(app, { conns, files, options: o, startedAtMs: o.clock.nowMs() });
   const journeys = { conns, files, tls: o.tls !== null };
   registerJourneyRoute(app, journeys);

@@ -2,6 +2,7 @@
 // Imported by every room; imports none.
 export { invariantsFromEnv, KernelAssertionError, kassert, panic } from './assert.js';
 export { type Clock, ManualClock, realClock, type TimerHandle, wallMs } from './clock.js';
+export { type CopyLoopCalls, type CopyLoopOptions, copyLoop } from './copyloop.js';
 export { ERRNO_MEANING, type Errno, errnoFromNode, isSysError, SysError } from './errno.js';
 export { type FaultConfig, type FaultCounters, FaultInjector } from './fault.js';
 export {

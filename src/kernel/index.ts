@@ -231,6 +231,20 @@ export class Kernel {
     return this.sockets.sodrain(so, signal);
   }
 
+  /** ioctl(FIONWRITE): bytes in the socket's send queue, not yet taken by the peer (sb_ccc). */
+  fionwrite(so: KSocket): number {
+    return so.so_snd.sb_ccc;
+  }
+
+  /**
+   * Sleeps until buffers are freed somewhere in this kernel (an acknowledgement dropped mbufs and
+   * what they held: clusters, pages, sf_bufs, KTLS pages; or a connection was dropped); EINTR
+   * when `signal` aborts. XXX(sim): no FreeBSD call; a server's admission waits here, not polling.
+   */
+  bufWait(signal?: AbortSignal): Promise<void> {
+    return this.sockets.buffreeq.sleep(signal);
+  }
+
   /**
    * setsockopt(TCP_TXTLS_ENABLE) (and TCP_TXTLS_MODE in `opts`): from now on the socket's send
    * side is a kernel TLS session; write(2) and sendfile(2) send records. See src/ktls.

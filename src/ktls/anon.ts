@@ -43,7 +43,9 @@ export function ktlsFreeAnon(env: KtlsEnv, m: Mbuf): void {
   const epg = m.m_epg;
   kassert(epg !== null && (m.m_flags & M_EXTPG) !== 0, 'mb_free_mext_pgs: not M_EXTPG');
   kassert((epg.m_epg_flags & EPG_FLAG_ANON) !== 0, 'mb_free_mext_pgs: pages are not anonymous');
-  for (let i = 0; i < epg.m_epg_npgs; i++) {
+  // Last page first: the free list hands the first back first, and the frame after it is free
+  // again, so the next record gets the same physically contiguous run (one view to encrypt and send).
+  for (let i = epg.m_epg_npgs - 1; i >= 0; i--) {
     vmPageFreeNoobj(env.vm, pageAt(env, epg.m_epg_pa[i] ?? -1));
     env.cells.anon_pages_held--;
   }

@@ -16,19 +16,29 @@ import {
 } from '../mbuf/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmPage } from '../vm/index.js';
-import { ktlsPageAlloc } from './anon.js';
+import { ktlsPageAlloc, ktlsPageTryAlloc } from './anon.js';
 import type { KtlsEnv } from './env.js';
 import { tls13Seal } from './record.js';
 import type { KtlsSession } from './session.js';
 
-/** The views of an M_EXTPG mbuf's payload, page by page, at the page addresses `pa`. */
+/**
+ * The views of an M_EXTPG mbuf's payload at the page addresses `pa`: one per run of physically
+ * contiguous pages (a record read into consecutive frames is one view, encrypted in one call).
+ */
 export function epgPayloadViews(env: KtlsEnv, m: Mbuf, pa: readonly number[]): Uint8Array[] {
   const epg = m.m_epg!;
   const out: Uint8Array[] = [];
+  let start = (pa[0] ?? 0) + epg.m_epg_1st_off;
+  let end = start;
   for (let i = 0; i < epg.m_epg_npgs; i++) {
-    const off = i === 0 ? epg.m_epg_1st_off : 0;
-    out.push(env.vm.physBytes((pa[i] ?? 0) + off, mEpgPagelen(epg, i)));
+    const at = (pa[i] ?? 0) + (i === 0 ? epg.m_epg_1st_off : 0);
+    if (at !== end) {
+      out.push(env.vm.physBytes(start, end - start));
+      start = at;
+    }
+    end = at + mEpgPagelen(epg, i);
   }
+  if (end > start) out.push(env.vm.physBytes(start, end - start));
   return out;
 }
 
@@ -72,7 +82,8 @@ export async function ktlsEncrypt(env: KtlsEnv, top: Mbuf, so: KSocket, totalPag
       );
       npages += m.m_epg.m_epg_nrdy;
       if (so.dropped) continue;
-      await ktlsEncryptRecord(env, m);
+      const r = ktlsEncryptRecord(env, m);
+      if (r !== undefined) await r;
     }
   } catch (e) {
     // A failed encryption leaves the connection unusable: abort it; pr_ready below frees the records.
@@ -85,24 +96,46 @@ export async function ktlsEncrypt(env: KtlsEnv, top: Mbuf, so: KSocket, totalPag
   if (env.invariants) env.checkAll();
 }
 
-/** One record: anonymous pages are encrypted in place; file pages into new pages, then swapped. */
-async function ktlsEncryptRecord(env: KtlsEnv, m: Mbuf): Promise<void> {
+/**
+ * One record: anonymous pages are encrypted in place; file pages into new pages, then swapped.
+ * Synchronous unless a page has to be waited for.
+ */
+function ktlsEncryptRecord(env: KtlsEnv, m: Mbuf): Promise<void> | undefined {
   const epg = m.m_epg!;
-  const ext = m.m_ext!;
-  const src = epgPayloadViews(env, m, epg.m_epg_pa);
   if ((epg.m_epg_flags & EPG_FLAG_ANON) !== 0) {
+    const src = epgPayloadViews(env, m, epg.m_epg_pa);
     env.cells.sw_encrypt_bytes += ktlsSealRecord(m, src, src);
     env.cells.records_sw++;
-    return;
+    return undefined;
   }
   const pages: VmPage[] = [];
+  for (let i = 0; i < epg.m_epg_npgs; i++) {
+    const prev = pages.at(-1);
+    const pg = ktlsPageTryAlloc(env, prev === undefined ? -1 : prev.physIndex + 1);
+    if (pg === null) return ktlsEncryptRecordSlow(env, m, pages);
+    pages.push(pg);
+  }
+  ktlsEncryptInto(env, m, pages);
+  return undefined;
+}
+
+/** The rest of the record's pages, sleeping for memory (VM_ALLOC_WAITOK), then the encryption. */
+async function ktlsEncryptRecordSlow(env: KtlsEnv, m: Mbuf, pages: VmPage[]): Promise<void> {
   try {
-    for (let i = 0; i < epg.m_epg_npgs; i++) pages.push(await ktlsPageAlloc(env, pages.at(-1) ?? null));
+    while (pages.length < m.m_epg!.m_epg_npgs) pages.push(await ktlsPageAlloc(env, pages.at(-1) ?? null));
   } catch (e) {
     for (const pg of pages) env.freeAnonPage(pg);
     throw e;
   }
+  ktlsEncryptInto(env, m, pages);
+}
+
+/** Encrypts the file pages' record into `pages`, which the mbuf then carries instead. */
+function ktlsEncryptInto(env: KtlsEnv, m: Mbuf, pages: readonly VmPage[]): void {
+  const epg = m.m_epg!;
+  const ext = m.m_ext!;
   const parray = pages.map((pg) => pg.physAddr);
+  const src = epgPayloadViews(env, m, epg.m_epg_pa);
   env.cells.sw_encrypt_bytes += ktlsSealRecord(m, src, epgPayloadViews(env, m, parray));
   env.cells.records_sw++;
   // Drop the reference to the file pages (their sendfile free routine runs now), then the mbuf

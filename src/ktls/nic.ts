@@ -8,8 +8,9 @@ import { kassert } from '../kern/index.js';
 import { M_EXTPG, type Mbuf } from '../mbuf/index.js';
 import type { SndTag } from '../net/index.js';
 import { TCP_TLS_MODE_IFNET } from './constants.js';
-import { epgPayloadViews, ktlsSealRecord } from './encrypt.js';
+import { epgPayloadViews } from './encrypt.js';
 import type { KtlsEnv } from './env.js';
+import { tls13SealRuns } from './record.js';
 import type { KtlsSession } from './session.js';
 
 /**
@@ -52,26 +53,32 @@ export class KtlsNic implements SndTag {
     return listed;
   }
 
-  /** What the card reads for one mbuf: ifnet records are encrypted now, into the card's memory. */
+  /**
+   * What the card sends for one mbuf: an ifnet record is encrypted now, as the card reads its
+   * pages, into the card's own memory (the cipher's output buffers, never physical memory): the
+   * header, the ciphertext, then the type and tag.
+   */
   private wireBytes(n: Mbuf): Uint8Array[] {
     const tls = isRecord(n) ? (n.m_epg!.m_epg_tls as KtlsSession) : null;
     if (tls !== null && tls.mode === TCP_TLS_MODE_IFNET) {
       kassert(n.m_data === 0, 'nic: a record must go out whole');
       const epg = n.m_epg!;
-      const src = epgPayloadViews(this.env, n, epg.m_epg_pa);
-      const payload = n.m_len - epg.m_epg_hdrlen - epg.m_epg_trllen;
-      const card = new Uint8Array(n.m_len);
-      card.set(epg.m_epg_hdr.subarray(0, epg.m_epg_hdrlen), 0);
-      const dst: Uint8Array[] = [];
-      let pos = epg.m_epg_hdrlen;
-      for (const s of src) {
-        dst.push(card.subarray(pos, pos + s.length));
-        pos += s.length;
-      }
-      ktlsSealRecord(n, src, dst, card.subarray(epg.m_epg_hdrlen + payload));
+      const wire: Uint8Array[] = [epg.m_epg_hdr.subarray(0, epg.m_epg_hdrlen)];
+      const trail = new Uint8Array(epg.m_epg_trllen);
+      const payload = tls13SealRuns(
+        tls.nodeCipher,
+        tls.key(),
+        tls.nonce(epg.m_epg_seqno),
+        epg.m_epg_hdr,
+        epgPayloadViews(this.env, n, epg.m_epg_pa),
+        epg.m_epg_record_type,
+        trail,
+        (out) => wire.push(out),
+      );
+      wire.push(trail);
       this.env.cells.records_ifnet++;
       this.env.cells.ifnet_encrypt_bytes += payload;
-      return [card];
+      return wire;
     }
     this.scratch.length = 0;
     this.env.mbufs.mbufViews(n, n.m_len, this.scratch);

@@ -12,16 +12,26 @@ import {
   type Tls13Suite,
 } from './constants.js';
 
-/** The nonce of record `seqno`: `iv` XOR the 64-bit sequence number, right-aligned. */
-export function tls13Nonce(iv: Uint8Array, seqno: number): Buffer {
-  const n = Buffer.from(iv);
-  let s = BigInt(seqno);
-  for (let i = n.length - 1; i >= n.length - 8; i--) {
-    n[i] = (n[i] ?? 0) ^ Number(s & 0xffn);
-    s >>= 8n;
-  }
-  return n;
+/**
+ * Writes the nonce of record `seqno` into `out`: `iv` XOR the 64-bit sequence number,
+ * right-aligned (a safe integer: its high word below 2^21).
+ */
+export function tls13NonceInto(iv: Uint8Array, seqno: number, out: Buffer): Buffer {
+  kassert(Number.isSafeInteger(seqno) && seqno >= 0, () => `tls13_nonce: sequence number ${seqno}`);
+  out.set(iv);
+  const at = out.length - 8;
+  out.writeUInt32BE((out.readUInt32BE(at) ^ Math.floor(seqno / 2 ** 32)) >>> 0, at);
+  out.writeUInt32BE((out.readUInt32BE(at + 4) ^ seqno) >>> 0, at + 4);
+  return out;
 }
+
+/** The nonce of record `seqno`, in a new buffer. */
+export function tls13Nonce(iv: Uint8Array, seqno: number): Buffer {
+  return tls13NonceInto(iv, seqno, Buffer.alloc(iv.length));
+}
+
+/** One byte for each record type: the inner content type each record's AEAD ends with. */
+const INNER_TYPES = Uint8Array.from({ length: 256 }, (_, i) => i);
 
 /** Writes a TLS 1.3 record header (application_data, legacy version 3.3) for `lengthBytes`. */
 export function tlsRecordHeader(into: Uint8Array, lengthBytes: number): void {
@@ -34,9 +44,10 @@ export function tlsRecordHeader(into: Uint8Array, lengthBytes: number): void {
 }
 
 /**
- * Seals one record: `src` views (the payload) are encrypted into `dst` views of the same lengths
- * (the same memory is allowed), the real record type into trail[0] and the tag after it.
- * Returns the payload bytes.
+ * Seals one record: the payload in `src` views is encrypted into `dst` views of the same total
+ * length (the same memory is allowed; the two may be cut differently: one AEAD update per source
+ * view, its output copied across the destination views), the real record type into trail[0] and
+ * the tag after it. Returns the payload bytes.
  */
 export function tls13Seal(
   nodeCipher: Tls13Suite['nodeCipher'],
@@ -48,23 +59,59 @@ export function tls13Seal(
   recordType: number,
   trail: Uint8Array,
 ): number {
-  kassert(src.length === dst.length, () => `tls13_seal: ${src.length} sources, ${dst.length} destinations`);
+  // XXX(sim): Node has no cipher output into a given buffer, so each update's output is copied
+  // once into the destination pages.
+  let d = 0;
+  let dOff = 0;
+  let copied = 0;
+  const bytes = tls13SealRuns(nodeCipher, key, nonce, hdr, src, recordType, trail, (out) => {
+    for (let pos = 0; pos < out.length; ) {
+      const view = dst[d];
+      kassert(view !== undefined, () => `tls13_seal: destinations end at ${copied + pos} bytes`);
+      const n = Math.min(out.length - pos, view.length - dOff);
+      view.set(pos === 0 && n === out.length ? out : out.subarray(pos, pos + n), dOff);
+      pos += n;
+      dOff += n;
+      if (dOff === view.length) {
+        d++;
+        dOff = 0;
+      }
+    }
+    copied += out.length;
+  });
+  while (d < dst.length && dst[d]?.length === 0) d++;
+  kassert(d === dst.length && dOff === 0, () => `tls13_seal: ${bytes} bytes left destinations unfilled`);
+  return bytes;
+}
+
+/**
+ * Seals one record as tls13Seal does, handing each source view's ciphertext to `ciphertext` (a
+ * buffer of the cipher's own, in order) instead of writing it anywhere: for a sender whose
+ * ciphertext lives in memory of its own (the NIC of ifnet mode). Returns the payload bytes.
+ */
+export function tls13SealRuns(
+  nodeCipher: Tls13Suite['nodeCipher'],
+  key: KeyObject,
+  nonce: Uint8Array,
+  hdr: Uint8Array,
+  src: readonly Uint8Array[],
+  recordType: number,
+  trail: Uint8Array,
+  ciphertext: (out: Buffer) => void,
+): number {
   // XXX(sim): typed as GCM; chacha20-poly1305 has the same AEAD calls.
   const cipher = createCipheriv(nodeCipher as 'aes-128-gcm', key, nonce, {
     authTagLength: AES_GMAC_HASH_LEN,
   });
   cipher.setAAD(hdr.subarray(0, TLS_HEADER_BYTES));
   let bytes = 0;
-  for (let i = 0; i < src.length; i++) {
-    const s = src[i] as Uint8Array;
-    const d = dst[i] as Uint8Array;
-    kassert(s.length === d.length, () => `tls13_seal: view ${i} ${s.length} into ${d.length}`);
+  for (const s of src) {
     const out = cipher.update(s);
     kassert(out.length === s.length, () => `tls13_seal: stream cipher gave ${out.length} of ${s.length}`);
-    d.set(out);
+    ciphertext(out);
     bytes += s.length;
   }
-  const type = cipher.update(Uint8Array.of(recordType));
+  const type = cipher.update(INNER_TYPES.subarray(recordType, recordType + 1));
   const fin = cipher.final();
   kassert(type.length === 1 && fin.length === 0, 'tls13_seal: inner type not one byte');
   trail[0] = type[0] ?? 0;

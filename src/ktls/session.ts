@@ -11,7 +11,7 @@ import {
   TLS13_SUITES,
   type Tls13Suite,
 } from './constants.js';
-import { tls13Nonce } from './record.js';
+import { tls13NonceInto } from './record.js';
 
 /** struct tls_enable: the argument of setsockopt(TCP_TXTLS_ENABLE). */
 export interface TlsEnable {
@@ -51,6 +51,8 @@ export class KtlsSession {
   readonly nodeCipher: Tls13Suite['nodeCipher'];
   readonly #key: KeyObject;
   readonly #iv: Uint8Array;
+  /** The last nonce made: createCipheriv copies it, so one buffer serves every record. */
+  readonly #nonce = Buffer.alloc(12);
   /** ktls_cleanup ran (the socket closed). */
   destroyed = false;
 
@@ -79,9 +81,12 @@ export class KtlsSession {
     this.#iv = Uint8Array.from(en.iv);
   }
 
-  /** The record's nonce: the IV XOR the 64-bit sequence number (RFC 8446 §5.3). */
+  /**
+   * The record's nonce: the IV XOR the 64-bit sequence number (RFC 8446 §5.3), valid until the
+   * next call (the cipher takes a copy).
+   */
   nonce(seqno: number): Buffer {
-    return tls13Nonce(this.#iv, seqno);
+    return tls13NonceInto(this.#iv, seqno, this.#nonce);
   }
 
   /** The key, for the AEAD only. */

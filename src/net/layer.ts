@@ -1,7 +1,7 @@
 // Mirrors the send side of sys/kern/uipc_socket.c (socreate, soclose, sblock, sosend) and of
 // sys/netinet/tcp_usrreq.c (tcp_usr_send, tcp_usr_ready, tcp_usr_abort): one SocketLayer per
 // kernel holds its sockets, its counters and its debug-mode checks. sosend itself is in sosend.ts.
-import { type Clock, type Errno, kassert, SysError, type Tracer, tracer } from '../kern/index.js';
+import { type Clock, type Errno, kassert, SysError, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import { M_NOTREADY, type Mbuf, type MbufAllocator, mbFreeNotready, mFreem } from '../mbuf/index.js';
 import {
   hostInput,
@@ -117,6 +117,7 @@ export class SocketLayer implements NetCore {
     copy_bytes_in: 0,
     pr_ready_dropped: 0,
   };
+  readonly buffreeq = new WaitQueue('buffree');
   private readonly aborts: Partial<Record<Errno, number>> = {};
   private readonly sockets = new Set<KSocket>();
   /** Reused by tcp_output for the views of one batch. */
@@ -262,6 +263,7 @@ export class SocketLayer implements NetCore {
     this.detach(so, busy || code !== null);
     tp.batches.length = 0;
     sbflush(this.mbufs, so.so_snd);
+    if (this.buffreeq.length > 0) this.buffreeq.wakeAll();
     if (code !== null) this.aborts[code] = (this.aborts[code] ?? 0) + 1;
     if (this.trace.on) this.trace.emit('drop', () => ({ so: so.so_id, code }));
     so.so_snd.sb_flags &= ~SB_WAIT;

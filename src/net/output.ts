@@ -6,7 +6,7 @@
 // Below it, netinet cuts each batch into the bursts and segments tcp_output would send (counted,
 // and recorded when a capture asks); the host still gets the batch as one writev.
 // XXX(sim): no windows or retransmission; the write callback stands in for the ACK.
-import { type Errno, errnoFromNode, kassert, panic, type Tracer } from '../kern/index.js';
+import { type Errno, errnoFromNode, kassert, panic, type Tracer, type WaitQueue } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { NetInet, TcpBurst } from './netinet/index.js';
 import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
@@ -31,6 +31,12 @@ export interface NetCore {
   readonly sbMaxBytes: number;
   readonly autosndbufIncBytes: number;
   readonly autosndbufMaxBytes: number;
+  /**
+   * Sleepers for buffers freed anywhere (mbufs, clusters, the pages and sf_bufs they held): woken
+   * after each acknowledgement and each dropped connection. XXX(sim): FreeBSD has no such channel;
+   * it is what a server's admission sleeps on instead of polling the pools.
+   */
+  readonly buffreeq: WaitQueue;
   /** tcp_drop: the connection is finished with `code`. */
   tcpDrop(so: KSocket, code: Errno): void;
   /** The debug-mode check after a state change. */
@@ -140,6 +146,7 @@ function tcpAck(core: NetCore, so: KSocket, batch: SndBatch, err: Error | null |
   sbdrop(core.mbufs, so.so_snd, batch.bytes);
   core.cells.sb_dropped_bytes += batch.bytes;
   sowwakeup(so);
+  if (core.buffreeq.length > 0) core.buffreeq.wakeAll();
   core.afterOp();
 }
 

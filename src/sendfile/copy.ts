@@ -1,7 +1,8 @@
 // The copy path for comparison: read(2) through the same buffer cache with
 // a real copy out of the page (vn_read -> uiomove), and write(2) on the socket (sosend: a real
-// copy into clusters). copyfile is the read+write loop a program without sendfile runs.
-import { isSysError, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
+// copy into clusters). copyfile runs user space's read+write loop (kern/copyloop.ts) over them, holding
+// the file as one call would.
+import { copyLoop, PAGE_MASK, PAGE_SIZE, pageIndexOf, pagesCeil, SysError } from '../kern/index.js';
 import type { KSocket } from '../net/index.js';
 import type { VmObject, VmPage } from '../vm/index.js';
 import {
@@ -154,24 +155,18 @@ async function copyfileLoop(
 ): Promise<number> {
   const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
   if (stale !== null) await stale;
-  let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
-  let off = offset;
-  let sbytes = 0;
-  const buf = new Uint8Array(Math.min(bufferBytes, Math.max(rem, 1)));
-  try {
-    for (const h of opts.headers ?? []) sbytes += await kernWrite(env, so, h, opts.signal);
-    while (rem > 0) {
-      const n = await vnRead(env, obj, off, buf.subarray(0, Math.min(rem, buf.length)), opts.signal);
-      if (n === 0) break;
+  const rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, obj.sizeBytes - offset) : obj.sizeBytes - offset);
+  const calls = {
+    read: async (off: number, buf: Uint8Array) => {
+      const n = await vnRead(env, obj, off, buf, opts.signal);
       so.so_cpu.copyout_bytes += n;
-      sbytes += await kernWrite(env, so, buf.subarray(0, n), opts.signal);
-      off += n;
-      rem -= n;
-    }
-    for (const t of opts.trailers ?? []) sbytes += await kernWrite(env, so, t, opts.signal);
-  } catch (e) {
-    if (isSysError(e)) throw e.withSbytes(sbytes + e.sbytes);
-    throw e;
-  }
-  return sbytes;
+      return n;
+    },
+    write: (buf: Uint8Array) => kernWrite(env, so, buf, opts.signal),
+  };
+  return copyLoop(calls, offset, rem, {
+    bufferBytes,
+    ...(opts.headers ? { headers: opts.headers } : {}),
+    ...(opts.trailers ? { trailers: opts.trailers } : {}),
+  });
 }

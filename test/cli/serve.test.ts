@@ -90,7 +90,8 @@ describe('zcsim serve', () => {
     expect(out).toMatch(/^ {2}mapping {7}dmap /m);
     expect(out).toMatch(/^ {2}physmem {7}64 MiB \(16384 pages of 4 KiB\)$/m);
     expect(out).toMatch(/^ {2}sf_bufs {7}no pool/m);
-    expect(out).toMatch(/^ {2}send buffer {3}1 MiB per socket/m);
+    // Its share of every pool: a 32nd of the 4096 clusters of 64 MiB, in pages.
+    expect(out).toMatch(/^ {2}send buffer {3}256 KiB per socket/m);
     expect(out).toContain(`  root          ${samples} (3 files)`);
     for (const path of ['/', '/stats', '/metrics', '/events', '/files', '/compare', '/trace'])
       expect(out).toMatch(new RegExp(`^ {2}${s.origin}${path} +\\S`, 'm'));

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kern/index.js';
 import { waitFor } from '../support/wait.js';
 import { type Fixture, makeFixture, patternBytes, sha256 } from './fixture.js';
-import { atRestSoon, type Running, rawExchange, startServer } from './helpers.js';
+import { atRestSoon, type Running, rawExchange, staller, startServer } from './helpers.js';
 import { getMany, pipeline } from './pipeline.js';
 
 const KiB = 1024;
@@ -32,18 +32,6 @@ async function stop(srv: Running): Promise<void> {
   expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   await srv.server.close();
   expect(srv.server.zcsim.closeReport).toEqual({ atRest: true, leaks: [] });
-}
-
-/** A connection that asks for `path` and never reads. */
-function staller(port: number, path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => {
-      s.pause();
-      s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-      resolve(s);
-    });
-    s.on('error', reject);
-  });
 }
 
 /** Reads a staller's socket: 'closed' when the server closed it, '503' when it was refused. */
@@ -296,7 +284,14 @@ describe('pool exhaustion', () => {
       root: fx.root,
       kernel: { physmemBytes: 64 * MiB, nmbclusters: 64, invariants: false },
     });
-    const s = await staller(srv.port, '/copy/big16.bin');
+    // Each connection holds its share of the zone (its send buffer): it takes many to dry it.
+    const held: Socket[] = [];
+    for (let i = 0; i < 40; i++) held.push(await staller(srv.port, '/copy/big16.bin'));
+    const s = {
+      destroy: () => {
+        for (const h of held) h.destroy();
+      },
+    };
     try {
       const zone = () => srv.server.kernel.mbufs.clusterZone;
       await waitFor(() => zone().current >= zone().limit, 'the cluster zone to run dry');

@@ -1,6 +1,7 @@
 // Shared by the HTTP tests: start a server on 127.0.0.1 port 0, talk raw HTTP/1.1 over one
 // connection of the load room's client (pipelining, traversal paths undici would normalise),
 // wait for the kernel at rest.
+import { connect, type Socket } from 'node:net';
 import { buildServer, type ServerOptions, type ZcsimServer } from '../../src/http/index.js';
 import type { KernelAtRest } from '../../src/index.js';
 import { type ClientResponse, HttpClient, listenLoopback } from '../../src/load/index.js';
@@ -22,6 +23,28 @@ export async function startServer(options: ServerOptions, backlog?: number): Pro
 /** The kernel's at-rest verdict once it is at rest (the last write callbacks may trail the client's read). */
 export function atRestSoon(server: ZcsimServer, timeoutMs?: number): Promise<KernelAtRest> {
   return kernelAtRestSoon(() => server.kernel.atRest(), timeoutMs);
+}
+
+/** A connection that asks for `path` (with `headers`, raw lines) and never reads. */
+export function staller(port: number, path: string, headers = ''): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.pause();
+      s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`);
+      resolve(s);
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Waits (bounded) until `cond` holds, looking every 20 ms; false when it never did. */
+export async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }
 
 export interface RawResponse {

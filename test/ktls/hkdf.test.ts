@@ -1,7 +1,8 @@
 // Goal: HKDF-Expand-Label and the traffic key derivation match RFC 8448's "Simple 1-RTT
 // Handshake" trace (TLS_AES_128_GCM_SHA256), and the record seal opens with the same keys; the
 // type read alone from a record's last byte is the one a whole open finds, for every suite and
-// payload length around the cipher's block edges.
+// payload length around the cipher's block edges; the nonce (no BigInt) matches the 64-bit XOR;
+// a seal whose source and destination views are cut differently opens.
 import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TLS13_SUITES, tls13Nonce, tls13Seal, tls13Suite, tlsRecordHeader } from '../../src/ktls/index.js';
@@ -77,5 +78,38 @@ describe("a record's type read from its last byte", () => {
         }
       }
     }
+  });
+});
+
+describe('record protection', () => {
+  it('the nonce is the IV XOR the 64-bit sequence number', () => {
+    const iv = Buffer.from('0123456789abcdef01234567', 'hex');
+    for (const seq of [0, 1, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER]) {
+      const want = Buffer.from(iv);
+      const s = BigInt(seq);
+      for (let i = 0; i < 8; i++) want[11 - i] = (want[11 - i] ?? 0) ^ Number((s >> BigInt(8 * i)) & 0xffn);
+      expect(tls13Nonce(iv, seq).toString('hex')).toBe(want.toString('hex'));
+    }
+  });
+
+  it('a payload cut into views one way seals into views cut another way', () => {
+    const { key, iv } = tls13TrafficKeys(suite, Buffer.alloc(32, 3));
+    const payload = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i & 0xff));
+    const hdr = new Uint8Array(5);
+    tlsRecordHeader(hdr, payload.length + 17);
+    const body = Buffer.alloc(payload.length);
+    const trail = new Uint8Array(17);
+    const src = [payload.subarray(0, 4096), payload.subarray(4096)];
+    const dst = [
+      body.subarray(0, 100),
+      body.subarray(100, 100),
+      body.subarray(100, 8000),
+      body.subarray(8000),
+    ];
+    tls13Seal(suite.nodeCipher, createSecretKey(key), tls13Nonce(iv, 9), hdr, src, dst, 23, trail);
+    expect(tls13Open(suite.nodeCipher, key, iv, 9, Buffer.concat([hdr, body, trail]))).toEqual({
+      type: 23,
+      plaintext: payload,
+    });
   });
 });

@@ -2,18 +2,26 @@
 // one kernel socket over it for as long as it lives (every response goes through its send
 // buffer, in request order), the request parser, and a bounded queue of parsed, unanswered
 // requests. Requests are parsed as they arrive; a response's work starts only at the head of the
-// queue, and past PIPELINE_MAX parsed requests the socket is not read (backpressure). The
-// connection's AbortSignal ends every wait of its responses when it closes.
+// queue, and past PIPELINE_MAX parsed requests or INPUT_BUDGET_BYTES of unanswered input the
+// socket is not read (backpressure, as nginx reads the next request only when it gets to it).
+// The connection's AbortSignal ends every wait of its responses when it closes.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Kernel, KFile, KSocket } from '../../index.js';
 import { type Clock, SysError, type TimerHandle, type Tracer } from '../../kern/index.js';
 import type { KtlsConnection } from '../../tls/index.js';
 import type { Heads } from './heads.js';
-import { type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
+import { type BodyLimit, type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
 
 /** Parsed, unanswered requests a connection may hold (nginx answers one at a time too). */
 export const PIPELINE_MAX = 32;
+/**
+ * Unanswered input a connection may hold (requests parsed or being answered, and bytes not yet
+ * parsed) before its socket is not read: above the largest head plus the largest kept body, so
+ * that one request can always complete.
+ */
+export const INPUT_BUDGET_BYTES = 256 * 1024;
+const CONTINUE_HEAD = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 /** nginx's lingering_timeout is 5 s; a refused client gets at most this long to finish sending. */
 export const LINGER_MS = 2000;
 /** Node's headersTimeout: a request head must be complete this long after its first byte (408). */
@@ -33,6 +41,8 @@ export interface ConnectionCounters {
   pool_503: number;
   /** Requests that were parsed while others were still unanswered on the same connection. */
   pipelined: number;
+  /** Times a connection stopped reading because its unanswered input reached INPUT_BUDGET_BYTES. */
+  input_budget_pauses: number;
   /** TLS connections whose send side kernel TLS took over (setsockopt TCP_TXTLS_ENABLE). */
   ktls_takeovers: number;
 }
@@ -46,6 +56,7 @@ export function newConnectionCounters(): ConnectionCounters {
     parse_errors: 0,
     pool_503: 0,
     pipelined: 0,
+    input_budget_pauses: 0,
     ktls_takeovers: 0,
   };
 }
@@ -81,6 +92,8 @@ export interface ConnContext {
   readonly closing: boolean;
   /** The zcsim:http channel: each request as it starts and its response as it ends. */
   readonly trace: Tracer;
+  /** How many body bytes a request keeps (null: dropped as they arrive). */
+  readonly bodyLimit: BodyLimit;
   /**
    * Answers `request` on `conn` and resolves with the status that went out (null: none); may call
    * conn.destroy() when a response cannot finish.
@@ -92,7 +105,11 @@ export interface ConnContext {
   closed(conn: Connection): void;
 }
 
-type Queued = { readonly request: HttpRequest } | { readonly error: ParseError } | { readonly eof: true };
+type Queued =
+  | { readonly request: HttpRequest }
+  | { readonly error: ParseError }
+  | { readonly eof: true }
+  | { readonly continue: true };
 
 export class Connection {
   readonly so: KSocket;
@@ -106,8 +123,11 @@ export class Connection {
   /** The last write through OpenSSL: later kernel sends wait for it, so the bytes stay in order. */
   private userWrites: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
-  private readonly parser = new RequestParser();
+  private readonly parser: RequestParser;
   private readonly queue: Queued[] = [];
+  /** Wire bytes of the requests parsed and not answered yet (the one being answered included). */
+  private unansweredBytes = 0;
+  private readPaused = false;
   private running = false;
   /** The client sent its FIN; answered when the queue reaches it. */
   private eof = false;
@@ -139,6 +159,7 @@ export class Connection {
     readonly socket: Socket,
   ) {
     this.so = ctx.kernel.socket(socket);
+    this.parser = new RequestParser(ctx.bodyLimit);
     this.progressAtMs = ctx.clock.nowMs();
     ctx.counters.accepted++;
     ctx.counters.open++;
@@ -233,14 +254,26 @@ export class Connection {
    * sendfile(2) of `file` on the connection's kernel socket, ended by the connection's close.
    * Over TLS kernel TLS takes the send side over first.
    */
-  async sendfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
+  async sendfile(
+    file: KFile,
+    offset: number,
+    nbytes: number,
+    hdtr: Hdtr,
+    signal: AbortSignal = this.abort.signal,
+  ): Promise<number> {
     await this.kernelSendSide();
-    return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, { ...hdtr, signal: this.abort.signal });
+    return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, { ...hdtr, signal });
   }
 
   /** The copy path, read(2)+write(2) in the kernel, on the connection's kernel socket. */
-  copyfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
-    return this.ctx.kernel.copyfile(file, this.so, offset, nbytes, { ...hdtr, signal: this.abort.signal });
+  copyfile(
+    file: KFile,
+    offset: number,
+    nbytes: number,
+    hdtr: Hdtr,
+    signal: AbortSignal = this.abort.signal,
+  ): Promise<number> {
+    return this.ctx.kernel.copyfile(file, this.so, offset, nbytes, { ...hdtr, signal });
   }
 
   /** read(2) of `file` into `buf`, for a response of this connection that copies in user space. */
@@ -261,6 +294,31 @@ export class Connection {
       copiedBytes: k.copyin_bytes + k.copyout_bytes + this.user.readBytes,
       userEncryptedBytes: this.user.sslBytes,
     };
+  }
+
+  /** A signal that aborts when the connection closes or `ms` from now; cancel() ends the timer. */
+  deadline(ms: number): { readonly signal: AbortSignal; cancel(): void } {
+    const ac = new AbortController();
+    const onClose = (): void => ac.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onClose, { once: true });
+    const timer = this.ctx.clock.setTimer(ms, () => ac.abort());
+    return {
+      signal: ac.signal,
+      cancel: () => {
+        timer.cancel();
+        this.abort.signal.removeEventListener('abort', onClose);
+      },
+    };
+  }
+
+  /** write(2) that must complete within `ms`, else the connection is cut (a pool stayed dry). */
+  async writeWithin(buf: Uint8Array, ms: number): Promise<void> {
+    const timer = this.ctx.clock.setTimer(ms, () => this.destroy());
+    try {
+      await this.write(buf);
+    } finally {
+      timer.cancel();
+    }
   }
 
   /** Writes `buf` to the stream Node's path uses; resolves once it went down (the tap took it). */
@@ -370,10 +428,19 @@ export class Connection {
     this.pump();
   }
 
-  /** Parses what is buffered into the queue, up to PIPELINE_MAX; reads more only below it. */
+  /** Unanswered input held: parsed requests not answered yet and bytes not parsed. */
+  get inputHeldBytes(): number {
+    return this.unansweredBytes + this.parser.bufferedBytes;
+  }
+
+  private full(): boolean {
+    return this.queue.length >= PIPELINE_MAX || this.inputHeldBytes >= INPUT_BUDGET_BYTES;
+  }
+
+  /** Parses what is buffered into the queue, within PIPELINE_MAX and the input budget; reads more only then. */
   private pump(): void {
     const queuedBefore = this.queue.length;
-    while (this.queue.length < PIPELINE_MAX) {
+    while (!this.full()) {
       const step = this.parser.next();
       if (step.kind === 'more') {
         if (this.eof && !this.eofQueued) {
@@ -388,14 +455,25 @@ export class Connection {
         this.queue.push({ error: step.error });
         break;
       }
+      if (step.kind === 'continue') {
+        this.queue.push({ continue: true });
+        continue;
+      }
+      this.unansweredBytes += step.request.wireBytes;
       this.queue.push({ request: step.request });
     }
     // A head still incomplete is timed from when it began (or from the last request parsed).
     if (this.parser.bufferedBytes === 0) this.headStartMs = -1;
     else if (this.headStartMs < 0 || this.queue.length !== queuedBefore)
       this.headStartMs = this.ctx.clock.nowMs();
-    if (this.queue.length >= PIPELINE_MAX) this.stream.pause();
-    else this.stream.resume();
+    if (this.full()) {
+      if (this.queue.length < PIPELINE_MAX && !this.readPaused) this.ctx.counters.input_budget_pauses++;
+      this.readPaused = true;
+      this.stream.pause();
+    } else {
+      this.readPaused = false;
+      this.stream.resume();
+    }
     if (!this.running && this.queue.length > 0) void this.run();
   }
 
@@ -414,6 +492,11 @@ export class Connection {
           await this.refuse(item.error.status);
           return;
         }
+        if ('continue' in item) {
+          // RFC 9110 10.1.1: the client waits for this before it sends the body.
+          await this.write(CONTINUE_HEAD);
+          continue;
+        }
         if (this.ctx.closing) {
           await this.refuse(503);
           return;
@@ -423,7 +506,11 @@ export class Connection {
           this.so,
           `${item.request.method} ${item.request.target} HTTP/1.${item.request.minor}`,
         );
-        await this.answer(item.request);
+        try {
+          await this.answer(item.request);
+        } finally {
+          this.unansweredBytes -= item.request.wireBytes;
+        }
         this.releaseDrained();
         if ((!item.request.keepAlive || this.closeAfter) && !this.isClosed) {
           await this.finish();
@@ -436,6 +523,8 @@ export class Connection {
     } finally {
       this.running = false;
       if (this.done) this.release();
+      // What this response held of the input budget is free: read and parse on.
+      else if (!this.lingering && !this.isClosed) this.pump();
     }
   }
 
@@ -526,6 +615,7 @@ function epipe(): SysError {
 
 function refusedReason(status: number): string {
   if (status === 408) return 'Request Timeout';
+  if (status === 417) return 'Expectation Failed';
   if (status === 431) return 'Request Header Fields Too Large';
   if (status === 413) return 'Payload Too Large';
   if (status === 411) return 'Length Required';

@@ -16,8 +16,8 @@ import {
   newConnectionCounters,
 } from './connection.js';
 import { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
-import { PoolGate } from './pool-gate.js';
-import type { HttpRequest } from './request-parser.js';
+import { POOL_PRESSURE_SEND_TIMEOUT_MS, PoolGate } from './pool-gate.js';
+import { type BodyLimit, defaultBodyLimit, type HttpRequest } from './request-parser.js';
 import { connectionTls } from './tls.js';
 
 /** Event-loop turns that close waits for the last connections to let go of their kernel objects. */
@@ -56,6 +56,8 @@ export class Connections implements ConnContext {
     readonly kernel: Kernel,
     options: ResolvedServerOptions,
     readonly respond: Responder,
+    /** How many body bytes a request keeps (null: dropped as they arrive). */
+    readonly bodyLimit: BodyLimit = defaultBodyLimit,
   ) {
     this.clock = options.clock;
     this.sendTimeoutMs = options.sendTimeoutMs;
@@ -85,7 +87,11 @@ export class Connections implements ConnContext {
     this.sweepTimer = this.clock.setTimer(periodMs, () => {
       this.sweepTimer = null;
       const nowMs = this.clock.nowMs();
-      for (const c of this.open) c.sweep(nowMs, this.sendTimeoutMs, KEEP_ALIVE_TIMEOUT_MS);
+      // While others wait for a pool, a stalled holder is closed sooner.
+      const sendTimeoutMs = this.pools.underPressure(nowMs)
+        ? Math.min(this.sendTimeoutMs, POOL_PRESSURE_SEND_TIMEOUT_MS)
+        : this.sendTimeoutMs;
+      for (const c of this.open) c.sweep(nowMs, sendTimeoutMs, KEEP_ALIVE_TIMEOUT_MS);
       this.arm();
     });
   }

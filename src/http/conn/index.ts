@@ -15,5 +15,19 @@ export {
 export { Connections, ownConnectionsServer, type Responder } from './connections.js';
 export { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
 export { loopbackOf } from './loopback.js';
-export { type HttpRequest, MAX_HEAD_BYTES, type ParseStep, RequestParser } from './request-parser.js';
+export {
+  connectionShareBytes,
+  POOL_PRESSURE_SEND_TIMEOUT_MS,
+  POOL_WAIT_MS,
+  PoolGate,
+  type PoolName,
+} from './pool-gate.js';
+export {
+  type BodyLimit,
+  EMPTY_LINES_MAX,
+  type HttpRequest,
+  MAX_HEAD_BYTES,
+  type ParseStep,
+  RequestParser,
+} from './request-parser.js';
 export { TLS13_CIPHERSUITES } from './tls.js';

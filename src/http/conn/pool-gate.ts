@@ -1,16 +1,37 @@
 // Admission of body responses to the kernel's pools, as sbwait with SO_SNDTIMEO: a response that
-// has not started begins only when the mbuf and cluster zones have room. Waiters queue in order
-// behind one server-wide timer that looks at the zones every POOL_POLL_MS; a waiter still queued
-// after POOL_WAIT_MS gets PoolExhaustedError (503 with Retry-After), and a connection's close ends
-// its wait. So a pool that stalled clients hold makes others wait a bounded time, never forever.
+// has not started begins only when every pool it may draw from has room: free or reclaimable
+// pages, sf_bufs (the KVA pool), mbufs and clusters (KTLS's anonymous pages are pages). Waiters
+// queue in order and sleep in the kernel until buffers are freed somewhere (bufWait: an
+// acknowledgement or a dropped connection), never polling; a waiter still queued after
+// POOL_WAIT_MS gets PoolExhaustedError (503 with Retry-After, naming the pool), and a
+// connection's close ends its wait. So a pool that stalled clients hold makes others wait a
+// bounded time, never forever. What one connection may hold at all is bounded by its send buffer
+// (connectionShareBytes).
 import type { Kernel } from '../../index.js';
-import type { Clock, TimerHandle } from '../../kern/index.js';
+import { type Clock, PAGE_SIZE } from '../../kern/index.js';
 import { PoolExhaustedError } from '../errors.js';
 import type { Connection } from './connection.js';
 
-/** How long a response that has not started waits for a dry pool (its SO_SNDTIMEO). */
-export const POOL_WAIT_MS = 1000;
-const POOL_POLL_MS = 10;
+/**
+ * How long a response that has not started waits for a dry pool (its SO_SNDTIMEO): under a
+ * second, so that its 503 is out within one.
+ */
+export const POOL_WAIT_MS = 900;
+/**
+ * While responses wait for a pool, or one was refused this recently, the pools are under
+ * pressure: a connection that took no byte for POOL_PRESSURE_SEND_TIMEOUT_MS is closed (the send
+ * timeout, shortened), so that what a stalled reader holds goes to those who wait.
+ */
+export const POOL_PRESSURE_MS = 5000;
+export const POOL_PRESSURE_SEND_TIMEOUT_MS = 5000;
+/** The connections every pool is shared by: no one connection may queue more than this share. */
+export const POOL_SHARE_CONNECTIONS = 32;
+/** The largest send buffer a connection gets: a large body then goes out in few batches. */
+const SNDBUF_MAX_BYTES = 1024 * 1024;
+/** Clusters per page of a send buffer on the copy path (MCLBYTES 2048). */
+const CLUSTERS_PER_PAGE = 2;
+
+export type PoolName = 'pages' | 'sf_bufs' | 'mbufs' | 'clusters';
 
 interface Waiter {
   readonly deadlineMs: number;
@@ -20,9 +41,34 @@ interface Waiter {
   readonly onAbort: () => void;
 }
 
+/**
+ * A connection's send buffer (SO_SNDBUF, as a file server sets it), its share of every pool it
+ * draws from, as sb_hiwat bounds a socket in FreeBSD: a 32nd of memory, of the mbufs (one per
+ * page sent), of the clusters (the copy path's copies) and of the sf_bufs (KVA), at most 1 MiB
+ * and at least a page. A few slow readers then cannot hold a pool; only many can, and then
+ * admission answers 503 within POOL_WAIT_MS.
+ */
+export function connectionShareBytes(c: {
+  readonly physmemBytes: number;
+  readonly mapping: string;
+  readonly nsfbufs: number;
+  readonly nmbufs: number;
+  readonly nmbclusters: number;
+}): number {
+  const pages = Math.min(
+    Math.floor(c.physmemBytes / PAGE_SIZE / POOL_SHARE_CONNECTIONS),
+    Math.floor(c.nmbufs / POOL_SHARE_CONNECTIONS),
+    Math.floor(c.nmbclusters / CLUSTERS_PER_PAGE / POOL_SHARE_CONNECTIONS),
+    c.mapping === 'kva' ? Math.floor(c.nsfbufs / POOL_SHARE_CONNECTIONS) : Number.MAX_SAFE_INTEGER,
+  );
+  return Math.min(SNDBUF_MAX_BYTES, Math.max(1, pages) * PAGE_SIZE);
+}
+
 export class PoolGate {
   private readonly waiters: Waiter[] = [];
-  private timer: TimerHandle | null = null;
+  private running = false;
+  private readonly closing = new AbortController();
+  private lastRefusalMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly kernel: Kernel,
@@ -34,24 +80,39 @@ export class PoolGate {
     return this.waiters.length;
   }
 
-  /** Whether a zone a response needs has nothing free (or others already sleep on it). */
+  /** The first pool a response may need that has nothing free (or has sleepers already), or null. */
+  dryPool(): PoolName | null {
+    const k = this.kernel;
+    const { mbufZone, clusterZone } = k.mbufs;
+    if (mbufZone.current >= mbufZone.limit || mbufZone.sleepers > 0) return 'mbufs';
+    if (clusterZone.current >= clusterZone.limit || clusterZone.sleepers > 0) return 'clusters';
+    if (k.sfbufs.hasPool) {
+      const sf = k.sfbufs.counters();
+      if (sf.nsfbufsused >= sf.nsfbufs || k.sfbufs.sleepers > 0) return 'sf_bufs';
+    }
+    const vm = k.vm.stats;
+    const reclaimable = vm.v_free_count + vm.v_inactive_count + vm.v_active_count;
+    if (reclaimable < k.vm.freeTargetPages || k.vm.vmwait.length > 0) return 'pages';
+    return null;
+  }
+
+  /** Responses wait for a pool now, or one was refused within POOL_PRESSURE_MS. */
+  underPressure(nowMs: number): boolean {
+    return this.waiters.length > 0 || nowMs - this.lastRefusalMs < POOL_PRESSURE_MS;
+  }
+
+  /** Whether a pool a response needs is dry. */
   exhausted(): boolean {
-    const { mbufZone, clusterZone } = this.kernel.mbufs;
-    return (
-      mbufZone.current >= mbufZone.limit ||
-      clusterZone.current >= clusterZone.limit ||
-      mbufZone.sleepers > 0 ||
-      clusterZone.sleepers > 0
-    );
+    return this.dryPool() !== null;
   }
 
   /**
    * Resolves when the response may start. When this connection's own earlier responses hold the
-   * zones it first waits for its own send buffer to drain (waiting for others would be for itself).
+   * pools it first waits for its own send buffer to drain (waiting for others would be for itself).
    */
   async admit(conn: Connection): Promise<void> {
     if (this.waiters.length === 0 && !this.exhausted()) return;
-    if (conn.so.so_snd.sb_ccc > 0) {
+    if (this.kernel.fionwrite(conn.so) > 0) {
       await conn.drain();
       if (this.waiters.length === 0 && !this.exhausted()) return;
     }
@@ -70,29 +131,45 @@ export class PoolGate {
       };
       signal.addEventListener('abort', w.onAbort, { once: true });
       this.waiters.push(w);
-      this.arm();
+      if (!this.running) void this.run();
     });
   }
 
-  private arm(): void {
-    if (this.timer !== null || this.waiters.length === 0) return;
-    this.timer = this.clock.setTimer(POOL_POLL_MS, () => {
-      this.timer = null;
-      this.tick();
-      this.arm();
-    });
-  }
-
-  /** Wakes waiters in order while the zones have room; refuses those past their deadline. */
-  private tick(): void {
-    const nowMs = this.clock.nowMs();
-    while (this.waiters.length > 0) {
-      const w = this.waiters[0]!;
-      if (!this.exhausted()) this.settle(w, null);
-      else if (nowMs >= w.deadlineMs)
-        this.settle(w, new PoolExhaustedError('mbuf or cluster zone exhausted'));
-      else break;
+  /**
+   * Wakes waiters in order while the pools have room and refuses those past their deadline; in
+   * between, sleeps until the kernel frees buffers or the first deadline comes.
+   */
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiters.length > 0 && !this.closing.signal.aborted) {
+        const nowMs = this.clock.nowMs();
+        const w = this.waiters[0]!;
+        const dry = this.dryPool();
+        if (dry === null) this.settle(w, null);
+        else if (nowMs >= w.deadlineMs) {
+          this.lastRefusalMs = nowMs;
+          this.settle(w, new PoolExhaustedError(`${dry} exhausted`));
+        } else await this.sleep(w.deadlineMs - nowMs);
+      }
+    } finally {
+      this.running = false;
     }
+  }
+
+  /** kernel.bufWait, cut short at `ms` (its sleeper leaves the queue) or when the gate closes. */
+  private sleep(ms: number): Promise<void> {
+    const ac = new AbortController();
+    const onClose = (): void => ac.abort();
+    this.closing.signal.addEventListener('abort', onClose, { once: true });
+    const timer = this.clock.setTimer(ms, () => ac.abort());
+    return this.kernel
+      .bufWait(ac.signal)
+      .catch(() => {})
+      .finally(() => {
+        timer.cancel();
+        this.closing.signal.removeEventListener('abort', onClose);
+      });
   }
 
   private settle(w: Waiter, err: Error | null): void {
@@ -109,8 +186,7 @@ export class PoolGate {
 
   /** Refuses every waiter (the server closes). */
   close(): void {
+    this.closing.abort();
     for (const w of this.waiters.slice()) this.settle(w, new PoolExhaustedError('server closing'));
-    this.timer?.cancel();
-    this.timer = null;
   }
 }

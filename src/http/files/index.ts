@@ -8,7 +8,7 @@
 export { FilesContext } from './context.js';
 export { multipartLayout } from './multipart.js';
 export { openChecked } from './open-checked.js';
-export { decodeRequestPath } from './path.js';
+export { decodeRequestPath, servableName } from './path.js';
 export { fileRouteOf, respondFile, targetPath } from './route.js';
 export { ROUTES, type RouteCounters, type RouteName, takeInflightPeak } from './route-stats.js';
 export { decide, httpDateSec, MAX_RANGES, makeEtag, type Validators } from './semantics.js';

@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { SysError } from '../../kern/index.js';
 import { openChecked, reopenPath } from './open-checked.js';
+import { servableName } from './path.js';
 
 /** Upper bound on entries listed: a listing is a page for people, not an API. */
 const LISTING_ENTRIES_MAX = 1000;
@@ -45,7 +46,10 @@ export async function directoryListing(
     if (!dir.st.isDirectory()) throw new SysError('EACCES', `${relative} is no longer a directory`);
     // Read through the descriptor: the directory opened and checked, whatever the path is now.
     const dirPath = reopenPath(dir);
-    const names = (await readdir(dirPath)).filter((n) => dotfiles || !n.startsWith('.')).sort();
+    const names = (await readdir(dirPath, { encoding: 'buffer' }))
+      .map(servableName)
+      .filter((n): n is string => n !== null && (dotfiles || !n.startsWith('.')))
+      .sort();
     rows = [];
     for (const name of names.slice(0, LISTING_ENTRIES_MAX))
       rows.push(await listedEntry(realRoot, dirPath, name));

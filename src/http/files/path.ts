@@ -40,6 +40,18 @@ export function decodeRequestPath(rawPath: string, dotfiles: boolean): DecodedPa
   return { segments, relative: segments.join('/'), trailingSlash: path.endsWith('/') };
 }
 
+/**
+ * A directory entry's name as the routes can serve it, or null: a name that is not valid UTF-8
+ * (its URL would name another file) or that holds a backslash or NUL (decodeRequestPath refuses
+ * them) is never listed, so that nothing listed answers 400 or 404.
+ */
+export function servableName(raw: Buffer): string | null {
+  const name = raw.toString('utf8');
+  if (!Buffer.from(name, 'utf8').equals(raw)) return null;
+  if (name.includes('\\') || name.includes('\0') || name === '.' || name === '..') return null;
+  return name;
+}
+
 /** scheme "://" authority, the part of an absolute-form target before its path (RFC 9112 3.2.2). */
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 

@@ -7,7 +7,7 @@
 // nginx's log phase logs it.
 import { STATUS_CODES } from 'node:http';
 import { SysError } from '../../kern/index.js';
-import type { Connection, HttpRequest } from '../conn/index.js';
+import { type Connection, type HttpRequest, POOL_WAIT_MS } from '../conn/index.js';
 import {
   FileChangedError,
   httpStatusOf,
@@ -150,7 +150,14 @@ async function answerRequest(x: Exchange): Promise<void> {
     if (err instanceof PoolExhaustedError) {
       // No body: the head fits one plain mbuf (under MINCLSIZE), so it needs no cluster.
       x.conn.countPool503();
-      return answer(x, 503, ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0']);
+      x.status = 503;
+      const head = x.conn.heads.build(
+        503,
+        ['Retry-After', String(RETRY_AFTER_SEC), 'Content-Length', '0'],
+        x.req.keepAlive,
+      );
+      // Even this head needs an mbuf: when none comes within the wait, the connection is cut.
+      return x.conn.writeWithin(head, POOL_WAIT_MS);
     }
     await answerError(x, status);
   }
@@ -190,8 +197,16 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
   }
   const plan = makePlan(ctx, entry, decision.status, decision.status === 206 ? decision.ranges : []);
   if (req.method === 'HEAD' || plan.parts.length === 0) return answer(x, plan.status, plan.headers);
-  if (route !== 'stream') await conn.admit();
-  const body = await BODY_SENDERS[route].open(ctx, entry);
+  // Admission and the body's first kernel call share one wait: past it, the answer is 503.
+  const startBy = route === 'stream' ? null : conn.deadline(POOL_WAIT_MS);
+  let body: OpenBody;
+  try {
+    if (route !== 'stream') await conn.admit();
+    body = await BODY_SENDERS[route].open(ctx, entry);
+  } catch (err) {
+    startBy?.cancel();
+    throw err;
+  }
   const head =
     plan.status === 200 && plan.closing === null
       ? conn.heads.whole(entry, () => plan.headers, req.keepAlive)
@@ -199,13 +214,16 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
   x.status = plan.status;
   counters.inflight++;
   try {
-    await body.send(conn, plan, head, counters);
+    await body.send(conn, plan, head, counters, startBy?.signal ?? null);
     // Sent whole, but a write may have landed meanwhile: the client got what the page cache held
     // at each moment, as from FreeBSD or nginx.
     if (body.changed()) counters.changed_during_send++;
   } catch (err) {
+    // Nothing went out: answerRequest answers 503.
+    if (err instanceof PoolExhaustedError && !conn.isClosed) throw err;
     failAfterHead(x, body, err);
   } finally {
+    startBy?.cancel();
     counters.inflight--;
     body.release(conn);
   }

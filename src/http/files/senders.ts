@@ -13,8 +13,9 @@ import { type EventEmitter, setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
+import { copyLoop } from '../../kern/index.js';
 import type { Connection } from '../conn/index.js';
-import { FileChangedError } from '../errors.js';
+import { FileChangedError, PoolExhaustedError } from '../errors.js';
 import type { FilesContext } from './context.js';
 import type { FileEntry } from './file-cache.js';
 import { countPasses, type RouteCounters, type RouteName } from './route-stats.js';
@@ -38,7 +39,17 @@ export interface ResponsePlan {
 
 /** A body ready to go: its file open and checked (before the head, so open(2)'s errno picks the status). */
 export interface OpenBody {
-  send(conn: Connection, plan: ResponsePlan, head: Buffer, counters: RouteCounters): Promise<void>;
+  /**
+   * Sends the head and body. `startBy` (the kernel routes) aborts when the first kernel call has
+   * queued nothing by its deadline: PoolExhaustedError, and nothing went out.
+   */
+  send(
+    conn: Connection,
+    plan: ResponsePlan,
+    head: Buffer,
+    counters: RouteCounters,
+    startBy: AbortSignal | null,
+  ): Promise<void>;
   release(conn: Connection): void;
   /** Whether the file changed since its entry was made (a write raced the response). */
   changed(): boolean;
@@ -101,11 +112,11 @@ function countSent(
 const USER_READ_BYTES = 64 * 1024;
 
 /**
- * The copy path over TLS, as nginx with `sendfile off` and OpenSSL: read(2) into a buffer, then
- * SSL_write (the connection's write: OpenSSL encrypts, the tap write(2)s the records). Returns
- * the bytes written, short when the file ended early.
+ * The copy path over TLS, as nginx with `sendfile off` and OpenSSL: user space's read+write loop
+ * over read(2) and SSL_write (the connection's write: OpenSSL encrypts, the tap write(2)s the
+ * records). Returns the bytes written, short when the file ended early.
  */
-async function readWriteTls(
+function readWriteTls(
   conn: Connection,
   file: KFile,
   start: number,
@@ -113,17 +124,15 @@ async function readWriteTls(
   headers: Uint8Array | null,
   trailers: Uint8Array | null,
 ): Promise<number> {
-  let sent = 0;
-  if (headers !== null && headers.length > 0) sent += await conn.write(headers);
-  for (let off = 0; off < nbytes; ) {
-    const buf = new Uint8Array(Math.min(USER_READ_BYTES, nbytes - off));
-    const n = await conn.read(file, start + off, buf);
-    if (n === 0) return sent;
-    sent += await conn.write(buf.subarray(0, n));
-    off += n;
-  }
-  if (trailers !== null && trailers.length > 0) sent += await conn.write(trailers);
-  return sent;
+  const calls = {
+    read: (offset: number, buf: Uint8Array) => conn.read(file, offset, buf),
+    write: (buf: Uint8Array) => conn.write(buf),
+  };
+  return copyLoop(calls, start, nbytes, {
+    headers: iov(headers),
+    trailers: iov(trailers),
+    bufferBytes: USER_READ_BYTES,
+  });
 }
 
 /**
@@ -141,10 +150,12 @@ async function kernelCall(
   headers: Uint8Array | null,
   trailers: Uint8Array | null,
   counters: RouteCounters,
+  startBy: AbortSignal | null,
 ): Promise<void> {
   let at = start;
   let left = nbytes;
   let head = headers;
+  let deadline = startBy;
   for (;;) {
     const hdtr = { headers: iov(head), trailers: iov(trailers) };
     const hl = head?.length ?? 0;
@@ -152,23 +163,29 @@ async function kernelCall(
     let sbytes: number;
     const before = conn.passes();
     try {
-      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr);
+      const signal = deadline ?? conn.signal;
+      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr, signal);
       else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, left, head, trailers);
-      else sbytes = await conn.copyfile(file, at, left, hdtr);
+      else sbytes = await conn.copyfile(file, at, left, hdtr, signal);
     } catch (err) {
       // sendfile(2) reports what it queued before failing (*sbytes).
       const partial = (err as { sbytes?: unknown }).sbytes;
       const queued = typeof partial === 'number' ? partial : 0;
       countSent(counters, conn, before, hl, 0, queued);
       const headSent = Math.min(queued, hl);
+      // The first call found no buffers by its deadline: nothing went out, the answer is 503.
+      const late = deadline?.aborted === true && !conn.isClosed;
+      if (late && queued === 0) throw new PoolExhaustedError('no buffers within the wait');
+      deadline = null;
       // Only a call that made progress is repeated, and never with no file bytes left (0 is EOF).
-      const again = isNoBuffers(err) && queued > 0 && queued - headSent < left && !conn.isClosed;
+      const again = (late || isNoBuffers(err)) && queued > 0 && queued - headSent < left && !conn.isClosed;
       if (!again) throw whyDropped(conn, err);
       head = headSent < hl ? head!.subarray(headSent) : null;
       at += queued - headSent;
       left -= queued - headSent;
       continue;
     }
+    deadline = null;
     countSent(counters, conn, before, hl, tl, sbytes);
     if (sbytes < hl + tl + left) throw new FileChangedError('file shorter than its Content-Length');
     return;
@@ -209,8 +226,9 @@ function kernelSender(mode: KernelCall): BodySender {
         // read in (not-ready mbufs) after the call returned, as the kernel's own reference does.
         release: (conn) => conn.holdUntilDrained(() => lease.release()),
         changed: () => lease.changed(),
-        async send(conn, plan, head, counters) {
+        async send(conn, plan, head, counters, startBy) {
           const last = plan.parts.length - 1;
+          let deadline = startBy;
           for (let i = 0; i <= last; i++) {
             const part = plan.parts[i]!;
             let headers: Buffer | null = i === 0 ? concatHead(head, part.header) : part.header;
@@ -218,8 +236,9 @@ function kernelSender(mode: KernelCall): BodySender {
             for (let at = part.start; at < end; at += COUNT_SLICE_BYTES) {
               const n = Math.min(COUNT_SLICE_BYTES, end - at);
               const trailers = i === last && at + n === end ? plan.closing : null;
-              await kernelCall(conn, mode, file, at, n, headers, trailers, counters);
+              await kernelCall(conn, mode, file, at, n, headers, trailers, counters, deadline);
               headers = null;
+              deadline = null;
             }
           }
         },

@@ -78,6 +78,7 @@ export interface SelfTarget {
   readonly host: string;
   readonly port: number;
   readonly relative: string;
+  readonly sizeBytes: number;
 }
 
 /** The target of a self-request for `file`; PathError for a bad name or not a regular file. */
@@ -91,5 +92,5 @@ export async function selfTarget(
   if (!entry.isRegular) throw new PathError(400, `${file} is not a regular file`);
   const self = loopbackOf(app);
   if (self === null) throw new Error('not listening on TCP');
-  return { host: self.host, port: self.port, relative: decoded.relative };
+  return { host: self.host, port: self.port, relative: decoded.relative, sizeBytes: entry.sizeBytes };
 }

@@ -15,6 +15,8 @@ import { type JourneyEvent, JourneyRecorder } from './recorder.js';
 const JOURNEYS_MAX = 2;
 /** After the response, how long the socket's close is waited for. */
 const CLOSE_WAIT_MS = 2_000;
+/** The largest file traced: the recorder keeps a few events per page. */
+export const TRACE_FILE_MAX_BYTES = 16 * 1024 * 1024;
 /** Raw events included in the answer at most (the steps cover them all). */
 const RAW_EVENTS_MAX = 500;
 
@@ -84,6 +86,8 @@ export function registerJourneyRoute(app: FastifyInstance, ctx: JourneyContext):
     running++;
     try {
       const t = await selfTarget(app, ctx.files, q.file);
+      if (t.sizeBytes > TRACE_FILE_MAX_BYTES)
+        return reply.code(413).send({ error: `files above ${TRACE_FILE_MAX_BYTES} bytes are not traced` });
       reply.header('Cache-Control', 'no-store');
       return await journey(ctx, t.host, t.port, route, t.relative);
     } catch (err) {

@@ -1,6 +1,7 @@
 // POST /compare {file}: a short, bounded load against each route for one file, run by the load
-// room's generator in a child process. One comparison at a time; the child is killed if it
-// overstays. Each route's result carries the server-side counters over its run (bytes copied
+// room's generator in a child process. Bounded in bytes (files up to COMPARE_FILE_MAX_BYTES) and
+// in CPU: one comparison at a time, the next only after a rest as long as the last one ran (so
+// comparisons take at most half the time), and the child is killed if it overstays. Each route's result carries the server-side counters over its run (bytes copied
 // per byte sent), read from this server's per-route counters around the child's run.
 import type { Clock } from '../../kern/index.js';
 import {
@@ -17,6 +18,13 @@ import { ROUTES, type RouteCounters, type RouteName } from '../files/index.js';
 export const RAW_LOADER_MIN_BYTES = 64 * 1024;
 /** The longest a route is loaded, whatever the caller asks. */
 export const COMPARE_ROUTE_MS_MAX = 3000;
+/** The largest file compared: one response of it must fit well inside a route's run. */
+export const COMPARE_FILE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The loader overstayed its run and was killed (answered 503, with Retry-After). */
+export class CompareOverrunError extends Error {
+  override readonly name = 'CompareOverrunError';
+}
 
 /** What the load generator measured on one route. */
 export interface LoaderResult {
@@ -121,6 +129,9 @@ export interface CompareSlot {
 export class Comparer {
   private child: ChildHandle | null = null;
   private reserved = false;
+  /** When the last comparison ended, and how long it ran. */
+  private lastEndMs = Number.NEGATIVE_INFINITY;
+  private lastRunMs = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -132,6 +143,11 @@ export class Comparer {
 
   get busy(): boolean {
     return this.reserved || this.child !== null;
+  }
+
+  /** How long until a comparison may start: the last one's run time after it ended (0: now). */
+  restLeftMs(): number {
+    return Math.max(0, this.lastEndMs + this.lastRunMs - this.clock.nowMs());
   }
 
   /** The comparison slot, or null while one is taken (answer 409); synchronous, so races lose. */
@@ -160,7 +176,12 @@ export class Comparer {
     const encoded = file.split('/').map(encodeURIComponent).join('/');
     const child = new ChildHandle(builtScript(LOADER_SCRIPT), { output: 'ignore' });
     this.child = child;
-    const timer = this.clock.setTimer(ROUTES.length * durationMs + 15_000, () => child.kill());
+    const startMs = this.clock.nowMs();
+    let overran = false;
+    const timer = this.clock.setTimer(ROUTES.length * durationMs + 15_000, () => {
+      overran = true;
+      child.kill();
+    });
     const results: CompareRouteResult[] = [];
     try {
       for (const route of ROUTES) {
@@ -182,10 +203,14 @@ export class Comparer {
           memoryPerByte: sent > 0 ? (c.cpu_read_bytes - before.read) / sent : 0,
         });
       }
+    } catch (err) {
+      throw overran ? new CompareOverrunError('the comparison overstayed its time and was stopped') : err;
     } finally {
       timer.cancel();
       await child.stop();
       this.child = null;
+      this.lastEndMs = this.clock.nowMs();
+      this.lastRunMs = this.lastEndMs - startMs;
     }
     return { file, sizeBytes, loader, durationMs, connections, results };
   }

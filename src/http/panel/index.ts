@@ -7,4 +7,5 @@ export type { PanelContext } from './context.js';
 export { EVENT_CLIENTS_MAX, EVENT_STALL_MS, EventHub, type EventSink } from './events.js';
 export { KERNEL_METRICS } from './metric-table.js';
 export { Panel } from './panel.js';
+export { PANEL_BODY_MAX_BYTES } from './routes.js';
 export { type StatsSnapshot, takeSnapshot } from './snapshot.js';

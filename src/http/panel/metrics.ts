@@ -131,6 +131,12 @@ const CONNECTION_METRICS: readonly FieldMetric<ConnectionCounters>[] = [
     help: 'Requests parsed while others were unanswered on the same connection',
   },
   {
+    key: 'input_budget_pauses',
+    name: 'zcsim_http_input_budget_pauses_total',
+    type: 'counter',
+    help: 'Times a connection stopped reading because its unanswered input reached its budget',
+  },
+  {
     key: 'ktls_takeovers',
     name: 'zcsim_http_ktls_takeovers_total',
     type: 'counter',

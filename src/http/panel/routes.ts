@@ -7,13 +7,23 @@ import { sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
 import { loopbackOf } from '../conn/index.js';
 import { httpStatusOf } from '../errors.js';
-import { decodeRequestPath, openChecked } from '../files/index.js';
+import { decodeRequestPath, openChecked, ROUTES, servableName } from '../files/index.js';
 import type { Asset } from './assets.js';
 import { askingSocket } from './bridge.js';
-import type { Comparer } from './compare.js';
+import { COMPARE_FILE_MAX_BYTES, CompareOverrunError, type Comparer } from './compare.js';
 import type { PanelContext } from './context.js';
 import type { Metrics } from './metrics.js';
+
+/**
+ * A comparison adds its own load to the server's; past this many file responses in flight (a busy
+ * server, or one under attack) it is refused, while a download or two beside it is no reason to.
+ */
+const COMPARE_BUSY_INFLIGHT_MAX = 8;
+
 import { takeSnapshot } from './snapshot.js';
+
+/** The largest body a panel request may send (POST /compare's JSON names one file); 413 above. */
+export const PANEL_BODY_MAX_BYTES = 16 * 1024;
 
 /** Files listed on the dashboard at most. */
 const FILES_LISTED_MAX = 200;
@@ -28,8 +38,9 @@ export interface PanelDeps {
 /** Regular, non-hidden files at the top of the root, smallest first. */
 async function listFiles(realRoot: string): Promise<{ name: string; sizeBytes: number }[]> {
   const out: { name: string; sizeBytes: number }[] = [];
-  for (const name of await readdir(realRoot)) {
-    if (name.startsWith('.') || out.length >= FILES_LISTED_MAX) continue;
+  for (const raw of await readdir(realRoot, { encoding: 'buffer' })) {
+    const name = servableName(raw);
+    if (name === null || name.startsWith('.') || out.length >= FILES_LISTED_MAX) continue;
     try {
       // The same check as the routes: a file leading out of the root is neither listed nor sized.
       const f = await openChecked(realRoot, `${realRoot}${sep}${name}`);
@@ -94,9 +105,28 @@ export function registerPanelRoutes(app: FastifyInstance, deps: PanelDeps): void
       const decoded = decodeRequestPath(body.file, files.dotfiles);
       const entry = await files.cache.lookup(decoded.relative);
       if (!entry.isRegular) return reply.code(400).send({ error: `${body.file} is not a regular file` });
+      if (entry.sizeBytes > COMPARE_FILE_MAX_BYTES)
+        return reply
+          .code(413)
+          .send({ error: `files above ${COMPARE_FILE_MAX_BYTES} bytes are not compared` });
+      const restMs = comparer.restLeftMs();
+      if (restMs > 0)
+        return reply
+          .code(429)
+          .header('Retry-After', String(Math.ceil(restMs / 1000)))
+          .send({ error: 'the last comparison just ended; the server rests as long as it ran' });
+      const inflight = ROUTES.reduce((n, r) => n + files.routes[r].inflight, 0);
+      if (inflight > COMPARE_BUSY_INFLIGHT_MAX)
+        return reply
+          .code(503)
+          .header('Retry-After', '5')
+          .send({ error: `${inflight} file responses in flight; a comparison would load them too` });
       const self = loopbackOf(app);
       if (self === null) return reply.code(500).send({ error: 'not listening on TCP' });
       return await slot.run(self.host, self.port, decoded.relative, entry.sizeBytes);
+    } catch (err) {
+      if (!(err instanceof CompareOverrunError)) throw err;
+      return reply.code(503).header('Retry-After', '10').send({ error: err.message });
     } finally {
       slot.release();
     }

@@ -282,7 +282,7 @@
   function heldWords(k) {
     const words = [];
     const wired = k.vm?.v_wire_count ?? 0;
-    if (wired > 0) words.push(plural(wired, 'page') + ' wired');
+    if (wired > 0) words.push(`${plural(wired, 'page')} wired`);
     const sf = k.sfbuf?.nsfbufsused ?? 0;
     if (sf > 0) words.push(plural(sf, 'sf_buf'));
     const mbufs = k.mbuf?.mbuf?.current ?? 0;
