@@ -181,7 +181,7 @@ export async function runMicro(dir: string): Promise<string> {
     nmbclusters: 16384,
     invariants: false,
     kernelId: 1,
-    dmap: (physAddr, lengthBytes) => fixture.vm.physBytes(physAddr, lengthBytes),
+    dmap: fixture.vm.physmem,
   });
   const bench = new Bench({ name: 'zcsim micro', time: 600, warmupTime: 200 });
   const maps = addTasks(bench, fixture, mbufs);

@@ -123,7 +123,7 @@ export class Kernel {
       nmbclusters: c.nmbclusters,
       invariants: c.invariants,
       kernelId: this.id,
-      dmap: (physAddr, lengthBytes) => this.vm.physBytes(physAddr, lengthBytes),
+      dmap: this.vm.physmem,
     });
     this.sockets = new SocketLayer(this.mbufs, {
       sndbufBytes: c.sndbufBytes,

@@ -34,8 +34,11 @@ export interface MbufConfig {
   readonly nmbclusters: number;
   readonly invariants: boolean;
   readonly kernelId: number;
-  /** PHYS_TO_DMAP: a view of physical memory, for the pages of M_EXTPG mbufs. */
-  readonly dmap: (physAddr: number, lengthBytes: number) => Uint8Array;
+  /**
+   * The direct map, for the pages of M_EXTPG mbufs: physical memory itself, where a physical
+   * address is a byte offset (PHYS_TO_DMAP is an addition, not an object).
+   */
+  readonly dmap: ArrayBufferLike;
   /** Limits netstat -m prints for the jumbo zones (we keep no jumbo zones). */
   readonly nmbjumbop?: number;
   readonly nmbjumbo9?: number;
@@ -59,7 +62,7 @@ export interface MbufCore {
   extLive: number;
   readonly invariants: boolean;
   readonly kernelId: number;
-  readonly dmap: (physAddr: number, lengthBytes: number) => Uint8Array;
+  readonly dmap: ArrayBufferLike;
   /** Events on the "zcsim:mbuf" channel: zone_denied and zone_sleep (slow paths only). */
   readonly trace: Tracer;
   /** m_copydata's sink, reused. */

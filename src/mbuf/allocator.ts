@@ -30,7 +30,7 @@ export class MbufAllocator implements MbufCore {
   extLive = 0;
   readonly invariants: boolean;
   readonly kernelId: number;
-  readonly dmap: (physAddr: number, lengthBytes: number) => Uint8Array;
+  readonly dmap: ArrayBufferLike;
   readonly trace: Tracer;
   readonly copyOut = new CopyOutSink();
   private readonly joiner = new ViewJoiner();

@@ -9,7 +9,8 @@ export interface ByteSink {
   put(buffer: ArrayBufferLike, byteOffset: number, lengthBytes: number): void;
 }
 
-export type Dmap = (physAddr: number, lengthBytes: number) => Uint8Array;
+/** The direct map: physical memory, where a physical address is a byte offset. */
+export type Dmap = ArrayBufferLike;
 
 /** Hands `sink` the chain's bytes [offsetBytes, offsetBytes+lengthBytes); returns bytes walked. */
 export function mbufWalk(
@@ -59,8 +60,7 @@ function walkPages(m: Mbuf, offsetBytes: number, lengthBytes: number, dmap: Dmap
     }
     const n = Math.min(pglen - off, left);
     const pgoff = i === 0 ? epg.m_epg_1st_off : 0;
-    const v = dmap((epg.m_epg_pa[i] ?? 0) + pgoff + off, n);
-    sink.put(v.buffer, v.byteOffset, n);
+    sink.put(dmap, (epg.m_epg_pa[i] ?? 0) + pgoff + off, n);
     left -= n;
     off = 0;
   }

@@ -25,6 +25,16 @@ export function sendfileSwapin(
   const obj = c.sfio!.obj;
   const pindex0 = c.sfio!.pindex0;
   while (c.grabbed < c.npages) {
+    // The pages already in the cache, a run at a time; page by page while a run of fresh pages
+    // waits for the pager, and while the vm is traced (its events keep the per-page order).
+    if (c.runStart < 0 && !vm.trace.on) {
+      const valid = vm.vmPageGrabValidRun(obj, pindex0 + c.grabbed, c.pa, c.grabbed, c.npages - c.grabbed);
+      if (valid > 0) {
+        env.sfstat.sf_pages_valid += valid;
+        c.grabbed += valid;
+        continue;
+      }
+    }
     const i = c.grabbed;
     let m = vm.vmPageLookup(obj, pindex0 + i);
     if (m?.busy) {

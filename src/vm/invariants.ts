@@ -12,19 +12,25 @@ export function checkVmInvariants(vm: VmInternals): void {
   vm.inactive.check(problems);
   vm.active.check(problems);
   let wired = 0;
+  let wiredQueued = 0;
   let busyUnqueued = 0;
   for (const m of vm.pages) {
-    if (m.wireCount > 0) wired++;
-    else if (m.queue === PQ_NONE) busyUnqueued++;
+    if (m.wireCount > 0) {
+      wired++;
+      if (m.queue === PQ_ACTIVE || m.queue === PQ_INACTIVE) wiredQueued++;
+    } else if (m.queue === PQ_NONE) busyUnqueued++;
     if (vm.phys.isFree(m.physIndex) !== (m.queue === PQ_FREE)) {
       problems.push(`page ${m.physIndex}: free bit disagrees with queue ${m.queue}`);
     }
     checkPage(m, problems);
   }
   if (wired !== vm.cnt.v_wire_count) problems.push(`v_wire_count ${vm.cnt.v_wire_count} but ${wired} wired`);
-  const sum = vm.phys.free.count + vm.active.count + vm.inactive.count + wired + busyUnqueued;
+  if (wiredQueued !== vm.wiredQueuedPages) {
+    problems.push(`${vm.wiredQueuedPages} wired pages counted on queues but ${wiredQueued} found`);
+  }
+  const sum = vm.phys.free.count + vm.active.count + vm.inactive.count + wired - wiredQueued + busyUnqueued;
   if (sum !== vm.pageCount) {
-    problems.push(`free+active+inactive+wired+busy ${sum} != v_page_count ${vm.pageCount}`);
+    problems.push(`free+active+inactive+wired-wiredqueued+busy ${sum} != v_page_count ${vm.pageCount}`);
   }
   checkObjects(vm, problems);
   if (problems.length > 0) {
@@ -35,11 +41,13 @@ export function checkVmInvariants(vm: VmInternals): void {
 /** The O(1) part: the rules of one page and the queue totals (between full sweeps). */
 export function checkVmPage(vm: VmInternals, m: VmPage): void {
   const rule = pageRuleBroken(m);
-  const queued = vm.phys.free.count + vm.active.count + vm.inactive.count + vm.cnt.v_wire_count;
+  const queued =
+    vm.phys.free.count + vm.active.count + vm.inactive.count + vm.cnt.v_wire_count - vm.wiredQueuedPages;
   if (rule === null && queued <= vm.pageCount) return;
   const problems: string[] = [];
   checkPage(m, problems);
-  if (queued > vm.pageCount) problems.push(`free+active+inactive+wired ${queued} > ${vm.pageCount}`);
+  if (queued > vm.pageCount)
+    problems.push(`free+active+inactive+wired-wiredqueued ${queued} > ${vm.pageCount}`);
   throw new KernelAssertionError(`vm invariants: ${problems.join('; ')}`);
 }
 
@@ -66,7 +74,6 @@ function checkPage(m: VmPage, problems: string[]): void {
 /** The first rule page `m` breaks, or null. Builds no string unless one is broken. */
 function pageRuleBroken(m: VmPage): string | null {
   if (m.wireCount < 0) return 'negative wire count';
-  if (m.wireCount > 0 && m.queue !== PQ_NONE) return 'wired but on a queue';
   if (m.queue === PQ_FREE) {
     return m.object !== null || m.wireCount !== 0 || m.busy || m.valid ? 'free but in use' : null;
   }
@@ -109,7 +116,11 @@ function listPages(vm: VmInternals, indexes: number[]): string {
   return shown.join(', ') + (indexes.length > 6 ? ', …' : '');
 }
 
-/** The counters as a frozen snapshot; busy-unqueued pages are what the four queues leave over. */
+/**
+ * The counters as a frozen snapshot. As in FreeBSD 12 and later, v_active_count and
+ * v_inactive_count are the queues' lengths (pq_cnt), which include wired pages not yet dequeued;
+ * busy-unqueued pages are what free, the queues and the wired pages off them leave over.
+ */
 export function vmStats(vm: VmInternals): VmStats {
   const c = vm.cnt;
   const free = vm.phys.free.count;
@@ -119,7 +130,8 @@ export function vmStats(vm: VmInternals): VmStats {
     v_active_count: vm.active.count,
     v_inactive_count: vm.inactive.count,
     v_wire_count: c.v_wire_count,
-    v_busy_unqueued_count: vm.pageCount - free - vm.active.count - vm.inactive.count - c.v_wire_count,
+    v_busy_unqueued_count:
+      vm.pageCount - free - vm.active.count - vm.inactive.count - c.v_wire_count + vm.wiredQueuedPages,
     pageins: c.pageins,
     pages_paged_in: c.pages_paged_in,
     readahead_pages: c.readahead_pages,

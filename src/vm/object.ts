@@ -10,6 +10,7 @@
 import { constants, type FileHandle, open } from 'node:fs/promises';
 import { type Errno, errnoFromNode, SysError, WaitQueue } from '../kern/index.js';
 import type { VmPage, VmPageOwner } from './page.js';
+import { VmRadix } from './radix.js';
 
 /** What vmObjectOpen and vmObjectRevalidate learn from fstat(2). */
 export interface VmObjectStat {
@@ -28,8 +29,8 @@ export class VmObject implements VmPageOwner {
   /** File size at the last fstat (vnp_size). */
   sizeBytes: number;
   mtimeMs: number;
-  /** Resident pages by page index. */
-  readonly pages = new Map<number, VmPage>();
+  /** Resident pages by page index (rtree). */
+  readonly pages = new VmRadix<VmPage>();
   /** Bumped each time the object's pages are invalidated (the file changed under the cache). */
   generation = 0;
   /** Opens not yet closed. */

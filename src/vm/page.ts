@@ -3,12 +3,15 @@
 // Ownership: every VmPage lives for the life of its Vm (one per physical page, created at boot,
 // like vm_page_array). `object`/`pindex` name the file page it caches, or null when free.
 // `wireCount` is the low part of the kernel's ref_count (VPRC_WIRE_COUNT): the number of holders
-// that pinned the page; a wired page sits on no queue and is never freed or evicted. `busy` is
+// that pinned the page; a wired page is never freed or evicted. As in FreeBSD 12 and later, wiring
+// leaves the page on its queue (PGA_DEQUEUE: dequeued lazily, by the page daemon when it meets the
+// page, or by the last unwiring's requeue), so pq_cnt counts it until then. `busy` is
 // the exclusive busy lock held while a pager read fills the page; `valid` says its bytes equal
 // the file's (the kernel keeps a bitmap per 512-byte block; we keep one bit per page).
 import { PAGE_SIZE } from '../kern/index.js';
+import type { VmRadix } from './radix.js';
 
-/** Page queues (PQ_*). A free page is on the free list; a wired page is on no queue (PQ_NONE). */
+/** Page queues (PQ_*). A free page is on the free list; a page being read in is on none (PQ_NONE). */
 export const PQ_INACTIVE = 0;
 export const PQ_ACTIVE = 1;
 export const PQ_NONE = 255;
@@ -24,7 +27,7 @@ export const VPR_NOREUSE = 0x02;
 export interface VmPageOwner {
   readonly id: number;
   /** The object's resident pages by page index (the kernel's per-object radix tree). */
-  readonly pages: Map<number, VmPage>;
+  readonly pages: VmRadix<VmPage>;
 }
 
 export class VmPage {
@@ -45,12 +48,6 @@ export class VmPage {
   queue: PageQueue = PQ_FREE;
   /** Set by the page daemon's scan when the page was used since it last looked (PGA_REFERENCED). */
   referenced = false;
-  /**
-   * The queue the page sat on when it was last wired (PQ_NONE if none). The kernel leaves a
-   * wired page's queue state in place and dequeues lazily; vm_page_release_toq then only marks a
-   * page referenced if it was active. We dequeue at once and remember where it was.
-   */
-  queueBeforeWire: PageQueue = PQ_NONE;
   /** Links of the page queue or free list the page is on (plinks.q, a TAILQ). */
   qnext: VmPage | null = null;
   qprev: VmPage | null = null;

@@ -5,13 +5,14 @@
 // a page marked referenced gets a second chance (reactivated: to the active tail, counted in
 // `reactivations`); any other is freed (`evictions`). If that is not enough, the active queue
 // ages: referenced pages lose the mark and go to its tail, the rest move to the inactive tail; then
-// the inactive queue is scanned again. Wired pages are on no queue, so they are never even seen;
-// busy pages are skipped. Visits are bounded, so a scan always ends.
+// the inactive queue is scanned again. A wired page met on a queue is taken off it there (the
+// lazy dequeue of PGA_DEQUEUE; its last unwiring requeues it) and never freed; busy pages are
+// skipped. Visits are bounded, so a scan always ends.
 //
 // XXX(sim): the kernel runs the daemon as its own thread, woken by vm_page_alloc; we run the scan
 // synchronously inside the allocation that found memory short, and there are no act_count levels
 // (one referenced bit is the whole of the aging).
-import type { VmPage } from './page.js';
+import { PQ_INACTIVE, type VmPage } from './page.js';
 import type { VmInternals } from './vmtypes.js';
 
 /** Reclaims pages until `targetFreePages` are free or nothing more can go; returns pages freed. */
@@ -34,7 +35,9 @@ function scanInactive(vm: VmInternals, want: number): number {
   let m: VmPage | null = vm.inactive.head;
   while (m && budget-- > 0 && freed < want) {
     const next: VmPage | null = m.qnext;
-    if (m.busy) {
+    if (m.wireCount > 0) {
+      dequeueWired(vm, m);
+    } else if (m.busy) {
       // vm_page_tryxbusy failed: someone is using the page; leave it.
     } else if (m.referenced) {
       m.referenced = false;
@@ -62,7 +65,9 @@ function scanActive(vm: VmInternals, want: number): void {
   let m: VmPage | null = vm.active.head;
   while (m && budget-- > 0 && moved < want) {
     const next: VmPage | null = m.qnext;
-    if (m.busy) {
+    if (m.wireCount > 0) {
+      dequeueWired(vm, m);
+    } else if (m.busy) {
       // skip
     } else if (m.referenced) {
       m.referenced = false;
@@ -74,4 +79,11 @@ function scanActive(vm: VmInternals, want: number): void {
     }
     m = next ?? vm.active.head; // past the tail: wrap round to the pages requeued there
   }
+}
+
+/** vm_page_dequeue_deferred of a wired page the scan met: it leaves the queue it is on. */
+function dequeueWired(vm: VmInternals, m: VmPage): void {
+  if (m.queue === PQ_INACTIVE) vm.inactive.remove(m);
+  else vm.active.remove(m);
+  vm.wiredQueuedPages--;
 }

@@ -4,11 +4,13 @@
 // Ownership and refcount protocol of a page (see page.ts for the fields):
 // - free: on the free list, no object, wireCount 0, not busy, invalid.
 // - allocated by vmPageAlloc: in its object, busy (the caller's), invalid, on no queue.
-// - wired (wireCount > 0): on no queue, never freed or evicted. The 0->1 wiring takes the page
-//   off its queue; the last unwiring puts it back (vm_page_release_toq rules) or frees it when its
-//   object has let go of it (file changed) or VPR_TRYFREE asks.
+// - wired (wireCount > 0): never freed or evicted. The 0->1 wiring leaves the page on its queue
+//   (PGA_DEQUEUE, FreeBSD 12 and later): the page daemon dequeues a wired page when its scan meets
+//   it; the last unwiring requeues the page (vm_page_release_toq rules) or frees it when its object
+//   has let go of it (file changed) or VPR_TRYFREE asks.
 // - unwired and unbusied: on the inactive or active queue, where the page daemon may reclaim it.
-// So free + active + inactive + wired + (busy, unwired, on no queue) = every page, always.
+// So free + active + inactive + wired - (wired, still queued) + (busy, unwired, on no queue) =
+// every page, always: as in the kernel, pq_cnt counts a wired page until it is dequeued.
 import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import { pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
@@ -17,6 +19,7 @@ import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } fr
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { VmPhys } from './phys.js';
+import { VM_RADIX_LEAF_PAGES } from './radix.js';
 import {
   VM_PHYSMEM_DEFAULT_BYTES,
   type VmCnt,
@@ -59,6 +62,8 @@ export class Vm implements VmInternals {
   nextObjectId = 1;
   /** Highest v_wire_count since the last takeWirePeak. */
   private wirePeakPages = 0;
+  /** @internal wired pages not yet dequeued (counted by v_wire_count and by their queue's pq_cnt) */
+  wiredQueuedPages = 0;
 
   constructor(config: VmConfig) {
     this.config = config;
@@ -101,6 +106,60 @@ export class Vm implements VmInternals {
     return m;
   }
 
+  /**
+   * vm_page_grab_pages(VM_ALLOC_WIRED | VM_ALLOC_NOCREAT) for the part sendfile_swapin finds in the
+   * cache: wires the resident, valid, unbusied pages from `pindex` on into `pa[from…]`, at most
+   * `count`, and stops at the first page that is absent, busy or invalid. Returns the pages wired.
+   * Each page is looked up, wired, counted and traced exactly as vmPageLookup and vmPageWire do;
+   * the run only walks the object's leaf once instead of once per page.
+   */
+  vmPageGrabValidRun(
+    obj: VmObject,
+    pindex: number,
+    pa: (VmPage | null)[],
+    from: number,
+    count: number,
+  ): number {
+    if (this.trace.on || this.invariants) return this.grabValidRunTraced(obj, pindex, pa, from, count);
+    let n = 0;
+    while (n < count) {
+      const p = pindex + n;
+      const leaf = obj.pages.leafOf(p);
+      if (leaf === undefined) break;
+      const lo0 = p % VM_RADIX_LEAF_PAGES;
+      const lo1 = Math.min(VM_RADIX_LEAF_PAGES, lo0 + count - n);
+      let lo = lo0;
+      for (; lo < lo1; lo++) {
+        const m = leaf[lo];
+        if (m === null || m === undefined || m.busy || !m.valid) break;
+        this.wireQuiet(m);
+        pa[from + n + lo - lo0] = m;
+      }
+      n += lo - lo0;
+      if (lo < lo1) break;
+    }
+    return n;
+  }
+
+  private grabValidRunTraced(
+    obj: VmObject,
+    pindex: number,
+    pa: (VmPage | null)[],
+    from: number,
+    count: number,
+  ): number {
+    let n = 0;
+    for (; n < count; n++) {
+      // The page that ends the run is left for the caller to look up (and trace) itself.
+      const m = obj.pages.get(pindex + n);
+      if (m === undefined || m.busy || !m.valid) break;
+      this.vmPageLookup(obj, pindex + n);
+      this.vmPageWire(m);
+      pa[from + n] = m;
+    }
+    return n;
+  }
+
   private traceLookup(obj: VmObject, pindex: number, m: VmPage | null): void {
     const state = m === null ? 'absent' : m.busy ? 'busy' : m.valid ? 'valid' : 'invalid';
     this.trace.emit('lookup', () => ({ object: obj.id, pindex, physIndex: m?.physIndex ?? null, state }));
@@ -134,7 +193,6 @@ export class Vm implements VmInternals {
     m.busy = true;
     m.valid = false;
     m.referenced = false;
-    m.queueBeforeWire = PQ_NONE;
     obj.pages.set(pindex, m);
     if (this.invariants) this.changed(m);
     return m;
@@ -155,34 +213,34 @@ export class Vm implements VmInternals {
     }
     m.valid = false;
     m.referenced = false;
-    m.queueBeforeWire = PQ_NONE;
     this.phys.freeFrame(m);
     if (this.vmwait.length > 0) this.vmwait.wakeAll();
   }
 
   /**
-   * vm_page_wire: one more holder; the 0->1 wiring takes the page off its queue. Wiring a page
-   * found on a queue (a cache hit) marks it referenced, so the page daemon gives it a second chance.
+   * vm_page_wire: one more holder. The 0->1 wiring leaves the page on its queue, to be dequeued
+   * lazily (PGA_DEQUEUE). Wiring a page found on a queue (a cache hit) marks it referenced, so the
+   * page daemon gives it a second chance.
    * XXX(sim): the kernel learns of use from pmap reference bits; our pages are never mapped in a
    * user pmap, so a new wiring of a cached page stands for the access.
    */
   vmPageWire(m: VmPage): void {
+    this.wireQuiet(m);
+    if (this.trace.on) this.traceWire('wire', m);
+    if (this.invariants) this.changed(m);
+  }
+
+  /** vm_page_wire's state change and counters, without the trace event and the debug check. */
+  private wireQuiet(m: VmPage): void {
     if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
     if (m.wireCount++ === 0) {
       if (m.object === null) panic(`vm_page_wire: page ${m.physIndex} has no object`);
-      const q = m.queue;
-      m.queueBeforeWire = q;
-      if (q === PQ_INACTIVE) {
-        this.inactive.remove(m);
+      if (m.queue !== PQ_NONE) {
         m.referenced = true;
-      } else if (q === PQ_ACTIVE) {
-        this.active.remove(m);
-        m.referenced = true;
+        this.wiredQueuedPages++;
       }
       if (++this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     }
-    if (this.trace.on) this.traceWire('wire', m);
-    if (this.invariants) this.changed(m);
   }
 
   /**
@@ -218,26 +276,40 @@ export class Vm implements VmInternals {
     if (this.trace.on) this.traceWire('unwire', m);
     if (m.wireCount !== 0) return false;
     this.cnt.v_wire_count--;
+    if (m.queue !== PQ_NONE) this.wiredQueuedPages--;
     return true;
   }
 
   /**
-   * vm_page_release_toq: an unwired page goes back on a queue. No valid data or no reuse: head
-   * of inactive (reclaimed first). Active before it was wired: stays active, marked referenced.
-   * Otherwise the tail of `queue` (LRU). A page whose object let go of it is freed instead.
+   * vm_page_release_toq: the last unwiring requeues the page. No valid data or no reuse: head of
+   * inactive (reclaimed first, PGA_REQUEUE_HEAD). Still on the active queue: stays there, marked
+   * referenced. Otherwise the tail of `queue` (PGA_REQUEUE: LRU). A page whose object let go of it
+   * is freed instead (or, while a read still owns it, dequeued for the pager to free).
    */
   private releaseToq(m: VmPage, queue: number, noreuse: boolean): void {
     if (m.object === null) {
-      if (!m.busy) this.vmPageFree(m); // else the pager frees it when the read completes
+      if (!m.busy) this.vmPageFree(m);
+      else this.dequeue(m);
       return;
     }
-    if (noreuse || !m.valid) this.inactive.insertHead(m);
-    else if (m.queueBeforeWire === PQ_ACTIVE || queue === PQ_ACTIVE) {
-      m.referenced ||= m.queueBeforeWire === PQ_ACTIVE;
-      this.active.insertTail(m);
-    } else this.inactive.insertTail(m);
-    m.queueBeforeWire = PQ_NONE;
+    if (noreuse || !m.valid) {
+      this.dequeue(m);
+      this.inactive.insertHead(m);
+    } else if (m.queue === PQ_ACTIVE) {
+      m.referenced = true;
+    } else if (queue === PQ_INACTIVE && m.queue === PQ_INACTIVE) {
+      this.inactive.requeue(m);
+    } else {
+      this.dequeue(m);
+      (queue === PQ_ACTIVE ? this.active : this.inactive).insertTail(m);
+    }
     if (this.vmwait.length > 0) this.vmwait.wakeAll();
+  }
+
+  /** vm_page_dequeue: takes an unwired page off the active or inactive queue, if it is on one. */
+  private dequeue(m: VmPage): void {
+    if (m.queue === PQ_INACTIVE) this.inactive.remove(m);
+    else if (m.queue === PQ_ACTIVE) this.active.remove(m);
   }
 
   /** vm_page_xunbusy: ends the busy; an unwired page goes to a queue (or is freed if invalid). */

@@ -88,6 +88,8 @@ export interface VmInternals {
   readonly cnt: VmCnt;
   readonly vmwait: WaitQueue;
   readonly busyWaits: Map<VmPage, WaitQueue>;
+  /** Wired pages not yet dequeued (PGA_DEQUEUE pending): counted by v_wire_count and pq_cnt both. */
+  wiredQueuedPages: number;
   readonly trace: Tracer;
   nextObjectId: number;
   vmPageAlloc(obj: VmObject, pindex: number): VmPage | null;

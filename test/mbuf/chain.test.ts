@@ -297,7 +297,7 @@ describe('invariants and rest', () => {
   });
 
   it('one allocator per kernel: two allocators share nothing', () => {
-    const dmap = (): Uint8Array => new Uint8Array(0);
+    const dmap = new ArrayBuffer(0);
     const cfg = { nmbufs: 8, nmbclusters: 8, invariants: true, kernelId: 1, dmap };
     const a = new MbufAllocator(cfg);
     const b = new MbufAllocator({ ...cfg, kernelId: 2 });

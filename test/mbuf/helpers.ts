@@ -17,7 +17,7 @@ export function fixture(opts: { nmbufs?: number; nmbclusters?: number; pageCount
     nmbclusters: opts.nmbclusters ?? 256,
     invariants: true,
     kernelId: 1,
-    dmap: (pa, len) => new Uint8Array(physmem, pa, len),
+    dmap: physmem,
   });
   return { a, physmem, page: (i) => new Uint8Array(physmem, i * PAGE_SIZE, PAGE_SIZE) };
 }

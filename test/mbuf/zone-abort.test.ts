@@ -12,7 +12,7 @@ function allocator(nmbufs: number, nmbclusters: number): MbufAllocator {
     nmbclusters,
     invariants: true,
     kernelId: 1,
-    dmap: () => new Uint8Array(0),
+    dmap: new ArrayBuffer(0),
   });
 }
 

@@ -44,7 +44,7 @@ export function makeRig(
     ...limits,
     invariants: true,
     kernelId: 1,
-    dmap: (pa, len) => new Uint8Array(physmem, pa, len),
+    dmap: physmem,
   });
   const net = new SocketLayer(mbufs, {
     sndbufBytes: 32 * KiB,

@@ -1,8 +1,10 @@
 // Goal: the page life cycle of src/vm follows sys/vm/vm_page.c: allocation (reservation-like
 // contiguity), wiring and the vm_page_unwire / vm_page_release queue rules, freeing, vm_wait and
-// busy sleeps, and the page daemon's LRU order with second chances.
-// Method: a tiny Vm (invariants on, so every operation is followed by the O(n) check) and one
-// real temp file; pages are allocated by hand and marked valid by paging them in.
+// busy sleeps, the page daemon's LRU order with second chances and its lazy dequeue of wired
+// pages, and the run grab of sendfile_swapin.
+// Method: a tiny Vm (invariants on, so every operation is followed by the O(n) check; the run grab
+// also with them off) and two real temp files; pages are allocated by hand and marked valid by
+// paging them in.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelAssertionError, PAGE_SIZE } from '../../src/kern/index.js';
@@ -25,9 +27,12 @@ import { fileBytes, makeVm, type TempDir, tempDir } from './helpers.js';
 
 let tmp: TempDir;
 let path: string;
+/** 520 pages: a run from 505 crosses the radix leaf boundary at 512. */
+let runPath: string;
 beforeAll(async () => {
   tmp = await tempDir();
   path = await tmp.file('pages.bin', fileBytes(64 * PAGE_SIZE, 7));
+  runPath = await tmp.file('run.bin', fileBytes(520 * PAGE_SIZE, 3));
 });
 afterAll(() => tmp.remove());
 
@@ -122,15 +127,18 @@ describe('wiring and the release rules', () => {
   });
   afterAll(() => vmObjectClose(vm, obj));
 
-  it('wiring takes a page off its queue; the last unwire puts it at the inactive tail', async () => {
+  it('wiring leaves a page on its queue (lazy dequeue); the last unwire requeues it at the inactive tail', async () => {
     const [a, b] = (await resident(vm, obj, 0, 2)) as [VmPage, VmPage];
     expect(a.queue).toBe(PQ_INACTIVE);
+    const inactive0 = vm.stats.v_inactive_count;
     vm.vmPageWire(a);
     vm.vmPageWire(a);
-    expect(a.queue).toBe(PQ_NONE);
+    expect(a.queue).toBe(PQ_INACTIVE);
     expect(vm.stats.v_wire_count).toBe(1);
+    // pq_cnt still counts the wired page, as vm.stats.vm.v_inactive_count does in FreeBSD 13.
+    expect(vm.stats.v_inactive_count).toBe(inactive0);
     expect(vm.vmPageUnwire(a, PQ_INACTIVE)).toBe(false);
-    expect(a.queue).toBe(PQ_NONE);
+    expect(a.queue).toBe(PQ_INACTIVE);
     expect(vm.vmPageUnwire(a, PQ_INACTIVE)).toBe(true);
     expect(a.queue).toBe(PQ_INACTIVE);
     expect(vm.inactive.tail).toBe(a);
@@ -237,6 +245,27 @@ describe('page daemon', () => {
     expect(vm.stats.v_free_count).toBe(16);
     await vmObjectClose(vm, obj);
   });
+
+  it('takes a wired page it meets off its queue without freeing it; the last unwire requeues it', async () => {
+    const vm = makeVm(16, { freeTargetPages: 1 });
+    const obj = await vmObjectOpen(vm, path);
+    const [a, b] = (await resident(vm, obj, 0, 2)) as [VmPage, VmPage];
+    vm.vmPageWire(a);
+    expect(a.queue).toBe(PQ_INACTIVE);
+    expect(vm.stats.v_inactive_count).toBe(2);
+    expect(vm.stats.v_wire_count).toBe(1);
+    expect(vmPageoutScan(vm, vm.pageCount)).toBe(1); // b goes; a is dequeued, not freed
+    expect(b.queue).toBe(PQ_FREE);
+    expect(a.queue).toBe(PQ_NONE);
+    expect(vm.vmPageLookup(obj, 0)).toBe(a);
+    expect(vm.stats.v_inactive_count).toBe(0);
+    expect(vm.stats.v_busy_unqueued_count).toBe(0);
+    vm.vmPageUnwire(a, PQ_INACTIVE);
+    expect(a.queue).toBe(PQ_INACTIVE);
+    expect(vm.inactive.tail).toBe(a);
+    expect(vm.atRest()).toEqual([]);
+    await vmObjectClose(vm, obj);
+  });
 });
 
 describe('physical allocator', () => {
@@ -267,4 +296,38 @@ describe('physical allocator', () => {
       throw new Error(`largestFreeRun property failed; replay with SIM_SEED=${seed}\n${e}`);
     }
   });
+});
+
+// The run grab sendfile_swapin uses (vm_page_grab_pages over the cached part): it wires exactly
+// the resident, valid, unbusied pages from its start, across a radix leaf boundary, stops at the
+// first page that is absent or not valid, and counts each page as vmPageWire does; with and
+// without the debug mode (which takes the per-page path).
+describe('vmPageGrabValidRun', () => {
+  for (const invariants of [false, true]) {
+    it(`wires the cached run up to the first absent page (invariants ${invariants})`, async () => {
+      const vm = makeVm(64, { invariants });
+      const obj = await vmObjectOpen(vm, runPath);
+      const run: VmPage[] = [];
+      for (let p = 505; p < 512; p++) run.push(vm.vmPageAlloc(obj, p) as VmPage);
+      await vmPagerGetPages(vm, obj, run, 0);
+      const after = [513, 514].map((p) => vm.vmPageAlloc(obj, p) as VmPage);
+      await vmPagerGetPages(vm, obj, after, 0);
+      const pa: (VmPage | null)[] = new Array(11).fill(null);
+      expect(vm.vmPageGrabValidRun(obj, 505, pa, 0, 11)).toBe(7); // 512 is absent
+      expect(pa.slice(0, 7)).toEqual(run);
+      expect(pa[7]).toBeNull();
+      expect(run.every((m) => m.wireCount === 1 && m.queue === PQ_INACTIVE)).toBe(true);
+      expect(vm.stats.v_wire_count).toBe(7);
+      // From 513: two valid pages, then 515, allocated and never read (busy, invalid).
+      const fresh = vm.vmPageAlloc(obj, 515) as VmPage;
+      expect(vm.vmPageGrabValidRun(obj, 513, pa, 8, 3)).toBe(2);
+      expect(pa.slice(8, 10)).toEqual(after);
+      expect(fresh.wireCount).toBe(0);
+      expect(vm.stats.v_wire_count).toBe(9);
+      vm.vmPageXunbusy(fresh);
+      for (const m of [...run, ...after]) vm.vmPageUnwire(m, PQ_INACTIVE);
+      expect(vm.atRest()).toEqual([]);
+      await vmObjectClose(vm, obj);
+    });
+  }
 });
