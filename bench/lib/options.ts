@@ -32,7 +32,7 @@ interface ScenarioBase {
 interface KernelKnobs {
   /** Simulated physical memory of each zcsim server (and of the TCP section's kernel). */
   readonly physmemBytes: number;
-  /** --sndbuf: the simulated sockets' send buffer (null: the demo's 1 MiB). */
+  /** --sndbuf: the simulated sockets' send buffer (null: the demo's, a 32nd of each pool, at most 1 MiB). */
   readonly sndbufBytes: number | null;
 }
 

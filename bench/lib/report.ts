@@ -32,7 +32,7 @@ const passText = (pass: boolean | null, quick = false) =>
   quick ? 'not judged (quick)' : pass === null ? 'n/a' : pass ? 'pass' : '**MISS**';
 
 export function optionsLine(o: CompareOptions): string {
-  return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1; simulated physmem ${formatBytes(o.physmemBytes)}, send buffer ${o.sndbufBytes ? formatBytes(o.sndbufBytes) : "1 MiB (the demo's default; the HTTP server in kva: a 32nd of the pool)"}${o.quick ? '; --quick' : ''}`;
+  return `sizes ${o.sizesBytes.map(formatBytes).join(', ')}; connections ${o.connections.join(', ')}; ${o.durationSeconds} s measured + ${o.warmupSeconds} s warm-up per run; ${o.reps} interleaved reps (median); keep-alive; 127.0.0.1; simulated physmem ${formatBytes(o.physmemBytes)}, send buffer ${o.sndbufBytes ? formatBytes(o.sndbufBytes) : "the demo's default (a 32nd of each pool, at most 1 MiB)"}${o.quick ? '; --quick' : ''}`;
 }
 
 export function tcpMarkdown(

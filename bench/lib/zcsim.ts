@@ -6,7 +6,7 @@ import { createKernel, type Kernel, type KSocket } from '../../src/index.js';
 
 export type Mapping = 'dmap' | 'kva' | 'extpg';
 
-/** The raw TCP section's sockets get the demo server's send buffer (1 MiB) unless --sndbuf says. */
+/** The raw TCP section's sockets get a 1 MiB send buffer (the demo's from 256 MiB of memory up) unless --sndbuf says. */
 export function benchKernel(mapping: Mapping, physmemBytes: number, sndbufBytes: number | null): Kernel {
   return createKernel({ mapping, physmemBytes, invariants: false, sndbufBytes: sndbufBytes ?? 1024 * 1024 });
 }
