@@ -296,6 +296,11 @@ export class Connection {
     };
   }
 
+  /** ioctl(FIONWRITE) on the connection's kernel socket: its bytes not yet taken by the peer. */
+  queuedBytes(): number {
+    return this.ctx.kernel.fionwrite(this.so);
+  }
+
   /** A signal that aborts when the connection closes or `ms` from now; cancel() ends the timer. */
   deadline(ms: number): { readonly signal: AbortSignal; cancel(): void } {
     const ac = new AbortController();

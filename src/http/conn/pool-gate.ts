@@ -112,7 +112,7 @@ export class PoolGate {
    */
   async admit(conn: Connection): Promise<void> {
     if (this.waiters.length === 0 && !this.exhausted()) return;
-    if (this.kernel.fionwrite(conn.so) > 0) {
+    if (conn.queuedBytes() > 0) {
       await conn.drain();
       if (this.waiters.length === 0 && !this.exhausted()) return;
     }

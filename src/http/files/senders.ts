@@ -163,6 +163,9 @@ async function kernelCall(
     let sbytes: number;
     const before = conn.passes();
     try {
+      // The deadline is for the kernel's pools: a call behind bytes of the connection's own still in
+      // its send buffer (a pipelined response the client has not read) may wait on its client.
+      if (deadline !== null && conn.queuedBytes() > 0) deadline = null;
       const signal = deadline ?? conn.signal;
       if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr, signal);
       else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, left, head, trailers);
