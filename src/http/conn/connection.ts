@@ -123,6 +123,8 @@ export class Connection {
   /** The last write through OpenSSL: later kernel sends wait for it, so the bytes stay in order. */
   private userWrites: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
+  /** The current responses' deadline controller (see deadline()). */
+  private startBy: AbortController | null = null;
   private readonly parser: RequestParser;
   private readonly queue: Queued[] = [];
   /** Wire bytes of the requests parsed and not answered yet (the one being answered included). */
@@ -301,19 +303,21 @@ export class Connection {
     return this.ctx.kernel.fionwrite(this.so);
   }
 
-  /** A signal that aborts when the connection closes or `ms` from now; cancel() ends the timer. */
+  /**
+   * A signal that aborts when the connection closes or `ms` from now; cancel() ends the timer.
+   * Responses on a connection run one at a time, so one controller serves them all until it
+   * fires (a new one then): no signal and no listener per response.
+   */
   deadline(ms: number): { readonly signal: AbortSignal; cancel(): void } {
-    const ac = new AbortController();
-    const onClose = (): void => ac.abort(this.abort.signal.reason);
-    this.abort.signal.addEventListener('abort', onClose, { once: true });
-    const timer = this.ctx.clock.setTimer(ms, () => ac.abort());
-    return {
-      signal: ac.signal,
-      cancel: () => {
-        timer.cancel();
-        this.abort.signal.removeEventListener('abort', onClose);
-      },
-    };
+    let ac = this.startBy;
+    if (ac === null || ac.signal.aborted) {
+      ac = new AbortController();
+      this.startBy = ac;
+      if (this.abort.signal.aborted) ac.abort(this.abort.signal.reason);
+    }
+    const fired = ac;
+    const timer = this.ctx.clock.setTimer(ms, () => fired.abort());
+    return { signal: fired.signal, cancel: () => timer.cancel() };
   }
 
   /** write(2) that must complete within `ms`, else the connection is cut (a pool stayed dry). */
@@ -599,6 +603,7 @@ export class Connection {
     this.done = true;
     this.lingerTimer?.cancel();
     this.abort.abort();
+    this.startBy?.abort(this.abort.signal.reason);
     this.queue.length = 0;
     if (!this.running) this.release();
   }
