@@ -7,6 +7,12 @@
 // looked at again after `revalidateMs` (open_file_cache_valid): a file renamed over the path is
 // seen then; until then the entry serves the file it opened, whole.
 //
+// A body sent whole is checked once more, for a write that raced it (changed_during_send): by
+// the file's next fstat, the next request's or one a turn of the event loop later, whichever
+// comes first, so a busy file costs one fstat per response rather than two. A write that lands
+// after the body's end but before that check is counted too, as a check right at the end would
+// count one landing between the end and its own system call.
+//
 // Ownership: an entry's descriptor and its kernel file (opened through the descriptor on first
 // use) are closed when the entry is retired (replaced, evicted or the cache closed) and no
 // response still uses it (`users` reaches 0).
@@ -15,7 +21,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import mime from 'mime-types';
 import type { Kernel, KFile } from '../../index.js';
-import { type Clock, SysError } from '../../kern/index.js';
+import { type Clock, SysError, type TimerHandle } from '../../kern/index.js';
 import { StaleEntryError } from '../errors.js';
 import { type CheckedFile, openChecked, reopenChecked, reopenPath } from './open-checked.js';
 import { makeEtag, type Validators } from './semantics.js';
@@ -41,8 +47,10 @@ export interface FileLease {
   kernelFile(): Promise<KFile>;
   /** A descriptor of its own on the checked file (the stream route), closed by the caller. */
   openStream(): Promise<FileHandle>;
-  /** Whether the file changed since the entry was made (a write raced the response). */
+  /** Whether the file changed since the entry was made (a write raced the response): an fstat now. */
   changed(): boolean;
+  /** After a body went out whole: `onChanged` runs if the file's next fstat finds it changed. */
+  checkAfterSend(onChanged: () => void): void;
   release(): void;
 }
 
@@ -53,6 +61,8 @@ interface Slot {
   kfile: Promise<KFile> | null;
   users: number;
   retired: boolean;
+  /** Bodies sent whole, waiting for the file's next fstat (each holds a user). */
+  afterSend: (() => void)[];
 }
 
 export interface FileCacheConfig {
@@ -93,6 +103,9 @@ export class FileCache {
   private readonly seen = new Map<string, string>();
   private seenForgotten = false;
   private closed = false;
+  /** Entries with bodies waiting for their after-send check, and the turn that checks them. */
+  private readonly awaitingCheck = new Set<Slot>();
+  private checkTimer: TimerHandle | null = null;
 
   constructor(private readonly config: FileCacheConfig) {}
 
@@ -132,6 +145,12 @@ export class FileCache {
       },
       openStream: () => reopenChecked(slot.checked),
       changed: () => !this.unchanged(slot),
+      checkAfterSend: (onChanged) => {
+        slot.users++;
+        slot.afterSend.push(onChanged);
+        this.awaitingCheck.add(slot);
+        this.checkTimer ??= this.config.clock.setTimer(0, () => this.checkAwaiting());
+      },
       release: () => {
         if (released) return;
         released = true;
@@ -157,6 +176,7 @@ export class FileCache {
   /** Retires every entry; files close as their last response finishes. */
   async close(): Promise<void> {
     this.closed = true;
+    this.checkAwaiting();
     const closing: Promise<void>[] = [];
     for (const slot of this.slots.values()) {
       slot.retired = true;
@@ -166,13 +186,34 @@ export class FileCache {
     await Promise.all(closing);
   }
 
-  /** fstat(2) of the held descriptor: the same file, not written since the entry was made. */
+  /**
+   * fstat(2) of the held descriptor: the same file, not written since the entry was made. It is
+   * also the after-send check of the entry's bodies sent whole before it.
+   */
   private unchanged(slot: Slot): boolean {
+    let same: boolean;
     try {
-      return sameStat(fstatSync(slot.checked.fh.fd, { bigint: true }), slot.checked.st);
+      same = sameStat(fstatSync(slot.checked.fh.fd, { bigint: true }), slot.checked.st);
     } catch {
-      return false;
+      same = false;
     }
+    if (slot.afterSend.length > 0) this.settleAfterSend(slot, same);
+    return same;
+  }
+
+  private settleAfterSend(slot: Slot, same: boolean): void {
+    const waiting = slot.afterSend.splice(0);
+    this.awaitingCheck.delete(slot);
+    if (!same) for (const onChanged of waiting) onChanged();
+    slot.users -= waiting.length;
+    if (slot.retired && slot.users === 0) void this.closeSlot(slot);
+  }
+
+  /** The after-send checks no request's lookup made this turn. */
+  private checkAwaiting(): void {
+    this.checkTimer?.cancel();
+    this.checkTimer = null;
+    for (const slot of [...this.awaitingCheck]) this.unchanged(slot);
   }
 
   /**
@@ -238,6 +279,7 @@ export class FileCache {
       kfile: null,
       users: 0,
       retired: false,
+      afterSend: [],
     };
     this.slotOf.set(slot.entry, slot);
     if (this.closed) {

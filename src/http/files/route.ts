@@ -217,7 +217,7 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
     await body.send(conn, plan, head, counters, startBy?.signal ?? null);
     // Sent whole, but a write may have landed meanwhile: the client got what the page cache held
     // at each moment, as from FreeBSD or nginx.
-    if (body.changed()) counters.changed_during_send++;
+    body.checkAfterSend(() => counters.changed_during_send++);
   } catch (err) {
     // Nothing went out: answerRequest answers 503.
     if (err instanceof PoolExhaustedError && !conn.isClosed) throw err;

@@ -53,6 +53,8 @@ export interface OpenBody {
   release(conn: Connection): void;
   /** Whether the file changed since its entry was made (a write raced the response). */
   changed(): boolean;
+  /** After the body went out whole: `onChanged` runs if a write raced it (see FileLease). */
+  checkAfterSend(onChanged: () => void): void;
 }
 
 export interface BodySender {
@@ -229,6 +231,7 @@ function kernelSender(mode: KernelCall): BodySender {
         // read in (not-ready mbufs) after the call returned, as the kernel's own reference does.
         release: (conn) => conn.holdUntilDrained(() => lease.release()),
         changed: () => lease.changed(),
+        checkAfterSend: (onChanged) => lease.checkAfterSend(onChanged),
         async send(conn, plan, head, counters, startBy) {
           const last = plan.parts.length - 1;
           let deadline = startBy;
@@ -306,6 +309,7 @@ const streamSender: BodySender = {
         lease.release();
       },
       changed: () => lease.changed(),
+      checkAfterSend: (onChanged) => lease.checkAfterSend(onChanged),
       async send(conn, plan, head, counters) {
         // Everything the kernel queued for earlier responses goes first.
         await conn.drain();
