@@ -2,8 +2,8 @@
 // how to read ifnet mode. In zcsim the "NIC" of ifnet mode encrypts with createCipheriv in the
 // server process, so its work lands in the server's CPU time; a real card does it off the host.
 // The report therefore also gives the ifnet figure less the NIC's share, estimated from the cost
-// of the same encryption measured here (AES-256-GCM, the suite wrk and curl pick first, in
-// 16 KiB records).
+// of the same encryption measured in that server's process after its runs (AES-256-GCM, the
+// suite wrk and curl pick first, in 16 KiB records).
 import { randomBytes } from 'node:crypto';
 import { formatBytes } from '../../src/kern/index.js';
 import {
@@ -101,7 +101,7 @@ export function tlsLines(
     'counters; nginx and Node count none. In zcsim the "NIC" of ifnet mode encrypts with',
     "createCipheriv inside the server process, so the ifnet column includes the card's work; a real",
     `card does it off the host. Encrypting here costs ${n(nicSecondsPerGB, 2)} CPU s/GB (AES-256-GCM, 16 KiB`,
-    'records, measured in the benchmark process), and the last column takes that out: compare it with',
+    "records, measured in the ifnet server's process), and the last column takes that out: compare it with",
     'zerocopy-dmap (plain sendfile); a negative difference means the estimate exceeds the measured total,',
     "the card's work being nearly all of it. The figures come from short runs on a shared machine: noisy.",
   );
