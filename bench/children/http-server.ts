@@ -2,6 +2,7 @@
 // zcsim server (src/http buildServer) in one mapping mode, fastify + @fastify/static, or a plain
 // node:http server answering res.end(buffer) from memory (Node's upper bound). Driven over IPC:
 // 'start' -> the port; 'cpu' -> process.cpuUsage() and RSS, read around each measured window;
+// 'nicCost' -> what the ifnet "NIC"'s sealing costs here, in this process (tls-report.ts);
 // 'wired' -> the zcsim kernel's wired pages and open sockets' send buffers, read in the process
 // (an HTTP GET /stats waits behind a thousand busy connections).
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Kernel } from '../../src/index.js';
 import { listenLoopback, serveIpc } from '../../src/load/index.js';
+import { nicEncryptSecondsPerGB } from '../lib/tls-report.js';
 import { benchZcsimServer, type Mapping } from '../lib/zcsim.js';
 
 export type ServerKind = 'zcsim' | 'fastify-static' | 'node-memory';
@@ -100,6 +102,7 @@ serveIpc(
       return { port: made.port, pid: process.pid };
     },
     cpu: () => ({ cpu: process.cpuUsage(), rssBytes: process.memoryUsage.rss() }),
+    nicCost: () => nicEncryptSecondsPerGB(),
     wired: () => {
       const kernel = kernelOf?.();
       if (!kernel) return null;

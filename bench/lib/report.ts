@@ -15,7 +15,7 @@ export interface HttpSectionResult {
   throughputGenerator: string;
   cells: HttpCell[];
   targets: TargetCheck[];
-  /** CPU s/GB of the ifnet "NIC"'s encryption, measured in the benchmark process (NaN: not run). */
+  /** CPU s/GB of the ifnet "NIC"'s encryption, measured in its server's process (NaN: not run). */
   nicEncryptSecondsPerGB: number;
 }
 

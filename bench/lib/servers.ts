@@ -68,6 +68,8 @@ export interface LiveServer {
   stats(): Promise<StatsSnapshot | null>;
   /** zcsim: wired pages, the open sockets' send buffers and RSS, read inside the server process. */
   wired(): Promise<WiredSample | null>;
+  /** CPU s/GB of the ifnet NIC's AES-256-GCM sealing, measured in the server's process (null: not Node). */
+  nicEncryptSecondsPerGB(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -200,6 +202,7 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     stats: async () =>
       d.kind === 'zcsim' ? ((await getJson(port, '/stats', 5000, tls)) as StatsSnapshot) : null,
     wired: () => child.request<WiredSample | null>('wired', null, 30_000),
+    nicEncryptSecondsPerGB: () => child.request<number>('nicCost', null, 60_000),
     stop: () => child.stop(),
   };
 }
@@ -219,6 +222,7 @@ async function startNginxSystem(system: HttpSystem, context: StartContext): Prom
     rssBytes: async () => procRssBytes(nginx.pid),
     stats: async () => null,
     wired: async () => null,
+    nicEncryptSecondsPerGB: async () => null,
     stop: () => nginx.stop(),
   };
 }

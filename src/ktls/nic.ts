@@ -73,7 +73,7 @@ export class KtlsNic implements SndTag {
         epgPayloadViews(this.env, n, epg.m_epg_pa),
         epg.m_epg_record_type,
         trail,
-        (out) => wire.push(out),
+        wire,
       );
       wire.push(trail);
       this.env.cells.records_ifnet++;
