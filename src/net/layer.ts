@@ -364,8 +364,8 @@ export class SocketLayer implements NetCore {
   }
 
   /** Names what follows on a captured connection (a request line); nothing when not captured. */
-  pcapNote(so: KSocket, label: string): void {
-    so.so_pcb.t_seq.t_pcap?.note(label);
+  pcapNote(so: KSocket, label: () => string): void {
+    so.so_pcb.t_seq.t_pcap?.note(label());
   }
 
   /** A TLS key log line of a captured connection (Node's 'keylog'); nothing when not captured. */

@@ -70,10 +70,11 @@ export interface ConnectionTls {
   accept(kernel: Kernel, so: KSocket, raw: Socket): KtlsConnection;
 }
 
-/** The header and trailer iovecs of a kernel send. */
+/** The header and trailer iovecs of a kernel send, and the signal that ends its sleeps. */
 export interface Hdtr {
   readonly headers: readonly Uint8Array[];
   readonly trailers: readonly Uint8Array[];
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -256,26 +257,14 @@ export class Connection {
    * sendfile(2) of `file` on the connection's kernel socket, ended by the connection's close.
    * Over TLS kernel TLS takes the send side over first.
    */
-  async sendfile(
-    file: KFile,
-    offset: number,
-    nbytes: number,
-    hdtr: Hdtr,
-    signal: AbortSignal = this.abort.signal,
-  ): Promise<number> {
+  async sendfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
     await this.kernelSendSide();
-    return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, { ...hdtr, signal });
+    return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr);
   }
 
   /** The copy path, read(2)+write(2) in the kernel, on the connection's kernel socket. */
-  copyfile(
-    file: KFile,
-    offset: number,
-    nbytes: number,
-    hdtr: Hdtr,
-    signal: AbortSignal = this.abort.signal,
-  ): Promise<number> {
-    return this.ctx.kernel.copyfile(file, this.so, offset, nbytes, { ...hdtr, signal });
+  copyfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
+    return this.ctx.kernel.copyfile(file, this.so, offset, nbytes, hdtr);
   }
 
   /** read(2) of `file` into `buf`, for a response of this connection that copies in user space. */
@@ -511,10 +500,8 @@ export class Connection {
           return;
         }
         // A capture of this connection names the packets of this response (under TLS too).
-        this.ctx.kernel.sockets.pcapNote(
-          this.so,
-          `${item.request.method} ${item.request.target} HTTP/1.${item.request.minor}`,
-        );
+        const req = item.request;
+        this.ctx.kernel.sockets.pcapNote(this.so, () => `${req.method} ${req.target} HTTP/1.${req.minor}`);
         try {
           await this.answer(item.request);
         } finally {

@@ -159,7 +159,6 @@ async function kernelCall(
   let head = headers;
   let deadline = startBy;
   for (;;) {
-    const hdtr = { headers: iov(head), trailers: iov(trailers) };
     const hl = head?.length ?? 0;
     const tl = trailers?.length ?? 0;
     let sbytes: number;
@@ -168,10 +167,10 @@ async function kernelCall(
       // The deadline is for the kernel's pools: a call behind bytes of the connection's own still in
       // its send buffer (a pipelined response the client has not read) may wait on its client.
       if (deadline !== null && conn.queuedBytes() > 0) deadline = null;
-      const signal = deadline ?? conn.signal;
-      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr, signal);
+      const hdtr = { headers: iov(head), trailers: iov(trailers), signal: deadline ?? conn.signal };
+      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr);
       else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, left, head, trailers);
-      else sbytes = await conn.copyfile(file, at, left, hdtr, signal);
+      else sbytes = await conn.copyfile(file, at, left, hdtr);
     } catch (err) {
       // sendfile(2) reports what it queued before failing (*sbytes).
       const partial = (err as { sbytes?: unknown }).sbytes;
