@@ -110,7 +110,9 @@ describe('disk faults: page-in EIO', () => {
 
 describe('peer faults', () => {
   it('reset mid-transfer, half-close, a reader that never reads, one byte a second: others are served', async () => {
-    makeFile('peer.bin', 8 * MiB, 33);
+    // Each stalled reader's part is far more than the host's socket buffers can take (its send
+    // buffer grows to tcp_wmem's 4 MiB, the receiver's to more), so neither response can end.
+    makeFile('peer.bin', 24 * MiB, 33);
     const small = makeFile('small.bin', 64 * 1024, 34);
     const sndbufBytes = 32 * 1024;
     const srv = await serve({ physmemBytes: 32 * MiB, sndbufBytes, invariants: false });
@@ -121,7 +123,7 @@ describe('peer faults', () => {
     never.on('error', () => {});
     never.write('GET /zerocopy/peer.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const trickle = await SlowReader.open(srv.port, '/zerocopy/peer.bin', 1, {
-      extraHeaders: `Range: bytes=${4 * MiB}-\r\n`,
+      extraHeaders: `Range: bytes=${12 * MiB}-\r\n`,
     });
     // Resets and half-closes, while a good client keeps downloading.
     const resets = await Promise.all(
