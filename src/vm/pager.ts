@@ -98,10 +98,11 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
  * Host reads of the pager in flight at once, at most. XXX(sim): the host's reads run on libuv's
  * thread pool (four threads), which the server's opens and stats share; were every page-in of a
  * hundred stalled downloads handed to it at once, a stat of the file cache would wait behind all
- * of them, where in FreeBSD namei of a cached name never waits for the disk's queue. The others
- * wait here, in order ("vnread").
+ * of them, where in FreeBSD namei of a cached name never waits for the disk's queue. So no more
+ * read at once than the pool has threads: none of them queues there, a stat waits for one read at
+ * most, and the others wait here, in order ("vnread").
  */
-export const PAGER_READS_MAX = 2;
+export const PAGER_READS_MAX = 4;
 
 /** Takes a host read slot, sleeping in order while PAGER_READS_MAX are in flight. */
 function hostReadSlot(vm: VmInternals): Promise<void> | undefined {
