@@ -3,13 +3,11 @@
 // pool admission). It is the conn room's one context: a Connection reaches the kernel, the clock
 // and the server's answer only through it. The sweep applies the send and idle timeouts; close
 // ends idle connections at once and cuts busy ones after a grace period, so it always finishes.
-// A burst of connections is accepted whole before any is served (accept-burst.ts).
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Kernel } from '../../index.js';
 import { type Clock, type TimerHandle, type Tracer, tracer } from '../../kern/index.js';
 import type { ResolvedServerOptions } from '../options.js';
-import { AcceptBurst } from './accept-burst.js';
 import {
   type ConnContext,
   Connection,
@@ -49,7 +47,6 @@ export class Connections implements ConnContext {
   readonly clock: Clock;
   readonly trace: Tracer;
   private readonly pools: PoolGate;
-  private readonly burst: AcceptBurst;
   private readonly sendTimeoutMs: number;
   private sweepTimer: TimerHandle | null = null;
   private graceTimer: TimerHandle | null = null;
@@ -67,15 +64,12 @@ export class Connections implements ConnContext {
     this.heads = new Heads(this.clock);
     this.trace = tracer('http', kernel.id);
     this.pools = new PoolGate(kernel, this.clock);
-    this.burst = new AcceptBurst(this.clock);
     this.tls = options.tls === null ? null : connectionTls(options.tls);
   }
 
-  /** A socket the listener accepted: a connection with its kernel socket, read once its burst is taken. */
+  /** A socket the listener accepted: a connection with its kernel socket. */
   accept(socket: Socket): void {
-    const conn = new Connection(this, socket);
-    this.open.add(conn);
-    this.burst.take(conn.stream);
+    this.open.add(new Connection(this, socket));
     this.arm();
   }
 
