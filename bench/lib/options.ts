@@ -77,6 +77,8 @@ export interface SoakOptions extends ScenarioBase, KernelKnobs {
 /** siege: legitimate clients beside every attack at once, in two fixed kernels. */
 export interface SiegeOptions extends ScenarioBase {
   readonly scenario: 'siege';
+  /** --profile DIR: the Node servers run under --cpu-prof. */
+  readonly profileDir: string | null;
 }
 
 /** micro: the hot operations one by one. */
@@ -260,8 +262,9 @@ function scenarioOptions(scenario: Scenario, a: Args, base: ScenarioBase, files:
         eioPct: Number(a.text('eio-pct') ?? '1'),
       };
     case 'micro':
-    case 'siege':
       return { ...base, scenario };
+    case 'siege':
+      return { ...base, scenario, profileDir: a.text('profile') ?? null };
     case 'ktls':
       return {
         ...base,

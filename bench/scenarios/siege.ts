@@ -263,6 +263,7 @@ async function runCase(k: KernelCase, options: SiegeOptions, loader: ChildHandle
     physmemBytes: k.physmemBytes,
     sndbufBytes: null,
     nginxPath: null,
+    profileDir: options.profileDir,
     ...(k.nsfbufs !== undefined ? { nsfbufs: k.nsfbufs } : {}),
   });
   const quietMs = (options.quick ? 5 : 15) * 1000;

@@ -24,6 +24,6 @@ export {
   VPR_TRYFREE,
 } from './page.js';
 export { vmPageoutScan } from './pageout.js';
-export { vmPagerGetPages } from './pager.js';
+export { PAGER_READS_MAX, vmPagerGetPages } from './pager.js';
 export { Vm } from './vm.js';
 export { VM_PHYSMEM_DEFAULT_BYTES, type VmConfig, type VmStats } from './vmtypes.js';

@@ -76,7 +76,13 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
   const generation = obj.generation;
   await diskTime(vm, lengthBytes);
   if (fault) throw new SysError('EIO', `vnode_pager: ${obj.path} page ${first.pindex}: injected fault`);
-  const bytesRead = await readvAll(fh, views, positionBytes);
+  await hostReadSlot(vm);
+  let bytesRead: number;
+  try {
+    bytesRead = await readvAll(fh, views, positionBytes);
+  } finally {
+    hostReadDone(vm);
+  }
   // A short read is EIO, unless the file was seen to change meanwhile: then it is the new EOF
   // (the pages were detached from the object and serve only those who already hold them).
   if (bytesRead < expectedBytes && obj.generation === generation) {
@@ -86,6 +92,30 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
     );
   }
   zeroFrom(views, bytesRead);
+}
+
+/**
+ * Host reads of the pager in flight at once, at most. XXX(sim): the host's reads run on libuv's
+ * thread pool (four threads), which the server's opens and stats share; were every page-in of a
+ * hundred stalled downloads handed to it at once, a stat of the file cache would wait behind all
+ * of them, where in FreeBSD namei of a cached name never waits for the disk's queue. So no more
+ * read at once than the pool has threads: none of them queues there, a stat waits for one read at
+ * most, and the others wait here, in order ("vnread").
+ */
+export const PAGER_READS_MAX = 4;
+
+/** Takes a host read slot, sleeping in order while PAGER_READS_MAX are in flight. */
+function hostReadSlot(vm: VmInternals): Promise<void> | undefined {
+  if (vm.pagerReads.inflight < PAGER_READS_MAX) {
+    vm.pagerReads.inflight++;
+    return undefined;
+  }
+  // The slot is handed over by hostReadDone: the count stays while a sleeper takes it.
+  return vm.pagerReads.queue.sleep();
+}
+
+function hostReadDone(vm: VmInternals): void {
+  if (!vm.pagerReads.queue.wakeOne()) vm.pagerReads.inflight--;
 }
 
 /** IOV_MAX: libuv hands at most this many buffers to one readv(2) and reads the rest not at all. */

@@ -57,6 +57,8 @@ export class Vm implements VmInternals {
   readonly vmwait = new WaitQueue('vmwait');
   /** @internal "pgbusy": sleepers per busy page */
   readonly busyWaits = new Map<VmPage, WaitQueue>();
+  /** @internal the pager's host reads in flight and "vnread": page-ins waiting for a slot */
+  readonly pagerReads = { inflight: 0, queue: new WaitQueue('vnread') };
   readonly trace: Tracer;
   /** @internal */
   nextObjectId = 1;

@@ -88,6 +88,8 @@ export interface VmInternals {
   readonly cnt: VmCnt;
   readonly vmwait: WaitQueue;
   readonly busyWaits: Map<VmPage, WaitQueue>;
+  /** The pager's host reads in flight, and the page-ins waiting for one of the slots (pager.ts). */
+  readonly pagerReads: { inflight: number; readonly queue: WaitQueue };
   /** Wired pages not yet dequeued (PGA_DEQUEUE pending): counted by v_wire_count and pq_cnt both. */
   wiredQueuedPages: number;
   readonly trace: Tracer;
