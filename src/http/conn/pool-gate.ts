@@ -13,10 +13,11 @@ import { PoolExhaustedError } from '../errors.js';
 import type { Connection } from './connection.js';
 
 /**
- * How long a response that has not started waits for a dry pool (its SO_SNDTIMEO): under a
- * second, so that its 503 is out within one.
+ * How long a response that has not started waits for a dry pool (its SO_SNDTIMEO): half a
+ * second, so that its 503 is out within one even when a burst of connections has kept it waiting
+ * to be accepted (Node's libuv takes one connection per turn of the event loop) and parsed.
  */
-export const POOL_WAIT_MS = 900;
+export const POOL_WAIT_MS = 500;
 /**
  * While responses wait for a pool, or one was refused this recently, the pools are under
  * pressure: a connection that took no byte for POOL_PRESSURE_SEND_TIMEOUT_MS is closed (the send
