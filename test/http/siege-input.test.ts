@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LINGER_READ_MAX_BYTES } from '../../src/http/conn/index.js';
 import { type Fixture, makeFixture } from './fixture.js';
 import { atRestSoon, type Running, startServer, until } from './helpers.js';
 
@@ -119,5 +120,33 @@ describe('panel bodies', () => {
     const text = await got;
     s.destroy();
     expect(text.slice(0, 12)).toBe('HTTP/1.1 417');
+  });
+});
+
+describe('a client refused, still sending', () => {
+  it('is read for at most LINGER_READ_MAX_BYTES more, then not read until the linger ends', async () => {
+    let serverSide: Socket | null = null;
+    srv.server.server.once('connection', (sock: Socket) => {
+      serverSide = sock;
+    });
+    const s = await open();
+    const answer = collect(s, (t) => t.includes('\r\n\r\n'));
+    // Empty lines without end: refused with 400 after a few, as a flood of them is.
+    const flood = Buffer.alloc(MiB, '\r\n');
+    s.write(flood);
+    expect(await answer).toMatch(/^HTTP\/1\.1 400 /);
+    // The flood goes on; the server drops a bounded amount and then stops reading.
+    let written = MiB;
+    const sent = MiB * 32;
+    while (written < sent && s.write(flood)) written += MiB;
+    const readAtAnswer = (serverSide as Socket | null)?.bytesRead ?? 0;
+    // What the host buffers for a socket not read is bounded; the server's reads must stop too.
+    await until(() => (serverSide as Socket | null)?.isPaused() === true, 5_000);
+    const read = (serverSide as Socket | null)?.bytesRead ?? 0;
+    expect(serverSide, 'the server saw the connection').not.toBeNull();
+    expect((serverSide as Socket | null)?.isPaused()).toBe(true);
+    expect(read - readAtAnswer).toBeLessThanOrEqual(LINGER_READ_MAX_BYTES + 2 * 64 * 1024);
+    s.destroy();
+    expect((await atRestSoon(srv.server)).leaks).toEqual([]);
   });
 });

@@ -24,6 +24,12 @@ export const INPUT_BUDGET_BYTES = 256 * 1024;
 const CONTINUE_HEAD = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 /** nginx's lingering_timeout is 5 s; a refused client gets at most this long to finish sending. */
 export const LINGER_MS = 2000;
+/**
+ * What a lingering close reads and drops, at most: enough for a client's last bytes and its FIN.
+ * A client that sends more is not read any further (its window closes) until LINGER_MS cuts it,
+ * so a flood answered with 400 costs a bounded read per connection, not a core.
+ */
+export const LINGER_READ_MAX_BYTES = 64 * 1024;
 /** Node's headersTimeout: a request head must be complete this long after its first byte (408). */
 export const HEADERS_TIMEOUT_MS = 60_000;
 
@@ -137,6 +143,8 @@ export class Connection {
   private eofQueued = false;
   /** Closing after the last answer: what the client still sends is dropped. */
   private lingering = false;
+  /** Bytes read and dropped since the lingering close began. */
+  private lingerBytes = 0;
   private done = false;
   private released = false;
   /** The current response ends the connection (a close-delimited body). */
@@ -420,7 +428,11 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.lingering) return;
+    if (this.lingering) {
+      this.lingerBytes += chunk.length;
+      if (this.lingerBytes > LINGER_READ_MAX_BYTES) this.stream.pause();
+      return;
+    }
     this.progressAtMs = this.ctx.clock.nowMs();
     this.parser.push(chunk);
     this.pump();

@@ -9,6 +9,7 @@ export {
   Connection,
   type ConnectionCounters,
   type Hdtr,
+  LINGER_READ_MAX_BYTES,
   PIPELINE_MAX,
   type TlsPass,
 } from './connection.js';
