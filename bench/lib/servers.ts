@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
-import type { StatsSnapshot } from '../../src/http/index.js';
+import { SERVE_NODE_FLAGS, type StatsSnapshot } from '../../src/http/index.js';
 import { ChildHandle } from '../../src/load/index.js';
 import type { ServerKind, ServerStart } from '../children/http-server.js';
 import { procCpuSeconds, procRssBytes, startNginx } from './nginx.js';
@@ -159,9 +159,13 @@ export function getJson(port: number, urlPath: string, timeoutMs = 5000, tls = f
 async function startNodeChild(system: HttpSystem, context: StartContext): Promise<LiveServer> {
   const d = describe(system);
   if (!d) throw new Error(`not a Node system: ${system}`);
-  const execArgv = context.profileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${context.profileDir}`, `--cpu-prof-name=${system}.cpuprofile`]
-    : [];
+  // Every Node server runs with the V8 flags `zcsim serve` runs with, the reference servers too.
+  const execArgv = [
+    ...SERVE_NODE_FLAGS,
+    ...(context.profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${context.profileDir}`, `--cpu-prof-name=${system}.cpuprofile`]
+      : []),
+  ];
   const child = new ChildHandle(fileURLToPath(new URL('../children/http-server.js', import.meta.url)), {
     execArgv,
   });
