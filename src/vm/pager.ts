@@ -8,6 +8,7 @@
 // and unbusies it; read-ahead pages go to the inactive queue. On failure every page is unbusied
 // and left invalid: unwired ones are freed, wired ones stay with their holders (nothing is ever
 // half-valid). `paging_in_progress` holds the object open across the read.
+import { fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { kassert, PAGE_SIZE, pagesCeil, SysError } from '../kern/index.js';
 import type { VmObject } from './object.js';
@@ -73,7 +74,6 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
   const fault = vm.config.pagerFault?.(obj, first.pindex, runLength) ?? false;
   const views = ioVectors(vm, pages);
   const fh = obj.handle();
-  const generation = obj.generation;
   await diskTime(vm, lengthBytes);
   if (fault) throw new SysError('EIO', `vnode_pager: ${obj.path} page ${first.pindex}: injected fault`);
   await hostReadSlot(vm);
@@ -83,12 +83,15 @@ async function pagerRead(vm: VmInternals, obj: VmObject, pages: VmPage[], runLen
   } finally {
     hostReadDone(vm);
   }
-  // A short read is EIO, unless the file was seen to change meanwhile: then it is the new EOF
-  // (the pages were detached from the object and serve only those who already hold them).
-  if (bytesRead < expectedBytes && obj.generation === generation) {
+  // A short read is EIO, even when the file was seen to change meanwhile (its pages detached):
+  // the bytes past the new end are no file's, and a sendfile holding these pages must fail rather
+  // than send zeros. So is a file found shorter once the read is done: a host truncation racing
+  // the read may have zeroed what it copied yet left its count whole. XXX(sim): in FreeBSD the
+  // vnode lock keeps a truncation from racing the read.
+  if (bytesRead < expectedBytes || hostSizeBytes(fh) < positionBytes + expectedBytes) {
     throw new SysError(
       'EIO',
-      `vnode_pager: ${obj.path} page ${first.pindex}: short read ${bytesRead} of ${expectedBytes} bytes`,
+      `vnode_pager: ${obj.path} page ${first.pindex}: the file shrank under the read (${bytesRead} of ${expectedBytes} bytes read)`,
     );
   }
   zeroFrom(views, bytesRead);
@@ -148,6 +151,15 @@ function ioVectors(vm: VmInternals, pages: VmPage[]): Uint8Array[] {
     start = i;
   }
   return views;
+}
+
+/** The file's size now (fstat(2)); a descriptor that cannot be asked is a file that is gone. */
+function hostSizeBytes(fh: FileHandle): number {
+  try {
+    return fstatSync(fh.fd).size;
+  } catch {
+    return -1;
+  }
 }
 
 /** Zero-fills the views from byte `fromBytes` on (the part of the last pages past EOF). */

@@ -6,6 +6,8 @@
 // Method: real temp files in the run's folder under .cache, a small Vm with invariants on, and the pagerFault
 // hook and a ManualClock for the failure and disk-time cases.
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { truncateSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +225,28 @@ describe('pager failure', () => {
     expect(vm.atRest()).toEqual([]);
     await vmObjectClose(vm, obj);
   });
+  it('a whole read of a file found shorter after it is EIO (a truncation raced the read)', async () => {
+    // A host truncation of a large folio zeroes what a racing read copies, and the read's count
+    // stays whole: the pager cannot trust those bytes and must not hand out zeros as data.
+    const p = await tmp.file('raced.bin', fileBytes(8 * PAGE_SIZE, 4));
+    const vm = makeVm(32);
+    const obj = await vmObjectOpen(vm, p);
+    const fh = obj.fh as FileHandle;
+    const readv = fh.readv.bind(fh);
+    fh.readv = (async (buffers: NodeJS.ArrayBufferView[], position?: number) => {
+      const r = await readv(buffers, position);
+      truncateSync(p, 2 * PAGE_SIZE);
+      return r;
+    }) as typeof fh.readv;
+    const [m, n] = allocRun(vm, obj, 4, 2) as [VmPage, VmPage];
+    vm.vmPageWire(m);
+    await expect(vmPagerGetPages(vm, obj, [m, n], 0)).rejects.toMatchObject({ code: 'EIO' });
+    expect(m.valid || m.busy).toBe(false);
+    expect(n.queue).toBe(PQ_FREE);
+    vm.vmPageUnwire(m, PQ_INACTIVE);
+    expect(vm.atRest()).toEqual([]);
+    await vmObjectClose(vm, obj);
+  });
 });
 
 describe('reads in flight', () => {
@@ -265,7 +289,7 @@ describe('reads in flight', () => {
     expect(vm.atRest()).toEqual([]);
   });
 
-  it('a file change during a read detaches its pages; they are freed when no longer held', async () => {
+  it('a file that shrank during a read: EIO, its pages detached and freed when no longer held', async () => {
     const p = await tmp.file('moving.bin', fileBytes(4 * PAGE_SIZE, 9));
     const clock = new ManualClock();
     const vm = makeVm(16, { clock, diskLatencyMs: 10 });
@@ -280,12 +304,37 @@ describe('reads in flight', () => {
     expect(a.object).toBeNull();
     expect(a.busy && b.busy).toBe(true);
     clock.advance(10);
-    await read;
+    // The bytes past the new end are no file's: a holder of these pages (a sendfile under way)
+    // must fail rather than send zeros.
+    await expect(read).rejects.toMatchObject({ code: 'EIO' });
     expect(b.queue).toBe(PQ_FREE);
     expect(a.wireCount).toBe(1);
     expect(a.object).toBeNull();
+    expect(a.valid).toBe(false);
     vm.vmPageUnwire(a, PQ_INACTIVE);
     expect(vm.stats.v_free_count).toBe(16);
+    expect(vm.atRest()).toEqual([]);
+    await vmObjectClose(vm, obj);
+  });
+
+  it('a file rewritten whole during a read: the read completes with what the file held', async () => {
+    const p = await tmp.file('rewritten.bin', fileBytes(4 * PAGE_SIZE, 9));
+    const clock = new ManualClock();
+    const vm = makeVm(16, { clock, diskLatencyMs: 10 });
+    const obj = await vmObjectOpen(vm, p);
+    const [a, b] = allocRun(vm, obj, 0, 2) as [VmPage, VmPage];
+    vm.vmPageWire(a);
+    const read = vmPagerGetPages(vm, obj, [a, b], 0);
+    await writeFile(p, fileBytes(4 * PAGE_SIZE, 10));
+    await vmObjectRevalidate(vm, obj);
+    clock.advance(10);
+    await read;
+    expect(a.valid && !a.busy && a.object === null).toBe(true);
+    expect(Buffer.from(vm.pageBytes(a)).equals(fileBytes(4 * PAGE_SIZE, 10).subarray(0, PAGE_SIZE))).toBe(
+      true,
+    );
+    expect(b.queue).toBe(PQ_FREE);
+    vm.vmPageUnwire(a, PQ_INACTIVE);
     expect(vm.atRest()).toEqual([]);
     await vmObjectClose(vm, obj);
   });
