@@ -1,9 +1,11 @@
 // An open-file cache in the manner of nginx's open_file_cache: one entry per request path holds
 // the file opened and checked once (open-checked.ts: inside the root, no symlink swapped in, a
 // regular file or a directory), its fstat, and the validators and header strings derived from
-// that fstat. Every request fstat(2)s the held descriptor (one cheap system call): a file
-// written since (size, mtime or ctime in nanoseconds, or the inode) gets a new entry and its
-// cached pages dropped, so a request that starts after a write gets the new bytes. The path is
+// that fstat. Every request is checked by an fstat(2) of the held descriptor taken after the
+// request arrived: a file written since (size, mtime or ctime in nanoseconds, or the inode) gets
+// a new entry and its cached pages dropped, so a request that starts after a write gets the new
+// bytes. Requests that arrive in one turn of the event loop share that fstat: it runs once their
+// lookups have all begun (setImmediate, after the poll phase that read them). The path is
 // looked at again after `revalidateMs` (open_file_cache_valid): a file renamed over the path is
 // seen then; until then the entry serves the file it opened, whole.
 //
@@ -106,6 +108,9 @@ export class FileCache {
   /** Entries with bodies waiting for their after-send check, and the turn that checks them. */
   private readonly awaitingCheck = new Set<Slot>();
   private checkTimer: TimerHandle | null = null;
+  /** Lookups waiting for their entry's shared fstat, and whether its turn is scheduled. */
+  private readonly lookups = new Map<Slot, ((same: boolean) => void)[]>();
+  private lookupsScheduled = false;
 
   constructor(private readonly config: FileCacheConfig) {}
 
@@ -116,7 +121,7 @@ export class FileCache {
   async lookup(relative: string): Promise<FileEntry> {
     const slot = this.slots.get(relative);
     if (slot && this.config.clock.nowMs() - slot.validatedAtMs < this.config.revalidateMs) {
-      if (this.unchanged(slot)) return slot.entry;
+      if (await this.checkAfterArrival(slot)) return slot.entry;
       this.retire(relative, slot);
     }
     return (await this.validate(relative)).entry;
@@ -165,6 +170,33 @@ export class FileCache {
     const slot = this.slots.get(relative);
     if (slot) this.retire(relative, slot);
   }
+
+  /**
+   * Whether the entry's file is unchanged, by an fstat taken after this call: one per entry for
+   * every lookup that began before it. It is setImmediate, not the server's clock, since
+   * it must follow the poll phase whatever the clock does.
+   */
+  private checkAfterArrival(slot: Slot): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiting = this.lookups.get(slot);
+      if (waiting === undefined) this.lookups.set(slot, [resolve]);
+      else waiting.push(resolve);
+      if (!this.lookupsScheduled) {
+        this.lookupsScheduled = true;
+        setImmediate(this.checkLookups);
+      }
+    });
+  }
+
+  private readonly checkLookups = (): void => {
+    this.lookupsScheduled = false;
+    const batches = [...this.lookups];
+    this.lookups.clear();
+    for (const [slot, waiting] of batches) {
+      const same = this.unchanged(slot);
+      for (const resolve of waiting) resolve(same);
+    }
+  };
 
   /** Number of entries and of open kernel files (for /stats). */
   counters(): { entries: number; open_files: number } {
