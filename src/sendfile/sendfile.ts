@@ -73,11 +73,23 @@ export async function vnSendfile(
   vmObjectReference(obj);
   let r: SendResult;
   try {
-    r = await sendfileLocked(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
+    // fstat, then the chunk loop under the socket's send lock, which serialises senders
+    // (SBL_NOINTR in the kernel; here the caller's signal ends the wait, as a closed connection
+    // must end every sleep).
+    const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
+    if (stale !== null) await revalidate(stale);
+    const lock = env.sockets.sblock(so, call.signal);
+    const unlock = lock instanceof Promise ? await lock : lock;
+    try {
+      r = await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
+    } finally {
+      unlock();
+    }
   } finally {
     vmObjectDeallocate(env.vm, obj);
   }
-  if (r.error === null && opts.trailers !== undefined) await sendTrailers(env, so, opts, r);
+  if (r.error === null && opts.trailers !== undefined && opts.trailers.length > 0)
+    await sendTrailers(env, so, opts, r);
   if (call.sync !== null) await syncWait(call.sync, opts.signal, r);
   if (env.trace.on) {
     env.trace.emit('sendfile-done', () => ({ so: so.so_id, sbytes: r.sbytes, error: r.error?.code ?? null }));
@@ -85,30 +97,6 @@ export async function vnSendfile(
   // An interrupted wait for the chain's first sf_buf is ENOBUFS, as vn_sendfile gives it.
   if (r.error !== null) throw r.error.withSbytes(r.sbytes);
   return r.sbytes;
-}
-
-/** fstat, then the chunk loop under the socket's send lock. */
-async function sendfileLocked(
-  env: SendfileEnv,
-  obj: VmObject,
-  so: KSocket,
-  offset: number,
-  nbytes: number,
-  call: SfCall,
-  readahead: number,
-  headers: readonly Uint8Array[],
-): Promise<SendResult> {
-  const stale = vmObjectRevalidateStale(env.vm, obj, env.revalidateMs);
-  if (stale !== null) await revalidate(stale);
-  // The socket's send lock serialises senders (SBL_NOINTR in the kernel; here the caller's
-  // signal ends the wait, as a closed connection must end every sleep).
-  const lock = env.sockets.sblock(so, call.signal);
-  const unlock = lock instanceof Promise ? await lock : lock;
-  try {
-    return await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, headers);
-  } finally {
-    unlock();
-  }
 }
 
 async function revalidate(fstat: Promise<void>): Promise<void> {

@@ -107,7 +107,7 @@ export interface ConnContext {
    */
   respond(conn: Connection, request: HttpRequest): Promise<number | null>;
   /** Resolves when a body response of `conn` may start: the kernel's pools have room. */
-  admit(conn: Connection): Promise<void>;
+  admit(conn: Connection): Promise<void> | null;
   /** The connection closed and freed its kernel socket. */
   closed(conn: Connection): void;
 }
@@ -251,8 +251,8 @@ export class Connection {
     return this.ctx.heads;
   }
 
-  /** Resolves when a body response may start (pool admission); see PoolGate. */
-  admit(): Promise<void> {
+  /** Resolves when a body response may start (pool admission; null: at once); see PoolGate. */
+  admit(): Promise<void> | null {
     return this.ctx.admit(this);
   }
 
@@ -265,9 +265,10 @@ export class Connection {
    * sendfile(2) of `file` on the connection's kernel socket, ended by the connection's close.
    * Over TLS kernel TLS takes the send side over first.
    */
-  async sendfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
-    await this.kernelSendSide();
-    return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr);
+  sendfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
+    if (this.ktls === null || this.ktls.tap.takenOver)
+      return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr);
+    return this.kernelSendSide().then(() => this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr));
   }
 
   /** The copy path, read(2)+write(2) in the kernel, on the connection's kernel socket. */

@@ -73,7 +73,7 @@ export class Connections implements ConnContext {
     this.arm();
   }
 
-  admit(conn: Connection): Promise<void> {
+  admit(conn: Connection): Promise<void> | null {
     return this.pools.admit(conn);
   }
 

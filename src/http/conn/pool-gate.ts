@@ -108,11 +108,16 @@ export class PoolGate {
   }
 
   /**
-   * Resolves when the response may start. When this connection's own earlier responses hold the
-   * pools it first waits for its own send buffer to drain (waiting for others would be for itself).
+   * Resolves when the response may start; null when it may start at once. When this connection's
+   * own earlier responses hold the pools it first waits for its own send buffer to drain (waiting
+   * for others would be for itself).
    */
-  async admit(conn: Connection): Promise<void> {
-    if (this.waiters.length === 0 && !this.exhausted()) return;
+  admit(conn: Connection): Promise<void> | null {
+    if (this.waiters.length === 0 && !this.exhausted()) return null;
+    return this.admitWaiting(conn);
+  }
+
+  private async admitWaiting(conn: Connection): Promise<void> {
     if (conn.queuedBytes() > 0) {
       await conn.drain();
       if (this.waiters.length === 0 && !this.exhausted()) return;

@@ -201,7 +201,8 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
   const startBy = route === 'stream' ? null : conn.deadline(POOL_WAIT_MS);
   let body: OpenBody;
   try {
-    if (route !== 'stream') await conn.admit();
+    const admitted = route === 'stream' ? null : conn.admit();
+    if (admitted !== null) await admitted;
     body = await BODY_SENDERS[route].open(ctx, entry);
   } catch (err) {
     startBy?.cancel();
