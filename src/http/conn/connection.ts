@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Kernel, KFile, KSocket } from '../../index.js';
 import { type Clock, SysError, type TimerHandle, type Tracer } from '../../kern/index.js';
 import type { KtlsConnection } from '../../tls/index.js';
+import type { BodyTurns } from './body-turns.js';
 import type { Heads } from './heads.js';
 import { type BodyLimit, type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
 
@@ -108,6 +109,8 @@ export interface ConnContext {
   respond(conn: Connection, request: HttpRequest): Promise<number | null>;
   /** Resolves when a body response of `conn` may start: the kernel's pools have room. */
   admit(conn: Connection): Promise<void>;
+  /** The turns that bodies under way take while new responses wait for a pool. */
+  readonly turns: BodyTurns;
   /** The connection closed and freed its kernel socket. */
   closed(conn: Connection): void;
 }
@@ -132,6 +135,8 @@ export class Connection {
   private readonly abort = new AbortController();
   /** The current responses' deadline controller (see deadline()). */
   private startBy: AbortController | null = null;
+  /** The controller of a body's preemptible kernel calls (see bodyCall()). */
+  private turn: AbortController | null = null;
   private readonly parser: RequestParser;
   private readonly queue: Queued[] = [];
   /** Wire bytes of the requests parsed and not answered yet (the one being answered included). */
@@ -254,6 +259,48 @@ export class Connection {
   /** Resolves when a body response may start (pool admission); see PoolGate. */
   admit(): Promise<void> {
     return this.ctx.admit(this);
+  }
+
+  /**
+   * Before each kernel call of a body (`attained`: the file bytes its response queued so far):
+   * waits for its turn while the bodies take turns (BodyTurns), then gives the call's signal and
+   * whether it is batched (at most YIELD_BATCH_BYTES of file). A first call keeps its `deadline`;
+   * a later one is preemptible: its signal aborts when the connection closes or the turns preempt
+   * it. endCall() must follow the call.
+   */
+  async bodyCall(
+    attained: number,
+    deadline: AbortSignal | null,
+  ): Promise<{ readonly signal: AbortSignal; readonly batched: boolean }> {
+    const turns = this.ctx.turns;
+    const turn = turns.take(this, attained, deadline === null, deadline ?? this.abort.signal);
+    if (turn !== null) {
+      try {
+        await turn;
+      } catch (err) {
+        this.endCall();
+        throw err;
+      }
+    }
+    const batched = turns.yielding();
+    if (deadline !== null) return { signal: deadline, batched };
+    let ac = this.turn;
+    if (ac === null || ac.signal.aborted) {
+      ac = new AbortController();
+      this.turn = ac;
+      if (this.abort.signal.aborted) ac.abort(this.abort.signal.reason);
+    }
+    return { signal: ac.signal, batched };
+  }
+
+  /** After a body's kernel call: the next body may take its turn. */
+  endCall(): void {
+    this.ctx.turns.done(this);
+  }
+
+  /** Ends this connection's preemptible kernel call in progress (EINTR with what it queued). */
+  preempt(): void {
+    this.turn?.abort();
   }
 
   /** Counts a response that got 503 because a kernel pool was exhausted. */
@@ -603,6 +650,7 @@ export class Connection {
     this.lingerTimer?.cancel();
     this.abort.abort();
     this.startBy?.abort(this.abort.signal.reason);
+    this.turn?.abort(this.abort.signal.reason);
     this.queue.length = 0;
     if (!this.running) this.release();
   }
