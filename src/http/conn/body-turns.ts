@@ -151,6 +151,7 @@ export class BodyTurns {
   }
 
   private wake(): void {
+    if (this.paused.length === 0) return;
     const yielding = this.yielding();
     while (this.paused.length > 0 && (!yielding || this.sending.size < this.limit)) {
       const p = this.paused.shift()!;

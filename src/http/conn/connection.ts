@@ -135,7 +135,7 @@ export class Connection {
   private readonly abort = new AbortController();
   /** The current responses' deadline controller (see deadline()). */
   private startBy: AbortController | null = null;
-  /** The controller of a body's preemptible kernel calls (see bodyCall()). */
+  /** The controller of a body's preemptible kernel calls (see turnSignal()). */
   private turn: AbortController | null = null;
   private readonly parser: RequestParser;
   private readonly queue: Queued[] = [];
@@ -159,6 +159,8 @@ export class Connection {
   /** Send-timeout bookkeeping: bytes the host had taken at the last look, and when that changed. */
   private takenBytes = 0;
   private progressAtMs: number;
+  /** Sweeps in a row that saw bytes waiting and none taken. */
+  private stalledLooks = 0;
   private lingerTimer: TimerHandle | null = null;
   /** What earlier responses hold until the send buffer is empty (their files). */
   private held: (() => void)[] = [];
@@ -262,35 +264,37 @@ export class Connection {
   }
 
   /**
-   * Before each kernel call of a body (`attained`: the file bytes its response queued so far):
-   * waits for its turn while the bodies take turns (BodyTurns), then gives the call's signal and
-   * whether it is batched (at most YIELD_BATCH_BYTES of file). A first call keeps its `deadline`;
-   * a later one is preemptible: its signal aborts when the connection closes or the turns preempt
-   * it. endCall() must follow the call.
+   * Before each kernel call of a body (`attained`: the file bytes its response queued so far): null
+   * when the call may go now, else a promise that resolves at its turn while the bodies take turns
+   * (BodyTurns) and rejects when `deadline` (a first call's) or the connection ends first.
+   * endCall() must follow the call.
    */
-  async bodyCall(
-    attained: number,
-    deadline: AbortSignal | null,
-  ): Promise<{ readonly signal: AbortSignal; readonly batched: boolean }> {
-    const turns = this.ctx.turns;
-    const turn = turns.take(this, attained, deadline === null, deadline ?? this.abort.signal);
-    if (turn !== null) {
-      try {
-        await turn;
-      } catch (err) {
-        this.endCall();
-        throw err;
-      }
-    }
-    const batched = turns.yielding();
-    if (deadline !== null) return { signal: deadline, batched };
+  bodyTurn(attained: number, deadline: AbortSignal | null): Promise<void> | null {
+    const turn = this.ctx.turns.take(this, attained, deadline === null, deadline ?? this.abort.signal);
+    if (turn === null) return null;
+    return turn.catch((err: unknown) => {
+      this.endCall();
+      throw err;
+    });
+  }
+
+  /** Whether the bodies take turns now: a call then takes at most YIELD_BATCH_BYTES of file. */
+  get batched(): boolean {
+    return this.ctx.turns.yielding();
+  }
+
+  /**
+   * The signal of a body's call after its first: it aborts when the connection closes or when the
+   * turns preempt the call. One controller serves the connection's calls until it fires.
+   */
+  turnSignal(): AbortSignal {
     let ac = this.turn;
     if (ac === null || ac.signal.aborted) {
       ac = new AbortController();
       this.turn = ac;
       if (this.abort.signal.aborted) ac.abort(this.abort.signal.reason);
     }
-    return { signal: ac.signal, batched };
+    return ac.signal;
   }
 
   /** After a body's kernel call: the next body may take its turn. */
@@ -463,9 +467,13 @@ export class Connection {
     if (taken !== this.takenBytes || (!waiting && !this.idle)) {
       this.takenBytes = taken;
       this.progressAtMs = nowMs;
+      this.stalledLooks = 0;
       return;
     }
-    if (waiting && nowMs - this.progressAtMs >= sendTimeoutMs) {
+    if (waiting) this.stalledLooks++;
+    // Two looks at least: the first after the event loop was held up runs before the write
+    // callbacks that came meanwhile, so it alone cannot tell a stalled peer from a busy server.
+    if (waiting && this.stalledLooks >= 2 && nowMs - this.progressAtMs >= sendTimeoutMs) {
       this.ctx.counters.send_timeouts++;
       this.destroy();
     } else if (!waiting && this.idle && nowMs - this.progressAtMs >= idleTimeoutMs) {

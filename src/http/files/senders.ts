@@ -150,7 +150,7 @@ interface BodyProgress {
 /**
  * One part of the body through the kernel: sendfile(2) or the copy loop, with headers and
  * trailers, in calls of at most COUNT_SLICE_BYTES of file (YIELD_BATCH_BYTES while the bodies
- * take turns), each after its turn (Connection.bodyCall). A call that ends short is called again
+ * take turns), each after its turn (Connection.bodyTurn). A call that ends short is called again
  * for the rest, as a partial send is: one that ran into ENOBUFS after queueing part of it (a dry
  * mbuf zone while its header mbufs were held: the next call, its head gone out, sleeps for room
  * instead), or one preempted for another response (EINTR: the rest at its next turn).
@@ -174,16 +174,20 @@ async function kernelPart(
     // its send buffer (a pipelined response the client has not read) may wait on its client.
     if (body.deadline !== null && conn.queuedBytes() > 0) body.deadline = null;
     const deadline = body.deadline;
-    const call = await conn.bodyCall(body.attained, deadline).catch((err: unknown) => {
-      // No turn came by the first call's deadline: nothing went out, the answer is 503.
-      throw deadline?.aborted === true && !conn.isClosed
-        ? new PoolExhaustedError('no turn within the wait')
-        : err;
-    });
-    const n = Math.min(left, call.batched ? YIELD_BATCH_BYTES : COUNT_SLICE_BYTES);
+    const turn = conn.bodyTurn(body.attained, deadline);
+    if (turn !== null) {
+      await turn.catch((err: unknown) => {
+        // No turn came by the first call's deadline: nothing went out, the answer is 503.
+        throw deadline?.aborted === true && !conn.isClosed
+          ? new PoolExhaustedError('no turn within the wait')
+          : err;
+      });
+    }
+    const n = Math.min(left, conn.batched ? YIELD_BATCH_BYTES : COUNT_SLICE_BYTES);
     const trailers = n === left ? closing : null;
-    // A call that carries trailers is never cut short: they end the body.
-    const signal = trailers === null ? call.signal : (deadline ?? conn.signal);
+    // A first call ends with its deadline; a later one may be preempted, unless it carries the
+    // trailers that end the body.
+    const signal = deadline ?? (trailers === null ? conn.turnSignal() : conn.signal);
     const hl = head?.length ?? 0;
     const tl = trailers?.length ?? 0;
     const before = conn.passes();
