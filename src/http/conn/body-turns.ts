@@ -1,14 +1,14 @@
-// Turns for the bodies in the kernel while new responses wait for a pool, as a fair scheduler
-// serves the flow that has had least first (least attained service; fq_codel's new flows; size-
-// based scheduling in web servers). Once a response has had to wait for a pool, for
-// BODY_YIELD_MS every body's kernel calls take turns: at most `limit` calls at once (half of the
-// connections whose send buffers the smallest pool holds), each of at most YIELD_BATCH_BYTES of
-// file, granted to the response that has sent the fewest bytes first. A new response thus goes
-// ahead of more pages for the bodies under way, and every body still advances a batch a turn.
-// Calls in progress beyond the limit when the turns begin are preempted (EINTR with what they
-// queued, as a signal ends sendfile(2)) and go on at their next turn. Outside the turns a call
-// takes COUNT_SLICE at once, as before; a pause ends with its signal (the connection's close, or
-// a first call's deadline).
+// Turns for the bodies under way while new responses find a pool dry, as a fair scheduler
+// serves new flows first and then the flow that has had least (fq_codel's new-flow list; size-
+// based scheduling in web servers). A response's first kernel call is its own: it goes at once,
+// never counted nor preempted. Once a response has found a pool dry while bodies were in the
+// kernel, for BODY_YIELD_MS (and on while a pool stays dry) the later calls of the bodies take
+// turns: at most `limit` at once (half of the connections whose send buffers the smallest pool
+// holds), each of at most YIELD_BATCH_BYTES of file, granted to the body that has sent the fewest
+// bytes first. Calls beyond the limit when the turns begin, and the call of the body that has
+// sent most when one that has sent less waits first in line, are preempted (EINTR with what they
+// queued, as a signal ends sendfile(2)) and go on from there at their next turn. Outside the
+// turns a call takes COUNT_SLICE at once, as before; a pause ends with the connection's close.
 import type { Clock, TimerHandle } from '../../kern/index.js';
 
 /** How long after a response last had to wait for a pool the bodies take turns. */
@@ -32,7 +32,6 @@ interface Paused {
 
 interface Sending {
   readonly attained: number;
-  readonly preemptible: boolean;
   preempted: boolean;
 }
 
@@ -68,8 +67,8 @@ export class BodyTurns {
   }
 
   /**
-   * A response has to wait for a pool: the turns begin, or last longer; the preemptible calls
-   * beyond the limit are preempted, those of the bodies that have sent most first.
+   * A response found a pool dry: the turns begin, or last longer; the calls beyond the limit are
+   * preempted, those of the bodies that have sent most first.
    */
   yieldToNew(): void {
     this.yieldUntilMs = this.clock.nowMs() + BODY_YIELD_MS;
@@ -84,13 +83,7 @@ export class BodyTurns {
     let most: [TurnTaker, Sending] | null = null;
     for (const e of this.sending) {
       const s = e[1];
-      if (
-        s.preemptible &&
-        !s.preempted &&
-        s.attained > attained &&
-        (most === null || s.attained > most[1].attained)
-      )
-        most = e;
+      if (!s.preempted && s.attained > attained && (most === null || s.attained > most[1].attained)) most = e;
     }
     if (most === null) return false;
     most[1].preempted = true;
@@ -110,13 +103,13 @@ export class BodyTurns {
   }
 
   /**
-   * Before a body's kernel call (`attained`: the file bytes its response queued so far): null when
-   * it may go at once, else a promise that resolves at its turn and rejects when `signal` aborts.
-   * done() must follow the call (or the rejection).
+   * Before a kernel call of a body under way (after its first; `attained`: the file bytes its
+   * response queued so far): null when it may go at once, else a promise that resolves at its turn
+   * and rejects when `signal` aborts. done() must follow the call (or the rejection).
    */
-  take(who: TurnTaker, attained: number, preemptible: boolean, signal: AbortSignal): Promise<void> | null {
+  take(who: TurnTaker, attained: number, signal: AbortSignal): Promise<void> | null {
     if (!this.yielding() || (this.sending.size < this.limit && this.paused.length === 0)) {
-      this.sending.set(who, { attained, preemptible, preempted: false });
+      this.sending.set(who, { attained, preempted: false });
       return null;
     }
     signal.throwIfAborted();
@@ -126,7 +119,7 @@ export class BodyTurns {
         attained,
         signal,
         resolve: () => {
-          this.sending.set(who, { attained, preemptible, preempted: false });
+          this.sending.set(who, { attained, preempted: false });
           resolve();
         },
         onAbort: () => {

@@ -265,12 +265,14 @@ export class Connection {
 
   /**
    * Before each kernel call of a body (`attained`: the file bytes its response queued so far): null
-   * when the call may go now, else a promise that resolves at its turn while the bodies take turns
-   * (BodyTurns) and rejects when `deadline` (a first call's) or the connection ends first.
-   * endCall() must follow the call.
+   * when the call may go now (always a first call, which has its `deadline`), else a promise that
+   * resolves at its turn while the bodies take turns (BodyTurns) and rejects when the connection
+   * closes first. endCall() must follow the call.
    */
   bodyTurn(attained: number, deadline: AbortSignal | null): Promise<void> | null {
-    const turn = this.ctx.turns.take(this, attained, deadline === null, deadline ?? this.abort.signal);
+    // A first call (it has a deadline) is the new response's own: it goes at once.
+    if (deadline !== null) return null;
+    const turn = this.ctx.turns.take(this, attained, this.abort.signal);
     if (turn === null) return null;
     return turn.catch((err: unknown) => {
       this.endCall();
@@ -444,8 +446,8 @@ export class Connection {
 
   /**
    * The send-timeout and idle checks, run by the server's sweep. A connection with bytes waiting
-   * (in the send buffer or the host socket) that took none for `sendTimeoutMs` is closed; an idle
-   * one past the keep-alive timeout too.
+   * (ready in the send buffer, or in the host socket) that took none for `sendTimeoutMs` is closed;
+   * an idle one past the keep-alive timeout too.
    */
   sweep(nowMs: number, sendTimeoutMs: number, idleTimeoutMs: number): void {
     if (this.done) return;
@@ -463,7 +465,9 @@ export class Connection {
       return;
     }
     const taken = this.socket.bytesWritten - this.socket.writableLength;
-    const waiting = this.so.so_snd.sb_ccc > 0 || this.socket.writableLength > 0;
+    // Bytes the peer could take: ready in the send buffer, or in the host socket (bytes still being
+    // paged in are the server's own wait, not the peer's).
+    const waiting = this.so.so_snd.sb_acc > 0 || this.socket.writableLength > 0;
     if (taken !== this.takenBytes || (!waiting && !this.idle)) {
       this.takenBytes = taken;
       this.progressAtMs = nowMs;

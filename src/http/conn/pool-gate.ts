@@ -28,7 +28,7 @@ export const POOL_WAIT_MS = 500;
  * reader holds in its send buffer goes to those who wait within the wait of a response.
  */
 export const POOL_PRESSURE_MS = 5000;
-export const POOL_PRESSURE_SEND_TIMEOUT_MS = 500;
+export const POOL_PRESSURE_SEND_TIMEOUT_MS = 1000;
 /** The connections every pool is shared by: no one connection may queue more than this share. */
 export const POOL_SHARE_CONNECTIONS = 32;
 /** The largest send buffer a connection gets: a large body then goes out in few batches. */
@@ -150,11 +150,12 @@ export class PoolGate {
       await conn.drain();
       if (this.waiters.length === 0 && !this.exhausted()) return;
     }
-    // Bodies in the kernel hold the pools: they take turns, and this response's first call goes
-    // ahead of them (its deadline still holds).
+    // Bodies in the kernel hold the pools: they take turns, and this response starts as soon as
+    // the pools move (a buffer freed), its first call ahead of the bodies' next batches. Pools that
+    // do not move within the wait are held by stalled readers: 503, as below.
     if (this.turns.active > 0) {
       this.turns.yieldToNew();
-      return;
+      return this.moved(conn.signal);
     }
     const signal = conn.signal;
     signal.throwIfAborted();
@@ -194,6 +195,30 @@ export class PoolGate {
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  /** Resolves when a buffer is freed anywhere in the kernel; PoolExhaustedError after POOL_WAIT_MS. */
+  private async moved(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let late = false;
+    const timer = this.clock.setTimer(POOL_WAIT_MS, () => {
+      late = true;
+      ac.abort();
+    });
+    try {
+      await this.kernel.bufWait(ac.signal).catch(() => {});
+    } finally {
+      timer.cancel();
+      signal.removeEventListener('abort', onAbort);
+    }
+    signal.throwIfAborted();
+    if (late) {
+      this.lastRefusalMs = this.clock.nowMs();
+      throw new PoolExhaustedError(`${this.dryPool() ?? 'pools'} held, not moving`);
     }
   }
 
