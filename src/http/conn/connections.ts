@@ -88,6 +88,7 @@ export class Connections implements ConnContext {
 
   private arm(): void {
     if (this.sweepTimer !== null || this.open.size === 0) return;
+    // Often enough for the shorter send timeout under pressure.
     const timeoutMs = Math.min(this.sendTimeoutMs, POOL_PRESSURE_SEND_TIMEOUT_MS);
     const periodMs = Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4)));
     this.sweepTimer = this.clock.setTimer(periodMs, () => {

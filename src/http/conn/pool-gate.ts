@@ -25,7 +25,7 @@ export const POOL_WAIT_MS = 500;
  * While responses wait for a pool, or a pool is dry, or the bodies take turns, or one was refused
  * this recently, the pools are under pressure: a connection that took no byte for
  * POOL_PRESSURE_SEND_TIMEOUT_MS is closed (the send timeout, shortened), so that what a stalled
- * reader holds in its send buffer goes to those who wait within the wait of a response.
+ * reader holds in its send buffer goes to those who wait within about a second.
  */
 export const POOL_PRESSURE_MS = 5000;
 export const POOL_PRESSURE_SEND_TIMEOUT_MS = 1000;
