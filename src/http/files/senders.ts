@@ -149,8 +149,8 @@ interface BodyProgress {
 
 /**
  * One part of the body through the kernel: sendfile(2) or the copy loop, with headers and
- * trailers, in calls of at most COUNT_SLICE_BYTES of file (YIELD_BATCH_BYTES for the response's
- * first call and while the bodies take turns), each after its turn (Connection.bodyTurn). A call that ends short is called again
+ * trailers, in calls of at most COUNT_SLICE_BYTES of file (YIELD_BATCH_BYTES while the bodies
+ * take turns), each after its turn (Connection.bodyTurn). A call that ends short is called again
  * for the rest, as a partial send is: one that ran into ENOBUFS after queueing part of it (a dry
  * mbuf zone while its header mbufs were held: the next call, its head gone out, sleeps for room
  * instead), or one preempted for another response (EINTR: the rest at its next turn).
@@ -176,10 +176,7 @@ async function kernelPart(
     const deadline = body.deadline;
     const turn = conn.bodyTurn(body.attained, deadline);
     if (turn !== null) await turn;
-    // A response's first call is its quantum as a new flow: its head and at most a batch, so that
-    // no call that cannot be preempted holds the pools long.
-    const first = deadline !== null || body.attained === 0;
-    const n = Math.min(left, first || conn.batched ? YIELD_BATCH_BYTES : COUNT_SLICE_BYTES);
+    const n = Math.min(left, conn.batched ? YIELD_BATCH_BYTES : COUNT_SLICE_BYTES);
     const trailers = n === left ? closing : null;
     // A first call ends with its deadline; a later one may be preempted, unless it carries the
     // trailers that end the body.
