@@ -111,6 +111,12 @@ function only(kind: string): boolean {
   return o === undefined || o === '' || o === kind;
 }
 
+/** Whether a kernel runs in the siege (ZCSIM_SIEGE_KERNEL=dmap|kva names one alone). */
+function kernelChosen(k: KernelCase): boolean {
+  const o = process.env.ZCSIM_SIEGE_KERNEL;
+  return o === undefined || o === '' || k.system === `zerocopy-${o}`;
+}
+
 /** A set of attackers that stop together. */
 class Attack {
   private stopped = false;
@@ -360,7 +366,7 @@ export async function runSiege(options: SiegeOptions, dir: string): Promise<stri
   });
   const results: CaseResult[] = [];
   try {
-    for (const k of KERNELS) results.push(await runCase(k, options, loader));
+    for (const k of KERNELS) if (kernelChosen(k)) results.push(await runCase(k, options, loader));
   } finally {
     await loader.stop();
   }

@@ -3,7 +3,7 @@
 // everyone: a deep pipeline of cold files completes in every mapping mode, a slow pipelining
 // reader does not hold other connections up, clients that never read are closed by the send
 // timeout, a parser error after good requests comes after their answers and never inside a body,
-// and an exhausted pool answers 503 with Retry-After instead of waiting without bound.
+// and an exhausted pool answers within the wait (503 with Retry-After) instead of without bound.
 // Method: raw HTTP/1.1 over loopback (test/http/pipeline.ts reads responses as a stream and
 // hashes each body); counters from /stats and the kernel; every server at rest at the end.
 
@@ -279,7 +279,10 @@ describe('counted as it goes', () => {
 });
 
 describe('pool exhaustion', () => {
-  it('a dry cluster zone gives 503 with Retry-After to a response that has not started; the server keeps serving', async () => {
+  // While the zone is dry, the stallers that took no byte for half a second are closed: the new
+  // response gets 503 with Retry-After if they still held the zone at its deadline, or 200 once
+  // they were closed; never a wait without bound.
+  it('a dry cluster zone answers a response that has not started within its wait (503 with Retry-After, or 200 once stallers were closed); the server keeps serving', async () => {
     const srv = await startServer({
       root: fx.root,
       kernel: { physmemBytes: 64 * MiB, nmbclusters: 64, invariants: false },
@@ -296,9 +299,15 @@ describe('pool exhaustion', () => {
       const zone = () => srv.server.kernel.mbufs.clusterZone;
       await waitFor(() => zone().current >= zone().limit, 'the cluster zone to run dry');
       const [r] = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/data.bin' }], true);
-      expect(r?.status).toBe(503);
-      expect(r?.headers['retry-after']).toBe('1');
-      expect(srv.server.zcsim.connections.pool_503).toBeGreaterThan(0);
+      const counted = srv.server.zcsim.connections;
+      if (r?.status === 200) {
+        expect(sha256(r.body)).toBe(sha256(fx.files['data.bin']!));
+        expect(counted.send_timeouts).toBeGreaterThan(0);
+      } else {
+        expect(r?.status).toBe(503);
+        expect(r?.headers['retry-after']).toBe('1');
+        expect(counted.pool_503).toBeGreaterThan(0);
+      }
       s.destroy();
       expect((await atRestSoon(srv.server)).leaks).toEqual([]);
       const [ok] = await rawExchange(srv.port, [{ method: 'GET', path: '/copy/data.bin' }], true);

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Kernel, KFile, KSocket } from '../../index.js';
 import { type Clock, SysError, type TimerHandle, type Tracer } from '../../kern/index.js';
 import type { KtlsConnection } from '../../tls/index.js';
+import type { BodyTurns } from './body-turns.js';
 import type { Heads } from './heads.js';
 import { type BodyLimit, type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
 
@@ -108,6 +109,8 @@ export interface ConnContext {
   respond(conn: Connection, request: HttpRequest): Promise<number | null>;
   /** Resolves when a body response of `conn` may start: the kernel's pools have room. */
   admit(conn: Connection): Promise<void> | null;
+  /** The turns that bodies under way take while new responses wait for a pool. */
+  readonly turns: BodyTurns;
   /** The connection closed and freed its kernel socket. */
   closed(conn: Connection): void;
 }
@@ -132,6 +135,8 @@ export class Connection {
   private readonly abort = new AbortController();
   /** The current responses' deadline controller (see deadline()). */
   private startBy: AbortController | null = null;
+  /** The controller of a body's preemptible kernel calls (see turnSignal()). */
+  private turn: AbortController | null = null;
   private readonly parser: RequestParser;
   private readonly queue: Queued[] = [];
   /** Wire bytes of the requests parsed and not answered yet (the one being answered included). */
@@ -154,6 +159,8 @@ export class Connection {
   /** Send-timeout bookkeeping: bytes the host had taken at the last look, and when that changed. */
   private takenBytes = 0;
   private progressAtMs: number;
+  /** Sweeps in a row that saw bytes waiting and none taken. */
+  private stalledLooks = 0;
   private lingerTimer: TimerHandle | null = null;
   /** What earlier responses hold until the send buffer is empty (their files). */
   private held: (() => void)[] = [];
@@ -254,6 +261,52 @@ export class Connection {
   /** Resolves when a body response may start (pool admission; null: at once); see PoolGate. */
   admit(): Promise<void> | null {
     return this.ctx.admit(this);
+  }
+
+  /**
+   * Before each kernel call of a body (`attained`: the file bytes its response queued so far): null
+   * when the call may go now (always a first call, which has its `deadline`), else a promise that
+   * resolves at its turn while the bodies take turns (BodyTurns) and rejects when the connection
+   * closes first. endCall() must follow the call.
+   */
+  bodyTurn(attained: number, deadline: AbortSignal | null): Promise<void> | null {
+    // A first call (it has a deadline) is the new response's own: it goes at once.
+    if (deadline !== null) return null;
+    const turn = this.ctx.turns.take(this, attained, this.abort.signal);
+    if (turn === null) return null;
+    return turn.catch((err: unknown) => {
+      this.endCall();
+      throw err;
+    });
+  }
+
+  /** Whether the bodies take turns now: a call then takes at most YIELD_BATCH_BYTES of file. */
+  get batched(): boolean {
+    return this.ctx.turns.yielding();
+  }
+
+  /**
+   * The signal of a body's call after its first: it aborts when the connection closes or when the
+   * turns preempt the call. One controller serves the connection's calls until it fires.
+   */
+  turnSignal(): AbortSignal {
+    let ac = this.turn;
+    if (ac === null || ac.signal.aborted) {
+      ac = new AbortController();
+      this.turn = ac;
+      if (this.abort.signal.aborted) ac.abort(this.abort.signal.reason);
+    }
+    return ac.signal;
+  }
+
+  /** After a body's kernel call: the next body may take its turn. */
+  endCall(): void {
+    this.ctx.turns.done(this);
+  }
+
+  /** Ends this connection's preemptible kernel call in progress (EINTR with what it queued). */
+  preempt(): void {
+    this.turn?.abort();
   }
 
   /** Counts a response that got 503 because a kernel pool was exhausted. */
@@ -394,8 +447,8 @@ export class Connection {
 
   /**
    * The send-timeout and idle checks, run by the server's sweep. A connection with bytes waiting
-   * (in the send buffer or the host socket) that took none for `sendTimeoutMs` is closed; an idle
-   * one past the keep-alive timeout too.
+   * (ready in the send buffer, or in the host socket) that took none for `sendTimeoutMs` is closed;
+   * an idle one past the keep-alive timeout too.
    */
   sweep(nowMs: number, sendTimeoutMs: number, idleTimeoutMs: number): void {
     if (this.done) return;
@@ -413,13 +466,19 @@ export class Connection {
       return;
     }
     const taken = this.socket.bytesWritten - this.socket.writableLength;
-    const waiting = this.so.so_snd.sb_ccc > 0 || this.socket.writableLength > 0;
+    // Bytes the peer could take: ready in the send buffer, or in the host socket (bytes still being
+    // paged in are the server's own wait, not the peer's).
+    const waiting = this.so.so_snd.sb_acc > 0 || this.socket.writableLength > 0;
     if (taken !== this.takenBytes || (!waiting && !this.idle)) {
       this.takenBytes = taken;
       this.progressAtMs = nowMs;
+      this.stalledLooks = 0;
       return;
     }
-    if (waiting && nowMs - this.progressAtMs >= sendTimeoutMs) {
+    if (waiting) this.stalledLooks++;
+    // Two looks at least: the first after the event loop was held up runs before the write
+    // callbacks that came meanwhile, so it alone cannot tell a stalled peer from a busy server.
+    if (waiting && this.stalledLooks >= 2 && nowMs - this.progressAtMs >= sendTimeoutMs) {
       this.ctx.counters.send_timeouts++;
       this.destroy();
     } else if (!waiting && this.idle && nowMs - this.progressAtMs >= idleTimeoutMs) {
@@ -604,6 +663,7 @@ export class Connection {
     this.lingerTimer?.cancel();
     this.abort.abort();
     this.startBy?.abort(this.abort.signal.reason);
+    this.turn?.abort(this.abort.signal.reason);
     this.queue.length = 0;
     if (!this.running) this.release();
   }

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Kernel } from '../../index.js';
 import { type Clock, type TimerHandle, type Tracer, tracer } from '../../kern/index.js';
 import type { ResolvedServerOptions } from '../options.js';
+import type { BodyTurns } from './body-turns.js';
 import {
   type ConnContext,
   Connection,
@@ -77,13 +78,19 @@ export class Connections implements ConnContext {
     return this.pools.admit(conn);
   }
 
+  get turns(): BodyTurns {
+    return this.pools.turns;
+  }
+
   closed(conn: Connection): void {
     this.open.delete(conn);
   }
 
   private arm(): void {
     if (this.sweepTimer !== null || this.open.size === 0) return;
-    const periodMs = Math.max(20, Math.min(1000, Math.floor(this.sendTimeoutMs / 4)));
+    // Often enough for the shorter send timeout under pressure.
+    const timeoutMs = Math.min(this.sendTimeoutMs, POOL_PRESSURE_SEND_TIMEOUT_MS);
+    const periodMs = Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4)));
     this.sweepTimer = this.clock.setTimer(periodMs, () => {
       this.sweepTimer = null;
       const nowMs = this.clock.nowMs();

@@ -5,11 +5,14 @@
 // acknowledgement or a dropped connection), never polling; a waiter still queued after
 // POOL_WAIT_MS gets PoolExhaustedError (503 with Retry-After, naming the pool), and a
 // connection's close ends its wait. So a pool that stalled clients hold makes others wait a
-// bounded time, never forever. What one connection may hold at all is bounded by its send buffer
+// bounded time, never forever. When bodies in the kernel hold the pools, a response does not wait
+// here: the bodies take turns (BodyTurns) and its first call goes ahead of them, within the same
+// deadline. What one connection may hold at all is bounded by its send buffer
 // (connectionShareBytes).
 import type { Kernel } from '../../index.js';
 import { type Clock, PAGE_SIZE } from '../../kern/index.js';
 import { PoolExhaustedError } from '../errors.js';
+import { BodyTurns } from './body-turns.js';
 import type { Connection } from './connection.js';
 
 /**
@@ -19,12 +22,13 @@ import type { Connection } from './connection.js';
  */
 export const POOL_WAIT_MS = 500;
 /**
- * While responses wait for a pool, or one was refused this recently, the pools are under
- * pressure: a connection that took no byte for POOL_PRESSURE_SEND_TIMEOUT_MS is closed (the send
- * timeout, shortened), so that what a stalled reader holds goes to those who wait.
+ * While responses wait for a pool, or a pool is dry, or the bodies take turns, or one was refused
+ * this recently, the pools are under pressure: a connection that took no byte for
+ * POOL_PRESSURE_SEND_TIMEOUT_MS is closed (the send timeout, shortened), so that what a stalled
+ * reader holds in its send buffer goes to those who wait within about a second.
  */
 export const POOL_PRESSURE_MS = 5000;
-export const POOL_PRESSURE_SEND_TIMEOUT_MS = 5000;
+export const POOL_PRESSURE_SEND_TIMEOUT_MS = 1000;
 /** The connections every pool is shared by: no one connection may queue more than this share. */
 export const POOL_SHARE_CONNECTIONS = 32;
 /** The largest send buffer a connection gets: a large body then goes out in few batches. */
@@ -42,6 +46,25 @@ interface Waiter {
   readonly onAbort: () => void;
 }
 
+/** The pools a connection's send buffer draws from, in pages (clusters per page on the copy path). */
+interface PoolSizes {
+  readonly physmemBytes: number;
+  readonly mapping: string;
+  readonly nsfbufs: number;
+  readonly nmbufs: number;
+  readonly nmbclusters: number;
+}
+
+/** The smallest pool, in pages of a send buffer: memory, mbufs (one a page), clusters, sf_bufs (KVA). */
+function tightestPoolPages(c: PoolSizes): number {
+  return Math.min(
+    Math.floor(c.physmemBytes / PAGE_SIZE),
+    c.nmbufs,
+    Math.floor(c.nmbclusters / CLUSTERS_PER_PAGE),
+    c.mapping === 'kva' ? c.nsfbufs : Number.MAX_SAFE_INTEGER,
+  );
+}
+
 /**
  * A connection's send buffer (SO_SNDBUF, as a file server sets it), its share of every pool it
  * draws from, as sb_hiwat bounds a socket in FreeBSD: a 32nd of memory, of the mbufs (one per
@@ -49,24 +72,24 @@ interface Waiter {
  * and at least a page. A few slow readers then cannot hold a pool; only many can, and then
  * admission answers 503 within POOL_WAIT_MS.
  */
-export function connectionShareBytes(c: {
-  readonly physmemBytes: number;
-  readonly mapping: string;
-  readonly nsfbufs: number;
-  readonly nmbufs: number;
-  readonly nmbclusters: number;
-}): number {
-  const pages = Math.min(
-    Math.floor(c.physmemBytes / PAGE_SIZE / POOL_SHARE_CONNECTIONS),
-    Math.floor(c.nmbufs / POOL_SHARE_CONNECTIONS),
-    Math.floor(c.nmbclusters / CLUSTERS_PER_PAGE / POOL_SHARE_CONNECTIONS),
-    c.mapping === 'kva' ? Math.floor(c.nsfbufs / POOL_SHARE_CONNECTIONS) : Number.MAX_SAFE_INTEGER,
-  );
+export function connectionShareBytes(c: PoolSizes): number {
+  const pages = Math.floor(tightestPoolPages(c) / POOL_SHARE_CONNECTIONS);
   return Math.min(SNDBUF_MAX_BYTES, Math.max(1, pages) * PAGE_SIZE);
+}
+
+/**
+ * How many bodies under way may send at once while new responses wait (BodyTurns): half of the
+ * connections whose full send buffers the smallest pool holds, at least one.
+ */
+export function bodyTurnsLimit(c: PoolSizes & { readonly sndbufBytes: number }): number {
+  const sharePages = Math.max(1, Math.ceil(c.sndbufBytes / PAGE_SIZE));
+  return Math.max(1, Math.floor(tightestPoolPages(c) / sharePages / 2));
 }
 
 export class PoolGate {
   private readonly waiters: Waiter[] = [];
+  /** The bodies under way, which take turns while responses wait here. */
+  readonly turns: BodyTurns;
   private running = false;
   private readonly closing = new AbortController();
   private lastRefusalMs = Number.NEGATIVE_INFINITY;
@@ -74,7 +97,9 @@ export class PoolGate {
   constructor(
     private readonly kernel: Kernel,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.turns = new BodyTurns(clock, bodyTurnsLimit(kernel.config), () => this.exhausted());
+  }
 
   /** Responses waiting for room now. */
   get waiting(): number {
@@ -97,9 +122,17 @@ export class PoolGate {
     return null;
   }
 
-  /** Responses wait for a pool now, or one was refused within POOL_PRESSURE_MS. */
+  /**
+   * Responses wait for a pool now, or a pool is dry (callers sleep in the kernel for it), or the
+   * bodies take turns, or one was refused within POOL_PRESSURE_MS.
+   */
   underPressure(nowMs: number): boolean {
-    return this.waiters.length > 0 || nowMs - this.lastRefusalMs < POOL_PRESSURE_MS;
+    return (
+      this.waiters.length > 0 ||
+      this.turns.yielding() ||
+      nowMs - this.lastRefusalMs < POOL_PRESSURE_MS ||
+      this.exhausted()
+    );
   }
 
   /** Whether a pool a response needs is dry. */
@@ -121,6 +154,13 @@ export class PoolGate {
     if (conn.queuedBytes() > 0) {
       await conn.drain();
       if (this.waiters.length === 0 && !this.exhausted()) return;
+    }
+    // Bodies in the kernel hold the pools: they take turns, and this response starts as soon as
+    // the pools move (a buffer freed), its first call ahead of the bodies' next batches. Pools that
+    // do not move within the wait are held by stalled readers: 503, as below.
+    if (this.turns.active > 0) {
+      this.turns.yieldToNew();
+      return this.moved(conn.signal);
     }
     const signal = conn.signal;
     signal.throwIfAborted();
@@ -163,6 +203,30 @@ export class PoolGate {
     }
   }
 
+  /** Resolves when a buffer is freed anywhere in the kernel; PoolExhaustedError after POOL_WAIT_MS. */
+  private async moved(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let late = false;
+    const timer = this.clock.setTimer(POOL_WAIT_MS, () => {
+      late = true;
+      ac.abort();
+    });
+    try {
+      await this.kernel.bufWait(ac.signal).catch(() => {});
+    } finally {
+      timer.cancel();
+      signal.removeEventListener('abort', onAbort);
+    }
+    signal.throwIfAborted();
+    if (late) {
+      this.lastRefusalMs = this.clock.nowMs();
+      throw new PoolExhaustedError(`${this.dryPool() ?? 'pools'} held, not moving`);
+    }
+  }
+
   /** kernel.bufWait, cut short at `ms` (its sleeper leaves the queue) or when the gate closes. */
   private sleep(ms: number): Promise<void> {
     const ac = new AbortController();
@@ -193,6 +257,7 @@ export class PoolGate {
   /** Refuses every waiter (the server closes). */
   close(): void {
     this.closing.abort();
+    this.turns.close();
     for (const w of this.waiters.slice()) this.settle(w, new PoolExhaustedError('server closing'));
   }
 }

@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { KFile } from '../../index.js';
 import { copyLoop } from '../../kern/index.js';
-import type { Connection } from '../conn/index.js';
+import { type Connection, YIELD_BATCH_BYTES } from '../conn/index.js';
 import { FileChangedError, PoolExhaustedError } from '../errors.js';
 import type { FilesContext } from './context.js';
 import type { FileEntry } from './file-cache.js';
@@ -138,40 +138,60 @@ function readWriteTls(
 }
 
 /**
- * One slice of the body through the kernel: sendfile(2) or the copy loop, with headers and
- * trailers. A call that ends with ENOBUFS after queueing part of it (a dry mbuf zone while its
- * header mbufs were held) is called again for the rest, as a partial send is: the bytes it
- * queued are in sbytes, and the next call, its head gone out, sleeps for room instead.
+ * What a body carries across its kernel calls: the deadline of its first call (null once that
+ * call queued something, or behind the connection's own unsent bytes), and the file bytes queued
+ * so far (its place in the turns).
  */
-async function kernelCall(
+interface BodyProgress {
+  deadline: AbortSignal | null;
+  attained: number;
+}
+
+/**
+ * One part of the body through the kernel: sendfile(2) or the copy loop, with headers and
+ * trailers, in calls of at most COUNT_SLICE_BYTES of file (YIELD_BATCH_BYTES while the bodies
+ * take turns), each after its turn (Connection.bodyTurn). A call that ends short is called again
+ * for the rest, as a partial send is: one that ran into ENOBUFS after queueing part of it (a dry
+ * mbuf zone while its header mbufs were held: the next call, its head gone out, sleeps for room
+ * instead), or one preempted for another response (EINTR: the rest at its next turn).
+ */
+async function kernelPart(
   conn: Connection,
   mode: KernelCall,
   file: KFile,
   start: number,
   nbytes: number,
   headers: Uint8Array | null,
-  trailers: Uint8Array | null,
+  closing: Uint8Array | null,
   counters: RouteCounters,
-  startBy: AbortSignal | null,
+  body: BodyProgress,
 ): Promise<void> {
   let at = start;
   let left = nbytes;
   let head = headers;
-  let deadline = startBy;
-  for (;;) {
+  while (left > 0 || head !== null) {
+    // The deadline is for the kernel's pools: a call behind bytes of the connection's own still in
+    // its send buffer (a pipelined response the client has not read) may wait on its client.
+    if (body.deadline !== null && conn.queuedBytes() > 0) body.deadline = null;
+    const deadline = body.deadline;
+    const turn = conn.bodyTurn(body.attained, deadline);
+    if (turn !== null) await turn;
+    const n = Math.min(left, conn.batched ? YIELD_BATCH_BYTES : COUNT_SLICE_BYTES);
+    const trailers = n === left ? closing : null;
+    // A first call ends with its deadline; a later one may be preempted, unless it carries the
+    // trailers that end the body.
+    const signal = deadline ?? (trailers === null ? conn.turnSignal() : conn.signal);
     const hl = head?.length ?? 0;
     const tl = trailers?.length ?? 0;
-    let sbytes: number;
     const before = conn.passes();
+    let sbytes: number;
     try {
-      // The deadline is for the kernel's pools: a call behind bytes of the connection's own still in
-      // its send buffer (a pipelined response the client has not read) may wait on its client.
-      if (deadline !== null && conn.queuedBytes() > 0) deadline = null;
-      const hdtr = { headers: iov(head), trailers: iov(trailers), signal: deadline ?? conn.signal };
-      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, left, hdtr);
-      else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, left, head, trailers);
-      else sbytes = await conn.copyfile(file, at, left, hdtr);
+      const hdtr = { headers: iov(head), trailers: iov(trailers), signal };
+      if (mode === 'sendfile') sbytes = await conn.sendfile(file, at, n, hdtr);
+      else if (conn.tlsPass !== 'none') sbytes = await readWriteTls(conn, file, at, n, head, trailers);
+      else sbytes = await conn.copyfile(file, at, n, hdtr);
     } catch (err) {
+      conn.endCall();
       // sendfile(2) reports what it queued before failing (*sbytes).
       const partial = (err as { sbytes?: unknown }).sbytes;
       const queued = typeof partial === 'number' ? partial : 0;
@@ -180,19 +200,35 @@ async function kernelCall(
       // The first call found no buffers by its deadline: nothing went out, the answer is 503.
       const late = deadline?.aborted === true && !conn.isClosed;
       if (late && queued === 0) throw new PoolExhaustedError('no buffers within the wait');
-      deadline = null;
-      // Only a call that made progress is repeated, and never with no file bytes left (0 is EOF).
-      const again = (late || isNoBuffers(err)) && queued > 0 && queued - headSent < left && !conn.isClosed;
+      body.deadline = null;
+      const preempted = deadline === null && signal.aborted && !conn.isClosed;
+      if (preempted && queued >= hl + n) {
+        // Preempted once the call had queued all of it.
+        head = null;
+        at += n;
+        left -= n;
+        body.attained += n;
+        continue;
+      }
+      // Only a call that made progress is repeated (a preempted one always), and never with no
+      // file bytes left (0 is EOF).
+      const again =
+        (preempted || ((late || isNoBuffers(err)) && queued > 0)) && queued - headSent < n && !conn.isClosed;
       if (!again) throw whyDropped(conn, err);
       head = headSent < hl ? head!.subarray(headSent) : null;
       at += queued - headSent;
       left -= queued - headSent;
+      body.attained += queued - headSent;
       continue;
     }
-    deadline = null;
+    conn.endCall();
+    body.deadline = null;
     countSent(counters, conn, before, hl, tl, sbytes);
-    if (sbytes < hl + tl + left) throw new FileChangedError('file shorter than its Content-Length');
-    return;
+    if (sbytes < hl + tl + n) throw new FileChangedError('file shorter than its Content-Length');
+    head = null;
+    at += n;
+    left -= n;
+    body.attained += n;
   }
 }
 
@@ -233,18 +269,13 @@ function kernelSender(mode: KernelCall): BodySender {
         checkAfterSend: (onChanged) => lease.checkAfterSend(onChanged),
         async send(conn, plan, head, counters, startBy) {
           const last = plan.parts.length - 1;
-          let deadline = startBy;
+          const body: BodyProgress = { deadline: startBy, attained: 0 };
           for (let i = 0; i <= last; i++) {
             const part = plan.parts[i]!;
-            let headers: Buffer | null = i === 0 ? concatHead(head, part.header) : part.header;
-            const end = part.end + 1;
-            for (let at = part.start; at < end; at += COUNT_SLICE_BYTES) {
-              const n = Math.min(COUNT_SLICE_BYTES, end - at);
-              const trailers = i === last && at + n === end ? plan.closing : null;
-              await kernelCall(conn, mode, file, at, n, headers, trailers, counters, deadline);
-              headers = null;
-              deadline = null;
-            }
+            const headers = i === 0 ? concatHead(head, part.header) : part.header;
+            const closing = i === last ? plan.closing : null;
+            const n = part.end + 1 - part.start;
+            await kernelPart(conn, mode, file, part.start, n, headers, closing, counters, body);
           }
         },
       };
