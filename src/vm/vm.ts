@@ -358,6 +358,11 @@ export class Vm implements VmInternals {
     return this.vmwait.sleep(signal);
   }
 
+  /** Pages free or on a paging queue, that memory could give (no snapshot: asked per response). */
+  get reclaimablePages(): number {
+    return this.phys.free.count + this.active.count + this.inactive.count;
+  }
+
   /** A frozen snapshot of the counters (sysctl vm.stats.vm). */
   get stats(): VmStats {
     return vmStats(this);

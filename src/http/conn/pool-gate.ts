@@ -116,9 +116,7 @@ export class PoolGate {
       const sf = k.sfbufs.counters();
       if (sf.nsfbufsused >= sf.nsfbufs || k.sfbufs.sleepers > 0) return 'sf_bufs';
     }
-    const vm = k.vm.stats;
-    const reclaimable = vm.v_free_count + vm.v_inactive_count + vm.v_active_count;
-    if (reclaimable < k.vm.freeTargetPages || k.vm.vmwait.length > 0) return 'pages';
+    if (k.vm.reclaimablePages < k.vm.freeTargetPages || k.vm.vmwait.length > 0) return 'pages';
     return null;
   }
 
