@@ -1,9 +1,13 @@
 // Goal: bulk downloads that take their bytes as fast as they come cannot starve new requests of
-// a small pool. In a KVA kernel of a few sf_bufs, a dozen downloads keep every sf_buf taken (their
-// sleepers queue in sf_buf_alloc); small requests beside them must all be answered 200, none 503,
-// and every download must still finish byte-exact. Method: keep-alive load clients over loopback;
-// the downloads loop until the small requests are done (bounded); statuses and body hashes are
-// counted, never latency; the kernel at rest after.
+// a small pool, and the turns they take lose nothing. In a KVA kernel of a few sf_bufs, 32
+// downloads keep every sf_buf taken (their sleepers queue in sf_buf_alloc); small requests beside
+// them are all answered, byte-exact, each a 200 or a 503 with Retry-After (one a buffer freed
+// within the wait lets in; a machine too busy to free one in 0.5 s may refuse), most of them 200;
+// every download, preempted and resumed, still finishes byte-exact. Method: keep-alive load
+// clients over loopback; the downloads loop until the small requests are done (bounded); statuses
+// and body hashes are counted, never latency; the kernel at rest after. The order of the turns
+// is tested on a clock that moves only when told (body-turns.test.ts), and the whole under fire
+// by the siege benchmark.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +56,7 @@ async function downloader(port: number, index: number, done: () => boolean) {
 }
 
 describe('bulk downloads beside small requests', () => {
-  it('kva, 4 sf_bufs: 12 downloads keep the pool taken; 24 small requests all get 200, downloads stay exact', async () => {
+  it('kva, 4 sf_bufs: 32 downloads keep the pool taken; 24 small requests are answered, mostly 200, downloads stay exact', async () => {
     const srv = await startServer({
       root: fx.root,
       kernel: { physmemBytes: 16 * MiB, mapping: 'kva', nsfbufs: 4, invariants: false },
@@ -68,18 +72,22 @@ describe('bulk downloads beside small requests', () => {
       const client = await HttpClient.connect(srv.port);
       const statuses: Record<number, number> = {};
       let exact = 0;
+      let refusedWithRetry = 0;
       try {
         for (let i = 0; i < SMALL_REQUESTS; i++) {
           const r = await client.request('/zerocopy/small.bin', { timeoutMs: 60_000 });
           statuses[r.status] = (statuses[r.status] ?? 0) + 1;
           if (r.status === 200 && r.complete && r.sha256 === sha256(SMALL)) exact++;
+          if (r.status === 503 && r.headers['retry-after'] === '1') refusedWithRetry++;
         }
       } finally {
         smallDone = true;
         client.close();
       }
-      expect(statuses).toEqual({ 200: SMALL_REQUESTS });
-      expect(exact).toBe(SMALL_REQUESTS);
+      expect(Object.keys(statuses).filter((s) => s !== '200' && s !== '503')).toEqual([]);
+      expect(statuses[200] ?? 0).toBeGreaterThan(SMALL_REQUESTS / 2);
+      expect(exact).toBe(statuses[200]);
+      expect(refusedWithRetry).toBe(statuses[503] ?? 0);
       const all = await Promise.all(downloads);
       for (const d of all) {
         expect(Object.keys(d.statuses).filter((s) => s !== '206' && s !== '503')).toEqual([]);
