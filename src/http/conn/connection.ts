@@ -205,13 +205,17 @@ export class Connection {
 
   /**
    * Before a kernel send of file pages (sendfile): over TLS, kernel TLS takes over the send side
-   * once, after what OpenSSL wrote went out, as nginx enables KTLS before its first sendfile.
+   * once, after what OpenSSL wrote went out, as nginx enables KTLS before its first sendfile;
+   * null when it has (or there is no TLS).
    */
-  private async kernelSendSide(): Promise<void> {
-    if (this.ktls === null || this.ktls.tap.takenOver) return;
-    await this.userWrites;
-    await this.ktls.takeover();
-    this.ctx.counters.ktls_takeovers++;
+  private kernelSendSide(): Promise<void> | null {
+    const ktls = this.ktls;
+    if (ktls === null || ktls.tap.takenOver) return null;
+    return this.userWrites
+      .then(() => ktls.takeover())
+      .then(() => {
+        this.ctx.counters.ktls_takeovers++;
+      });
   }
 
   /** Aborts when the connection closes: every sleep of its responses ends (EINTR). */
@@ -319,9 +323,9 @@ export class Connection {
    * Over TLS kernel TLS takes the send side over first.
    */
   sendfile(file: KFile, offset: number, nbytes: number, hdtr: Hdtr): Promise<number> {
-    if (this.ktls === null || this.ktls.tap.takenOver)
-      return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr);
-    return this.kernelSendSide().then(() => this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr));
+    const takeover = this.kernelSendSide();
+    if (takeover === null) return this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr);
+    return takeover.then(() => this.ctx.kernel.sendfile(file, this.so, offset, nbytes, hdtr));
   }
 
   /** The copy path, read(2)+write(2) in the kernel, on the connection's kernel socket. */
