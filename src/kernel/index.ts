@@ -231,6 +231,15 @@ export class Kernel {
     return this.sockets.sodrain(so, signal);
   }
 
+  /**
+   * soupcall_set(so, SO_SND): `upcall` runs each time an acknowledgement frees space in the send
+   * buffer (sowwakeup), inside the kernel; it must not sleep. Cleared by close(2).
+   */
+  soupcallSet(so: KSocket, upcall: () => void): void {
+    this.alive('soupcall_set');
+    this.sockets.soupcallSet(so, upcall);
+  }
+
   /** ioctl(FIONWRITE): bytes in the socket's send queue, not yet taken by the peer (sb_ccc). */
   fionwrite(so: KSocket): number {
     return so.so_snd.sb_ccc;

@@ -18,6 +18,7 @@ import {
   SB_AUTOLOWAT,
   SB_AUTOSIZE,
   SB_MAX_DEFAULT_BYTES,
+  SB_UPCALL,
   SB_WAIT,
   SBS_CANTSENDMORE,
   type SockBuf,
@@ -354,8 +355,24 @@ export class SocketLayer implements NetCore {
   soclose(so: KSocket): void {
     if (!this.sockets.has(so)) return;
     this.tcpDrop(so, null);
+    this.soupcallClear(so);
     this.sockets.delete(so);
     this.afterOp();
+  }
+
+  /**
+   * soupcall_set(so, SO_SND, upcall): `upcall` runs at each sowwakeup of the send buffer (after
+   * an acknowledgement freed space), inside the kernel: it must not sleep.
+   */
+  soupcallSet(so: KSocket, upcall: () => void): void {
+    so.so_snd.sb_upcall = upcall;
+    so.so_snd.sb_flags |= SB_UPCALL;
+  }
+
+  /** soupcall_clear(so, SO_SND). */
+  soupcallClear(so: KSocket): void {
+    so.so_snd.sb_upcall = null;
+    so.so_snd.sb_flags &= ~SB_UPCALL;
   }
 
   /** Records the connections `tap` matches from now on; the returned function stops it. */

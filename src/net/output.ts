@@ -9,7 +9,7 @@
 import { type Errno, errnoFromNode, kassert, panic, type Tracer, type WaitQueue } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { NetInet, TcpBurst } from './netinet/index.js';
-import { SB_AUTOSIZE, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
+import { SB_AUTOSIZE, SB_UPCALL, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
 import type { KSocket, SndBatch } from './socket.js';
 
 /** The socket layer's counters (see SocketCounters in layer.ts for their meaning). */
@@ -150,10 +150,12 @@ function tcpAck(core: NetCore, so: KSocket, batch: SndBatch, err: Error | null |
   core.afterOp();
 }
 
-/** sowwakeup: space grew; every sender sleeping in sbwait re-checks. */
+/** sowwakeup: space grew; every sender sleeping in sbwait re-checks, and the upcall runs. */
 export function sowwakeup(so: KSocket): void {
-  so.so_snd.sb_flags &= ~SB_WAIT;
+  const sb = so.so_snd;
+  sb.sb_flags &= ~SB_WAIT;
   so.so_pcb.sbwaitq.wakeAll();
+  if ((sb.sb_flags & SB_UPCALL) !== 0) sb.sb_upcall?.();
 }
 
 /**

@@ -56,6 +56,8 @@ export const SBS_RCVATMARK = 0x40;
 /** sb_flags. */
 export const SB_WAIT = 0x4;
 export const SB_SEL = 0x8;
+/** Someone wants an upcall (sb_upcall) at each sowakeup. */
+export const SB_UPCALL = 0x20;
 export const SB_NOINTR = 0x40;
 export const SB_NOCOALESCE = 0x200;
 export const SB_AUTOSIZE = 0x800;
@@ -94,6 +96,8 @@ export class SockBuf {
   sb_mbmax = 0;
   sb_state = 0;
   sb_flags = 0;
+  /** soupcall_set's function, its argument bound in (sb_upcall, sb_upcallarg); see SB_UPCALL. */
+  sb_upcall: (() => void) | null = null;
   sb_mb: Mbuf | null = null;
   sb_mbtail: Mbuf | null = null;
   /** First not-ready mbuf; it and everything after it are unavailable. */

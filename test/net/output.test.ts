@@ -8,7 +8,13 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { isSysError, PAGE_SIZE, SysError, TRACE_CHANNELS, type TraceEvent } from '../../src/kern/index.js';
 import { M_NOTREADY } from '../../src/mbuf/index.js';
-import { MemoryTransport, PRUS_NOTREADY, SB_AUTOSIZE, SBS_CANTSENDMORE } from '../../src/net/index.js';
+import {
+  MemoryTransport,
+  PRUS_NOTREADY,
+  SB_AUTOSIZE,
+  SB_UPCALL,
+  SBS_CANTSENDMORE,
+} from '../../src/net/index.js';
 import { makeRig, settle } from './helpers.js';
 
 describe('output over a MemoryTransport', () => {
@@ -60,6 +66,25 @@ describe('output over a MemoryTransport', () => {
     t.drain();
     expect(rig.freed.slice(8, 10)).toEqual([1, 1]);
     expect(rig.net.atRest()).toEqual([]);
+  });
+
+  it('soupcall_set: the upcall runs at each acknowledgement, after its bytes were dropped; soclose clears it', () => {
+    const rig = makeRig();
+    const t = new MemoryTransport();
+    const so = rig.net.soCreate(t);
+    const seen: number[] = [];
+    rig.net.soupcallSet(so, () => seen.push(so.so_snd.sb_ccc));
+    expect(so.so_snd.sb_flags & SB_UPCALL).toBe(SB_UPCALL);
+    rig.net.prSend(so, 0, rig.pageMbuf(0, 1000));
+    rig.net.prSend(so, 0, rig.pageChain(8, 2));
+    expect(seen).toEqual([]);
+    t.drain(1);
+    expect(seen).toEqual([2 * PAGE_SIZE]);
+    t.drain();
+    expect(seen).toEqual([2 * PAGE_SIZE, 0]);
+    rig.net.soclose(so);
+    expect(so.so_snd.sb_flags & SB_UPCALL).toBe(0);
+    expect(so.so_snd.sb_upcall).toBeNull();
   });
 
   it('not-ready data is not written until prReady makes it available, in order', () => {
