@@ -11,6 +11,7 @@ import type { Kernel, KFile, KSocket } from '../../index.js';
 import { type Clock, SysError, type TimerHandle, type Tracer } from '../../kern/index.js';
 import type { KtlsConnection } from '../../tls/index.js';
 import type { BodyTurns } from './body-turns.js';
+import { Deadline } from './deadline.js';
 import type { Heads } from './heads.js';
 import { type BodyLimit, type HttpRequest, type ParseError, RequestParser } from './request-parser.js';
 
@@ -133,8 +134,8 @@ export class Connection {
   /** The last write through OpenSSL: later kernel sends wait for it, so the bytes stay in order. */
   private userWrites: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
-  /** The current responses' deadline controller (see deadline()). */
-  private startBy: AbortController | null = null;
+  /** The current response's deadline (see deadline()). */
+  private readonly startBy: Deadline;
   /** The controller of a body's preemptible kernel calls (see turnSignal()). */
   private turn: AbortController | null = null;
   private readonly parser: RequestParser;
@@ -163,7 +164,7 @@ export class Connection {
   private stalledLooks = 0;
   private lingerTimer: TimerHandle | null = null;
   /** What earlier responses hold until the send buffer is empty (their files). */
-  private held: (() => void)[] = [];
+  private held: { release(): void }[] = [];
   /** When the bytes of a request head that is not complete yet began to arrive (-1: none). */
   private headStartMs = -1;
   /**
@@ -179,6 +180,9 @@ export class Connection {
     this.so = ctx.kernel.socket(socket);
     this.parser = new RequestParser(ctx.bodyLimit);
     this.progressAtMs = ctx.clock.nowMs();
+    this.startBy = new Deadline(ctx.clock, this.abort.signal);
+    // What a response holds until its bytes were taken is let go as the acknowledgement comes.
+    ctx.kernel.soupcallSet(this.so, () => this.releaseDrained());
     ctx.counters.accepted++;
     ctx.counters.open++;
     socket.setNoDelay(true);
@@ -359,20 +363,16 @@ export class Connection {
   }
 
   /**
-   * A signal that aborts when the connection closes or `ms` from now; cancel() ends the timer.
-   * Responses on a connection run one at a time, so one controller serves them all until it
-   * fires (a new one then): no signal and no listener per response.
+   * A signal that aborts when the connection closes or `ms` from now, unless endDeadline() comes
+   * first (Deadline: one controller and one timer serve the connection's responses).
    */
-  deadline(ms: number): { readonly signal: AbortSignal; cancel(): void } {
-    let ac = this.startBy;
-    if (ac === null || ac.signal.aborted) {
-      ac = new AbortController();
-      this.startBy = ac;
-      if (this.abort.signal.aborted) ac.abort(this.abort.signal.reason);
-    }
-    const fired = ac;
-    const timer = this.ctx.clock.setTimer(ms, () => fired.abort());
-    return { signal: fired.signal, cancel: () => timer.cancel() };
+  deadline(ms: number): AbortSignal {
+    return this.startBy.start(ms);
+  }
+
+  /** The response's wait is over (its first call returned, or it failed): no abort from deadline(). */
+  endDeadline(): void {
+    this.startBy.end();
   }
 
   /** write(2) that must complete within `ms`, else the connection is cut (a pool stayed dry). */
@@ -427,15 +427,15 @@ export class Connection {
     return this.ctx.kernel.sodrain(this.so, this.abort.signal);
   }
 
-  /** Runs `release` once nothing is queued on the kernel socket (or the connection closed). */
-  holdUntilDrained(release: () => void): void {
-    this.held.push(release);
+  /** Calls `hold.release()` once nothing is queued on the kernel socket (or the connection closed). */
+  holdUntilDrained(hold: { release(): void }): void {
+    this.held.push(hold);
     this.releaseDrained();
   }
 
   private releaseDrained(): void {
     if (this.held.length === 0 || (this.so.so_snd.sb_ccc > 0 && !this.done)) return;
-    for (const r of this.held.splice(0)) r();
+    for (const h of this.held.splice(0)) h.release();
   }
 
   /** Ends the connection gracefully after the current response (its body is close-delimited). */
@@ -603,9 +603,10 @@ export class Connection {
   /** One request's answer, between its two events on the zcsim:http channel. */
   private async answer(req: HttpRequest): Promise<void> {
     const trace = this.ctx.trace;
-    trace.emit('request', () => ({ so: this.so.so_id, method: req.method, target: req.target }));
+    if (trace.on)
+      trace.emit('request', () => ({ so: this.so.so_id, method: req.method, target: req.target }));
     const status = await this.ctx.respond(this, req);
-    trace.emit('response', () => ({ so: this.so.so_id, status }));
+    if (trace.on) trace.emit('response', () => ({ so: this.so.so_id, status }));
   }
 
   /** A refused request: its answer, then a lingering close (the rest of the input is dropped). */
@@ -666,7 +667,7 @@ export class Connection {
     this.done = true;
     this.lingerTimer?.cancel();
     this.abort.abort();
-    this.startBy?.abort(this.abort.signal.reason);
+    this.startBy.abort(this.abort.signal.reason);
     this.turn?.abort(this.abort.signal.reason);
     this.queue.length = 0;
     if (!this.running) this.release();

@@ -53,9 +53,9 @@ export class Heads {
 
   /**
    * The 200 head of a file version's whole body, cached per `entry` (any object that stands for one
-   * version); `fields` is called only when it is not cached.
+   * version), with `fields` (the same for every call with that entry).
    */
-  whole(entry: object, fields: () => readonly string[], keepAlive: boolean): Buffer {
+  whole(entry: object, fields: readonly string[], keepAlive: boolean): Buffer {
     this.dateLine();
     let c = this.whole200.get(entry);
     if (c === undefined || c.sec !== this.dateSec) {
@@ -63,10 +63,10 @@ export class Heads {
       this.whole200.set(entry, c);
     }
     if (keepAlive) {
-      if (c.keepAlive === null) c.keepAlive = this.build(200, fields(), true);
+      if (c.keepAlive === null) c.keepAlive = this.build(200, fields, true);
       return c.keepAlive;
     }
-    if (c.close === null) c.close = this.build(200, fields(), false);
+    if (c.close === null) c.close = this.build(200, fields, false);
     return c.close;
   }
 }

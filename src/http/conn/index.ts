@@ -17,6 +17,7 @@ export {
   type TlsPass,
 } from './connection.js';
 export { Connections, ownConnectionsServer, type Responder } from './connections.js';
+export { Deadline } from './deadline.js';
 export { Heads, KEEP_ALIVE_TIMEOUT_MS } from './heads.js';
 export { loopbackOf } from './loopback.js';
 export {

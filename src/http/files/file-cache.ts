@@ -49,6 +49,8 @@ export interface FileLease {
   kernelFile(): Promise<KFile>;
   /** A descriptor of its own on the checked file (the stream route), closed by the caller. */
   openStream(): Promise<FileHandle>;
+  /** The kernel file when it is open already (no wait), else null: then kernelFile(). */
+  kernelFileNow(): KFile | null;
   /** Whether the file changed since the entry was made (a write raced the response): an fstat now. */
   changed(): boolean;
   /** After a body went out whole: `onChanged` runs if the file's next fstat finds it changed. */
@@ -61,6 +63,8 @@ interface Slot {
   readonly checked: CheckedFile;
   validatedAtMs: number;
   kfile: Promise<KFile> | null;
+  /** What `kfile` resolved to, once it did (null until then, and after the slot closed). */
+  kfileOpen: KFile | null;
   users: number;
   retired: boolean;
   /** Bodies sent whole, waiting for the file's next fstat (each holds a user). */
@@ -135,34 +139,38 @@ export class FileCache {
     const slot = this.slotOf.get(entry);
     if (!slot || slot.retired) throw new StaleEntryError(`${entry.relative} changed before it was sent`);
     slot.users++;
-    let released = false;
-    return {
-      kernelFile: () => {
-        if (slot.kfile === null) {
-          const opening = this.openKernelFile(slot);
-          slot.kfile = opening;
-          // A failed open must not stay cached: the next request tries again.
-          opening.catch(() => {
-            if (slot.kfile === opening) slot.kfile = null;
-          });
-        }
-        return slot.kfile;
-      },
-      openStream: () => reopenChecked(slot.checked),
-      changed: () => !this.unchanged(slot),
-      checkAfterSend: (onChanged) => {
-        slot.users++;
-        slot.afterSend.push(onChanged);
-        this.awaitingCheck.add(slot);
-        this.checkTimer ??= this.config.clock.setTimer(0, () => this.checkAwaiting());
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        slot.users--;
-        if (slot.retired && slot.users === 0) void this.closeSlot(slot);
-      },
-    };
+    return new Lease(this, slot);
+  }
+
+  /** The slot's kernel file, opened on first use; a failed open is not kept (the next one tries again). */
+  kernelFileOf(slot: Slot): Promise<KFile> {
+    if (slot.kfile === null) {
+      const opening = this.openKernelFile(slot);
+      slot.kfile = opening;
+      opening.then(
+        (file) => {
+          if (slot.kfile === opening) slot.kfileOpen = file;
+        },
+        () => {
+          if (slot.kfile === opening) slot.kfile = null;
+        },
+      );
+    }
+    return slot.kfile;
+  }
+
+  /** A body sent whole waits, holding the slot, for the file's next fstat. */
+  checkAfterSendOf(slot: Slot, onChanged: () => void): void {
+    slot.users++;
+    slot.afterSend.push(onChanged);
+    this.awaitingCheck.add(slot);
+    this.checkTimer ??= this.config.clock.setTimer(0, () => this.checkAwaiting());
+  }
+
+  /** A lease let go of its slot: a retired slot closes with its last user. */
+  unuse(slot: Slot): void {
+    slot.users--;
+    if (slot.retired && slot.users === 0) void this.closeSlot(slot);
   }
 
   /** Drops the entry of `relative`: the next lookup opens the path again. */
@@ -222,7 +230,7 @@ export class FileCache {
    * fstat(2) of the held descriptor: the same file, not written since the entry was made. It is
    * also the after-send check of the entry's bodies sent whole before it.
    */
-  private unchanged(slot: Slot): boolean {
+  unchanged(slot: Slot): boolean {
     let same: boolean;
     try {
       same = sameStat(fstatSync(slot.checked.fh.fd, { bigint: true }), slot.checked.st);
@@ -309,6 +317,7 @@ export class FileCache {
       checked,
       validatedAtMs: nowMs,
       kfile: null,
+      kfileOpen: null,
       users: 0,
       retired: false,
       afterSend: [],
@@ -341,6 +350,7 @@ export class FileCache {
   private async closeSlot(slot: Slot): Promise<void> {
     const kfile = slot.kfile;
     slot.kfile = null;
+    slot.kfileOpen = null;
     if (kfile !== null) {
       try {
         await this.config.kernel.close(await kfile);
@@ -376,4 +386,40 @@ function makeEntry(relative: string, checked: CheckedFile): FileEntry {
     contentType,
     baseHeaders: ['Accept-Ranges', 'bytes', 'Last-Modified', lastModified, 'ETag', etag],
   };
+}
+
+/** A response's hold on a slot; one object per response, its methods shared. */
+class Lease implements FileLease {
+  private released = false;
+
+  constructor(
+    private readonly cache: FileCache,
+    private readonly slot: Slot,
+  ) {}
+
+  kernelFile(): Promise<KFile> {
+    return this.cache.kernelFileOf(this.slot);
+  }
+
+  kernelFileNow(): KFile | null {
+    return this.slot.kfileOpen;
+  }
+
+  openStream(): Promise<FileHandle> {
+    return reopenChecked(this.slot.checked);
+  }
+
+  changed(): boolean {
+    return !this.cache.unchanged(this.slot);
+  }
+
+  checkAfterSend(onChanged: () => void): void {
+    this.cache.checkAfterSendOf(this.slot, onChanged);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.cache.unuse(this.slot);
+  }
 }

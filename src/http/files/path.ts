@@ -25,11 +25,14 @@ export function decodeRequestPath(rawPath: string, dotfiles: boolean): DecodedPa
   const rawSegments = path.split('/');
   for (const raw of rawSegments) {
     if (raw === '') continue;
-    let seg: string;
-    try {
-      seg = decodeURIComponent(raw);
-    } catch {
-      throw new PathError(400, 'malformed percent-encoding');
+    // A segment without '%' decodes to itself.
+    let seg = raw;
+    if (raw.includes('%')) {
+      try {
+        seg = decodeURIComponent(raw);
+      } catch {
+        throw new PathError(400, 'malformed percent-encoding');
+      }
     }
     if (seg.includes('\0')) throw new PathError(400, 'NUL byte in path');
     if (seg.includes('/') || seg.includes('\\')) throw new PathError(400, 'encoded slash in path');

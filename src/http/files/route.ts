@@ -57,6 +57,9 @@ function answerError(x: Exchange, status: number, extra: readonly string[] = [])
   return answer(x, status, fields, body);
 }
 
+/** The whole-body 200 plan of each file version (an entry stands for one): made once, shared. */
+const wholePlans = new WeakMap<FileEntry, ResponsePlan>();
+
 /** Builds the body plan for a 200 or 206 of `entry`. */
 function makePlan(
   ctx: FilesContext,
@@ -89,6 +92,15 @@ function makePlan(
   ];
   const parts = ranges.map((r, i) => ({ header: layout.partHeaders[i]!, start: r.start, end: r.end }));
   return { status, headers, parts, closing: layout.closing };
+}
+
+function wholePlan(ctx: FilesContext, entry: FileEntry): ResponsePlan {
+  let plan = wholePlans.get(entry);
+  if (plan === undefined) {
+    plan = makePlan(ctx, entry, 200, []);
+    wholePlans.set(entry, plan);
+  }
+  return plan;
 }
 
 /** The path of a request target for routing: the origin form, or the target as it is when it has none. */
@@ -195,7 +207,7 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
           : ['Content-Length', '0'];
     return answer(x, decision.status, fields);
   }
-  const plan = makePlan(ctx, entry, decision.status, decision.status === 206 ? decision.ranges : []);
+  const plan = decision.status === 200 ? wholePlan(ctx, entry) : makePlan(ctx, entry, 206, decision.ranges);
   if (req.method === 'HEAD' || plan.parts.length === 0) return answer(x, plan.status, plan.headers);
   // Admission and the body's first kernel call share one wait: past it, the answer is 503.
   const startBy = route === 'stream' ? null : conn.deadline(POOL_WAIT_MS);
@@ -203,19 +215,20 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
   try {
     const admitted = route === 'stream' ? null : conn.admit();
     if (admitted !== null) await admitted;
-    body = await BODY_SENDERS[route].open(ctx, entry);
+    const opened = BODY_SENDERS[route].open(ctx, entry);
+    body = opened instanceof Promise ? await opened : opened;
   } catch (err) {
-    startBy?.cancel();
+    conn.endDeadline();
     throw err;
   }
   const head =
     plan.status === 200 && plan.closing === null
-      ? conn.heads.whole(entry, () => plan.headers, req.keepAlive)
+      ? conn.heads.whole(entry, plan.headers, req.keepAlive)
       : conn.heads.build(plan.status, plan.headers, req.keepAlive);
   x.status = plan.status;
   counters.inflight++;
   try {
-    await body.send(conn, plan, head, counters, startBy?.signal ?? null);
+    await body.send(conn, plan, head, counters, startBy);
     // Sent whole, but a write may have landed meanwhile: the client got what the page cache held
     // at each moment, as from FreeBSD or nginx.
     body.checkAfterSend(() => counters.changed_during_send++);
@@ -224,7 +237,7 @@ async function respond(x: Exchange, decoded: DecodedPath): Promise<void> {
     if (err instanceof PoolExhaustedError && !conn.isClosed) throw err;
     failAfterHead(x, body, err);
   } finally {
-    startBy?.cancel();
+    conn.endDeadline();
     counters.inflight--;
     body.release(conn);
   }

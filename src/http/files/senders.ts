@@ -17,7 +17,7 @@ import { copyLoop } from '../../kern/index.js';
 import { type Connection, YIELD_BATCH_BYTES } from '../conn/index.js';
 import { FileChangedError, PoolExhaustedError } from '../errors.js';
 import type { FilesContext } from './context.js';
-import type { FileEntry } from './file-cache.js';
+import type { FileEntry, FileLease } from './file-cache.js';
 import { countPasses, type RouteCounters, type RouteName } from './route-stats.js';
 import { MAX_RANGES } from './semantics.js';
 
@@ -58,7 +58,8 @@ export interface OpenBody {
 }
 
 export interface BodySender {
-  open(ctx: FilesContext, entry: FileEntry): Promise<OpenBody>;
+  /** The body's file, open and checked; without a wait when the route has it open already. */
+  open(ctx: FilesContext, entry: FileEntry): OpenBody | Promise<OpenBody>;
 }
 
 /**
@@ -250,35 +251,61 @@ function whyDropped(conn: Connection, err: unknown): unknown {
   return err;
 }
 
+/** A body of a kernel route: its lease on the checked file and the kernel's open file of it. */
+class KernelBody implements OpenBody {
+  constructor(
+    private readonly mode: KernelCall,
+    private readonly lease: FileLease,
+    private readonly file: KFile,
+  ) {}
+
+  // The file stays held until the connection's send buffer is empty: its pages may still be read
+  // in (not-ready mbufs) after the call returned, as the kernel's own reference does.
+  release(conn: Connection): void {
+    conn.holdUntilDrained(this.lease);
+  }
+
+  changed(): boolean {
+    return this.lease.changed();
+  }
+
+  checkAfterSend(onChanged: () => void): void {
+    this.lease.checkAfterSend(onChanged);
+  }
+
+  async send(
+    conn: Connection,
+    plan: ResponsePlan,
+    head: Buffer,
+    counters: RouteCounters,
+    startBy: AbortSignal | null,
+  ): Promise<void> {
+    const last = plan.parts.length - 1;
+    const body: BodyProgress = { deadline: startBy, attained: 0 };
+    for (let i = 0; i <= last; i++) {
+      const part = plan.parts[i]!;
+      const headers = i === 0 ? concatHead(head, part.header) : part.header;
+      const closing = i === last ? plan.closing : null;
+      const n = part.end + 1 - part.start;
+      await kernelPart(conn, this.mode, this.file, part.start, n, headers, closing, counters, body);
+    }
+  }
+}
+
 function kernelSender(mode: KernelCall): BodySender {
   return {
-    async open(ctx, entry) {
+    open(ctx, entry) {
       const lease = ctx.cache.acquire(entry);
-      let file: KFile;
-      try {
-        file = await lease.kernelFile();
-      } catch (err) {
-        lease.release();
-        throw err;
-      }
-      return {
-        // The file stays held until the connection's send buffer is empty: its pages may still be
-        // read in (not-ready mbufs) after the call returned, as the kernel's own reference does.
-        release: (conn) => conn.holdUntilDrained(() => lease.release()),
-        changed: () => lease.changed(),
-        checkAfterSend: (onChanged) => lease.checkAfterSend(onChanged),
-        async send(conn, plan, head, counters, startBy) {
-          const last = plan.parts.length - 1;
-          const body: BodyProgress = { deadline: startBy, attained: 0 };
-          for (let i = 0; i <= last; i++) {
-            const part = plan.parts[i]!;
-            const headers = i === 0 ? concatHead(head, part.header) : part.header;
-            const closing = i === last ? plan.closing : null;
-            const n = part.end + 1 - part.start;
-            await kernelPart(conn, mode, file, part.start, n, headers, closing, counters, body);
-          }
+      // The entry's kernel file is open after its first response: no wait then.
+      const file = lease.kernelFileNow();
+      if (file !== null) return new KernelBody(mode, lease, file);
+      return lease.kernelFile().then(
+        (opened) => new KernelBody(mode, lease, opened),
+        (err: unknown) => {
+          lease.release();
+          throw err;
         },
-      };
+      );
     },
   };
 }
