@@ -601,12 +601,13 @@ export class Connection {
   }
 
   /** One request's answer, between its two events on the zcsim:http channel. */
-  private async answer(req: HttpRequest): Promise<void> {
+  private answer(req: HttpRequest): Promise<unknown> {
     const trace = this.ctx.trace;
-    if (trace.on)
-      trace.emit('request', () => ({ so: this.so.so_id, method: req.method, target: req.target }));
-    const status = await this.ctx.respond(this, req);
-    if (trace.on) trace.emit('response', () => ({ so: this.so.so_id, status }));
+    if (!trace.on) return this.ctx.respond(this, req);
+    trace.emit('request', () => ({ so: this.so.so_id, method: req.method, target: req.target }));
+    return this.ctx.respond(this, req).then((status) => {
+      trace.emit('response', () => ({ so: this.so.so_id, status }));
+    });
   }
 
   /** A refused request: its answer, then a lingering close (the rest of the input is dropped). */

@@ -273,15 +273,29 @@ class KernelBody implements OpenBody {
     this.lease.checkAfterSend(onChanged);
   }
 
-  async send(
+  send(
     conn: Connection,
     plan: ResponsePlan,
     head: Buffer,
     counters: RouteCounters,
     startBy: AbortSignal | null,
   ): Promise<void> {
-    const last = plan.parts.length - 1;
     const body: BodyProgress = { deadline: startBy, attained: 0 };
+    const parts = plan.parts;
+    if (parts.length !== 1) return this.sendParts(conn, plan, head, counters, body);
+    const p = parts[0]!;
+    const headers = concatHead(head, p.header);
+    return kernelPart(conn, this.mode, this.file, p.start, p.end + 1 - p.start, headers, plan.closing, counters, body);
+  }
+
+  private async sendParts(
+    conn: Connection,
+    plan: ResponsePlan,
+    head: Buffer,
+    counters: RouteCounters,
+    body: BodyProgress,
+  ): Promise<void> {
+    const last = plan.parts.length - 1;
     for (let i = 0; i <= last; i++) {
       const part = plan.parts[i]!;
       const headers = i === 0 ? concatHead(head, part.header) : part.header;
