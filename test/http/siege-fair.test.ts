@@ -35,7 +35,7 @@ afterAll(() => fx.cleanup());
  * A keep-alive client that downloads bulk.bin from its own offset (so that the downloads map
  * different pages) again and again until `done()`: its statuses, how many bodies came whole and
  * how many of those were exact, and whether its connection was cut (the send timeout under
- * pressure closes a connection that took no byte for a second: on a machine too busy to run this
+ * pressure closes a connection that took no byte for half a second: on a machine too busy to run this
  * process's client, a healthy download may be one); a cut ends the client.
  */
 async function downloader(port: number, index: number, done: () => boolean) {

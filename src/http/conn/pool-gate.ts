@@ -25,10 +25,12 @@ export const POOL_WAIT_MS = 500;
  * While responses wait for a pool, or a pool is dry, or the bodies take turns, or one was refused
  * this recently, the pools are under pressure: a connection that took no byte for
  * POOL_PRESSURE_SEND_TIMEOUT_MS is closed (the send timeout, shortened), so that what a stalled
- * reader holds in its send buffer goes to those who wait within about a second.
+ * reader holds in its send buffer goes to those who wait. A body under way that sleeps for a
+ * buffer (an sf_buf in sf_buf_alloc) has no deadline of its own: the holders' cut bounds its wait,
+ * so a holder may keep a dry pool no longer than a new response may wait for one.
  */
 export const POOL_PRESSURE_MS = 5000;
-export const POOL_PRESSURE_SEND_TIMEOUT_MS = 1000;
+export const POOL_PRESSURE_SEND_TIMEOUT_MS = POOL_WAIT_MS;
 /** The connections every pool is shared by: no one connection may queue more than this share. */
 export const POOL_SHARE_CONNECTIONS = 32;
 /** The largest send buffer a connection gets: a large body then goes out in few batches. */
