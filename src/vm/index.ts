@@ -18,6 +18,8 @@ export {
   PQ_FREE,
   PQ_INACTIVE,
   PQ_NONE,
+  VM_ALLOC_NORMAL,
+  VM_ALLOC_WAITFAIL,
   VmPage,
   type VmPageOwner,
   VPR_NOREUSE,

@@ -19,6 +19,11 @@ export const PQ_NONE = 255;
 export const PQ_FREE = 254;
 export type PageQueue = typeof PQ_INACTIVE | typeof PQ_ACTIVE | typeof PQ_NONE | typeof PQ_FREE;
 
+/** vm_page_alloc(9) request: the class (no digging below v_free_reserved) and flags. */
+export const VM_ALLOC_NORMAL = 0;
+/** The caller sleeps in vm_wait and retries when no page is given (vm_page_grab's allocations). */
+export const VM_ALLOC_WAITFAIL = 0x0010;
+
 /** vm_page_release(9) flags. */
 export const VPR_TRYFREE = 0x01;
 export const VPR_NOREUSE = 0x02;

@@ -10,8 +10,8 @@
 // skipped. Visits are bounded, so a scan always ends.
 //
 // XXX(sim): the kernel runs the daemon as its own thread, woken by vm_page_alloc; we run the scan
-// synchronously inside the allocation that found memory short, and there are no act_count levels
-// (one referenced bit is the whole of the aging).
+// synchronously inside an allocation that would sleep in vm_wait (never in a read-ahead one),
+// and there are no act_count levels (one referenced bit is the whole of the aging).
 import { PQ_INACTIVE, type VmPage } from './page.js';
 import type { VmInternals } from './vmtypes.js';
 

@@ -12,7 +12,7 @@ import { fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { kassert, PAGE_SIZE, pagesCeil, SysError } from '../kern/index.js';
 import type { VmObject } from './object.js';
-import type { VmPage } from './page.js';
+import { VM_ALLOC_NORMAL, type VmPage } from './page.js';
 import type { VmInternals } from './vmtypes.js';
 
 /** Starts the read; resolves with the number of read-ahead pages it filled. */
@@ -51,14 +51,15 @@ export function vmPagerGetPages(
 }
 
 /**
- * Read-ahead pages after the run: allocated without sleeping, stopping at EOF, at a page that is
- * already resident, or when memory cannot give one.
+ * Read-ahead pages after the run: VM_ALLOC_NORMAL, without sleeping, stopping at EOF, at a page
+ * that is already resident, or at the first page memory does not give (free pages down to
+ * v_free_reserved): read-ahead never makes the page daemon reclaim cached pages.
  */
 function allocReadahead(vm: VmInternals, obj: VmObject, from: number, count: number): VmPage[] {
   const out: VmPage[] = [];
   const endPindex = pagesCeil(obj.sizeBytes);
   for (let p = from; p < from + count && p < endPindex && !obj.pages.has(p); p++) {
-    const m = vm.vmPageAlloc(obj, p);
+    const m = vm.vmPageAlloc(obj, p, VM_ALLOC_NORMAL);
     if (!m) break;
     out.push(m);
   }

@@ -15,7 +15,15 @@ import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js
 import { pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
-import { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, type VmPage, VPR_TRYFREE } from './page.js';
+import {
+  PQ_ACTIVE,
+  PQ_FREE,
+  PQ_INACTIVE,
+  PQ_NONE,
+  VM_ALLOC_WAITFAIL,
+  type VmPage,
+  VPR_TRYFREE,
+} from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { VmPhys } from './phys.js';
@@ -35,6 +43,7 @@ export class Vm implements VmInternals {
   readonly pageCount: number;
   readonly pages: readonly VmPage[];
   readonly freeTargetPages: number;
+  readonly freeReservedPages: number;
   /** Debug mode: the O(n) check after every state change (config.invariants). */
   readonly invariants: boolean;
   /**
@@ -78,6 +87,9 @@ export class Vm implements VmInternals {
       this.pageCount,
       config.freeTargetPages ?? Math.max(8, Math.floor(this.pageCount / 32)),
     );
+    // XXX(sim): FreeBSD sizes v_free_reserved from fixed amounts (vm_pageout_init_domain), about
+    // half of v_free_target on a 16 MiB machine; half of our target keeps it in proportion.
+    this.freeReservedPages = Math.floor(this.freeTargetPages / 2);
     this.trace = tracer('vm', config.kernelId);
     this.sweepEvery = Math.max(1, Math.ceil(this.pageCount / 512));
   }
@@ -179,14 +191,24 @@ export class Vm implements VmInternals {
 
   /**
    * vm_page_alloc: a new page for (obj, pindex), busy (the caller's), invalid, on no queue,
-   * physically right after obj's page pindex-1 when that frame is free. Runs the page daemon when
-   * free pages are below the low-water mark; null when nothing is free (every page wired or busy).
+   * physically right after obj's page pindex-1 when that frame is free; null when none is given.
+   * VM_ALLOC_NORMAL alone (the pager's read-ahead) takes a page only while more than
+   * v_free_reserved are free, and never reclaims one. With VM_ALLOC_WAITFAIL (vm_page_grab's
+   * pages, which a caller needs) a shortage below v_free_target runs the page daemon first.
+   * XXX(sim): FreeBSD wakes the daemon, a thread of its own, and the waiting caller sleeps in
+   * vm_wait until it has freed pages; we run its scan in the caller that would have slept, and
+   * that caller may then take a page below the reserve.
    */
-  vmPageAlloc(obj: VmObject, pindex: number): VmPage | null {
+  vmPageAlloc(obj: VmObject, pindex: number, req = VM_ALLOC_WAITFAIL): VmPage | null {
     kassert(Number.isSafeInteger(pindex) && pindex >= 0, () => `vm_page_alloc: bad pindex ${pindex}`);
     kassert(!obj.pages.has(pindex), () => `vm_page_alloc: object ${obj.id} already has page ${pindex}`);
     kassert(obj.ref_count > 0, () => `vm_page_alloc: object ${obj.id} is closed`);
-    if (this.phys.free.count < this.freeTargetPages) vmPageoutScan(this);
+    const free = this.phys.free.count;
+    if ((req & VM_ALLOC_WAITFAIL) === 0) {
+      if (free <= this.freeReservedPages) return null;
+    } else if (free < this.freeTargetPages) {
+      vmPageoutScan(this);
+    }
     const prev = obj.pages.get(pindex - 1);
     const m = this.phys.allocFrame(prev ? prev.physIndex + 1 : -1);
     if (!m) return null;

@@ -81,6 +81,8 @@ export interface VmInternals {
   readonly pageCount: number;
   readonly pages: readonly VmPage[];
   readonly freeTargetPages: number;
+  /** v_free_reserved: free pages a VM_ALLOC_NORMAL allocation leaves alone. */
+  readonly freeReservedPages: number;
   readonly phys: VmPhys;
   readonly inactive: VmPagequeue;
   readonly active: VmPagequeue;
@@ -94,7 +96,7 @@ export interface VmInternals {
   wiredQueuedPages: number;
   readonly trace: Tracer;
   nextObjectId: number;
-  vmPageAlloc(obj: VmObject, pindex: number): VmPage | null;
+  vmPageAlloc(obj: VmObject, pindex: number, req?: number): VmPage | null;
   vmPageFree(m: VmPage): void;
   unbusy(m: VmPage): void;
   reapObject(obj: VmObject): void;
