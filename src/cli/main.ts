@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=8
 // zcsim: the command. `zcsim serve` runs the demo server and dashboard, `zcsim stat` prints a
 // running server's counters as netstat -m does, `zcsim bench` runs the benchmark, `zcsim trace`
 // and `zcsim capture` follow one request through the kernel and onto the wire. Failures print

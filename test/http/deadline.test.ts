@@ -73,5 +73,6 @@ describe('Deadline', () => {
     expect(signal.aborted).toBe(true);
     expect(clock.pendingCount()).toBe(0);
     expect(d.start(500).aborted).toBe(true);
+    expect(clock.pendingCount()).toBe(0);
   });
 });

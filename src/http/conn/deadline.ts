@@ -27,6 +27,7 @@ export class Deadline {
       this.ac = ac;
       if (this.closed.aborted) ac.abort(this.closed.reason);
     }
+    if (ac.signal.aborted) return ac.signal;
     this.dueMs = this.clock.nowMs() + ms;
     if (this.timer !== null && this.timerDueMs > this.dueMs) {
       this.timer.cancel();

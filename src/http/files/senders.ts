@@ -285,7 +285,17 @@ class KernelBody implements OpenBody {
     if (parts.length !== 1) return this.sendParts(conn, plan, head, counters, body);
     const p = parts[0]!;
     const headers = concatHead(head, p.header);
-    return kernelPart(conn, this.mode, this.file, p.start, p.end + 1 - p.start, headers, plan.closing, counters, body);
+    return kernelPart(
+      conn,
+      this.mode,
+      this.file,
+      p.start,
+      p.end + 1 - p.start,
+      headers,
+      plan.closing,
+      counters,
+      body,
+    );
   }
 
   private async sendParts(
