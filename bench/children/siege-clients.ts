@@ -15,12 +15,14 @@ export interface SiegeClientsRequest {
 export interface SiegeClientsResult {
   /** Request written -> last byte of every answer (200 or 503), sorted. */
   readonly latenciesMs: number[];
+  /** Request written -> first byte of its answer, the longest over every answer (200 or 503). */
+  readonly maxFirstByteMs: number | null;
   readonly ok: number;
   readonly unavailable: number;
   readonly errors: number;
   readonly firstErrors: string[];
-  /** The slowest answers: when they were asked (ms into the run), their status and latency. */
-  readonly slowest: { atMs: number; status: number; latencyMs: number }[];
+  /** The slowest answers: when they were asked (ms into the run), their status, first byte and latency. */
+  readonly slowest: { atMs: number; status: number; firstByteMs: number; latencyMs: number }[];
 }
 
 /** Requests per connection at most (every loop is bounded). */
@@ -33,6 +35,7 @@ async function run(r: SiegeClientsRequest): Promise<SiegeClientsResult> {
   const endMs = startMs + r.durationMs;
   const out: { -readonly [K in keyof SiegeClientsResult]: SiegeClientsResult[K] } = {
     latenciesMs: [],
+    maxFirstByteMs: null,
     ok: 0,
     unavailable: 0,
     errors: 0,
@@ -60,9 +63,13 @@ async function run(r: SiegeClientsRequest): Promise<SiegeClientsResult> {
         out.slowest.push({
           atMs: Math.round(askedMs),
           status: res.status,
+          firstByteMs: Math.round(res.firstByteMs),
           latencyMs: Math.round(res.latencyMs),
         });
-      if (res.complete && (res.status === 200 || res.status === 503)) out.latenciesMs.push(res.latencyMs);
+      if (res.complete && (res.status === 200 || res.status === 503)) {
+        out.latenciesMs.push(res.latencyMs);
+        out.maxFirstByteMs = Math.max(out.maxFirstByteMs ?? 0, res.firstByteMs);
+      }
       if (res.complete && res.status === 200 && res.bodyBytes === r.sizeBytes) out.ok++;
       else if (res.complete && res.status === 503) out.unavailable++;
       else error(res.complete ? `status ${res.status}` : `cut: ${res.cut}`);

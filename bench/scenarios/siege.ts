@@ -50,6 +50,8 @@ interface Legit {
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly maxMs: number | null;
+  /** The longest wait for an answer's first byte (the head of a 200, or a 503). */
+  readonly maxFirstByteMs: number | null;
   readonly firstErrors: readonly string[];
   readonly slowest: SiegeClientsResult['slowest'];
 }
@@ -100,6 +102,7 @@ async function legitRun(
     p50Ms: quantile(r.latenciesMs, 0.5),
     p99Ms: quantile(r.latenciesMs, 0.99),
     maxMs: r.latenciesMs.at(-1) ?? null,
+    maxFirstByteMs: r.maxFirstByteMs,
     firstErrors: r.firstErrors.slice(0, 3),
     slowest: r.slowest,
   };
@@ -349,13 +352,14 @@ function caseMarkdown(r: CaseResult): string[] {
     '',
     '| check | measured | limit | result |',
     '|---|---|---|---|',
-    `| longest wait of a legitimate client (its whole 64 KiB answer, or a 503; no error) | ${ms(s.maxMs, 0)} ms | 1000 ms | ${verdict(s.maxMs !== null && s.maxMs <= 1000 && s.errors === 0)} |`,
+    `| longest wait of a legitimate client for an answer's first byte (a 200's head, or a 503; no error) | ${ms(s.maxFirstByteMs, 0)} ms | 1000 ms | ${verdict(s.maxFirstByteMs !== null && s.maxFirstByteMs <= 1000 && s.errors === 0)} |`,
+    `| longest wait for a whole answer (its 64 KiB body, or a 503) | ${ms(s.maxMs, 0)} ms | 1000 ms | ${verdict(s.maxMs !== null && s.maxMs <= 1000)} |`,
     `| p99 under siege ≤ 3 × quiet | ${ms(s.p99Ms)} ms | ${ms(p99Limit)} ms | ${verdict(s.p99Ms !== null && s.p99Ms <= p99Limit)} |`,
     `| server RSS ≤ physmem + 200 MiB | ${mib(r.rssMaxBytes)} MiB | ${mib(rssLimit)} MiB | ${verdict(r.rssMaxBytes <= rssLimit)} |`,
     `| flood of empty lines and headers: server CPU per GiB sent | ${r.floodCpuSecondsPerGiB.toFixed(2)} s (${mib(r.floodBytes)} MiB sent) | 20 s | ${verdict(r.floodCpuSecondsPerGiB <= 20)} |`,
     `| kernel at rest after | ${r.atRest ? 'at rest' : JSON.stringify(r.leaks).slice(0, 200)} | at rest | ${verdict(r.atRest)} |`,
     '',
-    `Server CPU during the siege: ${r.siegeCpuSeconds.toFixed(1)} s. Attack connections opened: ${r.tally.connections}; flood bytes written: ${mib(r.tally.floodBytes)} MiB; bytes the slow readers read: ${r.tally.slowReaderBytes}; POST /compare answers: ${JSON.stringify(r.tally.compareStatuses)}.${s.firstErrors.length > 0 ? ` First errors of the legitimate clients: ${s.firstErrors.join('; ')}.` : ''}${s.slowest.length > 0 ? ` Answers slower than 1 s (ms into the siege, status, ms): ${s.slowest.map((x) => `${x.atMs} ${x.status} ${x.latencyMs}`).join('; ')}.` : ''}`,
+    `Server CPU during the siege: ${r.siegeCpuSeconds.toFixed(1)} s. Attack connections opened: ${r.tally.connections}; flood bytes written: ${mib(r.tally.floodBytes)} MiB; bytes the slow readers read: ${r.tally.slowReaderBytes}; POST /compare answers: ${JSON.stringify(r.tally.compareStatuses)}.${s.firstErrors.length > 0 ? ` First errors of the legitimate clients: ${s.firstErrors.join('; ')}.` : ''}${s.slowest.length > 0 ? ` Answers slower than 1 s (ms into the siege, status, ms to the first byte, ms to the last): ${s.slowest.map((x) => `${x.atMs} ${x.status} ${x.firstByteMs} ${x.latencyMs}`).join('; ')}.` : ''}`,
     '',
   ];
 }

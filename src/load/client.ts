@@ -20,6 +20,8 @@ export interface ClientResponse {
   readonly body: Buffer | null;
   /** Request written -> last body byte. */
   readonly latencyMs: number;
+  /** Request written -> first byte of its response (NaN when none came). */
+  readonly firstByteMs: number;
   /** The whole body arrived. */
   readonly complete: boolean;
   /** Why it did not (the client's own abort, the server closing, an error, a timeout). */
@@ -48,6 +50,8 @@ interface Pending {
   readonly resolve: (r: ClientResponse) => void;
   readonly timer: NodeJS.Timeout | null;
   readonly sentAtMs: number;
+  /** When the response's first byte came (NaN until then). */
+  firstByteAtMs: number;
   headParts: Buffer[];
   headLength: number;
   headerBytes: number;
@@ -185,6 +189,7 @@ export class HttpClient {
         resolve,
         timer,
         sentAtMs: performance.now(),
+        firstByteAtMs: Number.NaN,
         headParts: [],
         headLength: 0,
         headerBytes: 0,
@@ -223,6 +228,7 @@ export class HttpClient {
 
   /** Takes head bytes from `chunk`; returns how many it consumed, or -1 after a failure. */
   private takeHead(p: Pending, chunk: Buffer): number {
+    if (p.headLength === 0) p.firstByteAtMs = performance.now();
     p.headParts.push(chunk);
     p.headLength += chunk.length;
     const joined = p.headParts.length === 1 ? chunk : Buffer.concat(p.headParts, p.headLength);
@@ -280,6 +286,7 @@ export class HttpClient {
       sha256: p.hash?.digest('hex') ?? (p.opts.hash === false ? '' : createHash('sha256').digest('hex')),
       body: p.bodyParts ? Buffer.concat(p.bodyParts) : null,
       latencyMs: performance.now() - p.sentAtMs,
+      firstByteMs: p.firstByteAtMs - p.sentAtMs,
       complete,
       cut,
     });

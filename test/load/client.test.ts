@@ -21,8 +21,20 @@ const bodies = new Map([
 
 let server: http.Server;
 let port: number;
+/** Opens the rest of /gate's body (the test calls it once the first bytes arrived). */
+let openGate: () => void = () => {};
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (req.url === '/gate') {
+      // The head and 10 bytes at once, the other 90 only when the test opens the gate.
+      res.writeHead(200, { 'Content-Length': 100 });
+      res.write(Buffer.alloc(10));
+      openGate = () => {
+        openGate = () => {};
+        res.end(Buffer.alloc(90));
+      };
+      return;
+    }
     if (req.url === '/cut') {
       // The head and part of the body, then the server closes: a response cut mid-way.
       res.writeHead(200, { 'Content-Length': 100 });
@@ -46,6 +58,17 @@ afterAll(async () => {
 });
 
 describe('HttpClient', () => {
+  it('times the first byte of an answer apart from its last', async () => {
+    const c = await HttpClient.connect(port);
+    const r = await c.request('/gate', { timeoutMs: 10_000, onBodyBytes: () => openGate() });
+    c.close();
+    expect(r.complete).toBe(true);
+    expect(r.bodyBytes).toBe(100);
+    expect(Number.isFinite(r.firstByteMs)).toBe(true);
+    expect(r.firstByteMs).toBeGreaterThanOrEqual(0);
+    expect(r.firstByteMs).toBeLessThan(r.latencyMs);
+  });
+
   it('answers pipelined requests in order, hashing each body, keeping it when asked', async () => {
     const c = await HttpClient.connect(port);
     const paths = ['/a', '/b', '/empty', '/nope', '/a'];
