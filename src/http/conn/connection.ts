@@ -122,6 +122,11 @@ type Queued =
   | { readonly eof: true }
   | { readonly continue: true };
 
+/** What a response holds until the send buffer is empty (its file lease). */
+export interface Hold {
+  release(): void;
+}
+
 export class Connection {
   readonly so: KSocket;
   /** Over TLS: Node's TLSSocket and the record tap under it (null: plain HTTP). */
@@ -164,7 +169,7 @@ export class Connection {
   private stalledLooks = 0;
   private lingerTimer: TimerHandle | null = null;
   /** What earlier responses hold until the send buffer is empty (their files). */
-  private held: { release(): void }[] = [];
+  private held: Hold[] = [];
   /** When the bytes of a request head that is not complete yet began to arrive (-1: none). */
   private headStartMs = -1;
   /**
@@ -370,7 +375,7 @@ export class Connection {
     return this.startBy.start(ms);
   }
 
-  /** The response's wait is over (its first call returned, or it failed): no abort from deadline(). */
+  /** The response is done, or failed before its body: its deadline() no longer aborts. */
   endDeadline(): void {
     this.startBy.end();
   }
@@ -428,7 +433,7 @@ export class Connection {
   }
 
   /** Calls `hold.release()` once nothing is queued on the kernel socket (or the connection closed). */
-  holdUntilDrained(hold: { release(): void }): void {
+  holdUntilDrained(hold: Hold): void {
     this.held.push(hold);
     this.releaseDrained();
   }
