@@ -1,6 +1,6 @@
 // The HTTPS part of the report: server CPU per GB of each TLS system beside plain sendfile, and
-// how to read ifnet mode. In zcsim the "NIC" of ifnet mode encrypts with createCipheriv in the
-// server process, so its work lands in the server's CPU time; a real card does it off the host.
+// how to read ifnet mode. In zcsim the "NIC" of ifnet mode encrypts with the session's crypto
+// driver in the server process, so its work lands in the server's CPU time; a real card does it off the host.
 // The report therefore also gives the ifnet figure less the NIC's share, estimated from the cost
 // of the same encryption measured in that server's process after its runs (AES-256-GCM, the
 // suite wrk and curl pick first, in 16 KiB records).
@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { formatBytes } from '../../src/kern/index.js';
 import {
   AES_GMAC_HASH_LEN,
+  ktlsOcfSessionNew,
   TLS_HEADER_BYTES,
   TLS_RLTYPE_APP,
   tls13Nonce,
-  tls13SealRuns,
   tlsRecordHeader,
 } from '../../src/ktls/index.js';
 import { median } from '../../src/load/index.js';
@@ -35,12 +35,12 @@ const SAMPLES = 5;
 
 /**
  * CPU seconds per GB that AES-256-GCM in 16 KiB records costs in this process, sealed as the
- * "NIC" seals them (tls13SealRuns: header as additional data, payload, inner type, tag). The
+ * "NIC" seals them (the session's sealRuns: header as additional data, payload, inner type, tag). The
  * median of a few samples after a warm-up: the first thousands of records cost several times more
  * (the allocator's fresh memory), which would overstate the card's share.
  */
 export function nicEncryptSecondsPerGB(): number {
-  const key = randomBytes(32);
+  const session = ktlsOcfSessionNew('aes-256-gcm', randomBytes(32));
   const record = randomBytes(RECORD_BYTES);
   const iv = randomBytes(12);
   const hdr = new Uint8Array(TLS_HEADER_BYTES);
@@ -52,7 +52,7 @@ export function nicEncryptSecondsPerGB(): number {
     const start = process.cpuUsage();
     for (let off = 0; off < SAMPLE_BYTES; off += RECORD_BYTES, seq++) {
       out.length = 0;
-      tls13SealRuns('aes-256-gcm', key, tls13Nonce(iv, seq), hdr, [record], TLS_RLTYPE_APP, trail, out);
+      session.sealRuns(tls13Nonce(iv, seq), hdr, [record], TLS_RLTYPE_APP, trail, out);
     }
     const used = process.cpuUsage(start);
     return (used.user + used.system) / 1e6 / (SAMPLE_BYTES / 1e9);
@@ -98,8 +98,8 @@ export function tlsLines(
   out.push(
     '',
     `How to read it: "mem" is the CPU's memory reads per body byte (as many writes) from the route's`,
-    'counters; nginx and Node count none. In zcsim the "NIC" of ifnet mode encrypts with',
-    "createCipheriv inside the server process, so the ifnet column includes the card's work; a real",
+    'counters; nginx and Node count none. In zcsim the "NIC" of ifnet mode encrypts with the',
+    "session's crypto driver inside the server process, so the ifnet column includes the card's work; a real",
     `card does it off the host. Encrypting here costs ${n(nicSecondsPerGB, 2)} CPU s/GB (AES-256-GCM, 16 KiB`,
     "records, measured in the ifnet server's process), and the last column takes that out: compare it with",
     'zerocopy-dmap (plain sendfile); a negative difference means the estimate exceeds the measured total,',

@@ -3,9 +3,10 @@
 // HTTP: one kernel, a transport that takes every write at once, the same file sent again and
 // again. CPU ms per MB from process.cpuUsage, the median of the interleaved reps. It separates the
 // kernel's record work from what the HTTP section measures with it (requests, real socket writes).
-// Beside them, the record sealing alone (tls13Seal: Node's cipher per 16 KiB record, its output
-// copied into other memory, as software mode does), batched and drained as the sends are and
-// interleaved with them: software KTLS less that column is what the rest of the kernel adds.
+// Beside them, the record sealing alone (a KTLS crypto session sealing 16 KiB records into other
+// memory, as software mode does), batched and drained as the sends are and interleaved with them:
+// software KTLS less that column is what the rest of the kernel adds. With the ossl driver built,
+// software KTLS and the sealing are measured again on node:crypto, the driver it replaces.
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,10 @@ import path from 'node:path';
 import { createKernel, type Kernel } from '../../src/index.js';
 import { formatBytes, MiB } from '../../src/kern/index.js';
 import {
+  type KtlsCryptoDriver,
+  ktlsOcfSessionNew,
+  osslBinding,
+  osslWhy,
   TCP_TLS_MODE_IFNET,
   TCP_TLS_MODE_SW,
   TLS_HEADER_BYTES,
@@ -20,7 +25,6 @@ import {
   TLS_MINOR_VER_THREE,
   TLS_RLTYPE_APP,
   tls13Nonce,
-  tls13Seal,
   tlsRecordHeader,
 } from '../../src/ktls/index.js';
 import { median } from '../../src/load/index.js';
@@ -28,8 +32,14 @@ import type { Transport } from '../../src/net/index.js';
 import { machineInfo, machineLine } from '../lib/machine.js';
 import type { KtlsOptions } from '../lib/options.js';
 
-const MODES = ['plain', 'sw', 'ifnet', 'seal'] as const;
+const MODES = ['plain', 'sw', 'ifnet', 'seal', 'sw-node-crypto', 'seal-node-crypto'] as const;
 type Mode = (typeof MODES)[number];
+/** The modes measured: the node:crypto ones only when another driver is the default. */
+const measured = (): readonly Mode[] =>
+  osslBinding() === null ? MODES.filter((m) => !m.endsWith('node-crypto')) : MODES;
+/** The crypto driver of a mode (undefined: the kernel's default). */
+const driverOf = (mode: Mode): KtlsCryptoDriver | undefined =>
+  mode.endsWith('node-crypto') ? 'node-crypto' : undefined;
 /** TLS 1.3 records of at most 16 KiB of payload (kern.ipc.tls.maxlen). */
 const RECORD_BYTES = 16 * 1024;
 /** Bytes sent per measurement (after as much again to warm up), whatever the file size. */
@@ -54,8 +64,8 @@ function nextTurn(): Promise<void> {
 }
 
 /** CPU ms per MB of the sealing alone: the file's bytes in 16 KiB records, drained as sent. */
-async function measureSeal(sizeBytes: number): Promise<number> {
-  const key = new Uint8Array(32).fill(1);
+async function measureSeal(sizeBytes: number, driver: KtlsCryptoDriver | undefined): Promise<number> {
+  const session = ktlsOcfSessionNew('aes-256-gcm', new Uint8Array(32).fill(1), driver);
   const iv = new Uint8Array(12).fill(2);
   const plain = new Uint8Array(sizeBytes).fill(7);
   // The ciphertext's pages are taken again as the socket buffer drains: a send buffer's worth.
@@ -70,7 +80,7 @@ async function measureSeal(sizeBytes: number): Promise<number> {
         tlsRecordHeader(hdr, end - off + trail.length);
         const src = [plain.subarray(off, end)];
         const dst = [cipher.subarray(off % cipher.length, (off % cipher.length) + end - off)];
-        tls13Seal('aes-256-gcm', key, tls13Nonce(iv, seq++), hdr, src, dst, TLS_RLTYPE_APP, trail);
+        session.seal(tls13Nonce(iv, seq++), hdr, src, dst, TLS_RLTYPE_APP, trail);
         // A drain per send buffer's worth, as the kernel's sends wait for theirs.
         if (end % SNDBUF_BYTES === 0 && end < sizeBytes) await nextTurn();
       }
@@ -99,7 +109,7 @@ async function measure(kernel: Kernel, filePath: string, sizeBytes: number, mode
         tls_vminor: TLS_MINOR_VER_THREE,
         rec_seq: 0,
       },
-      { mode: mode === 'sw' ? TCP_TLS_MODE_SW : TCP_TLS_MODE_IFNET },
+      { mode: mode === 'ifnet' ? TCP_TLS_MODE_IFNET : TCP_TLS_MODE_SW },
     );
   }
   const send = async (bytes: number): Promise<void> => {
@@ -117,6 +127,32 @@ async function measure(kernel: Kernel, filePath: string, sizeBytes: number, mode
   return (used.user + used.system) / 1000 / (MEASURED_BYTES / 1e6);
 }
 
+const HEADINGS: Record<Mode, string> = {
+  plain: 'plain',
+  sw: 'KTLS sw',
+  ifnet: 'KTLS ifnet',
+  seal: 'the sealing alone',
+  'sw-node-crypto': 'KTLS sw, node:crypto',
+  'seal-node-crypto': 'the sealing alone, node:crypto',
+};
+
+/** The driver sessions take by default, and where it comes from. */
+function ktlsCryptoName(): string {
+  return osslBinding() !== null ? 'ossl (native/ossl.c)' : `node:crypto (${osslWhy()})`;
+}
+
+function table(
+  modes: readonly Mode[],
+  sizes: readonly number[],
+  cell: (sizeBytes: number, mode: Mode) => string,
+): string[] {
+  return [
+    `| file | ${modes.map((m) => HEADINGS[m]).join(' | ')} |`,
+    `| --- | ${modes.map(() => '---').join(' | ')} |`,
+    ...sizes.map((s) => `| ${formatBytes(s)} | ${modes.map((m) => cell(s, m)).join(' | ')} |`),
+  ];
+}
+
 /** Runs the scenario; writes ktls.md in `dir` and returns it. */
 export async function runKtlsCost(options: KtlsOptions, dir: string): Promise<string> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zcsim-ktls-'));
@@ -129,13 +165,18 @@ export async function runKtlsCost(options: KtlsOptions, dir: string): Promise<st
     });
     for (let rep = 0; rep < options.reps; rep++) {
       for (const { sizeBytes, filePath } of files) {
-        for (const mode of MODES) {
-          if (mode === 'seal') {
-            const key = `${sizeBytes} seal`;
-            results.set(key, [...(results.get(key) ?? []), await measureSeal(sizeBytes)]);
+        for (const mode of measured()) {
+          if (mode.startsWith('seal')) {
+            const key = `${sizeBytes} ${mode}`;
+            results.set(key, [...(results.get(key) ?? []), await measureSeal(sizeBytes, driverOf(mode))]);
             continue;
           }
-          const kernel = createKernel({ physmemBytes: 256 * MiB, invariants: false });
+          const driver = driverOf(mode);
+          const kernel = createKernel({
+            physmemBytes: 256 * MiB,
+            invariants: false,
+            ...(driver !== undefined ? { ktlsCrypto: driver } : {}),
+          });
           const msPerMB = await measure(kernel, filePath, sizeBytes, mode);
           await kernel.destroy();
           const key = `${sizeBytes} ${mode}`;
@@ -148,6 +189,7 @@ export async function runKtlsCost(options: KtlsOptions, dir: string): Promise<st
   }
   const cell = (sizeBytes: number, mode: Mode): string =>
     median(results.get(`${sizeBytes} ${mode}`) ?? []).toFixed(3);
+  const modes = measured();
   const md = [
     '# zcsim: the simulated kernel alone, sendfile(2) plain and over KTLS',
     '',
@@ -155,16 +197,13 @@ export async function runKtlsCost(options: KtlsOptions, dir: string): Promise<st
     '',
     `CPU ms per MB sent (median of ${options.reps}; AES-256-GCM, 16 KiB records; no socket, no HTTP)`,
     '',
-    '| file | plain | KTLS sw | KTLS ifnet | the sealing alone (tls13Seal) |',
-    '| --- | --- | --- | --- | --- |',
-    ...options.sizesBytes.map(
-      (s) =>
-        `| ${formatBytes(s)} | ${cell(s, 'plain')} | ${cell(s, 'sw')} | ${cell(s, 'ifnet')} | ${cell(s, 'seal')} |`,
-    ),
+    `Crypto driver: ${ktlsCryptoName()}`,
     '',
-    "The sealing alone: Node's cipher per 16 KiB record (a cipher object, the AEAD calls, the output",
-    'copied into other memory), batched and drained as the sends are. KTLS sw less it: what the rest of',
-    'the simulated kernel adds (sendfile, framing, anonymous pages, the socket buffer).',
+    ...table(modes, options.sizesBytes, cell),
+    '',
+    'The sealing alone: the crypto session sealing 16 KiB records into other memory, batched and',
+    'drained as the sends are. KTLS sw less it: what the rest of the simulated kernel adds (sendfile,',
+    'framing, anonymous pages, the socket buffer).',
     '',
   ].join('\n');
   writeFileSync(path.join(dir, 'ktls.md'), md);

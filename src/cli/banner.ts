@@ -3,6 +3,7 @@
 // cut with a count of the rest, and names are printed with control characters escaped so that a
 // file name cannot move the cursor or clear the terminal.
 import { formatBytes, PAGE_SIZE } from '../kern/index.js';
+import { osslBinding, osslWhy } from '../ktls/index.js';
 
 /** The settings as /stats reports them under server.kernel (the resolved KernelConfig). */
 export interface BannerSettings {
@@ -26,6 +27,13 @@ const MAPPING_TEXT: Readonly<Record<string, string>> = {
   kva: 'kva (sf_bufs map pages into a pool of kernel addresses)',
   extpg: 'extpg (unmapped M_EXTPG mbufs carry the pages)',
 };
+
+/** Which driver seals kernel TLS records, and where it came from or why it is absent. */
+function ktlsCryptoText(): string {
+  return osslBinding() !== null
+    ? 'ossl (native/ossl.c: one OpenSSL context per session, sealing into the record pages)'
+    : `node:crypto, a cipher per record (${osslWhy()})`;
+}
 
 const KTLS_TEXT = {
   sw: 'kernel TLS in software (a kernel worker encrypts)',
@@ -105,7 +113,12 @@ export function bannerLines(
   return [
     `zcsim listening on ${origin}`,
     ...settingsLines(settings, root, files.length),
-    ...(ktls === null ? [] : [`  tls           TLS 1.3, ALPN http/1.1; /zerocopy with ${KTLS_TEXT[ktls]}`]),
+    ...(ktls === null
+      ? []
+      : [
+          `  tls           TLS 1.3, ALPN http/1.1; /zerocopy with ${KTLS_TEXT[ktls]}`,
+          `  tls crypto    ${ktlsCryptoText()}`,
+        ]),
     '',
     'endpoints:',
     ...endpointLines(origin),

@@ -12,7 +12,7 @@ import {
   pageIndexOf,
   SysError,
 } from '../kern/index.js';
-import { TLS_MAX_MSG_SIZE_V10_2 } from '../ktls/index.js';
+import { type KtlsCryptoDriver, osslBinding, osslWhy, TLS_MAX_MSG_SIZE_V10_2 } from '../ktls/index.js';
 import { MCLBYTES, MSIZE } from '../mbuf/index.js';
 import { ETHERMTU, IP_MAXPACKET, MTU_MIN_BYTES, SB_MAX_DEFAULT_BYTES, sbMaxAdjBytes } from '../net/index.js';
 import { SENDFILE_MAPPINGS, type SendfileMapping } from '../sendfile/index.js';
@@ -65,6 +65,8 @@ export interface KernelConfig {
   readonly faults?: FaultConfig;
   /** kern.ipc.tls.maxlen: the largest KTLS record payload (default 16 KiB). */
   readonly ktlsMaxlenBytes?: number;
+  /** The crypto driver KTLS sessions seal with (default: ossl when built, else node-crypto). */
+  readonly ktlsCrypto?: KtlsCryptoDriver;
   /** The MTU of the interface connections leave by (default 1500, Ethernet; lo0's is 16384). */
   readonly mtuBytes?: number;
   /** The interface does TSO (IFCAP_TSO4, net.inet.tcp.tso; default on). */
@@ -74,7 +76,10 @@ export interface KernelConfig {
 /** The configuration a kernel runs with, every default filled in (the knobs that have one). */
 export type ResolvedKernelConfig = Readonly<
   Required<
-    Omit<KernelConfig, 'clock' | 'kernelId' | 'pagerFault' | 'freeTargetPages' | 'faults' | 'ktlsMaxlenBytes'>
+    Omit<
+      KernelConfig,
+      'clock' | 'kernelId' | 'pagerFault' | 'freeTargetPages' | 'faults' | 'ktlsMaxlenBytes' | 'ktlsCrypto'
+    >
   >
 >;
 
@@ -145,6 +150,13 @@ export function validateKernelConfig(c: KernelConfig): void {
   checkNumber('revalidateMs', c.revalidateMs, 0, Number.MAX_VALUE);
   checkNumber('cpuMigratePct', c.cpuMigratePct, 0, 100);
   checkInteger('mtuBytes', c.mtuBytes, MTU_MIN_BYTES, IP_MAXPACKET);
+  if (
+    c.ktlsCrypto !== undefined &&
+    c.ktlsCrypto !== 'node-crypto' &&
+    (c.ktlsCrypto !== 'ossl' || osslBinding() === null)
+  ) {
+    throw invalid('ktlsCrypto', c.ktlsCrypto, `want node-crypto, or ossl once built (${osslWhy()})`);
+  }
   const maxlen = c.ktlsMaxlenBytes;
   if (
     maxlen !== undefined &&

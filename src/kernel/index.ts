@@ -144,6 +144,7 @@ export class Kernel {
       // Unmapped mbufs need the direct map, which the i386-like 'kva' mapping lacks.
       useExtPgs: c.mapping !== 'kva',
       ...(config.ktlsMaxlenBytes !== undefined ? { maxlenBytes: config.ktlsMaxlenBytes } : {}),
+      ...(config.ktlsCrypto !== undefined ? { crypto: config.ktlsCrypto } : {}),
       checkAll,
     });
     this.sendfileLayer = new SendfileLayer({

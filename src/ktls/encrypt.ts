@@ -18,7 +18,6 @@ import type { KSocket } from '../net/index.js';
 import type { VmPage } from '../vm/index.js';
 import { ktlsPageAlloc, ktlsPageTryAlloc } from './anon.js';
 import type { KtlsEnv } from './env.js';
-import { tls13Seal } from './record.js';
 import type { KtlsSession } from './session.js';
 
 /**
@@ -51,9 +50,7 @@ export function ktlsSealRecord(
 ): number {
   const epg = m.m_epg!;
   const tls = epg.m_epg_tls as KtlsSession;
-  return tls13Seal(
-    tls.nodeCipher,
-    tls.key(),
+  return tls.ocf_session.seal(
     tls.nonce(epg.m_epg_seqno),
     epg.m_epg_hdr,
     src,

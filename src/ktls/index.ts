@@ -6,5 +6,7 @@ export * from './constants.js';
 export type { KtlsCounterCells } from './env.js';
 export { type KtlsConfig, type KtlsEnableOptions, KtlsLayer } from './layer.js';
 export type { KtlsRexmit } from './nic.js';
+export { type KtlsCryptoDriver, type KtlsOcfSession, ktlsOcfSessionNew } from './ocf.js';
+export { osslBinding, osslWhy } from './ossl.js';
 export { tls13Nonce, tls13Seal, tls13SealRuns, tlsRecordHeader } from './record.js';
 export { type KtlsParams, KtlsSession, type TlsEnable } from './session.js';

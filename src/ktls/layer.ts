@@ -26,6 +26,7 @@ import {
 import { type KtlsCounterCells, type KtlsEnv, ktlsCellsZero } from './env.js';
 import { ktlsFrame, ktlsSeq } from './frame.js';
 import { KtlsNic, type KtlsRexmit } from './nic.js';
+import type { KtlsCryptoDriver } from './ocf.js';
 import { KtlsSession, type TlsEnable } from './session.js';
 import { KtlsWq } from './wq.js';
 
@@ -45,6 +46,8 @@ export interface KtlsConfig {
    * 'kva' mapping). KTLS needs them: without, TCP_TXTLS_ENABLE fails.
    */
   readonly useExtPgs: boolean;
+  /** The crypto driver sessions seal with (default: ossl when built, else node-crypto). */
+  readonly crypto?: KtlsCryptoDriver;
   /** Every room's checkInvariants, queued to the end of the current job (debug mode). */
   readonly checkAll: () => void;
 }
@@ -67,6 +70,7 @@ export class KtlsLayer implements KtlsEnv {
   readonly maxlenBytes: number;
   readonly enable: boolean;
   readonly useExtPgs: boolean;
+  readonly crypto: KtlsCryptoDriver | undefined;
   readonly freeAnon = (m: Mbuf): void => ktlsFreeAnon(this, m);
   /** m_uiotombuf's pages on a TLS socket: records of at most max_frame_len. */
   private readonly anonPages: UioPageSource;
@@ -82,6 +86,7 @@ export class KtlsLayer implements KtlsEnv {
     this.maxlenBytes = config.maxlenBytes ?? TLS_MAX_MSG_SIZE_V10_2;
     this.enable = config.enable ?? true;
     this.useExtPgs = config.useExtPgs;
+    this.crypto = config.crypto;
     this.checkQueued = config.checkAll;
     this.trace = tracer('ktls', config.kernelId);
     kassert(
@@ -127,7 +132,7 @@ export class KtlsLayer implements KtlsEnv {
     if (mode !== TCP_TLS_MODE_SW && mode !== TCP_TLS_MODE_IFNET)
       throw new SysError('EINVAL', 'TCP_TXTLS_MODE: bad mode');
     // A socket has sent nothing under the session yet; what is queued was written before it.
-    const tls = new KtlsSession(en, mode, this.maxlenBytes, so.cpu % this.wqs.length);
+    const tls = new KtlsSession(en, mode, this.maxlenBytes, so.cpu % this.wqs.length, this.crypto);
     so.so_snd.sb_tls_info = tls;
     so.so_snd.sb_tls_seqno = en.rec_seq;
     so.so_snd.sb_tls_tx = {

@@ -10,7 +10,6 @@ import type { SndTag } from '../net/index.js';
 import { TCP_TLS_MODE_IFNET } from './constants.js';
 import { epgPayloadViews } from './encrypt.js';
 import type { KtlsEnv } from './env.js';
-import { tls13SealRuns } from './record.js';
 import type { KtlsSession } from './session.js';
 
 /**
@@ -65,9 +64,7 @@ export class KtlsNic implements SndTag {
       const epg = n.m_epg!;
       const wire: Uint8Array[] = [epg.m_epg_hdr.subarray(0, epg.m_epg_hdrlen)];
       const trail = new Uint8Array(epg.m_epg_trllen);
-      const payload = tls13SealRuns(
-        tls.nodeCipher,
-        tls.key(),
+      const payload = tls.ocf_session.sealRuns(
         tls.nonce(epg.m_epg_seqno),
         epg.m_epg_hdr,
         epgPayloadViews(this.env, n, epg.m_epg_pa),

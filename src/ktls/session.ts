@@ -10,6 +10,7 @@ import {
   TLS13_SUITES,
   type Tls13Suite,
 } from './constants.js';
+import { type KtlsCryptoDriver, type KtlsOcfSession, ktlsOcfSessionNew } from './ocf.js';
 import { tls13NonceInto } from './record.js';
 
 /** struct tls_enable: the argument of setsockopt(TCP_TXTLS_ENABLE). */
@@ -48,15 +49,21 @@ export class KtlsSession {
   /** The per-CPU work queue its records go to (ktls_get_cpu). */
   readonly wq_index: number;
   readonly nodeCipher: Tls13Suite['nodeCipher'];
-  /** The raw key: createCipheriv takes raw bytes faster than a KeyObject, once per record. */
-  readonly #key: Uint8Array;
+  /** The crypto session its records are sealed with, keyed once (the key stays inside it). */
+  readonly ocf_session: KtlsOcfSession;
   readonly #iv: Uint8Array;
-  /** The last nonce made: createCipheriv copies it, so one buffer serves every record. */
+  /** The last nonce made: the AEAD takes it at once, so one buffer serves every record. */
   readonly #nonce = Buffer.alloc(12);
   /** ktls_cleanup ran (the socket closed). */
   destroyed = false;
 
-  constructor(en: TlsEnable, mode: KtlsMode, maxlenBytes: number, wqIndex: number) {
+  constructor(
+    en: TlsEnable,
+    mode: KtlsMode,
+    maxlenBytes: number,
+    wqIndex: number,
+    crypto: KtlsCryptoDriver | undefined = undefined,
+  ) {
     const suite = TLS13_SUITES.find(
       (s) => s.cipher_algorithm === en.cipher_algorithm && s.keyBytes === en.cipher_key.length,
     );
@@ -77,21 +84,16 @@ export class KtlsSession {
     this.mode = mode;
     this.wq_index = wqIndex;
     this.nodeCipher = suite.nodeCipher;
-    this.#key = Uint8Array.from(en.cipher_key);
+    this.ocf_session = ktlsOcfSessionNew(suite.nodeCipher, Uint8Array.from(en.cipher_key), crypto);
     this.#iv = Uint8Array.from(en.iv);
   }
 
   /**
    * The record's nonce: the IV XOR the 64-bit sequence number (RFC 8446 §5.3), valid until the
-   * next call (the cipher takes a copy).
+   * next call.
    */
   nonce(seqno: number): Buffer {
     return tls13NonceInto(this.#iv, seqno, this.#nonce);
-  }
-
-  /** The key, for the AEAD only. */
-  key(): Uint8Array {
-    return this.#key;
   }
 
   toJSON(): object {

@@ -1,16 +1,25 @@
 // Goal: sendfile(2) over a connection that kernel TLS took over from Node's TLSSocket reaches a
-// real TLS 1.3 client intact, with every cipher, in software and ifnet mode. Method: a file is
+// real TLS 1.3 client intact, with every cipher, in software and ifnet mode, sealed by either
+// crypto driver (ossl where built, node:crypto always). Method: a file is
 // served by kernel sendfile after the takeover; the client hashes the body, and the test opens
 // every record it received with the key derived from the client's own keylog: the body comes in
 // ceil(body / maxlen) records after the head's record, in sequence.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TCP_TLS_MODE_IFNET, TCP_TLS_MODE_SW, TLS_RLTYPE_APP } from '../../src/ktls/index.js';
+import {
+  type KtlsCryptoDriver,
+  osslBinding,
+  TCP_TLS_MODE_IFNET,
+  TCP_TLS_MODE_SW,
+  TLS_RLTYPE_APP,
+} from '../../src/ktls/index.js';
 import { kernelBooter, settle, testFile } from '../e2e/helpers.js';
 import { get, openServerRecords, SUITES, startKtlsServer, tlsClient } from './helpers.js';
 
 const boot = kernelBooter();
+/** The crypto drivers to run with: the one a server takes by default first. */
+const DRIVERS: KtlsCryptoDriver[] = osslBinding() !== null ? ['ossl', 'node-crypto'] : ['node-crypto'];
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 describe('sendfile over kernel TLS', () => {
@@ -19,11 +28,14 @@ describe('sendfile over kernel TLS', () => {
     for (const c of cleanups) await c();
   });
 
+  const cases = DRIVERS.flatMap((crypto) =>
+    (['dmap', 'extpg'] as const).map((mapping) => ({ crypto, mapping })),
+  ).filter((c) => c.crypto === DRIVERS[0] || c.mapping === 'dmap');
   for (const mode of [TCP_TLS_MODE_SW, TCP_TLS_MODE_IFNET] as const) {
     for (const suite of SUITES) {
-      for (const mapping of ['dmap', 'extpg'] as const) {
-        it(`${suite}, ${mode === TCP_TLS_MODE_SW ? 'sw' : 'ifnet'}, ${mapping}: body intact, one record per maxlen`, async () => {
-          const kernel = boot({ mapping });
+      for (const { crypto, mapping } of cases) {
+        it(`${suite}, ${mode === TCP_TLS_MODE_SW ? 'sw' : 'ifnet'}, ${mapping}, ${crypto}: body intact, one record per maxlen`, async () => {
+          const kernel = boot({ mapping, ktlsCrypto: crypto });
           const sizeBytes = 300 * 1024 + 123;
           const path = await testFile(sizeBytes, 7);
           const file = await kernel.open(path);
