@@ -38,6 +38,9 @@ function aad(hdr: Uint8Array): Uint8Array {
   return hdr.length === 5 ? hdr : hdr.subarray(0, 5);
 }
 
+/** The size of the slabs the NIC's ciphertext is carved from. */
+const NIC_SLAB_BYTES = 256 * 1024;
+
 class OsslSession implements KtlsOcfSession {
   readonly driver = 'ossl';
   readonly seal: KtlsOcfSession['seal'];
@@ -46,11 +49,23 @@ class OsslSession implements KtlsOcfSession {
   constructor(ossl: OsslBinding, nodeCipher: Tls13Suite['nodeCipher'], key: Uint8Array) {
     const ctx = ossl.newSession(nodeCipher, key);
     const dst: Uint8Array[] = [];
+    // The card's memory: runs carved from slabs, so that a record's ciphertext is not an
+    // allocation of its own (a slab is freed once every run cut from it has been sent).
+    let slab = new Uint8Array(0);
+    let used = 0;
+    const carve = (bytes: number): Uint8Array => {
+      if (used + bytes > slab.length) {
+        slab = Buffer.allocUnsafeSlow(Math.max(NIC_SLAB_BYTES, bytes));
+        used = 0;
+      }
+      used += bytes;
+      return slab.subarray(used - bytes, used);
+    };
     this.seal = (nonce, hdr, src, into, type, trail) =>
       ossl.seal(ctx, nonce, aad(hdr), src, into, type, trail);
     this.sealRuns = (nonce, hdr, src, type, trail, ciphertext) => {
       dst.length = 0;
-      for (const s of src) dst.push(Buffer.allocUnsafe(s.length));
+      for (const s of src) dst.push(carve(s.length));
       const bytes = ossl.seal(ctx, nonce, aad(hdr), src, dst, type, trail);
       for (const d of dst) ciphertext.push(d);
       dst.length = 0;
