@@ -41,22 +41,29 @@ export function epgPayloadViews(env: KtlsEnv, m: Mbuf, pa: readonly number[]): U
   return out;
 }
 
-/** Seals one framed record whose payload is `src`, writing the ciphertext into `dst`. */
-export function ktlsSealRecord(
+/**
+ * ktls_ocf_tls13_aead_encrypt: seals one framed record whose payload is `src` into `dst` (the same
+ * views: in place), counting the operation as ktls_ocf.c does. Returns the payload bytes.
+ */
+function ktlsSealRecord(
+  env: KtlsEnv,
   m: Mbuf,
   src: readonly Uint8Array[],
   dst: readonly Uint8Array[],
-  trail: Uint8Array = m.m_epg!.m_epg_trail,
 ): number {
   const epg = m.m_epg!;
   const tls = epg.m_epg_tls as KtlsSession;
+  if (tls.params.cipher_algorithm === 'CRYPTO_AES_NIST_GCM_16') env.cells.ocf_tls13_gcm_encrypts++;
+  else env.cells.ocf_tls13_chacha20_encrypts++;
+  if (src === dst) env.cells.ocf_inplace++;
+  else env.cells.ocf_separate_output++;
   return tls.ocf_session.seal(
     tls.nonce(epg.m_epg_seqno),
     epg.m_epg_hdr,
     src,
     dst,
     epg.m_epg_record_type,
-    trail,
+    epg.m_epg_trail,
   );
 }
 
@@ -101,7 +108,7 @@ function ktlsEncryptRecord(env: KtlsEnv, m: Mbuf): Promise<void> | undefined {
   const epg = m.m_epg!;
   if ((epg.m_epg_flags & EPG_FLAG_ANON) !== 0) {
     const src = epgPayloadViews(env, m, epg.m_epg_pa);
-    env.cells.sw_encrypt_bytes += ktlsSealRecord(m, src, src);
+    env.cells.sw_encrypt_bytes += ktlsSealRecord(env, m, src, src);
     env.cells.records_sw++;
     return undefined;
   }
@@ -133,7 +140,7 @@ function ktlsEncryptInto(env: KtlsEnv, m: Mbuf, pages: readonly VmPage[]): void 
   const ext = m.m_ext!;
   const parray = pages.map((pg) => pg.physAddr);
   const src = epgPayloadViews(env, m, epg.m_epg_pa);
-  env.cells.sw_encrypt_bytes += ktlsSealRecord(m, src, epgPayloadViews(env, m, parray));
+  env.cells.sw_encrypt_bytes += ktlsSealRecord(env, m, src, epgPayloadViews(env, m, parray));
   env.cells.records_sw++;
   // Drop the reference to the file pages (their sendfile free routine runs now), then the mbuf
   // carries the ciphertext pages, freed by the basic routine with the mbuf.

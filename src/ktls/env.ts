@@ -24,6 +24,11 @@ export interface KtlsCounterCells {
   sw_chacha20: number;
   ifnet_gcm: number;
   ifnet_chacha20: number;
+  /** kern.ipc.tls.stats.ocf.*: software encryptions by cipher, in place or into other pages. */
+  ocf_tls13_gcm_encrypts: number;
+  ocf_tls13_chacha20_encrypts: number;
+  ocf_inplace: number;
+  ocf_separate_output: number;
   /** XXX(sim): records framed, records the CPU encrypted, records the NIC encrypted. */
   records_framed: number;
   records_sw: number;
@@ -53,6 +58,10 @@ export function ktlsCellsZero(): KtlsCounterCells {
     sw_chacha20: 0,
     ifnet_gcm: 0,
     ifnet_chacha20: 0,
+    ocf_tls13_gcm_encrypts: 0,
+    ocf_tls13_chacha20_encrypts: 0,
+    ocf_inplace: 0,
+    ocf_separate_output: 0,
     records_framed: 0,
     records_sw: 0,
     records_ifnet: 0,

@@ -58,6 +58,16 @@ describe('sendfile over kernel TLS', () => {
           if (mode === TCP_TLS_MODE_SW) {
             expect(stats.sw_encrypt_bytes).toBeGreaterThanOrEqual(sizeBytes);
             expect(stats.ifnet_encrypt_bytes).toBe(0);
+            // ktls_ocf.c's counts: the file's records sealed into new pages; the head's (and the
+            // tickets') in their own; every one under the session's cipher.
+            const separate = stats['kern.ipc.tls.stats.ocf.separate_output'];
+            const inplace = stats['kern.ipc.tls.stats.ocf.inplace'] ?? 0;
+            expect(separate).toBe(Math.ceil(sizeBytes / 16384));
+            expect(inplace).toBeGreaterThanOrEqual(1);
+            const [used, other] = suite.includes('CHACHA20') ? ['chacha20', 'gcm'] : ['gcm', 'chacha20'];
+            expect(stats[`kern.ipc.tls.stats.ocf.tls13_${used}_encrypts`]).toBe(stats.records_sw);
+            expect(stats.records_sw).toBe((separate ?? 0) + inplace);
+            expect(stats[`kern.ipc.tls.stats.ocf.tls13_${other}_encrypts`]).toBe(0);
           } else {
             expect(stats.ifnet_encrypt_bytes).toBeGreaterThanOrEqual(sizeBytes);
             expect(stats.sw_encrypt_bytes).toBe(0);
