@@ -33,9 +33,10 @@ function build() {
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return;
   const include = headerDir();
   if (include === null) return record(false, "no node_api.h with OpenSSL's headers beside Node");
-  const cc = process.env.CC ?? 'cc';
+  // $CC may carry flags of its own ("gcc -m64"), as make's convention allows.
+  const [cc = 'cc', ...ccFlags] = (process.env.CC ?? 'cc').trim().split(/\s+/);
   mkdirSync(dirname(out), { recursive: true });
-  const args = ['-O2', '-fPIC', '-shared', '-Wall', '-I', include, '-o', out, source];
+  const args = [...ccFlags, '-O2', '-fPIC', '-shared', '-Wall', '-I', include, '-o', out, source];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.error !== undefined) return record(false, `${cc}: ${r.error.message}`);
   if (r.status !== 0)

@@ -1,7 +1,7 @@
 // The ossl crypto driver: a small native module (native/ossl.c) over the OpenSSL that Node
 // carries, built at install when a C compiler and Node's headers are present. Without it, KTLS
 // seals with node:crypto (ocf.ts says how); ZCSIM_KTLS_CRYPTO=node-crypto chooses that on purpose.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +24,21 @@ export interface OsslBinding {
 /** The module's place from src/ktls (tests) and from dist/src/ktls (the build). */
 const CANDIDATES = ['../../build/ossl.node', '../../../build/ossl.node'];
 
+/** Why the last build made no module, as native/build.mjs recorded it beside the module. */
+function buildStatus(): string {
+  for (const rel of CANDIDATES) {
+    try {
+      const status = JSON.parse(
+        readFileSync(fileURLToPath(new URL(rel.replace('.node', '.json'), import.meta.url)), 'utf8'),
+      );
+      if (typeof status?.why === 'string') return status.why;
+    } catch {
+      // Not there: the other candidate, or no build yet.
+    }
+  }
+  return 'no build yet (npm run build:native)';
+}
+
 let loaded: { binding: OsslBinding | null; why: string } | undefined;
 
 function load(env: NodeJS.ProcessEnv): { binding: OsslBinding | null; why: string } {
@@ -31,7 +46,7 @@ function load(env: NodeJS.ProcessEnv): { binding: OsslBinding | null; why: strin
   const path = CANDIDATES.map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) =>
     existsSync(p),
   );
-  if (path === undefined) return { binding: null, why: 'build/ossl.node not built (npm run build:native)' };
+  if (path === undefined) return { binding: null, why: `build/ossl.node not built: ${buildStatus()}` };
   try {
     return { binding: createRequire(import.meta.url)(path) as OsslBinding, why: path };
   } catch (e) {
