@@ -84,6 +84,13 @@ export function mbufZonesCreate(config: MbufConfig): { mbufZone: Zone<Mbuf>; clu
  * with EINTR when `signal` aborts (the kernel's is uninterruptible; a closed connection must
  * end every wait here).
  */
+export function mGet(mb: MbufCore, how: typeof M_NOWAIT, type: number): Mbuf | null;
+export function mGet(
+  mb: MbufCore,
+  how: MbufHow,
+  type: number,
+  signal?: AbortSignal,
+): Mbuf | null | Promise<Mbuf>;
 export function mGet(
   mb: MbufCore,
   how: MbufHow,
@@ -139,6 +146,7 @@ export function mGetcl(
 /**
  * m_extadd: attaches external storage to a fresh mbuf: M_EXT|flags, data at the start of `buf`,
  * one reference (EXT_FLAG_EMBREF). The free routine runs once, when the last reference goes.
+ * `pa`: the physical address of `buf` when it is a page of physical memory (ext_pa), else -1.
  * XXX(sim): EXT_EXTREF gets its own MExt (the caller's counter in the kernel) and its free
  * routine is called with the last mbuf freed; every sharer is reclaimed at once.
  */
@@ -152,6 +160,7 @@ export function mExtadd(
   arg2: unknown,
   flags: number,
   type: number,
+  pa = -1,
 ): void {
   if (m.m_state !== MS_LIVE || (m.m_flags & M_EXT) !== 0) panic(`m_extadd: mbuf not fresh (${m.m_state})`);
   if (type === EXT_CLUSTER) panic('m_extadd: EXT_CLUSTER not allowed');
@@ -159,8 +168,13 @@ export function mExtadd(
   const ext = type === EXT_EXTREF ? newMExt() : m.m_ext_embedded;
   const extFlags = type === EXT_EXTREF ? EXT_FLAG_EXTREF : EXT_FLAG_EMBREF;
   mExtSet(mb, m, ext, buf, sizeBytes, type, extFlags, freef, arg1, arg2);
+  ext.ext_pa = pa;
   m.m_flags |= M_EXT | flags;
-  if (mb.invariants) mb.checkInvariants();
+  if (mb.invariants) {
+    if (pa >= 0 && (buf.buffer !== mb.dmap || buf.byteOffset !== pa))
+      panic(`m_extadd: buffer is not page ${pa}`);
+    mb.checkInvariants();
+  }
 }
 
 /** m_free: frees one mbuf (dropping its storage reference) and returns the next in the chain. */
@@ -217,6 +231,7 @@ export function mbFreeExt(mb: MbufCore, m: Mbuf): void {
   ext.ext_arg1 = null;
   ext.ext_arg2 = null;
   ext.ext_buf = EMPTY_BYTES;
+  ext.ext_pa = -1;
   if (mref !== null && mref !== m) mRelease(mb, mref);
   mRelease(mb, m);
 }
@@ -326,6 +341,7 @@ export function mExtSet(
   arg2: unknown,
 ): void {
   ext.ext_buf = buf;
+  ext.ext_pa = -1;
   ext.ext_size = sizeBytes;
   ext.ext_type = type;
   ext.ext_flags = extFlags;

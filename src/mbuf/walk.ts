@@ -28,7 +28,9 @@ export function mbufWalk(
       continue;
     }
     const n = Math.min(m.m_len - off, left);
+    const ext = m.m_ext;
     if ((m.m_flags & M_EXTPG) !== 0) walkPages(m, m.m_data + off, n, dmap, sink);
+    else if (ext !== null && ext.ext_pa >= 0) sink.put(dmap, ext.ext_pa + m.m_data + off, n);
     else sink.put(m.m_buf.buffer, m.m_buf.byteOffset + m.m_data + off, n);
     left -= n;
     off = 0;

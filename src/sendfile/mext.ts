@@ -22,7 +22,7 @@ import {
   mGet,
 } from '../mbuf/index.js';
 import { SFB_CATCH, SFB_NOWAIT, type SfBuf } from '../sfbuf/index.js';
-import { PQ_INACTIVE, VPR_TRYFREE } from '../vm/index.js';
+import { PQ_INACTIVE, type VmPage, VPR_TRYFREE } from '../vm/index.js';
 import { fixspace, SF_NOCACHE, vmoffInPage, xfsize } from './flags.js';
 import {
   type SendfileEnv,
@@ -65,53 +65,108 @@ export function sendfileBuildMbufs(env: SendfileEnv, c: SfChunk, call: SfCall): 
 }
 
 function buildSfbuf(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
-  const notready = c.iosStarted > 0 ? M_NOTREADY : 0;
-  while (c.built < c.npages) {
-    const i = c.built;
-    const pg = c.pa[i]!;
-    if (call.mPending === null) {
-      // As for the sf_bufs below, only the chain's first mbuf may sleep. XXX(sim): the kernel
-      // sleeps for every one (M_WAITOK); with a zone smaller than a chunk that deadlocks. An
-      // interrupted sleep is a failed allocation, as for the first sf_buf (ENOBUFS).
-      const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
-      const r = mGet(env.mbufs, how, MT_DATA, call.signal);
-      if (r instanceof Promise)
-        return r.then(
-          (m) => setMPending(call, m),
-          () => mbufAllocfail(env, c, call),
-        );
-      if (r === null) return buildAllocfail(env, c, call, false);
-      call.mPending = r;
-    }
-    let sf: SfBuf | null;
-    if (call.sfPending !== undefined) {
-      sf = call.sfPending;
-      call.sfPending = undefined;
-    } else {
-      // Only the chain's first sf_buf may sleep: a sender holding buffers while it sleeps for
-      // more could deadlock with another doing the same.
-      const r = env.sfbufs.sfBufAlloc(pg, c.mhead === null ? SFB_CATCH : SFB_NOWAIT, call.cpu, call.signal);
-      if (r instanceof Promise) return r.then((s) => setSfPending(call, s));
-      sf = r;
-    }
-    if (sf === null) return buildAllocfail(env, c, call, true);
-    const m = call.mPending;
-    call.mPending = null;
-    let extFlags = 0;
-    if ((call.flags & SF_NOCACHE) !== 0 && !keepCached(c, call, i)) extFlags |= EXT_FLAG_NOCACHE;
-    if (call.sync !== null) {
-      extFlags |= EXT_FLAG_SYNC;
-      call.sync.count++;
-    }
-    mExtadd(env.mbufs, m, env.sfbufs.sfBufBytes(sf), PAGE_SIZE, env.freeMext, sf, call.sync, 0, EXT_SFBUF);
-    m.m_ext!.ext_flags |= extFlags;
-    m.m_flags |= M_RDONLY | notready;
-    m.m_data = vmoffInPage(i, c.off);
-    m.m_len = xfsize(i, c.npages, c.off, c.space);
-    chainAppend(c, m);
-    c.built++;
+  // Only the chain's first mbuf and sf_buf may sleep (see buildSfbufFirst); the rest are NOWAIT.
+  if (c.mhead === null && c.built < c.npages) {
+    const p = buildSfbufFirst(env, c, call);
+    if (p !== null || c.mhead === null) return p;
   }
+  const mbufs = env.mbufs;
+  const sfbufs = env.sfbufs;
+  const pa = c.pa;
+  const npages = c.npages;
+  const notready = c.iosStarted > 0 ? M_NOTREADY : 0;
+  const nocache = (call.flags & SF_NOCACHE) !== 0;
+  for (let i = c.built; i < npages; i++) {
+    const pg = pa[i]!;
+    const m = mGet(mbufs, M_NOWAIT, MT_DATA);
+    if (m === null) {
+      c.built = i;
+      return buildAllocfail(env, c, call, false);
+    }
+    // SFB_NOWAIT never sleeps: the answer is a buffer or null.
+    const sf = sfbufs.sfBufAlloc(pg, SFB_NOWAIT, call.cpu) as SfBuf | null;
+    if (sf === null) {
+      c.built = i;
+      call.mPending = m;
+      return buildAllocfail(env, c, call, true);
+    }
+    sfbufAttach(env, c, call, m, sf, pg, i, notready, nocache);
+  }
+  c.built = npages;
   return null;
+}
+
+/**
+ * The chain's first page: its mbuf (M_WAITOK unless header mbufs are held) and its sf_buf
+ * (SFB_CATCH) may sleep; a sender holding buffers while it sleeps for more could deadlock with
+ * another doing the same. XXX(sim): the kernel sleeps for every mbuf (M_WAITOK); with a zone
+ * smaller than a chunk that deadlocks. An interrupted sleep is a failed allocation (ENOBUFS).
+ */
+function buildSfbufFirst(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | null {
+  const i = c.built;
+  const pg = c.pa[i]!;
+  if (call.mPending === null) {
+    const p = pendMbuf(
+      env,
+      c,
+      call,
+      mGet(env.mbufs, call.holdsHeader ? M_NOWAIT : M_WAITOK, MT_DATA, call.signal),
+    );
+    if (call.mPending === null) return p;
+  }
+  let sf: SfBuf | null;
+  if (call.sfPending !== undefined) {
+    sf = call.sfPending;
+    call.sfPending = undefined;
+  } else {
+    const r = env.sfbufs.sfBufAlloc(pg, SFB_CATCH, call.cpu, call.signal);
+    if (r instanceof Promise) return r.then((s) => setSfPending(call, s));
+    sf = r;
+  }
+  if (sf === null) return buildAllocfail(env, c, call, true);
+  const m = call.mPending;
+  call.mPending = null;
+  sfbufAttach(env, c, call, m, sf, pg, i, c.iosStarted > 0 ? M_NOTREADY : 0, (call.flags & SF_NOCACHE) !== 0);
+  c.built = i + 1;
+  return null;
+}
+
+/** The EXT_SFBUF mbuf of page i: the sf_buf's page as external storage, appended to the chain. */
+function sfbufAttach(
+  env: SendfileEnv,
+  c: SfChunk,
+  call: SfCall,
+  m: Mbuf,
+  sf: SfBuf,
+  pg: VmPage,
+  i: number,
+  notready: number,
+  nocache: boolean,
+): void {
+  const sync = call.sync;
+  mExtadd(
+    env.mbufs,
+    m,
+    env.sfbufs.sfBufBytes(sf),
+    PAGE_SIZE,
+    env.freeMext,
+    sf,
+    sync,
+    0,
+    EXT_SFBUF,
+    pg.physAddr,
+  );
+  let extFlags = 0;
+  if (nocache && !keepCached(c, call, i)) extFlags |= EXT_FLAG_NOCACHE;
+  if (sync !== null) {
+    extFlags |= EXT_FLAG_SYNC;
+    sync.count++;
+  }
+  m.m_ext!.ext_flags |= extFlags;
+  m.m_flags |= M_RDONLY | notready;
+  m.m_data = vmoffInPage(i, c.off);
+  m.m_len = xfsize(i, c.npages, c.off, c.space);
+  chainAppend(c, m);
 }
 
 /**
@@ -140,6 +195,26 @@ function buildAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall, noSfBuf: boo
   return null;
 }
 
+/**
+ * An mbuf allocation's answer: kept in call.mPending, or else what the builder returns (the
+ * sleep, or the chunk cut short); the caller returns that when call.mPending is still null.
+ */
+function pendMbuf(
+  env: SendfileEnv,
+  c: SfChunk,
+  call: SfCall,
+  r: Mbuf | null | Promise<Mbuf>,
+): Promise<void> | null {
+  if (r instanceof Promise)
+    return r.then(
+      (m) => setMPending(call, m),
+      () => mbufAllocfail(env, c, call),
+    );
+  if (r === null) return buildAllocfail(env, c, call, false);
+  call.mPending = r;
+  return null;
+}
+
 /** An interrupted sleep for the chain's first mbuf: the chunk ends as with no buffer. */
 function mbufAllocfail(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> | undefined {
   return buildAllocfail(env, c, call, false) ?? undefined;
@@ -155,14 +230,13 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
     if (m === null || m.m_epg!.m_epg_npgs === maxPgs) {
       if (call.mPending === null) {
         const how = c.mhead === null && !call.holdsHeader ? M_WAITOK : M_NOWAIT;
-        const r = mbAllocExtPgs(env.mbufs, how, env.freeMextPg, call.sync, null, 0, call.signal);
-        if (r instanceof Promise)
-          return r.then(
-            (x) => setMPending(call, x),
-            () => mbufAllocfail(env, c, call),
-          );
-        if (r === null) return buildAllocfail(env, c, call, false);
-        call.mPending = r;
+        const p = pendMbuf(
+          env,
+          c,
+          call,
+          mbAllocExtPgs(env.mbufs, how, env.freeMextPg, call.sync, null, 0, call.signal),
+        );
+        if (call.mPending === null) return p;
       }
       m = call.mPending;
       call.mPending = null;
