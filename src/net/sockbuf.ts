@@ -183,38 +183,37 @@ export function sbfree(sb: SockBuf, m: Mbuf): void {
  * (m_demote); with `notready` M_NOTREADY is kept, as pr_send(PRUS_NOTREADY) asks.
  */
 export function sbappendstream(mbufs: MbufAllocator, sb: SockBuf, m: Mbuf, notready: boolean): void {
-  const keep = M_DEMOTEFLAGS | (notready ? M_NOTREADY : 0);
-  for (let n: Mbuf | null = m; n !== null; n = n.m_next) {
-    kassert(n.m_nextpkt === null, 'sbappendstream: m_nextpkt set');
-    n.m_flags &= keep;
-  }
   const before = sb.sb_ccc;
-  const appended = sbcompress(mbufs, sb, m);
-  kassert(sb.sb_ccc === before + appended, () => `sbappendstream: ccc ${sb.sb_ccc} != ${before}+${appended}`);
+  const appended = sbcompress(mbufs, sb, m, M_DEMOTEFLAGS | (notready ? M_NOTREADY : 0));
+  if (sb.sb_ccc !== before + appended) panic(`sbappendstream: ccc ${sb.sb_ccc} != ${before}+${appended}`);
 }
 
 /**
  * sbcompress: links `m` behind sb_mbtail, freeing empty ready mbufs and copying a small ready
  * mbuf into the tail's trailing room when the tail is writable, ready, and not yet handed to the
- * transport. Returns the bytes appended.
+ * transport. Each mbuf's flags are first cut to `keep` (sbappendstream's m_demote, done in the
+ * same walk). Returns the bytes appended.
  */
-function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf): number {
+function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf, keep: number): number {
   let appended = 0;
   let m: Mbuf | null = m0;
   for (let guard = 0; m !== null; guard++) {
-    kassert(guard < 1 << 24, 'sbcompress: chain too long');
-    appended += m.m_len;
-    if (m.m_len === 0 && (m.m_flags & M_NOTREADY) === 0) {
+    if (guard >= 1 << 24) panic('sbcompress: chain too long');
+    if (m.m_nextpkt !== null) panic('sbappendstream: m_nextpkt set');
+    m.m_flags &= keep;
+    const len = m.m_len;
+    appended += len;
+    if (len === 0 && (m.m_flags & M_NOTREADY) === 0) {
       m = mFree(mbufs, m);
       continue;
     }
-    kassert(m.m_len > 0, 'sbcompress: empty not-ready mbuf');
+    if (len <= 0) panic('sbcompress: empty not-ready mbuf');
     const n = sb.sb_mbtail;
     if (n !== null && sbCanCoalesce(sb, n, m)) {
-      n.m_buf.set(m.m_buf.subarray(m.m_data, m.m_data + m.m_len), n.m_data + n.m_len);
-      n.m_len += m.m_len;
-      sb.sb_ccc += m.m_len;
-      if (sb.sb_fnrdy === null) sb.sb_acc += m.m_len;
+      n.m_buf.set(m.m_buf.subarray(m.m_data, m.m_data + len), n.m_data + n.m_len);
+      n.m_len += len;
+      sb.sb_ccc += len;
+      if (sb.sb_fnrdy === null) sb.sb_acc += len;
       m = mFree(mbufs, m);
       continue;
     }
@@ -233,11 +232,12 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf): number {
 
 /** sbcompress's test: may `m` be copied into the tail `n` instead of being linked? */
 function sbCanCoalesce(sb: SockBuf, n: Mbuf, m: Mbuf): boolean {
-  if ((sb.sb_flags & SB_NOCOALESCE) !== 0) return false;
-  if ((n.m_flags & (M_EOR | M_NOTREADY | M_EXTPG)) !== 0 || !mWritable(n)) return false;
+  // The test on m first: a page mbuf fails it at once.
   if ((m.m_flags & (M_NOTREADY | M_EXTPG)) !== 0 || m.m_len > MCLBYTES / 4 || n.m_type !== m.m_type) {
     return false;
   }
+  if ((sb.sb_flags & SB_NOCOALESCE) !== 0) return false;
+  if ((n.m_flags & (M_EOR | M_NOTREADY | M_EXTPG)) !== 0 || !mWritable(n)) return false;
   // XXX(sim): the kernel may grow an mbuf TCP already sent part of; we hand the transport whole
   // mbufs, so the tail must lie wholly past the send cursor.
   if (sb.sb_sndptroff > sb.sb_ccc - n.m_len) return false;

@@ -136,6 +136,9 @@ export class Vm implements VmInternals {
   ): number {
     if (this.trace.on || this.invariants) return this.grabValidRunTraced(obj, pindex, pa, from, count);
     let n = 0;
+    // vm_page_wire's counters, added once for the run (nobody looks in between).
+    let newlyWired = 0;
+    let newlyWiredQueued = 0;
     while (n < count) {
       const p = pindex + n;
       const leaf = obj.pages.leafOf(p);
@@ -146,12 +149,21 @@ export class Vm implements VmInternals {
       for (; lo < lo1; lo++) {
         const m = leaf[lo];
         if (m === null || m === undefined || m.busy || !m.valid) break;
-        this.wireQuiet(m);
+        if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
+        if (m.wireCount++ === 0) {
+          newlyWired++;
+          if (m.queue !== PQ_NONE) {
+            m.referenced = true;
+            newlyWiredQueued++;
+          }
+        }
         pa[from + n + lo - lo0] = m;
       }
       n += lo - lo0;
       if (lo < lo1) break;
     }
+    this.wiredQueuedPages += newlyWiredQueued;
+    if ((this.cnt.v_wire_count += newlyWired) > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     return n;
   }
 
@@ -249,13 +261,6 @@ export class Vm implements VmInternals {
    * user pmap, so a new wiring of a cached page stands for the access.
    */
   vmPageWire(m: VmPage): void {
-    this.wireQuiet(m);
-    if (this.trace.on) this.traceWire('wire', m);
-    if (this.invariants) this.changed(m);
-  }
-
-  /** vm_page_wire's state change and counters, without the trace event and the debug check. */
-  private wireQuiet(m: VmPage): void {
     if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
     if (m.wireCount++ === 0) {
       if (m.object === null) panic(`vm_page_wire: page ${m.physIndex} has no object`);
@@ -265,6 +270,8 @@ export class Vm implements VmInternals {
       }
       if (++this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     }
+    if (this.trace.on) this.traceWire('wire', m);
+    if (this.invariants) this.changed(m);
   }
 
   /**
