@@ -80,6 +80,14 @@ export class WaitQueue {
 
   /** Wakes every sleeper; with an error, each sleep rejects with it. Returns how many woke. */
   wakeAll(error?: Error): number {
+    // Nobody asleep (every acknowledgement asks): nothing to copy or resize.
+    if (this.head >= this.sleepers.length) {
+      if (this.head > 0) {
+        this.sleepers.length = 0;
+        this.head = 0;
+      }
+      return 0;
+    }
     const woken = this.sleepers.splice(this.head);
     this.sleepers.length = 0;
     this.head = 0;

@@ -164,13 +164,14 @@ export function mExtadd(
 ): void {
   if (m.m_state !== MS_LIVE || (m.m_flags & M_EXT) !== 0) panic(`m_extadd: mbuf not fresh (${m.m_state})`);
   if (type === EXT_CLUSTER) panic('m_extadd: EXT_CLUSTER not allowed');
-  if (sizeBytes > buf.length) panic(`m_extadd: size ${sizeBytes} > buffer ${buf.length}`);
   const ext = type === EXT_EXTREF ? newMExt() : m.m_ext_embedded;
   const extFlags = type === EXT_EXTREF ? EXT_FLAG_EXTREF : EXT_FLAG_EMBREF;
   mExtSet(mb, m, ext, buf, sizeBytes, type, extFlags, freef, arg1, arg2);
   ext.ext_pa = pa;
   m.m_flags |= M_EXT | flags;
   if (mb.invariants) {
+    // Checked in debug mode only: reading the view's length costs a cache miss per page.
+    if (sizeBytes > buf.length) panic(`m_extadd: size ${sizeBytes} > buffer ${buf.length}`);
     if (pa >= 0 && (buf.buffer !== mb.dmap || buf.byteOffset !== pa))
       panic(`m_extadd: buffer is not page ${pa}`);
     mb.checkInvariants();

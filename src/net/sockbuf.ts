@@ -217,16 +217,19 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf, keep: number): 
       m = mFree(mbufs, m);
       continue;
     }
+    // A chain appended whole is linked already: links are written only where they change, and
+    // the tail's m_next is cut once at the end.
     const next: Mbuf | null = m.m_next;
-    if (n !== null) n.m_next = m;
-    else sb.sb_mb = m;
+    if (n === null) sb.sb_mb = m;
+    else if (n.m_next !== m) n.m_next = m;
     if (sb.sb_sndptr === null && sb.sb_sndptroff === sb.sb_ccc) sb.sb_sndptr = m;
     sb.sb_mbtail = m;
     sballoc(sb, m);
     m.m_flags &= ~M_EOR;
-    m.m_next = null;
     m = next;
   }
+  const tail = sb.sb_mbtail;
+  if (tail !== null && tail.m_next !== null) tail.m_next = null;
   return appended;
 }
 

@@ -15,8 +15,10 @@ import {
   SendfileSync,
   type SendResult,
   type SfCall,
-  SfChunk,
+  type SfChunk,
   sendfileSyncWait,
+  sfChunkPut,
+  sfChunkTake,
 } from './sfio.js';
 import { checkConnected, checkFileArgs, checkSocket } from './validate.js';
 
@@ -80,9 +82,11 @@ export async function vnSendfile(
     if (stale !== null) await revalidate(stale);
     const lock = env.sockets.sblock(so, call.signal);
     const unlock = lock instanceof Promise ? await lock : lock;
+    const c = sfChunkTake(env);
     try {
-      r = await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
+      r = await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? [], c);
     } finally {
+      sfChunkPut(env, c);
       unlock();
     }
   } finally {
@@ -168,7 +172,7 @@ function sendfileWaitSpace(
 }
 
 /**
- * vn_sendfile's loop: one chunk per turn, at most the socket's free space. As in the kernel the
+ * vn_sendfile's loop: one chunk per turn (built in `c`), at most the socket's free space. As in the kernel the
  * loop runs while file data remains, so with none (offset at EOF) the headers are not sent.
  */
 async function sendfileLoop(
@@ -180,6 +184,7 @@ async function sendfileLoop(
   call: SfCall,
   readahead: number,
   headers: readonly Uint8Array[],
+  c: SfChunk,
 ): Promise<SendResult> {
   const r: SendResult = { sbytes: 0, error: null };
   const hdr = uioCreate(headers);
@@ -188,7 +193,6 @@ async function sendfileLoop(
   const size = obj.sizeBytes;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, size - offset) : size - offset);
   let off = offset;
-  const c = new SfChunk();
   while (rem > 0) {
     // The header mbufs are ours until they are joined to the chunk: an error in between frees them.
     let mh: Mbuf | null = null;

@@ -163,7 +163,8 @@ export class Vm implements VmInternals {
       if (lo < lo1) break;
     }
     this.wiredQueuedPages += newlyWiredQueued;
-    if ((this.cnt.v_wire_count += newlyWired) > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
+    this.cnt.v_wire_count += newlyWired;
+    if (this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     return n;
   }
 
