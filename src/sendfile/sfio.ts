@@ -72,6 +72,8 @@ export class SfIo {
   tls: KtlsSession | null = null;
   /** Woken when only the syscall's reference is left ("sfnosf": reads of the chunk drained). */
   drained: (() => void) | null = null;
+  /** XXX(sim): a pager read was started, so the chunk was listed in sfiosInFlight. */
+  iosStarted = false;
 
   constructor(
     readonly obj: VmObject,

@@ -85,6 +85,7 @@ function swapinFlushRun(env: SendfileEnv, c: SfChunk): void {
   env.sfstat.sf_iocnt++;
   env.sfstat.sf_pages_read += run.length;
   if (sfio.nios === 2) env.sfiosInFlight.add(sfio);
+  sfio.iosStarted = true;
   // XXX(sim): the pager tells how many readahead pages it read when it is done, so
   // sf_rhpages_read is counted at completion rather than when the read is started.
   vmPagerGetPages(env.vm, sfio.obj, run, rhpages).then(
@@ -110,14 +111,17 @@ export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | n
     drained();
   }
   if (sfio.nios > 0) return;
-  env.sfiosInFlight.delete(sfio);
+  // Only a chunk that started reads was listed (see swapinFlushRun).
+  if (sfio.iosStarted) env.sfiosInFlight.delete(sfio);
   const so = sfio.so;
   const m = sfio.m;
-  env.trace.emit('iodone', () => ({
-    so: so?.so_id ?? null,
-    pages: sfio.npages,
-    error: sfio.error?.code ?? null,
-  }));
+  if (env.trace.on) {
+    env.trace.emit('iodone', () => ({
+      so: so?.so_id ?? null,
+      pages: sfio.npages,
+      error: sfio.error?.code ?? null,
+    }));
+  }
   if (so === null || m === null) return;
   if (sfio.error !== null) {
     // The socket is aborted (so_error EIO) and this chunk's not-ready units are freed: their
