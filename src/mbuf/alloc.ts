@@ -232,7 +232,6 @@ export function mbFreeExt(mb: MbufCore, m: Mbuf): void {
   ext.ext_arg1 = null;
   ext.ext_arg2 = null;
   ext.ext_buf = EMPTY_BYTES;
-  ext.ext_pa = -1;
   if (mref !== null && mref !== m) mRelease(mb, mref);
   mRelease(mb, m);
 }

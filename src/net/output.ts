@@ -6,7 +6,7 @@
 // Below it, netinet cuts each batch into the bursts and segments tcp_output would send (counted,
 // and recorded when a capture asks); the host still gets the batch as one writev.
 // XXX(sim): no windows or retransmission; the write callback stands in for the ACK.
-import { type Errno, errnoFromNode, kassert, panic, type Tracer, type WaitQueue } from '../kern/index.js';
+import { type Errno, errnoFromNode, kassert, type Tracer, type WaitQueue } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { NetInet, TcpBurst } from './netinet/index.js';
 import { SB_AUTOSIZE, SB_UPCALL, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
@@ -60,10 +60,10 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
       ? tp.snd_tag.output(start, availBytes, scratch)
       : core.mbufs.mbufViews(start, availBytes, scratch);
   kassert(listed === availBytes, () => `tcp_output: mbufViews listed ${listed} of ${availBytes}`);
-  sb.sb_sndptr = skipBytes(start, availBytes);
   sb.sb_sndptroff += availBytes;
   const bursts: TcpBurst[] | null = core.trace.on ? [] : null;
-  core.inet.output(
+  // The cut ends where the batch does: the next send starts at that mbuf.
+  sb.sb_sndptr = core.inet.output(
     tp.t_seq,
     start,
     availBytes,
@@ -111,17 +111,6 @@ function mbufsIn(m: Mbuf, bytes: number): number {
     count++;
   }
   return count;
-}
-
-/** The mbuf holding the byte `bytes` past the start of `m` (output ends on an mbuf boundary). */
-function skipBytes(m: Mbuf, bytes: number): Mbuf | null {
-  let n: Mbuf | null = m;
-  while (bytes > 0) {
-    if (n === null || n.m_len > bytes) panic(`tcp_output: batch ends inside an mbuf (${bytes} left)`);
-    bytes -= n.m_len;
-    n = n.m_next;
-  }
-  return n;
 }
 
 /**

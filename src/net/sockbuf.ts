@@ -314,13 +314,14 @@ function sbcut(sb: SockBuf, len: number): Mbuf | null {
       // Left for the I/O owner; cut the link to ready mbufs that are about to be freed.
       if (next !== null && (next.m_flags & M_NOTREADY) === 0) m.m_next = null;
     } else {
-      m.m_next = null;
+      // Ready mbufs in a row stay linked as they are; the last one is cut from the rest below.
       if (freeTail === null) freeHead = m;
-      else freeTail.m_next = m;
+      else if (freeTail.m_next !== m) freeTail.m_next = m;
       freeTail = m;
     }
     m = next;
   }
+  if (freeTail !== null) freeTail.m_next = null;
   sb.sb_mb = m;
   if (m === null) {
     sb.sb_mbtail = null;

@@ -60,9 +60,18 @@ export class VmPagequeue {
 
   /** Moves `m` (on this queue) to the tail: the LRU "requeue". */
   requeue(m: VmPage): void {
-    if (this.tail === m) return;
-    this.remove(m);
-    this.insertTail(m);
+    if (m.queue !== this.id) panic(`${this.name}: requeue page ${m.physIndex} on queue ${m.queue}`);
+    const tail = this.tail;
+    if (tail === m || tail === null) return;
+    // Unlink (m is not the tail, so it has a next), then link after the old tail.
+    const { qnext, qprev } = m;
+    if (qprev) qprev.qnext = qnext;
+    else this.head = qnext;
+    (qnext as VmPage).qprev = qprev;
+    m.qprev = tail;
+    m.qnext = null;
+    tail.qnext = m;
+    this.tail = m;
   }
 
   /** Walks the list, checking links and length (the O(n) invariant check). */

@@ -82,17 +82,18 @@ function tcpMCopym(
     if (seglimit > 0) {
       const extpg = (m.m_flags & M_EXTPG) !== 0;
       const fragsize = extpg ? Math.min(segsize, PAGE_SIZE) : segsize;
-      let frags = extpg ? 3 : 0;
-      if (frags + 1 >= seglimit) {
+      const hdrFrags = extpg ? 3 : 0;
+      if (hdrFrags + 1 >= seglimit) {
         limited = 1;
         break;
       }
-      if (frags + fragsOf(mlen, fragsize) >= seglimit) {
-        mlen = (seglimit - frags - 1) * fragsize;
+      let frags = hdrFrags + fragsOf(mlen, fragsize);
+      if (frags >= seglimit) {
+        mlen = (seglimit - hdrFrags - 1) * fragsize;
         left = mlen;
         limited = 1;
+        frags = hdrFrags + fragsOf(mlen, fragsize);
       }
-      frags += fragsOf(mlen, fragsize);
       if (frags === 0) frags++;
       seglimit -= frags;
       if (seglimit <= 0) panic(`tcp_m_copym: seglimit went too low (${seglimit})`);
@@ -133,7 +134,8 @@ function cursorSkip(cur: CopyCursor, bytes: number): void {
 /**
  * Cuts `lenBytes` ready bytes starting at the mbuf `m` as tcp_output's loop does, counting each
  * burst into `stat`; `onBurst` (a capture) sees each one. The batch reaches the end of the ready
- * bytes, so only its last burst may end on a partial segment.
+ * bytes, so only its last burst may end on a partial segment. Returns the mbuf after the batch,
+ * which ends on an mbuf boundary (the next send's start).
  */
 export function tcpSegment(
   ifp: IfNet,
@@ -142,7 +144,7 @@ export function tcpSegment(
   m: Mbuf,
   lenBytes: number,
   onBurst: ((b: TcpBurst) => void) | null,
-): void {
+): Mbuf | null {
   const segsz = tp.t_maxseg - tp.optlen;
   if (segsz <= 0)
     panic(`tcp_output: t_maxseg ${tp.t_maxseg} leaves no room beside ${tp.optlen} option bytes`);
@@ -199,6 +201,9 @@ export function tcpSegment(
       onBurst({ offsetBytes: off, lenBytes: len, tso, segments, seglimitCut, copied, mbufs });
     off += len;
   }
+  const next = cur.m;
   cur.m = null;
   if (off !== lenBytes) panic(`tcp_output: bursts cover ${off} of ${lenBytes} bytes`);
+  if (cur.off !== 0) panic(`tcp_output: batch ends ${cur.off} bytes inside an mbuf`);
+  return next;
 }
