@@ -162,20 +162,26 @@ export function mExtadd(
   type: number,
   pa = -1,
 ): void {
-  if (m.m_state !== MS_LIVE || (m.m_flags & M_EXT) !== 0) panic(`m_extadd: mbuf not fresh (${m.m_state})`);
-  if (type === EXT_CLUSTER) panic('m_extadd: EXT_CLUSTER not allowed');
+  if (m.m_state !== MS_LIVE || (m.m_flags & M_EXT) !== 0 || type === EXT_CLUSTER) mExtaddRefused(m, type);
   const ext = type === EXT_EXTREF ? newMExt() : m.m_ext_embedded;
   const extFlags = type === EXT_EXTREF ? EXT_FLAG_EXTREF : EXT_FLAG_EMBREF;
   mExtSet(mb, m, ext, buf, sizeBytes, type, extFlags, freef, arg1, arg2);
   ext.ext_pa = pa;
   m.m_flags |= M_EXT | flags;
-  if (mb.invariants) {
-    // Checked in debug mode only: reading the view's length costs a cache miss per page.
-    if (sizeBytes > buf.length) panic(`m_extadd: size ${sizeBytes} > buffer ${buf.length}`);
-    if (pa >= 0 && (buf.buffer !== mb.dmap || buf.byteOffset !== pa))
-      panic(`m_extadd: buffer is not page ${pa}`);
-    mb.checkInvariants();
-  }
+  if (mb.invariants) mExtaddCheck(mb, buf, sizeBytes, pa);
+}
+
+function mExtaddRefused(m: Mbuf, type: number): never {
+  if (type === EXT_CLUSTER) panic('m_extadd: EXT_CLUSTER not allowed');
+  panic(`m_extadd: mbuf not fresh (${m.m_state})`);
+}
+
+/** Debug mode only: reading the view's length and place costs a cache miss per page. */
+function mExtaddCheck(mb: MbufCore, buf: Uint8Array, sizeBytes: number, pa: number): void {
+  if (sizeBytes > buf.length) panic(`m_extadd: size ${sizeBytes} > buffer ${buf.length}`);
+  if (pa >= 0 && (buf.buffer !== mb.dmap || buf.byteOffset !== pa))
+    panic(`m_extadd: buffer is not page ${pa}`);
+  mb.checkInvariants();
 }
 
 /** m_free: frees one mbuf (dropping its storage reference) and returns the next in the chain. */
@@ -199,13 +205,15 @@ export function mbufCheckInvariants(mb: MbufCore): void {
 
 /** m_free without the invariant walk. */
 export function mFreeOne(mb: MbufCore, m: Mbuf): Mbuf | null {
-  if (m.m_state !== MS_LIVE) {
-    panic(`m_free: mbuf ${m.m_state === MS_FREE ? 'already free' : 'is a freed owner'} (double free)`);
-  }
+  if (m.m_state !== MS_LIVE) mFreeRefused(m);
   const n = m.m_next;
   if ((m.m_flags & (M_EXT | M_EXTPG)) !== 0) mbFreeExt(mb, m);
   else mRelease(mb, m);
   return n;
+}
+
+function mFreeRefused(m: Mbuf): never {
+  panic(`m_free: mbuf ${m.m_state === MS_FREE ? 'already free' : 'is a freed owner'} (double free)`);
 }
 
 /**
@@ -215,14 +223,10 @@ export function mFreeOne(mb: MbufCore, m: Mbuf): Mbuf | null {
  */
 export function mbFreeExt(mb: MbufCore, m: Mbuf): void {
   const ext = m.m_ext;
-  if (ext === null || ext.ext_count <= 0) panic(`mb_free_ext: bad reference count ${ext?.ext_count}`);
+  if (ext === null || ext.ext_count <= 0) mbFreeExtRefused(ext);
   const mref = ext.ext_mref;
   if (--ext.ext_count > 0) {
-    if (m === mref) {
-      m.m_state = MS_ZOMBIE;
-      m.m_next = null;
-      m.m_nextpkt = null;
-    } else mRelease(mb, m);
+    mbFreeShared(mb, m, mref);
     return;
   }
   mb.extLive--;
@@ -234,6 +238,19 @@ export function mbFreeExt(mb: MbufCore, m: Mbuf): void {
   ext.ext_buf = EMPTY_BYTES;
   if (mref !== null && mref !== m) mRelease(mb, mref);
   mRelease(mb, m);
+}
+
+function mbFreeExtRefused(ext: MExt | null): never {
+  panic(`mb_free_ext: bad reference count ${ext?.ext_count}`);
+}
+
+/** A reference to storage others still hold: the owner waits as a zombie, a sharer goes. */
+function mbFreeShared(mb: MbufCore, m: Mbuf, mref: Mbuf | null): void {
+  if (m === mref) {
+    m.m_state = MS_ZOMBIE;
+    m.m_next = null;
+    m.m_nextpkt = null;
+  } else mRelease(mb, m);
 }
 
 /** Back to the zone, every field reset. */

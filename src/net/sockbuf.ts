@@ -164,18 +164,25 @@ export function sballoc(sb: SockBuf, m: Mbuf): void {
 export function sbfree(sb: SockBuf, m: Mbuf): void {
   sb.sb_ccc -= m.m_len;
   if ((m.m_flags & M_NOTAVAIL) === 0) sb.sb_acc -= m.m_len;
-  if (m === sb.sb_fnrdy) {
-    kassert((m.m_flags & M_NOTREADY) !== 0, 'sbfree: sb_fnrdy is not M_NOTREADY');
-    let n = m.m_next;
-    while (n !== null && (n.m_flags & M_NOTREADY) === 0) {
-      n.m_flags &= ~M_BLOCKED;
-      sb.sb_acc += n.m_len;
-      n = n.m_next;
-    }
-    sb.sb_fnrdy = n;
-  }
+  if (m === sb.sb_fnrdy) sbfreeBlocker(sb, m);
   sb.sb_mbcnt -= sbMbufChargeBytes(m);
-  if (sb.sb_ccc < 0 || sb.sb_acc < 0 || sb.sb_mbcnt < 0) panic(`sbfree: negative ${sbSummary(sb)}`);
+  if (sb.sb_ccc < 0 || sb.sb_acc < 0 || sb.sb_mbcnt < 0) sbNegative(sb);
+}
+
+/** The first not-ready mbuf leaves: the ready ones behind it, up to the next not-ready, are available. */
+function sbfreeBlocker(sb: SockBuf, m: Mbuf): void {
+  kassert((m.m_flags & M_NOTREADY) !== 0, 'sbfree: sb_fnrdy is not M_NOTREADY');
+  let n = m.m_next;
+  while (n !== null && (n.m_flags & M_NOTREADY) === 0) {
+    n.m_flags &= ~M_BLOCKED;
+    sb.sb_acc += n.m_len;
+    n = n.m_next;
+  }
+  sb.sb_fnrdy = n;
+}
+
+function sbNegative(sb: SockBuf): never {
+  panic(`sbfree: negative ${sbSummary(sb)}`);
 }
 
 /**

@@ -270,12 +270,17 @@ export function sendfileFreeMext(env: SendfileEnv, m: Mbuf): void {
   const ext = m.m_ext;
   kassert(ext !== null && ext.ext_type === EXT_SFBUF, 'sendfile_free_mext: not an EXT_SFBUF mbuf');
   const sf = ext.ext_arg1 as SfBuf;
-  const pg = env.sfbufs.sfBufPage(sf);
-  if (env.trace.on) env.trace.emit('free_mext', () => ({ kva: sf.kva, physIndex: pg.physIndex }));
-  env.sfbufs.sfBufFree(sf);
+  const sfbufs = env.sfbufs;
+  const pg = sfbufs.sfBufPage(sf);
+  if (env.trace.on) traceFreeMext(env, sf, pg);
+  sfbufs.sfBufFree(sf);
   env.vm.vmPageRelease(pg, (ext.ext_flags & EXT_FLAG_NOCACHE) !== 0 ? VPR_TRYFREE : 0);
   if ((ext.ext_flags & EXT_FLAG_SYNC) !== 0) sendfileSyncSignal(ext.ext_arg2 as SendfileSync);
   if (env.invariants) env.checkAll();
+}
+
+function traceFreeMext(env: SendfileEnv, sf: SfBuf, pg: VmPage): void {
+  env.trace.emit('free_mext', () => ({ kva: sf.kva, physIndex: pg.physIndex }));
 }
 
 /**

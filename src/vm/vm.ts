@@ -303,7 +303,7 @@ export class Vm implements VmInternals {
 
   /** vm_page_unwire_noq: drops one wiring without touching queues; true on the last. */
   private unwireNoq(m: VmPage): boolean {
-    if (m.wireCount <= 0) panic(`vm_page_unwire: page ${m.physIndex} is not wired`);
+    if (m.wireCount <= 0) notWired(m);
     --m.wireCount;
     if (this.trace.on) this.traceWire('unwire', m);
     if (m.wireCount !== 0) return false;
@@ -423,4 +423,8 @@ export class Vm implements VmInternals {
     if (obj.ref_count > 0 || obj.pages.size > 0 || obj.paging_in_progress > 0) return;
     if (this.objects.get(obj.key) === obj) this.objects.delete(obj.key);
   }
+}
+
+function notWired(m: VmPage): never {
+  panic(`vm_page_unwire: page ${m.physIndex} is not wired`);
 }
