@@ -69,6 +69,9 @@ function walkPages(m: Mbuf, offsetBytes: number, lengthBytes: number, dmap: Dmap
   if (left > 0) sink.put(epg.m_epg_trail.buffer, epg.m_epg_trail.byteOffset + off, left);
 }
 
+/** What a joiner holds between listings (nothing is pushed onto it: begin comes first). */
+const NO_VIEWS: Uint8Array[] = [];
+
 /**
  * Collects spans into views for writev, joining a span onto the previous one when it continues
  * it in the same ArrayBuffer (physically contiguous memory): one view for adjacent pages.
@@ -77,7 +80,7 @@ export class ViewJoiner implements ByteSink {
   private buf: ArrayBufferLike | null = null;
   private start = 0;
   private end = 0;
-  private out: Uint8Array[] = [];
+  private out: Uint8Array[] = NO_VIEWS;
 
   begin(out: Uint8Array[]): void {
     this.out = out;
@@ -104,7 +107,7 @@ export class ViewJoiner implements ByteSink {
   /** Ends a listing: the pending view is pushed and the caller's array let go. */
   done(): void {
     this.finish();
-    this.out = [];
+    this.out = NO_VIEWS;
   }
 }
 

@@ -6,7 +6,7 @@
 // Below it, netinet cuts each batch into the bursts and segments tcp_output would send (counted,
 // and recorded when a capture asks); the host still gets the batch as one writev.
 // XXX(sim): no windows or retransmission; the write callback stands in for the ACK.
-import { type Errno, errnoFromNode, kassert, type Tracer, type WaitQueue } from '../kern/index.js';
+import { type Errno, errnoFromNode, kassert, panic, type Tracer, type WaitQueue } from '../kern/index.js';
 import type { Mbuf, MbufAllocator } from '../mbuf/index.js';
 import type { NetInet, TcpBurst } from './netinet/index.js';
 import { SB_AUTOSIZE, SB_UPCALL, SB_WAIT, type SockBuf, sbdrop, sbreserve } from './sockbuf.js';
@@ -53,13 +53,13 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   const availBytes = sb.sb_acc - sb.sb_sndptroff;
   if (availBytes <= 0) return;
   const start = sb.sb_sndptr;
-  kassert(start !== null, () => `tcp_output: ${availBytes} bytes available but no sb_sndptr`);
+  if (start === null) panic(`tcp_output: ${availBytes} bytes available but no sb_sndptr`);
   scratch.length = 0;
   const listed =
     tp.snd_tag !== null
       ? tp.snd_tag.output(start, availBytes, scratch)
       : core.mbufs.mbufViews(start, availBytes, scratch);
-  kassert(listed === availBytes, () => `tcp_output: mbufViews listed ${listed} of ${availBytes}`);
+  if (listed !== availBytes) panic(`tcp_output: mbufViews listed ${listed} of ${availBytes}`);
   sb.sb_sndptroff += availBytes;
   const bursts: TcpBurst[] | null = core.trace.on ? [] : null;
   // The cut ends where the batch does: the next send starts at that mbuf.

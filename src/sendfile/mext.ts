@@ -162,7 +162,7 @@ function sfbufAttach(
     extFlags |= EXT_FLAG_SYNC;
     sync.count++;
   }
-  m.m_ext!.ext_flags |= extFlags;
+  if (extFlags !== 0) m.m_ext!.ext_flags |= extFlags;
   m.m_flags |= M_RDONLY | notready;
   m.m_data = vmoffInPage(i, c.off);
   m.m_len = xfsize(i, c.npages, c.off, c.space);
