@@ -261,7 +261,7 @@ function sbCanCoalesce(sb: SockBuf, n: Mbuf, m: Mbuf): boolean {
  * XXX(sim): sbready_compress (coalescing the readied range) is not done.
  */
 export function sbready(sb: SockBuf, m0: Mbuf, count: number): 0 | typeof EINPROGRESS {
-  kassert(count > 0, () => `sbready: count ${count}`);
+  if (!(count > 0)) panic(`sbready: count ${count}`);
   kassert(sb.sb_fnrdy !== null, 'sbready: nothing is not ready');
   const blocker = sb.sb_fnrdy === m0 ? M_BLOCKED : 0;
   let m: Mbuf | null = m0;
@@ -300,7 +300,7 @@ export function sbready(sb: SockBuf, m0: Mbuf, count: number): 0 | typeof EINPRO
  * the chain of mbufs to free.
  */
 function sbcut(sb: SockBuf, len: number): Mbuf | null {
-  kassert(len >= 0 && len <= sb.sb_ccc, () => `sbcut: len ${len} of ${sbSummary(sb)}`);
+  if (!(len >= 0 && len <= sb.sb_ccc)) panic(`sbcut: len ${len} of ${sbSummary(sb)}`);
   let freeHead: Mbuf | null = null;
   let freeTail: Mbuf | null = null;
   let m = sb.sb_mb;
@@ -332,7 +332,7 @@ function sbcut(sb: SockBuf, len: number): Mbuf | null {
   sb.sb_mb = m;
   if (m === null) {
     sb.sb_mbtail = null;
-    kassert(sb.sb_ccc === 0, () => `sbcut: empty chain with ${sbSummary(sb)}`);
+    if (sb.sb_ccc !== 0) panic(`sbcut: empty chain with ${sbSummary(sb)}`);
   }
   return freeHead;
 }

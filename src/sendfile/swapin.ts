@@ -1,7 +1,7 @@
 // Mirrors sendfile_swapin and sendfile_iodone of sys/kern/kern_sendfile.c: grab and wire the
 // pages of one chunk, start asynchronous pager reads for the ones not valid, and finish the
 // chunk when the last read completes.
-import { kassert, SysError } from '../kern/index.js';
+import { panic, SysError } from '../kern/index.js';
 import { TCP_TLS_MODE_SW } from '../ktls/index.js';
 import { mbFreeNotready } from '../mbuf/index.js';
 import type { VmPage } from '../vm/index.js';
@@ -102,7 +102,7 @@ function swapinFlushRun(env: SendfileEnv, c: SfChunk): void {
  * queued the chunk). The last one makes the chunk's mbufs ready, or cleans up after an error.
  */
 export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | null): void {
-  kassert(sfio.nios > 0, () => `sendfile_iodone: nios ${sfio.nios}`);
+  if (!(sfio.nios > 0)) panic(`sendfile_iodone: nios ${sfio.nios}`);
   if (error !== null && sfio.error === null) sfio.error = error;
   sfio.nios--;
   if (sfio.nios === 1 && sfio.drained !== null) {
