@@ -7,7 +7,17 @@
 // Promise that resolves when an item is freed for it (the zone's sleeps++). The hot paths make no
 // closure, promise or object: Mbuf objects, their m_ext and their page list are reused.
 import { panic, type Tracer } from '../kern/index.js';
-import {
+import * as constants from './constants.js';
+import { type MbufHow, MCLBYTES } from './constants.js';
+import { checkMbufZones } from './invariants.js';
+import * as mbufH from './mbuf.js';
+import { Mbuf, type MExt, type MExtFree, newMExt } from './mbuf.js';
+import type { CopyOutSink } from './walk.js';
+import { Zone } from './zone.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const {
   EXT_CLUSTER,
   EXT_EXTREF,
   EXT_FLAG_EMBREF,
@@ -16,16 +26,11 @@ import {
   M_EXTPG,
   M_NOWAIT,
   M_PKTHDR,
-  type MbufHow,
-  MCLBYTES,
   MHLEN,
   MLEN,
   MSIZE,
-} from './constants.js';
-import { checkMbufZones } from './invariants.js';
-import { EMPTY_BYTES, Mbuf, type MExt, type MExtFree, MS_FREE, MS_LIVE, MS_ZOMBIE, newMExt } from './mbuf.js';
-import type { CopyOutSink } from './walk.js';
-import { Zone } from './zone.js';
+} = constants;
+const { EMPTY_BYTES, MS_FREE, MS_LIVE, MS_ZOMBIE } = mbufH;
 
 export interface MbufConfig {
   /** kern.ipc.nmbufs: limit of the "mbuf" zone. */

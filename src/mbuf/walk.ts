@@ -2,8 +2,12 @@
 // writev listing share: each mbuf's bytes are found in its storage (internal, cluster, external
 // buffer) or, for M_EXTPG, page by page through the direct map, as m_unmapped_copydata does.
 // A sink receives (buffer, byteOffset, length) spans; no view is made unless the sink makes one.
-import { M_EXTPG } from './constants.js';
+import * as constants from './constants.js';
 import { EMPTY_BYTES, type Mbuf, mEpgPagelen } from './mbuf.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { M_EXTPG } = constants;
 
 export interface ByteSink {
   put(buffer: ArrayBufferLike, byteOffset: number, lengthBytes: number): void;

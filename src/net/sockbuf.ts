@@ -14,25 +14,22 @@
 // XXX(sim): the kernel's sb_sndptr is where tcp_output's last m_copym stopped; ours is the first
 // mbuf not yet handed over, and sb_sndptroff counts the bytes in flight.
 import { KiB, kassert, MiB, panic, type SysError } from '../kern/index.js';
+import * as mbuf from '../mbuf/index.js';
 import {
-  M_BLOCKED,
-  M_EOR,
-  M_EXT,
-  M_EXTPG,
   M_NOFREE,
-  M_NOTAVAIL,
-  M_NOTREADY,
   M_RDONLY,
   type Mbuf,
   type MbufAllocator,
-  MCLBYTES,
-  MSIZE,
   mFree,
   mFreem,
   mTrailingspace,
   mWritable,
   type UioPageSource,
 } from '../mbuf/index.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { M_BLOCKED, M_EOR, M_EXT, M_EXTPG, M_NOTAVAIL, M_NOTREADY, MCLBYTES, MSIZE } = mbuf;
 
 /**
  * The send side of a KTLS session as sosend sees it, set by TCP_TXTLS_ENABLE beside sb_tls_info

@@ -2,28 +2,27 @@
 // chunk's wired pages into mbufs (one EXT_SFBUF mbuf per page through an sf_buf, or M_EXTPG
 // mbufs of up to MBUF_PEXT_MAX_PGS pages), and the free callbacks sendfile_free_mext and
 // sendfile_free_mext_pg that the mbuf code calls when a storage's last reference goes.
-import { kassert, PAGE_MASK, PAGE_SIZE, pageIndexOf, panic } from '../kern/index.js';
+
+import * as kern from '../kern/index.js';
+import { kassert, pageIndexOf, panic } from '../kern/index.js';
+import * as mbuf from '../mbuf/index.js';
 import {
   EXT_FLAG_CACHE_LAST,
-  EXT_FLAG_NOCACHE,
-  EXT_FLAG_SYNC,
-  EXT_SFBUF,
-  M_NOTREADY,
-  M_NOWAIT,
-  M_RDONLY,
   M_WAITOK,
   MBUF_PEXT_MAX_PGS,
   type Mbuf,
-  MT_DATA,
   mbAllocExtPgs,
   mExtadd,
   mExtPgAppend,
   mFree,
   mGet,
 } from '../mbuf/index.js';
-import { SFB_CATCH, SFB_NOWAIT, type SfBuf } from '../sfbuf/index.js';
-import { PQ_INACTIVE, type VmPage, VPR_TRYFREE } from '../vm/index.js';
-import { fixspace, SF_NOCACHE, vmoffInPage, xfsize } from './flags.js';
+import * as sfbuf from '../sfbuf/index.js';
+import { SFB_CATCH, type SfBuf } from '../sfbuf/index.js';
+import * as vm from '../vm/index.js';
+import { PQ_INACTIVE, type VmPage } from '../vm/index.js';
+import * as flags from './flags.js';
+import { fixspace, vmoffInPage, xfsize } from './flags.js';
 import {
   type SendfileEnv,
   type SendfileSync,
@@ -32,6 +31,14 @@ import {
   sendfileSyncSignal,
 } from './sfio.js';
 import { sendfileIowait } from './swapin.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PAGE_MASK, PAGE_SIZE } = kern;
+const { EXT_FLAG_NOCACHE, EXT_FLAG_SYNC, EXT_SFBUF, M_NOTREADY, M_NOWAIT, M_RDONLY, MT_DATA } = mbuf;
+const { SFB_NOWAIT } = sfbuf;
+const { VPR_TRYFREE } = vm;
+const { SF_NOCACHE } = flags;
 
 /**
  * SF_NOCACHE frees pages once sent, except the chunk's last page when it is only partly sent and

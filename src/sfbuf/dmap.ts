@@ -9,14 +9,12 @@
 import { kassert, pageIndexOf, panic, type Tracer, tracer } from '../kern/index.js';
 import type { VmPage } from '../vm/index.js';
 import { physToDmap } from './kva.js';
-import {
-  SFB_ALL_FLAGS,
-  type SfBuf,
-  type SfBufCounters,
-  type SfBufMap,
-  type SfBufVm,
-  sfBufStats,
-} from './types.js';
+import * as types from './types.js';
+import { type SfBuf, type SfBufCounters, type SfBufMap, type SfBufVm, sfBufStats } from './types.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { SFB_ALL_FLAGS } = types;
 
 class DmapSfBuf implements SfBuf {
   readonly kva: number;

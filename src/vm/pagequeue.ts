@@ -6,7 +6,12 @@
 // so wiring and unwiring a page costs a few field writes (no Array.splice on the hot path).
 
 import { panic } from '../kern/index.js';
-import { type PageQueue, PQ_NONE, type VmPage } from './page.js';
+import type { PageQueue, VmPage } from './page.js';
+import * as page from './page.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PQ_NONE } = page;
 
 export class VmPagequeue {
   head: VmPage | null = null;

@@ -15,19 +15,12 @@ import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js
 import { pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
-import {
-  PQ_ACTIVE,
-  PQ_FREE,
-  PQ_INACTIVE,
-  PQ_NONE,
-  VM_ALLOC_WAITFAIL,
-  type VmPage,
-  VPR_TRYFREE,
-} from './page.js';
+import * as page from './page.js';
+import { VM_ALLOC_WAITFAIL, type VmPage } from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { VmPhys } from './phys.js';
-import { VM_RADIX_LEAF_PAGES } from './radix.js';
+import * as radix from './radix.js';
 import {
   VM_PHYSMEM_DEFAULT_BYTES,
   type VmCnt,
@@ -36,6 +29,11 @@ import {
   type VmStats,
   zeroVmCnt,
 } from './vmtypes.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, VPR_TRYFREE } = page;
+const { VM_RADIX_LEAF_PAGES } = radix;
 
 export class Vm implements VmInternals {
   readonly config: VmConfig;

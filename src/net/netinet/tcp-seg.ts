@@ -5,9 +5,17 @@
 // if_hw_tsomaxsegsize bytes) would overflow. A small send is copied into the header mbuf instead.
 // XXX(sim): the copies tcp_m_copym would make are counted, not allocated: the host writes the
 // sockbuf's own mbufs, and their references would only live until the card read them.
-import { PAGE_SIZE, panic } from '../../kern/index.js';
-import { M_EXTPG, type Mbuf, MHLEN } from '../../mbuf/index.js';
+
+import * as kern from '../../kern/index.js';
+import { panic } from '../../kern/index.js';
+import * as mbuf from '../../mbuf/index.js';
+import { type Mbuf, MHLEN } from '../../mbuf/index.js';
 import { type IfNet, MAX_LINKHDR_BYTES, type TcpStat } from './tcp-var.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PAGE_SIZE } = kern;
+const { M_EXTPG } = mbuf;
 
 /** One packet tcp_output hands to IP: a TSO burst or a single segment. */
 export interface TcpBurst {
