@@ -142,7 +142,9 @@ export interface SfCall {
 
 /**
  * The state of the chunk being built. One per call, reused by every chunk and then by later
- * calls, so that neither the per-page loops nor a call's start allocate a page array. `pa[i]` is page i of the chunk (wired by us) or null past a stop.
+ * calls, so that neither the per-page loops nor a call's start allocate a page array. `pa[i]`,
+ * for i below `grabbed`, is page i of the chunk (wired by us); swapin writes each entry before
+ * anything reads it, so entries past `grabbed` are left as the last chunk had them.
  */
 export class SfChunk {
   /** File offset of the chunk's first byte. */
@@ -175,7 +177,6 @@ export class SfChunk {
     this.npages = npages;
     this.rhpages = rhpages;
     if (this.pa.length < npages) this.pa.length = npages;
-    this.pa.fill(null, 0, npages);
     this.grabbed = 0;
     this.runStart = -1;
     this.iosStarted = 0;
