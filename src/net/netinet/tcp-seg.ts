@@ -49,10 +49,6 @@ interface CopyCursor {
   off: number;
 }
 
-/** tcpSegment's cursor and tcp_m_copym's answer, reused: a cut runs to its end without yielding. */
-const cursor: CopyCursor = { m: null, off: 0 };
-const copymOut = [0, 0];
-
 /** The KTLS session an mbuf belongs to, for hw_tls's rule that a burst never mixes sessions. */
 function tlsOf(m: Mbuf): unknown {
   return (m.m_flags & M_EXTPG) !== 0 && m.m_epg !== null ? m.m_epg.m_epg_tls : null;
@@ -158,9 +154,8 @@ export function tcpSegment(
     panic(`tcp_output: t_maxseg ${tp.t_maxseg} leaves no room beside ${tp.optlen} option bytes`);
   const tsoMaxLen = ifp.hwTsomaxBytes - tp.hdrlen - MAX_LINKHDR_BYTES;
   const copyMax = MHLEN - tp.hdrlen - MAX_LINKHDR_BYTES;
-  const cur = cursor;
-  cur.m = m;
-  cur.off = 0;
+  const cur: CopyCursor = { m, off: 0 };
+  const copymOut = [0, 0];
   let off = 0;
   for (let guard = 0; off < lenBytes; guard++) {
     if (guard >= 1 << 24) panic('tcp_output: too many bursts in one batch');
@@ -210,7 +205,6 @@ export function tcpSegment(
     off += len;
   }
   const next = cur.m;
-  cur.m = null;
   if (off !== lenBytes) panic(`tcp_output: bursts cover ${off} of ${lenBytes} bytes`);
   if (cur.off !== 0) panic(`tcp_output: batch ends ${cur.off} bytes inside an mbuf`);
   return next;
