@@ -275,7 +275,7 @@ function buildExtpg(env: SendfileEnv, c: SfChunk, call: SfCall): Promise<void> |
  */
 export function sendfileFreeMext(env: SendfileEnv, m: Mbuf): void {
   const ext = m.m_ext;
-  kassert(ext !== null && ext.ext_type === EXT_SFBUF, 'sendfile_free_mext: not an EXT_SFBUF mbuf');
+  if (ext === null || ext.ext_type !== EXT_SFBUF) panic('sendfile_free_mext: not an EXT_SFBUF mbuf');
   const sf = ext.ext_arg1 as SfBuf;
   const sfbufs = env.sfbufs;
   const pg = sfbufs.sfBufPage(sf);

@@ -290,11 +290,12 @@ export class Vm implements VmInternals {
    * the last unwiring frees the (always clean) page; if busy, unwire with no-reuse semantics.
    */
   vmPageRelease(m: VmPage, flags: number): void {
-    if ((flags & VPR_TRYFREE) !== 0 && !m.busy && m.object !== null) {
-      // vm_page_release_locked. XXX(sim): no pmap, so a page is never mapped and always clean.
-      if (this.unwireNoq(m)) this.vmPageFree(m);
-    } else if (this.unwireNoq(m)) {
-      this.releaseToq(m, PQ_INACTIVE, flags !== 0);
+    // vm_page_release_locked when VPR_TRYFREE finds the page unbusied. XXX(sim): no pmap, so a
+    // page is never mapped and always clean.
+    const tryfree = (flags & VPR_TRYFREE) !== 0 && !m.busy && m.object !== null;
+    if (this.unwireNoq(m)) {
+      if (tryfree) this.vmPageFree(m);
+      else this.releaseToq(m, PQ_INACTIVE, flags !== 0);
     }
     if (this.invariants) this.changed(m);
   }
@@ -317,10 +318,22 @@ export class Vm implements VmInternals {
    * is freed instead (or, while a read still owns it, dequeued for the pager to free).
    */
   private releaseToq(m: VmPage, queue: number, noreuse: boolean): void {
+    // The common case first, in a few tests (a cached page sent and released to the inactive
+    // queue), so that this stays small enough to be inlined into the free callbacks.
+    if (queue === PQ_INACTIVE && m.queue === PQ_INACTIVE && !noreuse && m.valid && m.object !== null) {
+      this.inactive.requeue(m);
+    } else if (!this.releaseToqOther(m, queue, noreuse)) {
+      return;
+    }
+    if (this.vmwait.length > 0) this.vmwait.wakeAll();
+  }
+
+  /** releaseToq's other cases; false when the page left its object (freed or left to the pager). */
+  private releaseToqOther(m: VmPage, queue: number, noreuse: boolean): boolean {
     if (m.object === null) {
       if (!m.busy) this.vmPageFree(m);
       else this.dequeue(m);
-      return;
+      return false;
     }
     if (noreuse || !m.valid) {
       this.dequeue(m);
@@ -333,7 +346,7 @@ export class Vm implements VmInternals {
       this.dequeue(m);
       (queue === PQ_ACTIVE ? this.active : this.inactive).insertTail(m);
     }
-    if (this.vmwait.length > 0) this.vmwait.wakeAll();
+    return true;
   }
 
   /** vm_page_dequeue: takes an unwired page off the active or inactive queue, if it is on one. */
