@@ -163,17 +163,29 @@ function sfbufAttach(
     EXT_SFBUF,
     pg.physAddr,
   );
+  if (nocache || sync !== null) sfbufExtFlags(c, call, m, i, nocache);
+  m.m_flags |= M_RDONLY | notready;
+  // A page inside the chunk is whole; the first and last may be cut (vmoff, xfsize).
+  const npages = c.npages;
+  if (i > 0 && i < npages - 1) {
+    m.m_data = 0;
+    m.m_len = PAGE_SIZE;
+  } else {
+    m.m_data = vmoffInPage(i, c.off);
+    m.m_len = xfsize(i, npages, c.off, c.space);
+  }
+  chainAppend(c, m);
+}
+
+/** SF_NOCACHE and SF_SYNC on a page's storage (sync: one more storage to wait for). */
+function sfbufExtFlags(c: SfChunk, call: SfCall, m: Mbuf, i: number, nocache: boolean): void {
   let extFlags = 0;
   if (nocache && !keepCached(c, call, i)) extFlags |= EXT_FLAG_NOCACHE;
-  if (sync !== null) {
+  if (call.sync !== null) {
     extFlags |= EXT_FLAG_SYNC;
-    sync.count++;
+    call.sync.count++;
   }
-  if (extFlags !== 0) m.m_ext!.ext_flags |= extFlags;
-  m.m_flags |= M_RDONLY | notready;
-  m.m_data = vmoffInPage(i, c.off);
-  m.m_len = xfsize(i, c.npages, c.off, c.space);
-  chainAppend(c, m);
+  m.m_ext!.ext_flags |= extFlags;
 }
 
 /**

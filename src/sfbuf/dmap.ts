@@ -118,8 +118,14 @@ export class DmapSfBufMap implements SfBufMap {
 
   sfBufBytes(sf: SfBuf): Uint8Array {
     const d = this.own(sf, 'sfBufBytes');
-    if (d.bytes === null) d.bytes = this.vm.pageBytes(d.m);
-    return d.bytes;
+    return d.bytes ?? this.firstBytes(d);
+  }
+
+  /** The page's view, made the first time its bytes are asked for. */
+  private firstBytes(d: DmapSfBuf): Uint8Array {
+    const bytes = this.vm.pageBytes(d.m);
+    d.bytes = bytes;
+    return bytes;
   }
 
   counters(): SfBufCounters {
