@@ -201,9 +201,13 @@ export function sbappendstream(mbufs: MbufAllocator, sb: SockBuf, m: Mbuf, notre
 function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf, keep: number): number {
   let appended = 0;
   let m: Mbuf | null = m0;
+  // The tail, kept here and stored once at the end; a chain appended whole is linked already,
+  // so links are written only where they change and the tail's m_next is cut once.
+  let n = sb.sb_mbtail;
   for (let guard = 0; m !== null; guard++) {
     if (guard >= 1 << 24) panic('sbcompress: chain too long');
     if (m.m_nextpkt !== null) panic('sbappendstream: m_nextpkt set');
+    // m_demote: `keep` never holds M_EOR, which sbcompress clears.
     m.m_flags &= keep;
     const len = m.m_len;
     appended += len;
@@ -212,7 +216,6 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf, keep: number): 
       continue;
     }
     if (len <= 0) panic('sbcompress: empty not-ready mbuf');
-    const n = sb.sb_mbtail;
     if (n !== null && sbCanCoalesce(sb, n, m)) {
       n.m_buf.set(m.m_buf.subarray(m.m_data, m.m_data + len), n.m_data + n.m_len);
       n.m_len += len;
@@ -221,19 +224,16 @@ function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf, keep: number): 
       m = mFree(mbufs, m);
       continue;
     }
-    // A chain appended whole is linked already: links are written only where they change, and
-    // the tail's m_next is cut once at the end.
     const next: Mbuf | null = m.m_next;
     if (n === null) sb.sb_mb = m;
     else if (n.m_next !== m) n.m_next = m;
     if (sb.sb_sndptr === null && sb.sb_sndptroff === sb.sb_ccc) sb.sb_sndptr = m;
-    sb.sb_mbtail = m;
     sballoc(sb, m);
-    m.m_flags &= ~M_EOR;
+    n = m;
     m = next;
   }
-  const tail = sb.sb_mbtail;
-  if (tail !== null && tail.m_next !== null) tail.m_next = null;
+  sb.sb_mbtail = n;
+  if (n !== null && n.m_next !== null) n.m_next = null;
   return appended;
 }
 
