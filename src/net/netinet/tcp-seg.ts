@@ -54,11 +54,6 @@ function tlsOf(m: Mbuf): unknown {
   return (m.m_flags & M_EXTPG) !== 0 && m.m_epg !== null ? m.m_epg.m_epg_tls : null;
 }
 
-/** Scatter-gather entries for `lenBytes` in fragments of `fragsize` (ceiling; most mbufs need one). */
-function fragsOf(lenBytes: number, fragsize: number): number {
-  return lenBytes <= fragsize ? (lenBytes > 0 ? 1 : 0) : Math.ceil(lenBytes / fragsize);
-}
-
 /**
  * tcp_m_copym's walk over `len` bytes from the cursor: returns the bytes it took (fewer when the
  * segment limit or a TLS session boundary stopped it); `out[0]` gets its mbufs, `out[1]` 1 when the
@@ -91,12 +86,12 @@ function tcpMCopym(
         limited = 1;
         break;
       }
-      let frags = hdrFrags + fragsOf(mlen, fragsize);
+      let frags = hdrFrags + Math.ceil(mlen / fragsize);
       if (frags >= seglimit) {
         mlen = (seglimit - hdrFrags - 1) * fragsize;
         left = mlen;
         limited = 1;
-        frags = hdrFrags + fragsOf(mlen, fragsize);
+        frags = hdrFrags + Math.ceil(mlen / fragsize);
       }
       if (frags === 0) frags++;
       seglimit -= frags;
