@@ -36,7 +36,7 @@ class Sleeper {
 }
 
 export class WaitQueue {
-  private readonly sleepers: Sleeper[] = [];
+  private sleepers: Sleeper[] = [];
   private head = 0;
   /** Sleeps ever started on this channel (for counters such as sf_allocwait). */
   sleepsTotal = 0;
@@ -80,13 +80,25 @@ export class WaitQueue {
 
   /** Wakes every sleeper; with an error, each sleep rejects with it. Returns how many woke. */
   wakeAll(error?: Error): number {
-    const woken = this.sleepers.splice(this.head);
-    this.sleepers.length = 0;
+    // Nobody asleep (every acknowledgement asks): nothing to copy or resize.
+    if (this.head >= this.sleepers.length) {
+      if (this.head > 0) {
+        this.sleepers.length = 0;
+        this.head = 0;
+      }
+      return 0;
+    }
+    // The queue starts afresh: an empty array costs less than resizing this one (one sleeper is
+    // woken per acknowledgement of a sender's batch).
+    const woken = this.sleepers;
+    const from = this.head;
+    this.sleepers = [];
     this.head = 0;
-    for (const s of woken) {
+    for (let i = from; i < woken.length; i++) {
+      const s = woken[i] as Sleeper;
       if (error) s.reject(error);
       else s.resolve();
     }
-    return woken.length;
+    return woken.length - from;
   }
 }

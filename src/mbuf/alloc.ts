@@ -7,7 +7,17 @@
 // Promise that resolves when an item is freed for it (the zone's sleeps++). The hot paths make no
 // closure, promise or object: Mbuf objects, their m_ext and their page list are reused.
 import { panic, type Tracer } from '../kern/index.js';
-import {
+import * as constants from './constants.js';
+import { type MbufHow, MCLBYTES } from './constants.js';
+import { checkMbufZones } from './invariants.js';
+import * as mbufH from './mbuf.js';
+import { Mbuf, type MExt, type MExtFree, newMExt } from './mbuf.js';
+import type { CopyOutSink } from './walk.js';
+import { Zone } from './zone.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const {
   EXT_CLUSTER,
   EXT_EXTREF,
   EXT_FLAG_EMBREF,
@@ -16,16 +26,11 @@ import {
   M_EXTPG,
   M_NOWAIT,
   M_PKTHDR,
-  type MbufHow,
-  MCLBYTES,
   MHLEN,
   MLEN,
   MSIZE,
-} from './constants.js';
-import { checkMbufZones } from './invariants.js';
-import { EMPTY_BYTES, Mbuf, type MExt, type MExtFree, MS_FREE, MS_LIVE, MS_ZOMBIE, newMExt } from './mbuf.js';
-import type { CopyOutSink } from './walk.js';
-import { Zone } from './zone.js';
+} = constants;
+const { EMPTY_BYTES, MS_FREE, MS_LIVE, MS_ZOMBIE } = mbufH;
 
 export interface MbufConfig {
   /** kern.ipc.nmbufs: limit of the "mbuf" zone. */
@@ -84,6 +89,13 @@ export function mbufZonesCreate(config: MbufConfig): { mbufZone: Zone<Mbuf>; clu
  * with EINTR when `signal` aborts (the kernel's is uninterruptible; a closed connection must
  * end every wait here).
  */
+export function mGet(mb: MbufCore, how: typeof M_NOWAIT, type: number): Mbuf | null;
+export function mGet(
+  mb: MbufCore,
+  how: MbufHow,
+  type: number,
+  signal?: AbortSignal,
+): Mbuf | null | Promise<Mbuf>;
 export function mGet(
   mb: MbufCore,
   how: MbufHow,
@@ -139,6 +151,7 @@ export function mGetcl(
 /**
  * m_extadd: attaches external storage to a fresh mbuf: M_EXT|flags, data at the start of `buf`,
  * one reference (EXT_FLAG_EMBREF). The free routine runs once, when the last reference goes.
+ * `pa`: the physical address of `buf` when it is a page of physical memory (ext_pa), else -1.
  * XXX(sim): EXT_EXTREF gets its own MExt (the caller's counter in the kernel) and its free
  * routine is called with the last mbuf freed; every sharer is reclaimed at once.
  */
@@ -152,15 +165,28 @@ export function mExtadd(
   arg2: unknown,
   flags: number,
   type: number,
+  pa = -1,
 ): void {
-  if (m.m_state !== MS_LIVE || (m.m_flags & M_EXT) !== 0) panic(`m_extadd: mbuf not fresh (${m.m_state})`);
-  if (type === EXT_CLUSTER) panic('m_extadd: EXT_CLUSTER not allowed');
-  if (sizeBytes > buf.length) panic(`m_extadd: size ${sizeBytes} > buffer ${buf.length}`);
+  if (m.m_state !== MS_LIVE || (m.m_flags & M_EXT) !== 0 || type === EXT_CLUSTER) mExtaddRefused(m, type);
   const ext = type === EXT_EXTREF ? newMExt() : m.m_ext_embedded;
   const extFlags = type === EXT_EXTREF ? EXT_FLAG_EXTREF : EXT_FLAG_EMBREF;
   mExtSet(mb, m, ext, buf, sizeBytes, type, extFlags, freef, arg1, arg2);
+  ext.ext_pa = pa;
   m.m_flags |= M_EXT | flags;
-  if (mb.invariants) mb.checkInvariants();
+  if (mb.invariants) mExtaddCheck(mb, buf, sizeBytes, pa);
+}
+
+function mExtaddRefused(m: Mbuf, type: number): never {
+  if (type === EXT_CLUSTER) panic('m_extadd: EXT_CLUSTER not allowed');
+  panic(`m_extadd: mbuf not fresh (${m.m_state})`);
+}
+
+/** Debug mode only: reading the view's length and place costs a cache miss per page. */
+function mExtaddCheck(mb: MbufCore, buf: Uint8Array, sizeBytes: number, pa: number): void {
+  if (sizeBytes > buf.length) panic(`m_extadd: size ${sizeBytes} > buffer ${buf.length}`);
+  if (pa >= 0 && (buf.buffer !== mb.dmap || buf.byteOffset !== pa))
+    panic(`m_extadd: buffer is not page ${pa}`);
+  mb.checkInvariants();
 }
 
 /** m_free: frees one mbuf (dropping its storage reference) and returns the next in the chain. */
@@ -184,13 +210,15 @@ export function mbufCheckInvariants(mb: MbufCore): void {
 
 /** m_free without the invariant walk. */
 export function mFreeOne(mb: MbufCore, m: Mbuf): Mbuf | null {
-  if (m.m_state !== MS_LIVE) {
-    panic(`m_free: mbuf ${m.m_state === MS_FREE ? 'already free' : 'is a freed owner'} (double free)`);
-  }
+  if (m.m_state !== MS_LIVE) mFreeRefused(m);
   const n = m.m_next;
   if ((m.m_flags & (M_EXT | M_EXTPG)) !== 0) mbFreeExt(mb, m);
   else mRelease(mb, m);
   return n;
+}
+
+function mFreeRefused(m: Mbuf): never {
+  panic(`m_free: mbuf ${m.m_state === MS_FREE ? 'already free' : 'is a freed owner'} (double free)`);
 }
 
 /**
@@ -200,14 +228,10 @@ export function mFreeOne(mb: MbufCore, m: Mbuf): Mbuf | null {
  */
 export function mbFreeExt(mb: MbufCore, m: Mbuf): void {
   const ext = m.m_ext;
-  if (ext === null || ext.ext_count <= 0) panic(`mb_free_ext: bad reference count ${ext?.ext_count}`);
+  if (ext === null || ext.ext_count <= 0) mbFreeExtRefused(ext);
   const mref = ext.ext_mref;
   if (--ext.ext_count > 0) {
-    if (m === mref) {
-      m.m_state = MS_ZOMBIE;
-      m.m_next = null;
-      m.m_nextpkt = null;
-    } else mRelease(mb, m);
+    mbFreeShared(mb, m, mref);
     return;
   }
   mb.extLive--;
@@ -219,6 +243,19 @@ export function mbFreeExt(mb: MbufCore, m: Mbuf): void {
   ext.ext_buf = EMPTY_BYTES;
   if (mref !== null && mref !== m) mRelease(mb, mref);
   mRelease(mb, m);
+}
+
+function mbFreeExtRefused(ext: MExt | null): never {
+  panic(`mb_free_ext: bad reference count ${ext?.ext_count}`);
+}
+
+/** A reference to storage others still hold: the owner waits as a zombie, a sharer goes. */
+function mbFreeShared(mb: MbufCore, m: Mbuf, mref: Mbuf | null): void {
+  if (m === mref) {
+    m.m_state = MS_ZOMBIE;
+    m.m_next = null;
+    m.m_nextpkt = null;
+  } else mRelease(mb, m);
 }
 
 /** Back to the zone, every field reset. */
@@ -326,6 +363,7 @@ export function mExtSet(
   arg2: unknown,
 ): void {
   ext.ext_buf = buf;
+  ext.ext_pa = -1;
   ext.ext_size = sizeBytes;
   ext.ext_type = type;
   ext.ext_flags = extFlags;

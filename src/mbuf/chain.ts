@@ -7,18 +7,14 @@
 // synchronous. m_append takes clusters for large remainders (the kernel appends plain mbufs).
 import { panic } from '../kern/index.js';
 import { deny, type MbufCore, mClattach, mFreem, mFreeOne, mInit, mRelease } from './alloc.js';
-import {
-  EXT_FLAG_EMBREF,
-  M_COPYALL,
-  M_EXT,
-  M_EXTPG,
-  M_PKTHDR,
-  M_RDONLY,
-  type MbufHow,
-  MLEN,
-} from './constants.js';
+import * as constants from './constants.js';
+import { M_COPYALL, M_EXT, M_PKTHDR, type MbufHow, MLEN } from './constants.js';
 import { type Mbuf, mEpgCopy } from './mbuf.js';
 import { mbufWalk } from './walk.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { EXT_FLAG_EMBREF, M_EXTPG, M_RDONLY } = constants;
 
 /** M_WRITABLE: not read-only, and external storage only if nobody else refers to it. */
 export function mWritable(m: Mbuf): boolean {

@@ -33,6 +33,9 @@ export function checkMbufZones(mbufs: Zone<Mbuf>, clusters: Zone<Uint8Array>, ex
   for (const [ext, n] of refs) {
     if (ext.ext_count !== n) out.push(`storage count ${ext.ext_count} but ${n} live mbufs refer to it`);
     if (ext.ext_count <= 0) out.push(`live storage with count ${ext.ext_count}`);
+    if (ext.ext_pa >= 0 && ext.ext_buf.byteOffset !== ext.ext_pa) {
+      out.push(`storage at ${ext.ext_buf.byteOffset} but ext_pa ${ext.ext_pa}`);
+    }
     const owner = ext.ext_mref;
     if ((ext.ext_flags & EXT_FLAG_EMBREF) !== 0) {
       if (owner === null || owner.m_ext !== ext || owner.m_state === MS_FREE) {

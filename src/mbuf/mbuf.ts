@@ -33,6 +33,12 @@ export interface MExt {
   ext_count: number;
   /** XXX(sim): the owner (the mbuf holding the embedded counter); null for EXT_EXTREF. */
   ext_mref: Mbuf | null;
+  /**
+   * XXX(sim): the buffer's physical address when it is a page of physical memory (an sf_buf's
+   * page), else -1: a listing reaches those bytes through the direct map, as bus_dma finds the
+   * physical address, instead of asking the view where it lies (a slow accessor per mbuf).
+   */
+  ext_pa: number;
 }
 
 /**
@@ -82,6 +88,7 @@ export function newMExt(): MExt {
     ext_arg2: null,
     ext_count: 0,
     ext_mref: null,
+    ext_pa: -1,
   };
 }
 

@@ -1,7 +1,7 @@
 // Mirrors m_uiotombuf of sys/kern/uipc_mbuf.c: a real copy of user bytes (a struct uio of
 // iovecs) into fresh mbufs: clusters, or with M_EXTPG (m_uiotombuf_nomap) pages from a page
 // source, one mbuf per TLS record. Used by sosend (write(2)) and by sendfile's headers.
-import { kassert, PAGE_SIZE } from '../kern/index.js';
+import { kassert, PAGE_SIZE, panic } from '../kern/index.js';
 import { mGet, mGetcl } from './alloc.js';
 import type { MbufAllocator } from './allocator.js';
 import {
@@ -62,7 +62,7 @@ export function uiomove(uio: Uio, dst: Uint8Array, dstOffset: number, maxBytes: 
   let copied = 0;
   while (room > 0) {
     const iov = uio.uio_iov[uio.iovIndex];
-    kassert(iov !== undefined, () => `uiomove: iovec ${uio.iovIndex} past the end`);
+    if (iov === undefined) panic(`uiomove: iovec ${uio.iovIndex} past the end`);
     const n = Math.min(room, iov.length - uio.iovOffsetBytes);
     dst.set(iov.subarray(uio.iovOffsetBytes, uio.iovOffsetBytes + n), dstOffset + copied);
     copied += n;
@@ -97,7 +97,7 @@ export function mUiotombuf(
   pages?: UioPageSource,
 ): Mbuf | Promise<Mbuf> {
   const total = Math.min(lengthBytes, uio.uio_resid);
-  kassert(total > 0, () => `m_uiotombuf: nothing to copy (len ${lengthBytes} resid ${uio.uio_resid})`);
+  if (!(total > 0)) panic(`m_uiotombuf: nothing to copy (len ${lengthBytes} resid ${uio.uio_resid})`);
   if (pages !== undefined) {
     const pa = pages.pageAlloc(-1);
     return pa >= 0
@@ -131,7 +131,7 @@ function uioFill(mbufs: MbufAllocator, uio: Uio, head: Mbuf, total: number): Mbu
     tail.m_next = m;
     tail = m;
   }
-  kassert(left >= 0 && left < total, () => `m_uiotombuf: copied ${total - left} of ${total}`);
+  if (!(left >= 0 && left < total)) panic(`m_uiotombuf: copied ${total - left} of ${total}`);
   return head;
 }
 

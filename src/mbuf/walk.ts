@@ -2,8 +2,12 @@
 // writev listing share: each mbuf's bytes are found in its storage (internal, cluster, external
 // buffer) or, for M_EXTPG, page by page through the direct map, as m_unmapped_copydata does.
 // A sink receives (buffer, byteOffset, length) spans; no view is made unless the sink makes one.
-import { M_EXTPG } from './constants.js';
+import * as constants from './constants.js';
 import { EMPTY_BYTES, type Mbuf, mEpgPagelen } from './mbuf.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { M_EXTPG } = constants;
 
 export interface ByteSink {
   put(buffer: ArrayBufferLike, byteOffset: number, lengthBytes: number): void;
@@ -28,7 +32,9 @@ export function mbufWalk(
       continue;
     }
     const n = Math.min(m.m_len - off, left);
+    const ext = m.m_ext;
     if ((m.m_flags & M_EXTPG) !== 0) walkPages(m, m.m_data + off, n, dmap, sink);
+    else if (ext !== null && ext.ext_pa >= 0) sink.put(dmap, ext.ext_pa + m.m_data + off, n);
     else sink.put(m.m_buf.buffer, m.m_buf.byteOffset + m.m_data + off, n);
     left -= n;
     off = 0;
@@ -67,6 +73,9 @@ function walkPages(m: Mbuf, offsetBytes: number, lengthBytes: number, dmap: Dmap
   if (left > 0) sink.put(epg.m_epg_trail.buffer, epg.m_epg_trail.byteOffset + off, left);
 }
 
+/** What a joiner holds between listings (nothing is pushed onto it: begin comes first). */
+const NO_VIEWS: Uint8Array[] = [];
+
 /**
  * Collects spans into views for writev, joining a span onto the previous one when it continues
  * it in the same ArrayBuffer (physically contiguous memory): one view for adjacent pages.
@@ -75,7 +84,7 @@ export class ViewJoiner implements ByteSink {
   private buf: ArrayBufferLike | null = null;
   private start = 0;
   private end = 0;
-  private out: Uint8Array[] = [];
+  private out: Uint8Array[] = NO_VIEWS;
 
   begin(out: Uint8Array[]): void {
     this.out = out;
@@ -102,7 +111,7 @@ export class ViewJoiner implements ByteSink {
   /** Ends a listing: the pending view is pushed and the caller's array let go. */
   done(): void {
     this.finish();
-    this.out = [];
+    this.out = NO_VIEWS;
   }
 }
 

@@ -1,7 +1,16 @@
 // Mirrors the send side of sys/kern/uipc_socket.c (socreate, soclose, sblock, sosend) and of
 // sys/netinet/tcp_usrreq.c (tcp_usr_send, tcp_usr_ready, tcp_usr_abort): one SocketLayer per
 // kernel holds its sockets, its counters and its debug-mode checks. sosend itself is in sosend.ts.
-import { type Clock, type Errno, kassert, SysError, type Tracer, tracer, WaitQueue } from '../kern/index.js';
+import {
+  type Clock,
+  type Errno,
+  kassert,
+  panic,
+  SysError,
+  type Tracer,
+  tracer,
+  WaitQueue,
+} from '../kern/index.js';
 import { M_NOTREADY, type Mbuf, type MbufAllocator, mbFreeNotready, mFreem } from '../mbuf/index.js';
 import {
   hostInput,
@@ -314,7 +323,7 @@ export class SocketLayer implements NetCore {
     const tp = so.so_pcb;
     let held = true;
     const unlock = (): void => {
-      kassert(held && tp.sblocked, () => `sbunlock: socket ${so.so_id} lock not held`);
+      if (!(held && tp.sblocked)) panic(`sbunlock: socket ${so.so_id} lock not held`);
       held = false;
       if (!tp.sblockq.wakeOne()) tp.sblocked = false;
     };

@@ -53,17 +53,17 @@ export function tcpOutput(core: NetCore, so: KSocket, scratch: Uint8Array[]): vo
   const availBytes = sb.sb_acc - sb.sb_sndptroff;
   if (availBytes <= 0) return;
   const start = sb.sb_sndptr;
-  kassert(start !== null, () => `tcp_output: ${availBytes} bytes available but no sb_sndptr`);
+  if (start === null) panic(`tcp_output: ${availBytes} bytes available but no sb_sndptr`);
   scratch.length = 0;
   const listed =
     tp.snd_tag !== null
       ? tp.snd_tag.output(start, availBytes, scratch)
       : core.mbufs.mbufViews(start, availBytes, scratch);
-  kassert(listed === availBytes, () => `tcp_output: mbufViews listed ${listed} of ${availBytes}`);
-  sb.sb_sndptr = skipBytes(start, availBytes);
+  if (listed !== availBytes) panic(`tcp_output: mbufViews listed ${listed} of ${availBytes}`);
   sb.sb_sndptroff += availBytes;
   const bursts: TcpBurst[] | null = core.trace.on ? [] : null;
-  core.inet.output(
+  // The cut ends where the batch does: the next send starts at that mbuf.
+  sb.sb_sndptr = core.inet.output(
     tp.t_seq,
     start,
     availBytes,
@@ -111,17 +111,6 @@ function mbufsIn(m: Mbuf, bytes: number): number {
     count++;
   }
   return count;
-}
-
-/** The mbuf holding the byte `bytes` past the start of `m` (output ends on an mbuf boundary). */
-function skipBytes(m: Mbuf, bytes: number): Mbuf | null {
-  let n: Mbuf | null = m;
-  while (bytes > 0) {
-    if (n === null || n.m_len > bytes) panic(`tcp_output: batch ends inside an mbuf (${bytes} left)`);
-    bytes -= n.m_len;
-    n = n.m_next;
-  }
-  return n;
 }
 
 /**

@@ -14,25 +14,22 @@
 // XXX(sim): the kernel's sb_sndptr is where tcp_output's last m_copym stopped; ours is the first
 // mbuf not yet handed over, and sb_sndptroff counts the bytes in flight.
 import { KiB, kassert, MiB, panic, type SysError } from '../kern/index.js';
+import * as mbuf from '../mbuf/index.js';
 import {
-  M_BLOCKED,
-  M_EOR,
-  M_EXT,
-  M_EXTPG,
   M_NOFREE,
-  M_NOTAVAIL,
-  M_NOTREADY,
   M_RDONLY,
   type Mbuf,
   type MbufAllocator,
-  MCLBYTES,
-  MSIZE,
   mFree,
   mFreem,
   mTrailingspace,
   mWritable,
   type UioPageSource,
 } from '../mbuf/index.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { M_BLOCKED, M_EOR, M_EXT, M_EXTPG, M_NOTAVAIL, M_NOTREADY, MCLBYTES, MSIZE } = mbuf;
 
 /**
  * The send side of a KTLS session as sosend sees it, set by TCP_TXTLS_ENABLE beside sb_tls_info
@@ -164,18 +161,25 @@ export function sballoc(sb: SockBuf, m: Mbuf): void {
 export function sbfree(sb: SockBuf, m: Mbuf): void {
   sb.sb_ccc -= m.m_len;
   if ((m.m_flags & M_NOTAVAIL) === 0) sb.sb_acc -= m.m_len;
-  if (m === sb.sb_fnrdy) {
-    kassert((m.m_flags & M_NOTREADY) !== 0, 'sbfree: sb_fnrdy is not M_NOTREADY');
-    let n = m.m_next;
-    while (n !== null && (n.m_flags & M_NOTREADY) === 0) {
-      n.m_flags &= ~M_BLOCKED;
-      sb.sb_acc += n.m_len;
-      n = n.m_next;
-    }
-    sb.sb_fnrdy = n;
-  }
+  if (m === sb.sb_fnrdy) sbfreeBlocker(sb, m);
   sb.sb_mbcnt -= sbMbufChargeBytes(m);
-  if (sb.sb_ccc < 0 || sb.sb_acc < 0 || sb.sb_mbcnt < 0) panic(`sbfree: negative ${sbSummary(sb)}`);
+  if (sb.sb_ccc < 0 || sb.sb_acc < 0 || sb.sb_mbcnt < 0) sbNegative(sb);
+}
+
+/** The first not-ready mbuf leaves: the ready ones behind it, up to the next not-ready, are available. */
+function sbfreeBlocker(sb: SockBuf, m: Mbuf): void {
+  kassert((m.m_flags & M_NOTREADY) !== 0, 'sbfree: sb_fnrdy is not M_NOTREADY');
+  let n = m.m_next;
+  while (n !== null && (n.m_flags & M_NOTREADY) === 0) {
+    n.m_flags &= ~M_BLOCKED;
+    sb.sb_acc += n.m_len;
+    n = n.m_next;
+  }
+  sb.sb_fnrdy = n;
+}
+
+function sbNegative(sb: SockBuf): never {
+  panic(`sbfree: negative ${sbSummary(sb)}`);
 }
 
 /**
@@ -183,61 +187,64 @@ export function sbfree(sb: SockBuf, m: Mbuf): void {
  * (m_demote); with `notready` M_NOTREADY is kept, as pr_send(PRUS_NOTREADY) asks.
  */
 export function sbappendstream(mbufs: MbufAllocator, sb: SockBuf, m: Mbuf, notready: boolean): void {
-  const keep = M_DEMOTEFLAGS | (notready ? M_NOTREADY : 0);
-  for (let n: Mbuf | null = m; n !== null; n = n.m_next) {
-    kassert(n.m_nextpkt === null, 'sbappendstream: m_nextpkt set');
-    n.m_flags &= keep;
-  }
   const before = sb.sb_ccc;
-  const appended = sbcompress(mbufs, sb, m);
-  kassert(sb.sb_ccc === before + appended, () => `sbappendstream: ccc ${sb.sb_ccc} != ${before}+${appended}`);
+  const appended = sbcompress(mbufs, sb, m, M_DEMOTEFLAGS | (notready ? M_NOTREADY : 0));
+  if (sb.sb_ccc !== before + appended) panic(`sbappendstream: ccc ${sb.sb_ccc} != ${before}+${appended}`);
 }
 
 /**
  * sbcompress: links `m` behind sb_mbtail, freeing empty ready mbufs and copying a small ready
  * mbuf into the tail's trailing room when the tail is writable, ready, and not yet handed to the
- * transport. Returns the bytes appended.
+ * transport. Each mbuf's flags are first cut to `keep` (sbappendstream's m_demote, done in the
+ * same walk). Returns the bytes appended.
  */
-function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf): number {
+function sbcompress(mbufs: MbufAllocator, sb: SockBuf, m0: Mbuf, keep: number): number {
   let appended = 0;
   let m: Mbuf | null = m0;
+  // The tail, kept here and stored once at the end; a chain appended whole is linked already,
+  // so links are written only where they change and the tail's m_next is cut once.
+  let n = sb.sb_mbtail;
   for (let guard = 0; m !== null; guard++) {
-    kassert(guard < 1 << 24, 'sbcompress: chain too long');
-    appended += m.m_len;
-    if (m.m_len === 0 && (m.m_flags & M_NOTREADY) === 0) {
+    if (guard >= 1 << 24) panic('sbcompress: chain too long');
+    if (m.m_nextpkt !== null) panic('sbappendstream: m_nextpkt set');
+    // m_demote: `keep` never holds M_EOR, which sbcompress clears.
+    m.m_flags &= keep;
+    const len = m.m_len;
+    appended += len;
+    if (len === 0 && (m.m_flags & M_NOTREADY) === 0) {
       m = mFree(mbufs, m);
       continue;
     }
-    kassert(m.m_len > 0, 'sbcompress: empty not-ready mbuf');
-    const n = sb.sb_mbtail;
+    if (len <= 0) panic('sbcompress: empty not-ready mbuf');
     if (n !== null && sbCanCoalesce(sb, n, m)) {
-      n.m_buf.set(m.m_buf.subarray(m.m_data, m.m_data + m.m_len), n.m_data + n.m_len);
-      n.m_len += m.m_len;
-      sb.sb_ccc += m.m_len;
-      if (sb.sb_fnrdy === null) sb.sb_acc += m.m_len;
+      n.m_buf.set(m.m_buf.subarray(m.m_data, m.m_data + len), n.m_data + n.m_len);
+      n.m_len += len;
+      sb.sb_ccc += len;
+      if (sb.sb_fnrdy === null) sb.sb_acc += len;
       m = mFree(mbufs, m);
       continue;
     }
     const next: Mbuf | null = m.m_next;
-    if (n !== null) n.m_next = m;
-    else sb.sb_mb = m;
+    if (n === null) sb.sb_mb = m;
+    else if (n.m_next !== m) n.m_next = m;
     if (sb.sb_sndptr === null && sb.sb_sndptroff === sb.sb_ccc) sb.sb_sndptr = m;
-    sb.sb_mbtail = m;
     sballoc(sb, m);
-    m.m_flags &= ~M_EOR;
-    m.m_next = null;
+    n = m;
     m = next;
   }
+  sb.sb_mbtail = n;
+  if (n !== null && n.m_next !== null) n.m_next = null;
   return appended;
 }
 
 /** sbcompress's test: may `m` be copied into the tail `n` instead of being linked? */
 function sbCanCoalesce(sb: SockBuf, n: Mbuf, m: Mbuf): boolean {
-  if ((sb.sb_flags & SB_NOCOALESCE) !== 0) return false;
-  if ((n.m_flags & (M_EOR | M_NOTREADY | M_EXTPG)) !== 0 || !mWritable(n)) return false;
+  // The test on m first: a page mbuf fails it at once.
   if ((m.m_flags & (M_NOTREADY | M_EXTPG)) !== 0 || m.m_len > MCLBYTES / 4 || n.m_type !== m.m_type) {
     return false;
   }
+  if ((sb.sb_flags & SB_NOCOALESCE) !== 0) return false;
+  if ((n.m_flags & (M_EOR | M_NOTREADY | M_EXTPG)) !== 0 || !mWritable(n)) return false;
   // XXX(sim): the kernel may grow an mbuf TCP already sent part of; we hand the transport whole
   // mbufs, so the tail must lie wholly past the send cursor.
   if (sb.sb_sndptroff > sb.sb_ccc - n.m_len) return false;
@@ -251,7 +258,7 @@ function sbCanCoalesce(sb: SockBuf, n: Mbuf, m: Mbuf): boolean {
  * XXX(sim): sbready_compress (coalescing the readied range) is not done.
  */
 export function sbready(sb: SockBuf, m0: Mbuf, count: number): 0 | typeof EINPROGRESS {
-  kassert(count > 0, () => `sbready: count ${count}`);
+  if (!(count > 0)) panic(`sbready: count ${count}`);
   kassert(sb.sb_fnrdy !== null, 'sbready: nothing is not ready');
   const blocker = sb.sb_fnrdy === m0 ? M_BLOCKED : 0;
   let m: Mbuf | null = m0;
@@ -290,7 +297,7 @@ export function sbready(sb: SockBuf, m0: Mbuf, count: number): 0 | typeof EINPRO
  * the chain of mbufs to free.
  */
 function sbcut(sb: SockBuf, len: number): Mbuf | null {
-  kassert(len >= 0 && len <= sb.sb_ccc, () => `sbcut: len ${len} of ${sbSummary(sb)}`);
+  if (!(len >= 0 && len <= sb.sb_ccc)) panic(`sbcut: len ${len} of ${sbSummary(sb)}`);
   let freeHead: Mbuf | null = null;
   let freeTail: Mbuf | null = null;
   let m = sb.sb_mb;
@@ -311,17 +318,18 @@ function sbcut(sb: SockBuf, len: number): Mbuf | null {
       // Left for the I/O owner; cut the link to ready mbufs that are about to be freed.
       if (next !== null && (next.m_flags & M_NOTREADY) === 0) m.m_next = null;
     } else {
-      m.m_next = null;
+      // Ready mbufs in a row stay linked as they are; the last one is cut from the rest below.
       if (freeTail === null) freeHead = m;
-      else freeTail.m_next = m;
+      else if (freeTail.m_next !== m) freeTail.m_next = m;
       freeTail = m;
     }
     m = next;
   }
+  if (freeTail !== null) freeTail.m_next = null;
   sb.sb_mb = m;
   if (m === null) {
     sb.sb_mbtail = null;
-    kassert(sb.sb_ccc === 0, () => `sbcut: empty chain with ${sbSummary(sb)}`);
+    if (sb.sb_ccc !== 0) panic(`sbcut: empty chain with ${sbSummary(sb)}`);
   }
   return freeHead;
 }

@@ -1,6 +1,12 @@
 // Mirrors sys/sys/socket.h (the sendfile(2) flags and struct sf_hdtr) and sys/sys/sf_buf.h
 // (struct sfstat): the numbers and names user space sees.
-import { PAGE_MASK, PAGE_SIZE, pagesCeil } from '../kern/index.js';
+
+import * as kern from '../kern/index.js';
+import { pagesCeil } from '../kern/index.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PAGE_MASK, PAGE_SIZE } = kern;
 
 /** Do not wait on a page that is busy being read for someone else: stop with EBUSY. */
 export const SF_NODISKIO = 0x01;

@@ -10,7 +10,7 @@ import type { Vm } from '../vm/index.js';
 import { type CopyStat, type SfStat, sfstatZero } from './flags.js';
 import { sendfileFreeMext, sendfileFreeMextPg } from './mext.js';
 import { sendfileNetstatLines } from './netstat.js';
-import type { SendfileEnv, SendfileMapping, SfIo } from './sfio.js';
+import type { SendfileEnv, SendfileMapping, SfChunk, SfIo } from './sfio.js';
 
 export interface SendfileConfig {
   readonly vm: Vm;
@@ -42,6 +42,7 @@ export class SendfileLayer implements SendfileEnv {
   readonly sfstat: SfStat = sfstatZero();
   readonly copystat: Pick<CopyStat, 'copy_bytes_out'> = { copy_bytes_out: 0 };
   readonly sfiosInFlight = new Set<SfIo>();
+  readonly sfChunksIdle: SfChunk[] = [];
   readonly trace: Tracer;
   readonly freeMext = (m: Mbuf): void => sendfileFreeMext(this, m);
   readonly freeMextPg = (m: Mbuf): void => sendfileFreeMextPg(this, m);

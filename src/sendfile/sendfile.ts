@@ -15,8 +15,10 @@ import {
   SendfileSync,
   type SendResult,
   type SfCall,
-  SfChunk,
+  type SfChunk,
   sendfileSyncWait,
+  sfChunkPut,
+  sfChunkTake,
 } from './sfio.js';
 import { checkConnected, checkFileArgs, checkSocket } from './validate.js';
 
@@ -80,9 +82,11 @@ export async function vnSendfile(
     if (stale !== null) await revalidate(stale);
     const lock = env.sockets.sblock(so, call.signal);
     const unlock = lock instanceof Promise ? await lock : lock;
+    const c = sfChunkTake(env);
     try {
-      r = await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? []);
+      r = await sendfileLoop(env, obj, so, offset, nbytes, call, readahead, opts.headers ?? [], c);
     } finally {
+      sfChunkPut(env, c);
       unlock();
     }
   } finally {
@@ -135,15 +139,15 @@ async function syncWait(sync: SendfileSync, signal: AbortSignal | undefined, r: 
 
 /**
  * sendfile_wait_generic: with SB_AUTOLOWAT raises sb_lowat to hiwat/2 so sends go out in bulk,
- * then returns the space to fill, or throws (EPIPE, so_error, ENOTCONN, EAGAIN), or sleeps in
- * sbwait and retries.
+ * then returns the space to fill, or throws (EPIPE, so_error, ENOTCONN, EAGAIN), or returns the
+ * sbwait sleep, after which the caller asks again.
  */
 function sendfileWaitSpace(
   env: SendfileEnv,
   so: KSocket,
   rem: number,
   signal: AbortSignal | undefined,
-): number | Promise<number> {
+): number | Promise<void> {
   const sb = so.so_snd;
   // Wait for a good part of the buffer to be free so that sends go out in bulk. This also
   // changes sb_lowat for later sends, as it does in the kernel.
@@ -162,13 +166,13 @@ function sendfileWaitSpace(
   const space = env.sockets.sbspace(sb);
   if (space < rem && (space <= 0 || space < sb.sb_lowat)) {
     if (so.nonblocking) throw new SysError('EAGAIN', 'sendfile: socket buffer full');
-    return env.sockets.sbwait(so, signal).then(() => sendfileWaitSpace(env, so, rem, signal));
+    return env.sockets.sbwait(so, signal);
   }
   return space;
 }
 
 /**
- * vn_sendfile's loop: one chunk per turn, at most the socket's free space. As in the kernel the
+ * vn_sendfile's loop: one chunk per turn (built in `c`), at most the socket's free space. As in the kernel the
  * loop runs while file data remains, so with none (offset at EOF) the headers are not sent.
  */
 async function sendfileLoop(
@@ -180,6 +184,7 @@ async function sendfileLoop(
   call: SfCall,
   readahead: number,
   headers: readonly Uint8Array[],
+  c: SfChunk,
 ): Promise<SendResult> {
   const r: SendResult = { sbytes: 0, error: null };
   const hdr = uioCreate(headers);
@@ -188,13 +193,18 @@ async function sendfileLoop(
   const size = obj.sizeBytes;
   let rem = Math.max(0, nbytes > 0 ? Math.min(nbytes, size - offset) : size - offset);
   let off = offset;
-  const c = new SfChunk();
   while (rem > 0) {
     // The header mbufs are ours until they are joined to the chunk: an error in between frees them.
     let mh: Mbuf | null = null;
     try {
-      const w = sendfileWaitSpace(env, so, rem, call.signal);
-      let space = typeof w === 'number' ? w : await w;
+      let w = sendfileWaitSpace(env, so, rem, call.signal);
+      // Each wake-up follows an acknowledgement or a drop, so the retries end.
+      for (let i = 0; typeof w !== 'number'; i++) {
+        kassert(i < 1 << 30, 'vn_sendfile: too many wake-ups');
+        await w;
+        w = sendfileWaitSpace(env, so, rem, call.signal);
+      }
+      let space = w;
       let hdrlen = 0;
       if (hdr.uio_resid > 0) {
         // On a KTLS socket the header becomes records of anonymous pages (m_uiotombuf M_EXTPG).

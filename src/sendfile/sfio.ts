@@ -35,6 +35,8 @@ export interface SendfileEnv {
   readonly freeMextPg: (m: Mbuf) => void;
   /** Chunks whose pager I/O has not finished (for atRest). */
   readonly sfiosInFlight: Set<SfIo>;
+  /** Chunk records no call is using, kept for the next calls (see sfChunkTake). */
+  readonly sfChunksIdle: SfChunk[];
   /** Trace events on the zcsim:sendfile channel (call, chunk, iodone, done). */
   readonly trace: Tracer;
   /** Debug mode: every room's checkInvariants, run after each chunk and free callback. */
@@ -70,6 +72,8 @@ export class SfIo {
   tls: KtlsSession | null = null;
   /** Woken when only the syscall's reference is left ("sfnosf": reads of the chunk drained). */
   drained: (() => void) | null = null;
+  /** XXX(sim): a pager read was started, so the chunk was listed in sfiosInFlight. */
+  iosStarted = false;
 
   constructor(
     readonly obj: VmObject,
@@ -137,8 +141,10 @@ export interface SfCall {
 }
 
 /**
- * The state of the chunk being built. One per call, reused by every chunk, so that the per-page
- * loops allocate nothing. `pa[i]` is page i of the chunk (wired by us) or null past a stop.
+ * The state of the chunk being built. One per call, reused by every chunk and then by later
+ * calls, so that neither the per-page loops nor a call's start allocate a page array. `pa[i]`,
+ * for i below `grabbed`, is page i of the chunk (wired by us); swapin writes each entry before
+ * anything reads it, so entries past `grabbed` are left as the last chunk had them.
  */
 export class SfChunk {
   /** File offset of the chunk's first byte. */
@@ -171,7 +177,6 @@ export class SfChunk {
     this.npages = npages;
     this.rhpages = rhpages;
     if (this.pa.length < npages) this.pa.length = npages;
-    this.pa.fill(null, 0, npages);
     this.grabbed = 0;
     this.runStart = -1;
     this.iosStarted = 0;
@@ -184,6 +189,23 @@ export class SfChunk {
     this.sfio = sfio;
     return sfio;
   }
+}
+
+/** Idle chunk records kept at most: each holds a page array as long as its largest chunk. */
+const SF_CHUNKS_IDLE_MAX = 16;
+
+/** A chunk record for a call: an idle one (its page array already grown) or a new one. */
+export function sfChunkTake(env: SendfileEnv): SfChunk {
+  return env.sfChunksIdle.pop() ?? new SfChunk();
+}
+
+/** The call is done with `c`: it keeps no I/O or mbufs, and waits for the next call. */
+export function sfChunkPut(env: SendfileEnv, c: SfChunk): void {
+  c.sfio = null;
+  c.mhead = null;
+  c.mtail = null;
+  c.mcur = null;
+  if (env.sfChunksIdle.length < SF_CHUNKS_IDLE_MAX) env.sfChunksIdle.push(c);
 }
 
 /** The outcome of the chunk loop: bytes queued, and the error that ended it, if any. */

@@ -1,7 +1,7 @@
 // Mirrors sendfile_swapin and sendfile_iodone of sys/kern/kern_sendfile.c: grab and wire the
 // pages of one chunk, start asynchronous pager reads for the ones not valid, and finish the
 // chunk when the last read completes.
-import { kassert, SysError } from '../kern/index.js';
+import { panic, SysError } from '../kern/index.js';
 import { TCP_TLS_MODE_SW } from '../ktls/index.js';
 import { mbFreeNotready } from '../mbuf/index.js';
 import type { VmPage } from '../vm/index.js';
@@ -85,6 +85,7 @@ function swapinFlushRun(env: SendfileEnv, c: SfChunk): void {
   env.sfstat.sf_iocnt++;
   env.sfstat.sf_pages_read += run.length;
   if (sfio.nios === 2) env.sfiosInFlight.add(sfio);
+  sfio.iosStarted = true;
   // XXX(sim): the pager tells how many readahead pages it read when it is done, so
   // sf_rhpages_read is counted at completion rather than when the read is started.
   vmPagerGetPages(env.vm, sfio.obj, run, rhpages).then(
@@ -101,7 +102,7 @@ function swapinFlushRun(env: SendfileEnv, c: SfChunk): void {
  * queued the chunk). The last one makes the chunk's mbufs ready, or cleans up after an error.
  */
 export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | null): void {
-  kassert(sfio.nios > 0, () => `sendfile_iodone: nios ${sfio.nios}`);
+  if (!(sfio.nios > 0)) panic(`sendfile_iodone: nios ${sfio.nios}`);
   if (error !== null && sfio.error === null) sfio.error = error;
   sfio.nios--;
   if (sfio.nios === 1 && sfio.drained !== null) {
@@ -110,14 +111,17 @@ export function sendfileIodone(env: SendfileEnv, sfio: SfIo, error: SysError | n
     drained();
   }
   if (sfio.nios > 0) return;
-  env.sfiosInFlight.delete(sfio);
+  // Only a chunk that started reads was listed (see swapinFlushRun).
+  if (sfio.iosStarted) env.sfiosInFlight.delete(sfio);
   const so = sfio.so;
   const m = sfio.m;
-  env.trace.emit('iodone', () => ({
-    so: so?.so_id ?? null,
-    pages: sfio.npages,
-    error: sfio.error?.code ?? null,
-  }));
+  if (env.trace.on) {
+    env.trace.emit('iodone', () => ({
+      so: so?.so_id ?? null,
+      pages: sfio.npages,
+      error: sfio.error?.code ?? null,
+    }));
+  }
   if (so === null || m === null) return;
   if (sfio.error !== null) {
     // The socket is aborted (so_error EIO) and this chunk's not-ready units are freed: their

@@ -9,14 +9,12 @@
 import { kassert, pageIndexOf, panic, type Tracer, tracer } from '../kern/index.js';
 import type { VmPage } from '../vm/index.js';
 import { physToDmap } from './kva.js';
-import {
-  SFB_ALL_FLAGS,
-  type SfBuf,
-  type SfBufCounters,
-  type SfBufMap,
-  type SfBufVm,
-  sfBufStats,
-} from './types.js';
+import * as types from './types.js';
+import { type SfBuf, type SfBufCounters, type SfBufMap, type SfBufVm, sfBufStats } from './types.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { SFB_ALL_FLAGS } = types;
 
 class DmapSfBuf implements SfBuf {
   readonly kva: number;
@@ -52,25 +50,42 @@ export class DmapSfBufMap implements SfBufMap {
     this.bufs = new Array<DmapSfBuf | null>(pageIndexOf(vm.physmem.byteLength)).fill(null);
   }
 
-  /** sf_buf_alloc: never sleeps, never fails; flags and CPU are checked, then ignored. */
+  /**
+   * sf_buf_alloc: never sleeps, never fails; flags and CPU are checked, then ignored. The rare
+   * paths (a bad argument, a page's first buffer, a trace) are functions of their own, so that
+   * this one stays small enough to be inlined into the per-page loops.
+   */
   sfBufAlloc(m: VmPage, flags: number, cpu: number): SfBuf {
+    if (m.wireCount <= 0 || (flags & ~SFB_ALL_FLAGS) !== 0 || !(cpu >= 0 && cpu < this.cpuCount)) {
+      this.badAlloc(m, flags, cpu);
+    }
+    this.stats.alloc_calls++;
+    const sf = this.bufs[m.physIndex];
+    const d = sf === undefined || sf === null || sf.m !== m ? this.firstBuf(m) : sf;
+    if (this.trace.on) this.traceAlloc(d, cpu);
+    return d;
+  }
+
+  private badAlloc(m: VmPage, flags: number, cpu: number): never {
     if (m.wireCount <= 0) panic(`sfBufAlloc: page ${m.physIndex} is not wired`);
     if ((flags & ~SFB_ALL_FLAGS) !== 0) panic(`sfBufAlloc: unknown flags 0x${flags.toString(16)}`);
-    if (!(cpu >= 0 && cpu < this.cpuCount)) panic(`sfBufAlloc: cpu ${cpu} not in 0..${this.cpuCount - 1}`);
-    this.stats.alloc_calls++;
-    let sf = this.bufs[m.physIndex];
-    if (sf !== undefined && sf !== null) {
-      if (sf.m !== m) panic(`sfBufAlloc: page ${m.physIndex} is not this map's page`);
-    } else {
-      if (sf !== null) panic(`sfBufAlloc: page ${m.physIndex} beyond physical memory`);
-      sf = new DmapSfBuf(m, this);
-      this.bufs[m.physIndex] = sf;
-    }
-    if (this.trace.on) {
-      const kva = sf.kva;
-      this.trace.emit('alloc', () => ({ kva, physIndex: m.physIndex, cpu, direct: true }));
-    }
-    return sf;
+    panic(`sfBufAlloc: cpu ${cpu} not in 0..${this.cpuCount - 1}`);
+  }
+
+  /** The page's buffer, made the first time the page is mapped. */
+  private firstBuf(m: VmPage): DmapSfBuf {
+    const sf = this.bufs[m.physIndex];
+    if (sf === undefined) panic(`sfBufAlloc: page ${m.physIndex} beyond physical memory`);
+    if (sf !== null) panic(`sfBufAlloc: page ${m.physIndex} is not this map's page`);
+    const d = new DmapSfBuf(m, this);
+    this.bufs[m.physIndex] = d;
+    return d;
+  }
+
+  private traceAlloc(sf: DmapSfBuf, cpu: number): void {
+    const kva = sf.kva;
+    const physIndex = sf.m.physIndex;
+    this.trace.emit('alloc', () => ({ kva, physIndex, cpu, direct: true }));
   }
 
   /** The direct map counts no buffers in use. */
@@ -81,8 +96,11 @@ export class DmapSfBufMap implements SfBufMap {
   /** sf_buf_free: nothing to release in the direct map. */
   sfBufFree(sf: SfBuf): void {
     const d = this.own(sf, 'sfBufFree');
-    if (this.trace.on)
-      this.trace.emit('free', () => ({ kva: d.kva, physIndex: d.m.physIndex, direct: true }));
+    if (this.trace.on) this.traceFree(d);
+  }
+
+  private traceFree(d: DmapSfBuf): void {
+    this.trace.emit('free', () => ({ kva: d.kva, physIndex: d.m.physIndex, direct: true }));
   }
 
   /** sf_buf_ref: nothing to count in the direct map. */
@@ -100,8 +118,14 @@ export class DmapSfBufMap implements SfBufMap {
 
   sfBufBytes(sf: SfBuf): Uint8Array {
     const d = this.own(sf, 'sfBufBytes');
-    if (d.bytes === null) d.bytes = this.vm.pageBytes(d.m);
-    return d.bytes;
+    return d.bytes ?? this.firstBytes(d);
+  }
+
+  /** The page's view, made the first time its bytes are asked for. */
+  private firstBytes(d: DmapSfBuf): Uint8Array {
+    const bytes = this.vm.pageBytes(d.m);
+    d.bytes = bytes;
+    return bytes;
   }
 
   counters(): SfBufCounters {
@@ -120,7 +144,13 @@ export class DmapSfBufMap implements SfBufMap {
   }
 
   private own(sf: SfBuf, fn: string): DmapSfBuf {
-    if (!(sf instanceof DmapSfBuf && sf.owner === this)) panic(`${fn}: sf_buf ${sf.kva} is not this map's`);
-    return sf;
+    // Only this map's buffers name it as their owner, so the test needs no instanceof.
+    const d = sf as DmapSfBuf;
+    if (d.owner !== this) notOwn(sf, fn);
+    return d;
   }
+}
+
+function notOwn(sf: SfBuf, fn: string): never {
+  panic(`${fn}: sf_buf ${sf.kva} is not this map's`);
 }

@@ -10,7 +10,7 @@
 // (32-bit arm) the translation is dropped and the buffer maps nothing. A new page takes the
 // free list's head. When the list is empty callers sleep FIFO on "sfbufa"; a free hands the
 // buffer straight to the oldest sleeper.
-import { kassert, pageIndexOf, type Tracer, tracer, WaitQueue } from '../kern/index.js';
+import { kassert, pageIndexOf, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js';
 import type { VmPage } from '../vm/index.js';
 import { poolSlotKva } from './kva.js';
 import { type AllocWaiter, PoolSfBuf } from './pool-buf.js';
@@ -79,12 +79,12 @@ export class KvaSfBufMap implements SfBufMap {
     cpu: number,
     signal?: AbortSignal,
   ): SfBuf | null | Promise<SfBuf | null> {
-    kassert(m.wireCount > 0, () => `sfBufAlloc: page ${m.physIndex} is not wired`);
-    kassert((flags & ~SFB_ALL_FLAGS) === 0, () => `sfBufAlloc: unknown flags 0x${flags.toString(16)}`);
-    kassert(cpu >= 0 && cpu < this.config.cpuCount, () => `sfBufAlloc: cpu ${cpu} out of range`);
+    if (m.wireCount <= 0) panic(`sfBufAlloc: page ${m.physIndex} is not wired`);
+    if ((flags & ~SFB_ALL_FLAGS) !== 0) panic(`sfBufAlloc: unknown flags 0x${flags.toString(16)}`);
+    if (!(cpu >= 0 && cpu < this.config.cpuCount)) panic(`sfBufAlloc: cpu ${cpu} out of range`);
     this.stats.alloc_calls++;
     let sf = this.active[m.physIndex];
-    kassert(sf !== undefined, () => `sfBufAlloc: page ${m.physIndex} beyond physical memory`);
+    if (sf === undefined) panic(`sfBufAlloc: page ${m.physIndex} beyond physical memory`);
     const hit = sf !== null;
     const invlpg0 = this.stats.invlpg_local;
     const ipis0 = this.stats.ipis;
@@ -119,7 +119,7 @@ export class KvaSfBufMap implements SfBufMap {
 
   sfBufFree(sf: SfBuf): void {
     const p = this.own(sf, 'sfBufFree');
-    kassert(p.ref_count > 0, () => `sfBufFree: sf_buf ${p.kva} already free`);
+    if (p.ref_count <= 0) panic(`sfBufFree: sf_buf ${p.kva} already free`);
     if (this.trace.on) {
       const physIndex = p.m?.physIndex ?? null;
       this.trace.emit('free', () => ({ kva: p.kva, physIndex, refs: p.ref_count - 1 }));
@@ -135,7 +135,7 @@ export class KvaSfBufMap implements SfBufMap {
 
   sfBufRef(sf: SfBuf): void {
     const p = this.own(sf, 'sfBufRef');
-    kassert(p.ref_count > 0, () => `sfBufRef: sf_buf ${p.kva} is not held`);
+    if (p.ref_count <= 0) panic(`sfBufRef: sf_buf ${p.kva} is not held`);
     p.ref_count++;
     if (this.config.invariants) this.checkInvariants();
   }
@@ -146,13 +146,13 @@ export class KvaSfBufMap implements SfBufMap {
 
   sfBufPage(sf: SfBuf): VmPage {
     const p = this.own(sf, 'sfBufPage');
-    kassert(p.m !== null && p.ref_count > 0, () => `sfBufPage: sf_buf ${p.kva} maps no held page`);
+    if (p.m === null || p.ref_count <= 0) panic(`sfBufPage: sf_buf ${p.kva} maps no held page`);
     return p.m;
   }
 
   sfBufBytes(sf: SfBuf): Uint8Array {
     const p = this.own(sf, 'sfBufBytes');
-    kassert(p.m !== null && p.ref_count > 0, () => `sfBufBytes: sf_buf ${p.kva} maps no held page`);
+    if (p.m === null || p.ref_count <= 0) panic(`sfBufBytes: sf_buf ${p.kva} maps no held page`);
     if (p.bytes === null) p.bytes = this.vm.pageBytes(p.m);
     return p.bytes;
   }
@@ -292,7 +292,7 @@ export class KvaSfBufMap implements SfBufMap {
   }
 
   private own(sf: SfBuf, fn: string): PoolSfBuf {
-    kassert(sf instanceof PoolSfBuf && sf.owner === this, () => `${fn}: sf_buf ${sf.kva} is not this pool's`);
+    if (!(sf instanceof PoolSfBuf && sf.owner === this)) panic(`${fn}: sf_buf ${sf.kva} is not this pool's`);
     return sf;
   }
 }

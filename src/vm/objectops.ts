@@ -6,7 +6,7 @@
 // it. A page nobody holds is freed; a wired or busy page is detached (object = null) and keeps
 // serving its holder the old bytes until its last unwire (or the end of its read) frees it.
 // `generation` is bumped so a caller holding pages can tell the cache moved on.
-import { kassert } from '../kern/index.js';
+import { panic } from '../kern/index.js';
 import { fstatObject, objectKey, openRegular, VmObject, type VmObjectStat } from './object.js';
 import type { VmInternals } from './vmtypes.js';
 
@@ -58,7 +58,7 @@ export function vmObjectRevalidateStale(
 
 /** vm_object_reference: one more holder (a call in flight), so a close cannot pull the file away. */
 export function vmObjectReference(obj: VmObject): void {
-  kassert(obj.ref_count > 0, () => `vm_object_reference: object ${obj.id} is not open`);
+  if (!(obj.ref_count > 0)) panic(`vm_object_reference: object ${obj.id} is not open`);
   obj.ref_count++;
 }
 
@@ -68,7 +68,7 @@ export function vmObjectReference(obj: VmObject): void {
  * then. Null when other references remain. The pages stay cached for the next open.
  */
 export function objectDeallocate(vm: VmInternals, obj: VmObject): Promise<void> | null {
-  kassert(obj.ref_count > 0, () => `vm_object_deallocate: object ${obj.id} is not open`);
+  if (!(obj.ref_count > 0)) panic(`vm_object_deallocate: object ${obj.id} is not open`);
   if (--obj.ref_count > 0) return null;
   return objectCloseLast(vm, obj);
 }

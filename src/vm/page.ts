@@ -35,30 +35,65 @@ export interface VmPageOwner {
   readonly pages: VmRadix<VmPage>;
 }
 
+/** The bits of VmPage.flags: the busy lock, the valid bit and PGA_REFERENCED. */
+const PG_BUSY = 0x1;
+const PG_VALID = 0x2;
+const PG_REFERENCED = 0x4;
+
+/**
+ * busy, valid and referenced are bits of one number behind accessors, and the physical address
+ * is computed: sendfile reads every page of a large file from memory once per chunk, so each
+ * byte of a VmPage costs time.
+ */
 export class VmPage {
   /** Index of this page in physical memory (its position in vm_page_array). */
   readonly physIndex: number;
-  /** Physical address: physIndex × PAGE_SIZE, as a kernel trace prints it. */
-  readonly physAddr: number;
   /** The object (file) whose page this is, or null while free. */
   object: VmPageOwner | null = null;
   /** Page index within `object` (offset / PAGE_SIZE). */
   pindex = 0;
   /** Wirings held (VPRC_WIRE_COUNT of ref_count). */
   wireCount = 0;
-  /** Exclusive busy: a pager read owns the page until it completes. */
-  busy = false;
-  /** The page holds the file's bytes. */
-  valid = false;
   queue: PageQueue = PQ_FREE;
-  /** Set by the page daemon's scan when the page was used since it last looked (PGA_REFERENCED). */
-  referenced = false;
+  /** PG_BUSY | PG_VALID | PG_REFERENCED. */
+  private flags = 0;
   /** Links of the page queue or free list the page is on (plinks.q, a TAILQ). */
   qnext: VmPage | null = null;
   qprev: VmPage | null = null;
 
   constructor(physIndex: number) {
     this.physIndex = physIndex;
-    this.physAddr = physIndex * PAGE_SIZE;
+  }
+
+  /** Physical address: physIndex × PAGE_SIZE, as a kernel trace prints it. */
+  get physAddr(): number {
+    return this.physIndex * PAGE_SIZE;
+  }
+
+  /** Exclusive busy: a pager read owns the page until it completes. */
+  get busy(): boolean {
+    return (this.flags & PG_BUSY) !== 0;
+  }
+
+  set busy(on: boolean) {
+    this.flags = on ? this.flags | PG_BUSY : this.flags & ~PG_BUSY;
+  }
+
+  /** The page holds the file's bytes. */
+  get valid(): boolean {
+    return (this.flags & PG_VALID) !== 0;
+  }
+
+  set valid(on: boolean) {
+    this.flags = on ? this.flags | PG_VALID : this.flags & ~PG_VALID;
+  }
+
+  /** Set by the page daemon's scan when the page was used since it last looked (PGA_REFERENCED). */
+  get referenced(): boolean {
+    return (this.flags & PG_REFERENCED) !== 0;
+  }
+
+  set referenced(on: boolean) {
+    this.flags = on ? this.flags | PG_REFERENCED : this.flags & ~PG_REFERENCED;
   }
 }

@@ -6,7 +6,12 @@
 // so wiring and unwiring a page costs a few field writes (no Array.splice on the hot path).
 
 import { panic } from '../kern/index.js';
-import { type PageQueue, PQ_NONE, type VmPage } from './page.js';
+import type { PageQueue, VmPage } from './page.js';
+import * as page from './page.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PQ_NONE } = page;
 
 export class VmPagequeue {
   head: VmPage | null = null;
@@ -22,7 +27,7 @@ export class VmPagequeue {
 
   /** TAILQ_INSERT_TAIL: the most recently used end (reclaimed last). */
   insertTail(m: VmPage): void {
-    if (m.queue !== PQ_NONE) panic(`${this.name}: insert page ${m.physIndex} still on queue ${m.queue}`);
+    if (m.queue !== PQ_NONE) this.notHere(m, 'insert');
     m.queue = this.id;
     m.qnext = null;
     m.qprev = this.tail;
@@ -34,7 +39,7 @@ export class VmPagequeue {
 
   /** TAILQ_INSERT_HEAD: the end the page daemon scans first (reclaimed soonest). */
   insertHead(m: VmPage): void {
-    if (m.queue !== PQ_NONE) panic(`${this.name}: insert page ${m.physIndex} still on queue ${m.queue}`);
+    if (m.queue !== PQ_NONE) this.notHere(m, 'insert');
     m.queue = this.id;
     m.qprev = null;
     m.qnext = this.head;
@@ -46,7 +51,7 @@ export class VmPagequeue {
 
   /** TAILQ_REMOVE: takes `m` off this queue; it is left on none (PQ_NONE). */
   remove(m: VmPage): void {
-    if (m.queue !== this.id) panic(`${this.name}: remove page ${m.physIndex} on queue ${m.queue}`);
+    if (m.queue !== this.id) this.notHere(m, 'remove');
     const { qnext, qprev } = m;
     if (qprev) qprev.qnext = qnext;
     else this.head = qnext;
@@ -60,9 +65,24 @@ export class VmPagequeue {
 
   /** Moves `m` (on this queue) to the tail: the LRU "requeue". */
   requeue(m: VmPage): void {
-    if (this.tail === m) return;
-    this.remove(m);
-    this.insertTail(m);
+    if (m.queue !== this.id) this.notHere(m, 'requeue');
+    const tail = this.tail;
+    if (tail === m || tail === null) return;
+    // Unlink (m is not the tail, so it has a next), then link after the old tail.
+    const { qnext, qprev } = m;
+    if (qprev) qprev.qnext = qnext;
+    else this.head = qnext;
+    (qnext as VmPage).qprev = qprev;
+    m.qprev = tail;
+    m.qnext = null;
+    tail.qnext = m;
+    this.tail = m;
+  }
+
+  /** A page on the wrong queue for `op` (remove, requeue: not on this one; insert: on some queue). */
+  private notHere(m: VmPage, op: string): never {
+    const where = op === 'insert' ? 'still on' : 'on';
+    panic(`${this.name}: ${op} page ${m.physIndex} ${where} queue ${m.queue}`);
   }
 
   /** Walks the list, checking links and length (the O(n) invariant check). */

@@ -15,19 +15,12 @@ import { kassert, panic, type Tracer, tracer, WaitQueue } from '../kern/index.js
 import { pageUnbusy } from './busy.js';
 import { checkVmInvariants, checkVmPage, vmAtRest, vmStats } from './invariants.js';
 import type { VmObject } from './object.js';
-import {
-  PQ_ACTIVE,
-  PQ_FREE,
-  PQ_INACTIVE,
-  PQ_NONE,
-  VM_ALLOC_WAITFAIL,
-  type VmPage,
-  VPR_TRYFREE,
-} from './page.js';
+import * as page from './page.js';
+import { VM_ALLOC_WAITFAIL, type VmPage } from './page.js';
 import { vmPageoutScan } from './pageout.js';
 import { VmPagequeue } from './pagequeue.js';
 import { VmPhys } from './phys.js';
-import { VM_RADIX_LEAF_PAGES } from './radix.js';
+import * as radix from './radix.js';
 import {
   VM_PHYSMEM_DEFAULT_BYTES,
   type VmCnt,
@@ -36,6 +29,11 @@ import {
   type VmStats,
   zeroVmCnt,
 } from './vmtypes.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PQ_ACTIVE, PQ_FREE, PQ_INACTIVE, PQ_NONE, VPR_TRYFREE } = page;
+const { VM_RADIX_LEAF_PAGES } = radix;
 
 export class Vm implements VmInternals {
   readonly config: VmConfig;
@@ -136,6 +134,9 @@ export class Vm implements VmInternals {
   ): number {
     if (this.trace.on || this.invariants) return this.grabValidRunTraced(obj, pindex, pa, from, count);
     let n = 0;
+    // vm_page_wire's counters, added once for the run (nobody looks in between).
+    let newlyWired = 0;
+    let newlyWiredQueued = 0;
     while (n < count) {
       const p = pindex + n;
       const leaf = obj.pages.leafOf(p);
@@ -146,12 +147,22 @@ export class Vm implements VmInternals {
       for (; lo < lo1; lo++) {
         const m = leaf[lo];
         if (m === null || m === undefined || m.busy || !m.valid) break;
-        this.wireQuiet(m);
+        if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
+        if (m.wireCount++ === 0) {
+          newlyWired++;
+          if (m.queue !== PQ_NONE) {
+            m.referenced = true;
+            newlyWiredQueued++;
+          }
+        }
         pa[from + n + lo - lo0] = m;
       }
       n += lo - lo0;
       if (lo < lo1) break;
     }
+    this.wiredQueuedPages += newlyWiredQueued;
+    this.cnt.v_wire_count += newlyWired;
+    if (this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     return n;
   }
 
@@ -249,13 +260,6 @@ export class Vm implements VmInternals {
    * user pmap, so a new wiring of a cached page stands for the access.
    */
   vmPageWire(m: VmPage): void {
-    this.wireQuiet(m);
-    if (this.trace.on) this.traceWire('wire', m);
-    if (this.invariants) this.changed(m);
-  }
-
-  /** vm_page_wire's state change and counters, without the trace event and the debug check. */
-  private wireQuiet(m: VmPage): void {
     if (m.queue === PQ_FREE) panic(`vm_page_wire: page ${m.physIndex} is free`);
     if (m.wireCount++ === 0) {
       if (m.object === null) panic(`vm_page_wire: page ${m.physIndex} has no object`);
@@ -265,6 +269,8 @@ export class Vm implements VmInternals {
       }
       if (++this.cnt.v_wire_count > this.wirePeakPages) this.wirePeakPages = this.cnt.v_wire_count;
     }
+    if (this.trace.on) this.traceWire('wire', m);
+    if (this.invariants) this.changed(m);
   }
 
   /**
@@ -284,18 +290,19 @@ export class Vm implements VmInternals {
    * the last unwiring frees the (always clean) page; if busy, unwire with no-reuse semantics.
    */
   vmPageRelease(m: VmPage, flags: number): void {
-    if ((flags & VPR_TRYFREE) !== 0 && !m.busy && m.object !== null) {
-      // vm_page_release_locked. XXX(sim): no pmap, so a page is never mapped and always clean.
-      if (this.unwireNoq(m)) this.vmPageFree(m);
-    } else if (this.unwireNoq(m)) {
-      this.releaseToq(m, PQ_INACTIVE, flags !== 0);
+    // vm_page_release_locked when VPR_TRYFREE finds the page unbusied. XXX(sim): no pmap, so a
+    // page is never mapped and always clean.
+    const tryfree = (flags & VPR_TRYFREE) !== 0 && !m.busy && m.object !== null;
+    if (this.unwireNoq(m)) {
+      if (tryfree) this.vmPageFree(m);
+      else this.releaseToq(m, PQ_INACTIVE, flags !== 0);
     }
     if (this.invariants) this.changed(m);
   }
 
   /** vm_page_unwire_noq: drops one wiring without touching queues; true on the last. */
   private unwireNoq(m: VmPage): boolean {
-    if (m.wireCount <= 0) panic(`vm_page_unwire: page ${m.physIndex} is not wired`);
+    if (m.wireCount <= 0) notWired(m);
     --m.wireCount;
     if (this.trace.on) this.traceWire('unwire', m);
     if (m.wireCount !== 0) return false;
@@ -311,10 +318,22 @@ export class Vm implements VmInternals {
    * is freed instead (or, while a read still owns it, dequeued for the pager to free).
    */
   private releaseToq(m: VmPage, queue: number, noreuse: boolean): void {
+    // The common case first, in a few tests (a cached page sent and released to the inactive
+    // queue), so that this stays small enough to be inlined into the free callbacks.
+    if (queue === PQ_INACTIVE && m.queue === PQ_INACTIVE && !noreuse && m.valid && m.object !== null) {
+      this.inactive.requeue(m);
+    } else if (!this.releaseToqOther(m, queue, noreuse)) {
+      return;
+    }
+    if (this.vmwait.length > 0) this.vmwait.wakeAll();
+  }
+
+  /** releaseToq's other cases; false when the page left its object (freed or left to the pager). */
+  private releaseToqOther(m: VmPage, queue: number, noreuse: boolean): boolean {
     if (m.object === null) {
       if (!m.busy) this.vmPageFree(m);
       else this.dequeue(m);
-      return;
+      return false;
     }
     if (noreuse || !m.valid) {
       this.dequeue(m);
@@ -327,7 +346,7 @@ export class Vm implements VmInternals {
       this.dequeue(m);
       (queue === PQ_ACTIVE ? this.active : this.inactive).insertTail(m);
     }
-    if (this.vmwait.length > 0) this.vmwait.wakeAll();
+    return true;
   }
 
   /** vm_page_dequeue: takes an unwired page off the active or inactive queue, if it is on one. */
@@ -415,4 +434,8 @@ export class Vm implements VmInternals {
     if (obj.ref_count > 0 || obj.pages.size > 0 || obj.paging_in_progress > 0) return;
     if (this.objects.get(obj.key) === obj) this.objects.delete(obj.key);
   }
+}
+
+function notWired(m: VmPage): never {
+  panic(`vm_page_unwire: page ${m.physIndex} is not wired`);
 }

@@ -226,6 +226,38 @@ describe('mbufViews', () => {
     mFreem(a, p);
   });
 
+  it('lists page storage attached with its physical address (ext_pa) as it lists it by its view', () => {
+    const f = fixture();
+    const byView = link(sfbufMbuf(f, 2, 50, PAGE_SIZE - 50, []), sfbufMbuf(f, 3, 0, 300, []));
+    const byPa = [2, 3].map((pi) => {
+      const m = now(mGet(f.a, M_NOWAIT, MT_DATA));
+      mExtadd(f.a, m, f.page(pi), PAGE_SIZE, null, null, null, M_RDONLY, EXT_SFBUF, pi * PAGE_SIZE);
+      return m;
+    });
+    (byPa[0] as Mbuf).m_data = 50;
+    (byPa[0] as Mbuf).m_len = PAGE_SIZE - 50;
+    (byPa[1] as Mbuf).m_len = 300;
+    const chain = link(...byPa);
+    expect(chain.m_ext?.ext_pa).toBe(2 * PAGE_SIZE);
+    const views: Uint8Array[] = [];
+    const expected: Uint8Array[] = [];
+    expect(f.a.mbufViews(chain, 1 << 30, views)).toBe(f.a.mbufViews(byView, 1 << 30, expected));
+    expect(views.map((v) => [v.buffer, v.byteOffset, v.length])).toEqual(
+      expected.map((v) => [v.buffer, v.byteOffset, v.length]),
+    );
+    expect(views.length).toBe(1);
+    mFreem(f.a, chain);
+    mFreem(f.a, byView);
+  });
+
+  it('refuses, in debug mode, a physical address that is not where the buffer lies', () => {
+    const f = fixture();
+    const m = now(mGet(f.a, M_NOWAIT, MT_DATA));
+    expect(() =>
+      mExtadd(f.a, m, f.page(2), PAGE_SIZE, null, null, null, 0, EXT_SFBUF, 3 * PAGE_SIZE),
+    ).toThrow(KernelAssertionError);
+  });
+
   it('does not join views of different ArrayBuffers even at equal offsets', () => {
     const f = fixture();
     const g = fixture();

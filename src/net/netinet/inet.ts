@@ -161,7 +161,7 @@ export class NetInet {
   /**
    * tcp_output's cut of one batch of `lenBytes` ready bytes from `m`, whose wire bytes are `views`;
    * `push`: the batch empties the send buffer (TH_PUSH on its last segment). `bursts`, when given
-   * (a trace listens), gets each burst.
+   * (a trace listens), gets each burst. Returns the mbuf after the batch.
    */
   output(
     seq: TcpSeq,
@@ -171,7 +171,7 @@ export class NetInet {
     views: readonly Uint8Array[],
     push: boolean,
     bursts: TcpBurst[] | null = null,
-  ): void {
+  ): Mbuf | null {
     const params = {
       t_maxseg: seq.t_maxseg,
       optlen: TCPOLEN_TSTAMP_APPA,
@@ -179,18 +179,20 @@ export class NetInet {
       hwTls,
     };
     const pcap = seq.t_pcap;
+    let next: Mbuf | null;
     if (pcap === null && bursts === null) {
-      tcpSegment(this.ifp, this.stat, params, m, lenBytes, null);
+      next = tcpSegment(this.ifp, this.stat, params, m, lenBytes, null);
     } else {
       const reader = pcap !== null ? new ViewReader(views) : null;
       const seqStart = seq.snd_nxt;
-      tcpSegment(this.ifp, this.stat, params, m, lenBytes, (b) => {
+      next = tcpSegment(this.ifp, this.stat, params, m, lenBytes, (b) => {
         bursts?.push(b);
         if (pcap !== null && reader !== null)
           pcap.burst(b, reader, seqStart, push && b.offsetBytes + b.lenBytes === lenBytes);
       });
     }
     seq.snd_nxt = (seq.snd_nxt + lenBytes) >>> 0;
+    return next;
   }
 
   /** The ACK of `bytes` (the host took a batch). */

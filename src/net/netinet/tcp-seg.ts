@@ -5,9 +5,17 @@
 // if_hw_tsomaxsegsize bytes) would overflow. A small send is copied into the header mbuf instead.
 // XXX(sim): the copies tcp_m_copym would make are counted, not allocated: the host writes the
 // sockbuf's own mbufs, and their references would only live until the card read them.
-import { PAGE_SIZE, panic } from '../../kern/index.js';
-import { M_EXTPG, type Mbuf, MHLEN } from '../../mbuf/index.js';
+
+import * as kern from '../../kern/index.js';
+import { panic } from '../../kern/index.js';
+import * as mbuf from '../../mbuf/index.js';
+import { type Mbuf, MHLEN } from '../../mbuf/index.js';
 import { type IfNet, MAX_LINKHDR_BYTES, type TcpStat } from './tcp-var.js';
+
+// Module-local copies of the constants the per-page code tests: V8 reads an imported binding
+// through its module cell at every use (a load and a check), a module-local const not at all.
+const { PAGE_SIZE } = kern;
+const { M_EXTPG } = mbuf;
 
 /** One packet tcp_output hands to IP: a TSO burst or a single segment. */
 export interface TcpBurst {
@@ -73,17 +81,18 @@ function tcpMCopym(
     if (seglimit > 0) {
       const extpg = (m.m_flags & M_EXTPG) !== 0;
       const fragsize = extpg ? Math.min(segsize, PAGE_SIZE) : segsize;
-      let frags = extpg ? 3 : 0;
-      if (frags + 1 >= seglimit) {
+      const hdrFrags = extpg ? 3 : 0;
+      if (hdrFrags + 1 >= seglimit) {
         limited = 1;
         break;
       }
-      if (frags + Math.ceil(mlen / fragsize) >= seglimit) {
-        mlen = (seglimit - frags - 1) * fragsize;
+      let frags = hdrFrags + Math.ceil(mlen / fragsize);
+      if (frags >= seglimit) {
+        mlen = (seglimit - hdrFrags - 1) * fragsize;
         left = mlen;
         limited = 1;
+        frags = hdrFrags + Math.ceil(mlen / fragsize);
       }
-      frags += Math.ceil(mlen / fragsize);
       if (frags === 0) frags++;
       seglimit -= frags;
       if (seglimit <= 0) panic(`tcp_m_copym: seglimit went too low (${seglimit})`);
@@ -124,7 +133,8 @@ function cursorSkip(cur: CopyCursor, bytes: number): void {
 /**
  * Cuts `lenBytes` ready bytes starting at the mbuf `m` as tcp_output's loop does, counting each
  * burst into `stat`; `onBurst` (a capture) sees each one. The batch reaches the end of the ready
- * bytes, so only its last burst may end on a partial segment.
+ * bytes, so only its last burst may end on a partial segment. Returns the mbuf after the batch,
+ * which ends on an mbuf boundary (the next send's start).
  */
 export function tcpSegment(
   ifp: IfNet,
@@ -133,7 +143,7 @@ export function tcpSegment(
   m: Mbuf,
   lenBytes: number,
   onBurst: ((b: TcpBurst) => void) | null,
-): void {
+): Mbuf | null {
   const segsz = tp.t_maxseg - tp.optlen;
   if (segsz <= 0)
     panic(`tcp_output: t_maxseg ${tp.t_maxseg} leaves no room beside ${tp.optlen} option bytes`);
@@ -189,5 +199,8 @@ export function tcpSegment(
       onBurst({ offsetBytes: off, lenBytes: len, tso, segments, seglimitCut, copied, mbufs });
     off += len;
   }
+  const next = cur.m;
   if (off !== lenBytes) panic(`tcp_output: bursts cover ${off} of ${lenBytes} bytes`);
+  if (cur.off !== 0) panic(`tcp_output: batch ends ${cur.off} bytes inside an mbuf`);
+  return next;
 }
