@@ -8,7 +8,6 @@ import {
   TLS_HEADER_BYTES,
   TLS_MAX_MSG_SIZE_V10_2,
   TLS13_SUITES,
-  type Tls13Suite,
 } from './constants.js';
 import { type KtlsCryptoDriver, type KtlsOcfSession, ktlsOcfSessionNew } from './ocf.js';
 import { tls13NonceInto } from './record.js';
@@ -48,7 +47,6 @@ export class KtlsSession {
   readonly mode: KtlsMode;
   /** The per-CPU work queue its records go to (ktls_get_cpu). */
   readonly wq_index: number;
-  readonly nodeCipher: Tls13Suite['nodeCipher'];
   /** The crypto session its records are sealed with, keyed once (the key stays inside it). */
   readonly ocf_session: KtlsOcfSession;
   readonly #iv: Uint8Array;
@@ -83,7 +81,6 @@ export class KtlsSession {
     };
     this.mode = mode;
     this.wq_index = wqIndex;
-    this.nodeCipher = suite.nodeCipher;
     this.ocf_session = ktlsOcfSessionNew(suite.nodeCipher, Uint8Array.from(en.cipher_key), crypto);
     this.#iv = Uint8Array.from(en.iv);
   }
