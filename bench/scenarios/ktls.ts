@@ -94,6 +94,15 @@ function nextTurn(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/** CPU ms per MB of `send`: MEASURED_BYTES sent to warm up, then as many measured. */
+async function cpuMsPerMB(send: (bytes: number) => Promise<void>): Promise<number> {
+  await send(MEASURED_BYTES);
+  const start = process.cpuUsage();
+  await send(MEASURED_BYTES);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / (MEASURED_BYTES / 1e6);
+}
+
 /** CPU ms per MB of the sealing alone: the file's bytes in 16 KiB records, drained as sent. */
 async function measureSeal(sizeBytes: number, driver: KtlsCryptoDriver | undefined): Promise<number> {
   const session = ktlsOcfSessionNew('aes-256-gcm', new Uint8Array(32).fill(1), driver);
@@ -118,11 +127,7 @@ async function measureSeal(sizeBytes: number, driver: KtlsCryptoDriver | undefin
       await nextTurn();
     }
   };
-  await send(MEASURED_BYTES);
-  const start = process.cpuUsage();
-  await send(MEASURED_BYTES);
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000 / (MEASURED_BYTES / 1e6);
+  return cpuMsPerMB(send);
 }
 
 /**
@@ -140,11 +145,7 @@ async function measureCopy(sizeBytes: number): Promise<number> {
       }
     }
   };
-  await send(MEASURED_BYTES);
-  const start = process.cpuUsage();
-  await send(MEASURED_BYTES);
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000 / (MEASURED_BYTES / 1e6);
+  return cpuMsPerMB(send);
 }
 
 /** CPU ms per MB of sendfile(2) of the file at `file` (`sizeBytes`) in `mode`. */
@@ -172,13 +173,10 @@ async function measure(kernel: Kernel, filePath: string, sizeBytes: number, mode
       await kernel.sodrain(so);
     }
   };
-  await send(MEASURED_BYTES);
-  const start = process.cpuUsage();
-  await send(MEASURED_BYTES);
-  const used = process.cpuUsage(start);
+  const msPerMB = await cpuMsPerMB(send);
   kernel.soclose(so);
   await kernel.close(file);
-  return (used.user + used.system) / 1000 / (MEASURED_BYTES / 1e6);
+  return msPerMB;
 }
 
 const HEADINGS: Record<Mode, string> = {
