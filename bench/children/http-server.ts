@@ -1,6 +1,7 @@
 // One HTTP server of the comparison, in its own process (never the load generator's): the
 // zcsim server (src/http buildServer) in one mapping mode, fastify + @fastify/static, or a plain
-// node:http server answering res.end(buffer) from memory (Node's upper bound). Driven over IPC:
+// node:http server answering res.end(buffer) from memory (Node's upper bound), or writing the body
+// from memory paced as zcsim's send buffer paces it (what that pacing costs Node itself). Driven over IPC:
 // 'start' -> the port; 'cpu' -> process.cpuUsage() and RSS, read around each measured window;
 // 'nicCost' -> what the ifnet "NIC"'s sealing costs here, in this process (tls-report.ts);
 // 'wired' -> the zcsim kernel's wired pages and open sockets' send buffers, read in the process
@@ -24,6 +25,12 @@ export interface ServerStart {
   physmemBytes: number;
   sndbufBytes: number | null;
   nsfbufs: number | null;
+  /**
+   * node-memory: null to answer with res.end(buffer); else the body is written in views of this
+   * many bytes, each on the previous one's write callback, as zcsim's tcp_output writes a send
+   * buffer's batch and sends the next when the host has taken it.
+   */
+  pacedBytes: number | null;
   /** HTTPS (TLS 1.3): zcsim with kernel TLS in this mode; node-memory with node:https. */
   tls: { cert: string; key: string; ktlsMode: 'sw' | 'ifnet' } | null;
 }
@@ -44,6 +51,7 @@ let kernelOf: (() => Kernel) | null = null;
 function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable: Closable }> {
   const bodies = new Map<string, Buffer>();
   for (const name of start.fileNames) bodies.set(`/${name}`, readFileSync(path.join(start.root, name)));
+  const pacedBytes = start.pacedBytes;
   const handler: http.RequestListener = (req, res) => {
     const body = bodies.get(req.url ?? '');
     if (!body) {
@@ -52,7 +60,20 @@ function nodeMemoryServer(start: ServerStart): Promise<{ port: number; closable:
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
-    res.end(body);
+    if (pacedBytes === null || body.length <= pacedBytes) {
+      res.end(body);
+      return;
+    }
+    let at = 0;
+    const next = (err?: Error | null): void => {
+      if (err) return;
+      const end = Math.min(at + pacedBytes, body.length);
+      const piece = body.subarray(at, end);
+      at = end;
+      if (end === body.length) res.end(piece);
+      else res.write(piece, next);
+    };
+    next();
   };
   const server = start.tls
     ? https.createServer({ cert: start.tls.cert, key: start.tls.key, minVersion: 'TLSv1.3' }, handler)

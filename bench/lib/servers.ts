@@ -1,6 +1,7 @@
 // The systems of the HTTP comparison and how each one is started, each in its own process:
 // the zcsim routes (one server process per system), fastify + @fastify/static, node:http from
-// memory, and nginx with sendfile on and off; over HTTPS the zcsim routes with kernel TLS
+// memory (in one write, or paced as zcsim's send buffer paces its writes), and nginx with sendfile
+// on and off; over HTTPS the zcsim routes with kernel TLS
 // (software and ifnet) and OpenSSL (/copy), node:https from memory and nginx with ssl. A
 // LiveServer gives the URL of a file, the server's CPU seconds and RSS (IPC for Node, /proc for
 // nginx) and, for zcsim, GET /stats.
@@ -11,7 +12,7 @@ import { SERVE_NODE_FLAGS, type StatsSnapshot } from '../../src/http/index.js';
 import { ChildHandle } from '../../src/load/index.js';
 import type { ServerKind, ServerStart } from '../children/http-server.js';
 import { procCpuSeconds, procRssBytes, startNginx } from './nginx.js';
-import type { Mapping } from './zcsim.js';
+import { benchSndbufBytes, type Mapping } from './zcsim.js';
 
 export const HTTP_SYSTEMS = [
   'zerocopy-dmap',
@@ -21,6 +22,7 @@ export const HTTP_SYSTEMS = [
   'stream',
   'fastify-static',
   'node-memory',
+  'node-memory-paced',
   'nginx-sendfile-on',
   'nginx-sendfile-off',
   'https-zerocopy-sw',
@@ -100,6 +102,8 @@ interface Described {
   mapping: Mapping;
   prefix: string;
   ktlsMode?: 'sw' | 'ifnet';
+  /** node-memory: write the body a zcsim send buffer at a time, each on the last one's callback. */
+  paced?: true;
 }
 
 function describe(system: HttpSystem): Described | null {
@@ -128,6 +132,8 @@ function describe(system: HttpSystem): Described | null {
       return { kind: 'fastify-static', mapping: 'dmap', prefix: '/' };
     case 'node-memory':
       return { kind: 'node-memory', mapping: 'dmap', prefix: '/' };
+    case 'node-memory-paced':
+      return { kind: 'node-memory', mapping: 'dmap', prefix: '/', paced: true };
     default:
       return null;
   }
@@ -177,6 +183,7 @@ async function startNodeChild(system: HttpSystem, context: StartContext): Promis
     physmemBytes: context.physmemBytes,
     sndbufBytes: context.sndbufBytes,
     nsfbufs: context.nsfbufs ?? null,
+    pacedBytes: d.paced ? benchSndbufBytes(context.physmemBytes, context.sndbufBytes) : null,
     tls:
       d.ktlsMode !== undefined && context.tls
         ? { cert: context.tls.cert, key: context.tls.key, ktlsMode: d.ktlsMode }
