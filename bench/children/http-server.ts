@@ -1,8 +1,8 @@
 // One HTTP server of the comparison, in its own process (never the load generator's): the
 // zcsim server (src/http buildServer) in one mapping mode, fastify + @fastify/static, or a plain
 // node:http server answering res.end(buffer) from memory (Node's upper bound), or writing the body
-// from memory paced as zcsim's send buffer paces it (what that pacing costs Node itself). Driven over IPC:
-// 'start' -> the port; 'cpu' -> process.cpuUsage() and RSS, read around each measured window;
+// from memory paced as zcsim's send buffer paces it (what that pacing costs Node itself). Driven
+// over IPC: 'start' -> the port; 'cpu' -> process.cpuUsage() and RSS, read around each measured window;
 // 'nicCost' -> what the ifnet "NIC"'s sealing costs here, in this process (tls-report.ts);
 // 'wired' -> the zcsim kernel's wired pages and open sockets' send buffers, read in the process
 // (an HTTP GET /stats waits behind a thousand busy connections).
